@@ -1,0 +1,466 @@
+//! kexec(8)'s command line, as kexec-tools parses it with getopt_long:
+//! permuted arguments, `--opt=val` and `--opt val`, combined short options,
+//! unambiguous long prefixes, repeated options (last wins), and the mode
+//! options applied in the order given.
+
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Which system call loads (and unloads) the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallChoice {
+    /// -s: kexec_file_load only.
+    File,
+    /// -c: kexec_load only.
+    Load,
+    /// -a (the default): kexec_file_load, falling back to kexec_load when the
+    /// kernel cannot take the image through the file call.
+    Auto,
+}
+
+/// What kexec-tools' main() computes from the options: do_load, do_exec, ...
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Steps {
+    pub load: bool,
+    pub unload: bool,
+    pub crash: bool,
+    pub shutdown: bool,
+    pub sync: bool,
+    pub ifdown: bool,
+    pub exec: bool,
+    pub status: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub steps: Steps,
+    pub syscall: SyscallChoice,
+    pub kernel: Option<PathBuf>,
+    pub initrd: Option<PathBuf>,
+    pub append: Option<String>,
+    pub reuse_cmdline: bool,
+    pub image_type: Option<String>,
+    pub debug: bool,
+    pub dry_run: bool,
+    pub json: bool,
+    pub skip_preflight: bool,
+    /// -S with -l: report the kernel for `kexec -e` instead of the crash kernel.
+    pub status_kernel: bool,
+}
+
+impl Request {
+    pub fn status_of_kernel(&self) -> bool {
+        self.status_kernel
+    }
+}
+
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Request),
+    Help(String),
+    Version(String),
+    PrintCrashSize,
+    /// A usage error: kexec-tools prints its usage and exits 1.
+    Usage(String),
+}
+
+/// The options that set the steps, applied in command-line order as
+/// kexec-tools' option loop does (a later one overrides an earlier one).
+const MODE_OPTIONS: [&str; 5] = ["force", "load", "unload", "exec", "load-panic"];
+const SYSCALL_OPTIONS: [&str; 3] = ["kexec-file-syscall", "kexec-syscall", "kexec-syscall-auto"];
+
+fn flag(id: &'static str, short: Option<char>, long: &'static str, help: &'static str) -> Arg {
+    let arg = Arg::new(id)
+        .long(long)
+        .action(ArgAction::SetTrue)
+        .help(help);
+    match short {
+        Some(c) => arg.short(c),
+        None => arg,
+    }
+}
+
+fn value(id: &'static str, long: &'static str, name: &'static str, help: &'static str) -> Arg {
+    Arg::new(id)
+        .long(long)
+        .value_name(name)
+        .num_args(1)
+        .allow_hyphen_values(true)
+        .help(help)
+}
+
+/// kexec_load (x86_64 boot image) options that kexec-tools accepts; the file
+/// syscall has no use for them.
+const LOAD_ONLY_FLAGS: [(&str, &str); 11] = [
+    (
+        "args-linux",
+        "ELF kernels: pass Linux boot parameters (kexec_load)",
+    ),
+    ("args-elf", "ELF kernels: pass ELF boot notes (kexec_load)"),
+    (
+        "args-none",
+        "ELF kernels: jump with no arguments (kexec_load)",
+    ),
+    (
+        "console-serial",
+        "purgatory prints on the serial console (kexec_load)",
+    ),
+    (
+        "console-vga",
+        "purgatory prints on the VGA console (kexec_load)",
+    ),
+    ("reset-vga", "purgatory resets the VGA device (kexec_load)"),
+    ("elf32-core-headers", "ignored on x86_64 (always ELF64)"),
+    ("elf64-core-headers", "ignored on x86_64 (always ELF64)"),
+    ("noefi", "do not pass EFI information (kexec_load)"),
+    (
+        "pass-memmap-cmdline",
+        "crash kernel: memmap= on the command line (kexec_load)",
+    ),
+    ("reuse-video-type", "keep the framebuffer type (kexec_load)"),
+];
+
+pub fn command() -> Command {
+    let mut cmd = Command::new("kexec")
+        .about("Load a new Linux kernel for later execution (kexec_load(2), kexec_file_load(2))")
+        .override_usage(
+            "kexec [OPTIONS] [-l|-p] KERNEL [--initrd=FILE] [--append=STRING]\n       kexec -e | -u [-p] | -S [-l|-p] | -f KERNEL ...",
+        )
+        .after_help(
+            "Exit status: 0 on success, 1 on a usage error or when -e finds nothing loaded, \
+255 when a load fails. With -S: 1 when loaded, 0 when not.\n\
+Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.",
+        )
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .infer_long_args(true)
+        .arg(Arg::new("help").short('h').short_alias('?').long("help").action(ArgAction::SetTrue).help("Print this help"))
+        .arg(flag("version", Some('v'), "version", "Print the version"))
+        .arg(flag("force", Some('f'), "force", "Load and execute at once, without calling shutdown"))
+        .arg(flag("load", Some('l'), "load", "Load the kernel for `kexec -e`"))
+        .arg(flag("load-panic", Some('p'), "load-panic", "Load a crash kernel (kdump); with -u: unload it"))
+        .arg(flag("unload", Some('u'), "unload", "Unload the kernel (with -p: the crash kernel)"))
+        .arg(flag("exec", Some('e'), "exec", "Execute the loaded kernel now"))
+        .arg(flag("no-ifdown", Some('x'), "no-ifdown", "With -e/-f: leave network interfaces up"))
+        .arg(flag("no-sync", Some('y'), "no-sync", "With -e/-f: do not sync file systems"))
+        .arg(flag("kexec-file-syscall", Some('s'), "kexec-file-syscall", "Use kexec_file_load(2) only"))
+        .arg(flag("kexec-syscall", Some('c'), "kexec-syscall", "Use kexec_load(2) only"))
+        .arg(flag("kexec-syscall-auto", Some('a'), "kexec-syscall-auto", "kexec_file_load(2), falling back to kexec_load(2) (default)"))
+        .arg(flag("status", Some('S'), "status", "Show what is loaded; exit 1 if the crash kernel (with -l: the kernel) is loaded, else 0"))
+        .arg(flag("debug", Some('d'), "debug", "Explain each step (syscall choice, flags, plan)"))
+        .arg(flag("no-checks", Some('i'), "no-checks", "Purgatory skips its digest check (kexec_load)"))
+        .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Kernel image type (bzImage64)"))
+        .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk"))
+        .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line"))
+        .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
+        .arg(flag("print-ckr-size", None, "print-ckr-size", "Print the size of the crash kernel region in bytes"))
+        .arg(flag("dry-run", None, "dry-run", "Print the plan and the kernel's predicted verdict; load nothing"))
+        .arg(flag("json", None, "json", "Print the plan, outcome or status as one JSON object"))
+        .arg(flag("skip-preflight", None, "skip-preflight", "Make the system call even when a rejection is predicted"))
+        .arg(value("mem-min", "mem-min", "ADDR", "Lowest address for segments (kexec_load)"))
+        .arg(value("mem-max", "mem-max", "ADDR", "Highest address for segments (kexec_load)"))
+        .arg(value("serial", "serial", "PORT", "Purgatory serial port: ttyS0, ttyS1 or 0xPORT (kexec_load)"))
+        .arg(value("serial-baud", "serial-baud", "BAUD", "Purgatory serial speed (kexec_load)"))
+        .arg(Arg::new("kernel").value_name("KERNEL").num_args(0..).action(ArgAction::Append).help("The kernel image"));
+    for (long, help) in LOAD_ONLY_FLAGS {
+        cmd = cmd.arg(flag(long, None, long, help).hide_short_help(true));
+    }
+    cmd
+}
+
+/// The index of the last occurrence of a flag actually given.
+fn given_at(m: &ArgMatches, id: &str) -> Option<usize> {
+    if m.value_source(id) != Some(ValueSource::CommandLine) {
+        return None;
+    }
+    m.indices_of(id).and_then(|mut i| i.next_back())
+}
+
+/// Replays the mode options in order, with kexec-tools' semantics.
+fn steps(m: &ArgMatches) -> Steps {
+    // No mode option: load, then shut down into the new kernel.
+    let mut s = Steps {
+        load: true,
+        shutdown: true,
+        sync: true,
+        ..Steps::default()
+    };
+    let mut given: Vec<(usize, &str)> = MODE_OPTIONS
+        .iter()
+        .filter_map(|id| given_at(m, id).map(|at| (at, *id)))
+        .collect();
+    given.sort();
+    for (_, id) in given {
+        match id {
+            "force" => {
+                s.load = true;
+                s.shutdown = false;
+                s.sync = true;
+                s.ifdown = true;
+                s.exec = true;
+            }
+            "load" => {
+                s.load = true;
+                s.exec = false;
+                s.shutdown = false;
+            }
+            "unload" => {
+                s.load = false;
+                s.shutdown = false;
+                s.sync = false;
+                s.unload = true;
+            }
+            "exec" => {
+                s.load = false;
+                s.shutdown = false;
+                s.sync = true;
+                s.ifdown = true;
+                s.exec = true;
+            }
+            "load-panic" => {
+                s.load = true;
+                s.exec = false;
+                s.shutdown = false;
+                s.sync = false;
+                s.crash = true;
+            }
+            _ => unreachable!("only mode options are replayed"),
+        }
+    }
+    if m.get_flag("no-ifdown") {
+        s.ifdown = false;
+    }
+    if m.get_flag("no-sync") {
+        s.sync = false;
+    }
+    if m.get_flag("status") {
+        // -S reports; it loads, unloads and executes nothing.
+        s = Steps {
+            status: true,
+            crash: s.crash,
+            ..Steps::default()
+        };
+    }
+    s
+}
+
+fn syscall(m: &ArgMatches) -> SyscallChoice {
+    let last = SYSCALL_OPTIONS
+        .iter()
+        .filter_map(|id| given_at(m, id).map(|at| (at, *id)))
+        .max();
+    match last.map(|(_, id)| id) {
+        Some("kexec-file-syscall") => SyscallChoice::File,
+        Some("kexec-syscall") => SyscallChoice::Load,
+        _ => SyscallChoice::Auto,
+    }
+}
+
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
+    let mut cmd = command();
+    let m = match cmd.try_get_matches_from_mut(args) {
+        Ok(m) => m,
+        Err(e) => return Parsed::Usage(e.to_string()),
+    };
+    if m.get_flag("help") {
+        return Parsed::Help(cmd.render_long_help().to_string());
+    }
+    if m.get_flag("version") {
+        return Parsed::Version(format!("kexec {} (Rust)", env!("CARGO_PKG_VERSION")));
+    }
+    if m.get_flag("print-ckr-size") {
+        return Parsed::PrintCrashSize;
+    }
+    let steps = steps(&m);
+    let positional: Vec<&String> = m
+        .get_many::<String>("kernel")
+        .map(|v| v.collect())
+        .unwrap_or_default();
+    if positional.len() > 1 {
+        return Parsed::Usage(format!(
+            "error: more than one kernel given: {} (the kernel is the only argument that is not an option)",
+            positional.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let kernel = positional.first().map(PathBuf::from);
+    if steps.load && kernel.is_none() {
+        return Parsed::Usage(
+            "error: no kernel specified: give the kernel image file, e.g. `kexec -l /boot/vmlinuz`"
+                .into(),
+        );
+    }
+    if let Some(t) = m.get_one::<String>("type") {
+        if t != "bzImage64" && t != "bzImage" {
+            return Parsed::Usage(format!(
+                "error: --type={t}: only bzImage64 is supported by this kexec so far"
+            ));
+        }
+    }
+    Parsed::Run(Request {
+        steps,
+        syscall: syscall(&m),
+        kernel,
+        initrd: m.get_one::<String>("initrd").map(PathBuf::from),
+        append: m.get_one::<String>("append").cloned(),
+        reuse_cmdline: m.get_flag("reuse-cmdline"),
+        image_type: m.get_one::<String>("type").cloned(),
+        debug: m.get_flag("debug"),
+        dry_run: m.get_flag("dry-run"),
+        json: m.get_flag("json"),
+        skip_preflight: m.get_flag("skip-preflight"),
+        status_kernel: given_at(&m, "load").is_some() && given_at(&m, "load-panic").is_none(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Request {
+        let argv = std::iter::once("kexec")
+            .chain(args.iter().copied())
+            .map(OsString::from);
+        match parse(argv) {
+            Parsed::Run(r) => r,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    fn usage(args: &[&str]) -> String {
+        let argv = std::iter::once("kexec")
+            .chain(args.iter().copied())
+            .map(OsString::from);
+        match parse(argv) {
+            Parsed::Usage(text) => text,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn permuted_arguments_and_both_value_forms() {
+        let r = run(&[
+            "--initrd",
+            "/i",
+            "-s",
+            "-s",
+            "-l",
+            "/k",
+            "--command-line",
+            "a b",
+        ]);
+        assert_eq!(r.kernel, Some(PathBuf::from("/k")));
+        assert_eq!(r.initrd, Some(PathBuf::from("/i")));
+        assert_eq!(r.append.as_deref(), Some("a b"));
+        assert_eq!(r.syscall, SyscallChoice::File);
+        assert!(r.steps.load && !r.steps.exec && !r.steps.shutdown);
+        let r = run(&["/k", "--ramdisk=/i", "--append=x=1", "-l"]);
+        assert_eq!(
+            (r.initrd, r.append.as_deref()),
+            (Some(PathBuf::from("/i")), Some("x=1"))
+        );
+    }
+
+    #[test]
+    fn append_and_command_line_are_one_option_last_wins() {
+        assert_eq!(
+            run(&["-l", "/k", "--append=a", "--command-line=b"])
+                .append
+                .as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            run(&["-l", "/k", "--command-line", "b", "--append", ""])
+                .append
+                .as_deref(),
+            Some("")
+        );
+        // A value that starts with a dash is still the value.
+        assert_eq!(
+            run(&["-l", "/k", "--append", "-x"]).append.as_deref(),
+            Some("-x")
+        );
+    }
+
+    #[test]
+    fn combined_short_options_and_long_prefixes() {
+        let r = run(&["-sp", "/k", "--ini=/i", "--reuse-cmd"]);
+        assert!(r.steps.crash && r.steps.load);
+        assert_eq!(r.syscall, SyscallChoice::File);
+        assert!(r.reuse_cmdline);
+        assert_eq!(r.initrd, Some(PathBuf::from("/i")));
+    }
+
+    #[test]
+    fn modes_apply_in_order() {
+        let s = run(&["-p", "-u"]).steps;
+        assert!(s.unload && s.crash && !s.load);
+        let s = run(&["-u", "-p", "/k"]).steps;
+        assert!(s.unload && s.load && s.crash);
+        let s = run(&["-l", "-e"]).steps;
+        assert!(s.exec && !s.load && s.sync && s.ifdown);
+        let s = run(&["-e", "-x", "-y"]).steps;
+        assert!(s.exec && !s.sync && !s.ifdown);
+        let s = run(&["-f", "/k"]).steps;
+        assert!(s.load && s.exec && s.sync && s.ifdown && !s.shutdown);
+        let s = run(&["/k"]).steps;
+        assert!(s.load && s.shutdown);
+        let s = run(&["-S"]).steps;
+        assert!(s.status && !s.load && !s.crash);
+        let s = run(&["-p", "-S"]).steps;
+        assert!(s.status && s.crash && !s.load);
+    }
+
+    #[test]
+    fn syscall_choice_last_wins_default_auto() {
+        assert_eq!(run(&["-l", "/k"]).syscall, SyscallChoice::Auto);
+        assert_eq!(run(&["-s", "-c", "-l", "/k"]).syscall, SyscallChoice::Load);
+        assert_eq!(run(&["-c", "-s", "-l", "/k"]).syscall, SyscallChoice::File);
+        assert_eq!(run(&["-s", "-a", "-l", "/k"]).syscall, SyscallChoice::Auto);
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(usage(&["--bogus-option"]).contains("--bogus-option"));
+        assert!(usage(&["-l"]).contains("no kernel specified"));
+        assert!(usage(&["-l", "/a", "/b"]).contains("more than one kernel"));
+        assert!(usage(&["-l", "/k", "--initrd"]).contains("--initrd"));
+    }
+
+    #[test]
+    fn help_and_version() {
+        let argv = ["kexec", "-?"].map(OsString::from);
+        assert!(matches!(parse(argv), Parsed::Help(text) if text.contains("--kexec-file-syscall")));
+        let argv = ["kexec", "-v"].map(OsString::from);
+        assert!(matches!(parse(argv), Parsed::Version(_)));
+    }
+
+    #[test]
+    fn kdump_callers_argument_shapes() {
+        // Fedora kdumpctl: duplicate -s, -d, quoted --command-line=.
+        let r = run(&[
+            "-s",
+            "-s",
+            "-d",
+            "-p",
+            "--command-line=root=x irqpoll",
+            "--initrd=/i",
+            "/k",
+        ]);
+        assert!(r.steps.crash && r.debug);
+        // Debian kdump-config passes --args-linux even for bzImages.
+        let r = run(&[
+            "-p",
+            "--args-linux",
+            "--command-line=x",
+            "--initrd=/i",
+            "/k",
+        ]);
+        assert!(r.steps.crash);
+        // systemd: separate argv, may be an empty append.
+        let r = run(&["--load", "/k", "--append", "", "--initrd", "/i"]);
+        assert_eq!(r.append.as_deref(), Some(""));
+    }
+}

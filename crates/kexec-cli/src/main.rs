@@ -1,0 +1,15 @@
+//! `kexec`: a drop-in for kexec-tools' kexec(8).
+
+mod args;
+mod run;
+
+fn main() {
+    let mut host = kexec::LinuxHost;
+    let code = run::run(
+        std::env::args_os(),
+        &mut host,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    std::process::exit(code);
+}

@@ -1,0 +1,595 @@
+//! Runs a parsed request against a `Host`: the real system in `main`, a fake
+//! one in tests. Exit codes follow kexec-tools: 0 ok, 1 usage or "nothing
+//! loaded", 255 a failed load; `-S` 1 when loaded, 0 when not.
+
+use crate::args::{self, Parsed, Request, SyscallChoice};
+use kexec::exec::{self, ExecError, ExecOptions};
+use kexec::plan::InputError;
+use kexec::rules::{self, Rejection, Rule};
+use kexec::status::Status;
+use kexec::sys::abi::{FileFlags, KEXEC_FILE_DEBUG};
+use kexec::{cmdline, load, Errno, Facts, FileLoad, Host, Plan, Target};
+use serde_json::{json, Value};
+use std::ffi::OsString;
+use std::io::Write;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_USAGE: i32 = 1;
+pub const EXIT_FAILED: i32 = 255;
+
+struct Out<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    debug: bool,
+    json_mode: bool,
+}
+
+impl Out<'_> {
+    fn say(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
+    }
+    fn warn(&mut self, text: &str) {
+        let _ = writeln!(self.err, "kexec: {text}");
+    }
+    fn debug(&mut self, text: &str) {
+        if self.debug {
+            let _ = writeln!(self.err, "kexec: debug: {text}");
+        }
+    }
+    fn json(&mut self, value: &Value) {
+        let _ = writeln!(self.out, "{value}");
+    }
+}
+
+pub fn run(
+    argv: impl IntoIterator<Item = OsString>,
+    host: &mut dyn Host,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let mut io = Out {
+        out,
+        err,
+        debug: false,
+        json_mode: false,
+    };
+    match args::parse(argv) {
+        Parsed::Help(text) => {
+            io.say(&text);
+            EXIT_OK
+        }
+        Parsed::Version(text) => {
+            io.say(&text);
+            EXIT_OK
+        }
+        Parsed::Usage(text) => {
+            let _ = writeln!(io.err, "{}", text.trim_end());
+            let _ = writeln!(io.err, "Try `kexec --help` for the options.");
+            EXIT_USAGE
+        }
+        Parsed::PrintCrashSize => {
+            io.say(&Facts::gather(host).crash_region_size().to_string());
+            EXIT_OK
+        }
+        Parsed::Run(request) => {
+            io.debug = request.debug;
+            io.json_mode = request.json;
+            execute(&request, host, &mut io)
+        }
+    }
+}
+
+fn rejection_json(r: &Rejection) -> Value {
+    json!({ "errno": r.errno, "reason": r.reason, "source": r.source, "rule": r.rule })
+}
+
+const SUCCESS_JSON: fn() -> Value =
+    || json!({ "errno": null, "reason": null, "source": null, "rule": null });
+
+/// kexec-tools dies (exit 1) before loading when no crash memory is reserved;
+/// every other refused load is a failed load (255).
+fn exit_code_for(r: &Rejection) -> i32 {
+    if r.rule == Rule::NoCrashRegion {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILED
+    }
+}
+
+fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
+    let facts = Facts::gather(host);
+    if req.steps.status {
+        return status(req, &facts, io);
+    }
+    let target = if req.steps.crash {
+        Target::Crash
+    } else {
+        Target::Normal
+    };
+    if req.steps.unload {
+        let code = unload(req, target, host, &facts, io);
+        if code != EXIT_OK || !req.steps.load {
+            return code;
+        }
+    }
+    if req.steps.load {
+        let code = load_kernel(req, target, host, &facts, io);
+        if code != EXIT_OK || req.dry_run {
+            return code;
+        }
+    }
+    if req.dry_run {
+        return EXIT_OK;
+    }
+    if req.steps.shutdown {
+        if !Facts::gather(host).kexec_loaded {
+            io.warn(&ExecError::NothingLoaded.to_string());
+            return EXIT_USAGE;
+        }
+        let err = host.exec_shutdown();
+        io.warn(&format!(
+            "cannot run `shutdown -r now` to reboot into the loaded kernel: {err}"
+        ));
+        return EXIT_FAILED;
+    }
+    if req.steps.exec {
+        let options = ExecOptions {
+            sync: req.steps.sync,
+            ifdown: req.steps.ifdown,
+        };
+        let mut steps = Vec::new();
+        let failure = exec::exec(host, options, &mut |line| steps.push(line.to_string()));
+        for line in steps {
+            io.debug(&line);
+        }
+        let code = match failure {
+            ExecError::NothingLoaded => EXIT_USAGE,
+            ExecError::Refused(_) => EXIT_FAILED,
+        };
+        if io.json_mode {
+            io.json(&json!({ "action": "exec", "errno": match failure { ExecError::Refused(e) => json!(e), _ => json!("EINVAL") }, "reason": failure.to_string(), "source": "kernel" }));
+        }
+        io.warn(&failure.to_string());
+        return code;
+    }
+    EXIT_OK
+}
+
+/// -S: kexec-tools reports the crash kernel unless -l asks for the kernel.
+fn status(req: &Request, facts: &Facts, io: &mut Out) -> i32 {
+    let report = Status::from_facts(facts);
+    let loaded = if req.status_of_kernel() {
+        facts.kexec_loaded
+    } else {
+        facts.crash_loaded
+    };
+    if io.json_mode {
+        let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
+        v["action"] = json!("status");
+        io.json(&v);
+    } else {
+        let _ = write!(io.out, "{}", report.describe());
+    }
+    if loaded {
+        1
+    } else {
+        0
+    }
+}
+
+fn unload(req: &Request, target: Target, host: &mut dyn Host, facts: &Facts, io: &mut Out) -> i32 {
+    let plan = match req.syscall {
+        SyscallChoice::Load => Plan::unload(target),
+        SyscallChoice::File | SyscallChoice::Auto => Plan::file_unload(target),
+    };
+    io.debug(&format!("unload plan:\n{}", plan.describe()));
+    if req.dry_run {
+        return report_dry_run(&plan, facts, io);
+    }
+    let mut result = load::load(host, &plan, facts, req.skip_preflight);
+    if let Err(r) = &result {
+        // Like kexec-tools -a: a kernel without kexec_file_load unloads through kexec_load.
+        if req.syscall == SyscallChoice::Auto && r.errno == Errno::ENOSYS {
+            io.debug("kexec_file_load is not implemented here; unloading with kexec_load");
+            result = load::load(host, &Plan::unload(target), facts, req.skip_preflight);
+        }
+    }
+    finish(
+        &plan,
+        result,
+        io,
+        &format!("cannot unload the {}", target.describe()),
+    )
+}
+
+fn finish(plan: &Plan, result: Result<(), Rejection>, io: &mut Out, what: &str) -> i32 {
+    match result {
+        Ok(()) => {
+            if io.json_mode {
+                let mut v = SUCCESS_JSON();
+                v["plan"] = plan.to_json();
+                io.json(&v);
+            }
+            EXIT_OK
+        }
+        Err(r) => {
+            if io.json_mode {
+                let mut v = rejection_json(&r);
+                v["plan"] = plan.to_json();
+                io.json(&v);
+            }
+            io.warn(&format!("{what}: {r}"));
+            exit_code_for(&r)
+        }
+    }
+}
+
+fn report_dry_run(plan: &Plan, facts: &Facts, io: &mut Out) -> i32 {
+    let verdict = rules::check(plan, facts);
+    if io.json_mode {
+        let mut v = match &verdict {
+            Ok(()) => SUCCESS_JSON(),
+            Err(r) => rejection_json(r),
+        };
+        v["dry_run"] = json!(true);
+        v["plan"] = plan.to_json();
+        io.json(&v);
+    } else {
+        io.say(&format!(
+            "dry run: nothing is loaded\n{}",
+            plan.describe().trim_end()
+        ));
+        match &verdict {
+            Ok(()) => io.say("  verdict    the kernel's rules predict success"),
+            Err(r) => io.say(&format!("  verdict    {r}")),
+        }
+    }
+    match verdict {
+        Ok(()) => EXIT_OK,
+        Err(r) => exit_code_for(&r),
+    }
+}
+
+fn load_kernel(
+    req: &Request,
+    target: Target,
+    host: &mut dyn Host,
+    facts: &Facts,
+    io: &mut Out,
+) -> i32 {
+    let kernel = req
+        .kernel
+        .as_deref()
+        .expect("args ensure a kernel for loads");
+    if req.syscall == SyscallChoice::Load {
+        io.warn("-c/--kexec-syscall: loading through kexec_load(2) is not available in this version yet; use -s (kexec_file_load), the default");
+        return EXIT_USAGE;
+    }
+    io.debug(match req.syscall {
+        SyscallChoice::File => "syscall: kexec_file_load (-s)",
+        _ => "syscall: kexec_file_load (default auto mode tries it first; the kernel parses the bzImage itself)",
+    });
+    let base = if req.reuse_cmdline {
+        facts
+            .cmdline
+            .as_deref()
+            .map(|line| cmdline::reusable(line, target == Target::Crash))
+    } else {
+        None
+    };
+    let text = cmdline::compose(base.as_deref(), req.append.as_deref());
+    let mut extra = FileFlags(0);
+    if req.debug && rules::file_flags_accepted(facts.kernel_version()).contains(KEXEC_FILE_DEBUG) {
+        extra |= KEXEC_FILE_DEBUG;
+    }
+    let plan = match FileLoad::open(target, kernel, req.initrd.as_deref(), text, extra) {
+        Ok(f) => Plan::FileLoad(f),
+        Err(e) => return input_failure(&e, io),
+    };
+    io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
+    if req.dry_run {
+        return report_dry_run(&plan, facts, io);
+    }
+    let result = load::load(host, &plan, facts, req.skip_preflight);
+    let what = format!(
+        "cannot load {} as the {}",
+        kernel.display(),
+        target.describe()
+    );
+    finish(&plan, result, io, &what)
+}
+
+fn input_failure(e: &InputError, io: &mut Out) -> i32 {
+    let errno = Errno::from_io(&e.source);
+    if io.json_mode {
+        io.json(&json!({ "errno": errno, "reason": e.to_string(), "source": "model", "rule": "unreadable-file" }));
+    }
+    io.warn(&e.to_string());
+    EXIT_FAILED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kexec::sys::abi::{KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD};
+    use kexec::sys::fake::{Call, CRASH_LOADED, LOADED};
+    use kexec::testing::bzimage64_sample;
+    use kexec::FakeHost;
+    use std::path::PathBuf;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let d = std::env::temp_dir().join(format!("kexec-cli-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("vmlinuz"), bzimage64_sample()).unwrap();
+            std::fs::write(d.join("initrd"), b"070701 initrd").unwrap();
+            std::fs::write(d.join("empty"), b"").unwrap();
+            std::fs::write(d.join("text.txt"), "not a kernel\n".repeat(200)).unwrap();
+            Dir(d)
+        }
+        fn path(&self, name: &str) -> String {
+            self.0.join(name).display().to_string()
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    struct Ran {
+        code: i32,
+        out: String,
+        err: String,
+    }
+
+    fn kexec(host: &mut FakeHost, args: &[&str]) -> Ran {
+        let argv = std::iter::once("kexec")
+            .chain(args.iter().copied())
+            .map(OsString::from);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(argv, host, &mut out, &mut err);
+        Ran {
+            code,
+            out: String::from_utf8(out).unwrap(),
+            err: String::from_utf8(err).unwrap(),
+        }
+    }
+
+    #[test]
+    fn load_passes_files_cmdline_and_flags() {
+        let d = Dir::new("load");
+        let mut host = FakeHost::typical();
+        let append = "--append=console=ttyS0 marker";
+        let initrd = format!("--initrd={}", d.path("initrd"));
+        let r = kexec(
+            &mut host,
+            &["-s", "-l", &d.path("vmlinuz"), &initrd, append],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert_eq!(
+            host.calls,
+            vec![Call::FileLoad {
+                kernel: true,
+                initrd: true,
+                cmdline: b"console=ttyS0 marker\0".to_vec(),
+                flags: FileFlags(0)
+            }]
+        );
+        assert_eq!(host.files[LOADED], "1\n");
+    }
+
+    #[test]
+    fn no_initrd_sets_no_initramfs_and_reuse_cmdline_drops_boot_image() {
+        let d = Dir::new("reuse");
+        let mut host = FakeHost::typical();
+        let r = kexec(
+            &mut host,
+            &[
+                "-p",
+                &d.path("vmlinuz"),
+                "--reuse-cmdline",
+                "--append",
+                "irqpoll",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert_eq!(
+            host.calls,
+            vec![Call::FileLoad {
+                kernel: true,
+                initrd: false,
+                cmdline: b"root=/dev/vda1 ro quiet irqpoll\0".to_vec(),
+                flags: KEXEC_FILE_ON_CRASH | KEXEC_FILE_NO_INITRAMFS
+            }]
+        );
+    }
+
+    #[test]
+    fn predicted_failures_exit_255_name_the_cause_and_keep_the_loaded_kernel() {
+        let d = Dir::new("fail");
+        let mut host = FakeHost::typical();
+        host.set(LOADED, "1\n");
+        let long = format!("--append={}", "a".repeat(3000));
+        let missing = format!("--initrd={}", d.path("nonexistent"));
+        let cases: [(Vec<String>, &str); 4] = [
+            (vec!["-l".into(), d.path("empty")], "is empty"),
+            (vec!["-l".into(), d.path("text.txt")], "HdrS"),
+            (vec!["-l".into(), d.path("vmlinuz"), missing], "nonexistent"),
+            (
+                vec!["-l".into(), d.path("vmlinuz"), long],
+                "command line is too long",
+            ),
+        ];
+        for (args, cause) in cases {
+            let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            let r = kexec(&mut host, &args);
+            assert_eq!(r.code, 255, "{args:?}");
+            assert!(r.err.contains(cause), "{args:?}: {}", r.err);
+        }
+        assert!(host.calls.is_empty(), "no failing load reached the kernel");
+        assert_eq!(host.files[LOADED], "1\n");
+    }
+
+    #[test]
+    fn non_root_is_told_about_cap_sys_boot() {
+        let d = Dir::new("nonroot");
+        let mut host = FakeHost::typical();
+        host.set("/proc/self/status", "CapEff:\t0000000000000000\n");
+        let r = kexec(&mut host, &["-l", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 255);
+        assert!(
+            r.err.contains("CAP_SYS_BOOT") && r.err.contains("EPERM"),
+            "{}",
+            r.err
+        );
+    }
+
+    #[test]
+    fn kernel_errors_are_explained_not_bare() {
+        let d = Dir::new("kerr");
+        let mut host = FakeHost::typical();
+        host.load_result = Err(Errno::EKEYREJECTED);
+        let r = kexec(&mut host, &["-s", "-l", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 255);
+        assert!(
+            r.err.contains("signature verification") && r.err.contains("EKEYREJECTED"),
+            "{}",
+            r.err
+        );
+    }
+
+    #[test]
+    fn exec_with_nothing_loaded_exits_1() {
+        let mut host = FakeHost::typical();
+        let r = kexec(&mut host, &["-e"]);
+        assert_eq!(r.code, 1);
+        assert!(r.err.contains("nothing has been loaded"), "{}", r.err);
+        assert!(host.calls.is_empty());
+    }
+
+    #[test]
+    fn force_loads_syncs_ifdowns_and_jumps() {
+        let d = Dir::new("force");
+        let mut host = FakeHost::typical();
+        host.reboot_result = Errno::EPERM;
+        let r = kexec(&mut host, &["-f", "-s", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 255);
+        assert!(r.err.contains("CAP_SYS_BOOT"), "{}", r.err);
+        assert!(matches!(host.calls[0], Call::FileLoad { .. }));
+        assert_eq!(
+            host.calls[1..],
+            [Call::Sync, Call::InterfacesDown, Call::Reboot]
+        );
+    }
+
+    #[test]
+    fn no_mode_loads_then_runs_shutdown() {
+        let d = Dir::new("shutdown");
+        let mut host = FakeHost::typical();
+        let r = kexec(&mut host, &[&d.path("vmlinuz")]);
+        assert_eq!(r.code, 255);
+        assert_eq!(host.calls.last(), Some(&Call::ExecShutdown));
+    }
+
+    #[test]
+    fn status_exit_codes() {
+        let mut host = FakeHost::typical();
+        assert_eq!(kexec(&mut host, &["-S"]).code, 0);
+        host.set(LOADED, "1\n");
+        assert_eq!(
+            kexec(&mut host, &["-S"]).code,
+            0,
+            "-S reports the crash kernel"
+        );
+        assert_eq!(kexec(&mut host, &["-l", "-S"]).code, 1);
+        host.set(CRASH_LOADED, "1\n");
+        let r = kexec(&mut host, &["-S"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.out.contains("kexec_crash_loaded: yes") && r.out.contains("0x65000000-0x74ffffff"),
+            "{}",
+            r.out
+        );
+        let r = kexec(&mut host, &["--status", "--json"]);
+        let v: Value = serde_json::from_str(&r.out).unwrap();
+        assert_eq!(v["kexec_crash_loaded"], true);
+        assert_eq!(v["kexec_crash_size"], 268435456);
+    }
+
+    #[test]
+    fn unload_both_and_auto_falls_back_on_enosys() {
+        let mut host = FakeHost::typical();
+        host.set(CRASH_LOADED, "1\n");
+        assert_eq!(kexec(&mut host, &["-s", "-p", "-u"]).code, 0);
+        assert_eq!(
+            host.calls,
+            vec![Call::FileLoad {
+                kernel: false,
+                initrd: false,
+                cmdline: vec![],
+                flags: KEXEC_FILE_UNLOAD | KEXEC_FILE_ON_CRASH
+            }]
+        );
+        assert_eq!(host.files[CRASH_LOADED], "0\n");
+        let mut host = FakeHost::typical();
+        host.load_result = Err(Errno::ENOSYS);
+        let r = kexec(&mut host, &["-u"]);
+        assert_eq!(host.calls.len(), 2);
+        assert!(
+            matches!(host.calls[1], Call::Load { entry: 0, ref segments, .. } if segments.is_empty())
+        );
+        assert_eq!(r.code, 255, "both calls failed");
+    }
+
+    #[test]
+    fn dry_run_makes_no_call_and_json_reports_the_verdict() {
+        let d = Dir::new("dry");
+        let mut host = FakeHost::typical();
+        let r = kexec(
+            &mut host,
+            &["--dry-run", "-s", "-l", &d.path("vmlinuz"), "--append=x"],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert!(
+            r.out.contains("kexec_file_load") && r.out.contains("predict success"),
+            "{}",
+            r.out
+        );
+        let r = kexec(&mut host, &["--dry-run", "--json", "-l", &d.path("empty")]);
+        assert_eq!(r.code, 255);
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(v["errno"], "EINVAL");
+        assert_eq!(v["source"], "model");
+        assert_eq!(v["plan"]["syscall"], "kexec_file_load");
+        assert!(host.calls.is_empty());
+        let r = kexec(&mut host, &["--json", "-s", "-l", &d.path("vmlinuz")]);
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(v["errno"], Value::Null);
+    }
+
+    #[test]
+    fn crash_load_without_region_says_crashkernel() {
+        let d = Dir::new("nocrash");
+        let mut host = FakeHost::typical();
+        host.set("/proc/iomem", "00100000-7ffdffff : System RAM\n");
+        host.set("/sys/kernel/kexec_crash_size", "0\n");
+        let r = kexec(&mut host, &["-s", "-p", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 1);
+        assert!(r.err.contains("crashkernel="), "{}", r.err);
+        assert_eq!(kexec(&mut host, &["--print-ckr-size"]).out, "0\n");
+    }
+
+    #[test]
+    fn kexec_load_is_refused_plainly_for_now() {
+        let d = Dir::new("c");
+        let mut host = FakeHost::typical();
+        let r = kexec(&mut host, &["-c", "-l", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 1);
+        assert!(r.err.contains("not available"), "{}", r.err);
+        assert!(host.calls.is_empty());
+    }
+}

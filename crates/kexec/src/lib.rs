@@ -1,0 +1,26 @@
+//! Load a new Linux kernel for later execution: the user-space half of
+//! kexec_load(2) and kexec_file_load(2).
+//!
+//! The modules follow the data: `image` (kernel formats) → `plan` (what to
+//! load, with which call and flags) → `rules` (the kernel's checks, predicted
+//! from `facts`) → `sys` (the system calls) → `exec` (the jump). `load` carries a plan
+//! out and `status` reports what is loaded.
+
+pub mod cmdline;
+pub mod exec;
+pub mod facts;
+pub mod image;
+pub mod load;
+pub mod memory;
+pub mod plan;
+pub mod rules;
+pub mod status;
+pub mod sys;
+#[doc(hidden)]
+pub mod testing;
+
+pub use facts::Facts;
+pub use plan::{FileLoad, Plan, Segment, Syscall, Target};
+pub use rules::{Rejection, Rule, Source};
+pub use sys::errno::Errno;
+pub use sys::{FakeHost, Host, LinuxHost};

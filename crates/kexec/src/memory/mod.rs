@@ -1,0 +1,72 @@
+//! Physical memory as the running kernel describes it.
+
+pub mod iomem;
+
+use serde::Serialize;
+use std::fmt;
+
+/// A physical address range, half-open: [start, end).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct Range {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Range {
+    pub fn new(start: u64, end: u64) -> Range {
+        Range { start, end }
+    }
+    pub fn size(&self) -> u64 {
+        self.end - self.start
+    }
+    pub fn contains(&self, other: &Range) -> bool {
+        other.start >= self.start && other.end <= self.end
+    }
+    pub fn overlaps(&self, other: &Range) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Printed inclusive, the way /proc/iomem shows it.
+        write!(f, "{:#x}-{:#x}", self.start, self.end.saturating_sub(1))
+    }
+}
+
+/// "256 MiB", "1.5 GiB", "12 KiB": sizes people read.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, scale) in UNITS {
+        if bytes >= scale {
+            let whole = bytes / scale;
+            let tenth = (bytes % scale) * 10 / scale;
+            return if tenth == 0 {
+                format!("{whole} {unit}")
+            } else {
+                format!("{whole}.{tenth} {unit}")
+            };
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_size(256 << 20), "256 MiB");
+        assert_eq!(human_size(3 << 29), "1.5 GiB");
+        assert_eq!(human_size(100), "100 bytes");
+    }
+
+    #[test]
+    fn ranges_are_half_open() {
+        let a = Range::new(0x1000, 0x2000);
+        assert!(!a.overlaps(&Range::new(0x2000, 0x3000)));
+        assert!(a.overlaps(&Range::new(0x1fff, 0x3000)));
+        assert_eq!(a.to_string(), "0x1000-0x1fff");
+    }
+}

@@ -1,0 +1,336 @@
+//! The plan: one value that describes a load completely — which system call,
+//! which flags, and either the open kernel/initrd files and command line
+//! (kexec_file_load) or the segments and entry point (kexec_load). It is
+//! built without privileges and printed by `--dry-run`.
+
+use crate::cmdline;
+use crate::image::bzimage::{SetupHeader, HEADER_MAGIC};
+use crate::image::{Input, PROBE_BYTES};
+use crate::memory::human_size;
+use crate::sys::abi::{
+    FileFlags, KexecArch, KexecFlags, KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH,
+    KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Which image slot a call acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// The kernel `kexec -e` (reboot(LINUX_REBOOT_CMD_KEXEC)) jumps to.
+    Normal,
+    /// The crash (kdump) kernel the running kernel jumps to when it panics.
+    Crash,
+}
+
+impl Target {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Target::Normal => "kernel",
+            Target::Crash => "crash kernel",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Syscall {
+    #[serde(rename = "kexec_file_load")]
+    KexecFileLoad,
+    #[serde(rename = "kexec_load")]
+    KexecLoad,
+}
+
+impl Syscall {
+    pub fn name(self) -> &'static str {
+        match self {
+            Syscall::KexecFileLoad => "kexec_file_load",
+            Syscall::KexecLoad => "kexec_load",
+        }
+    }
+}
+
+/// One kexec_load segment: `data` copied to physical `mem`, zero-filled up to `memsz`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Segment {
+    pub purpose: String,
+    #[serde(skip)]
+    pub data: Vec<u8>,
+    pub mem: u64,
+    pub memsz: u64,
+}
+
+/// A file that could not be opened or read, with its role ("kernel", "initrd").
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the {role} {}: {source}", path.display())]
+pub struct InputError {
+    pub role: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+fn open_input(role: &'static str, path: &Path) -> Result<Input, InputError> {
+    Input::open(path).map_err(|source| InputError {
+        role,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A kexec_file_load of a kernel (and maybe an initrd).
+#[derive(Debug)]
+pub struct FileLoad {
+    pub target: Target,
+    pub kernel: Input,
+    /// The first bytes of the kernel, read through the open descriptor.
+    pub kernel_head: Vec<u8>,
+    pub initrd: Option<Input>,
+    /// The command line as text; the kernel receives it NUL-terminated.
+    pub cmdline: String,
+    pub flags: FileFlags,
+}
+
+impl FileLoad {
+    /// Opens the files once; the same descriptors are checked and loaded.
+    pub fn open(
+        target: Target,
+        kernel: &Path,
+        initrd: Option<&Path>,
+        cmdline: String,
+        extra_flags: FileFlags,
+    ) -> Result<FileLoad, InputError> {
+        let kernel = open_input("kernel", kernel)?;
+        let kernel_head = kernel.head(PROBE_BYTES).map_err(|source| InputError {
+            role: "kernel",
+            path: kernel.path.clone(),
+            source,
+        })?;
+        let initrd = initrd.map(|p| open_input("initrd", p)).transpose()?;
+        let mut flags = extra_flags;
+        if target == Target::Crash {
+            flags |= KEXEC_FILE_ON_CRASH;
+        }
+        if initrd.is_none() {
+            flags |= KEXEC_FILE_NO_INITRAMFS;
+        }
+        Ok(FileLoad {
+            target,
+            kernel,
+            kernel_head,
+            initrd,
+            cmdline,
+            flags,
+        })
+    }
+
+    pub fn header(&self) -> Option<SetupHeader> {
+        SetupHeader::read(&self.kernel_head)
+    }
+
+    pub fn cmdline_bytes(&self) -> Vec<u8> {
+        cmdline::to_kernel_bytes(&self.cmdline)
+    }
+}
+
+#[derive(Debug)]
+pub enum Plan {
+    FileLoad(FileLoad),
+    FileUnload {
+        target: Target,
+        flags: FileFlags,
+    },
+    Load {
+        target: Target,
+        segments: Vec<Segment>,
+        entry: u64,
+        flags: KexecFlags,
+    },
+    Unload {
+        target: Target,
+        flags: KexecFlags,
+    },
+}
+
+impl Plan {
+    pub fn file_unload(target: Target) -> Plan {
+        let mut flags = KEXEC_FILE_UNLOAD;
+        if target == Target::Crash {
+            flags |= KEXEC_FILE_ON_CRASH;
+        }
+        Plan::FileUnload { target, flags }
+    }
+
+    pub fn unload(target: Target) -> Plan {
+        let base = if target == Target::Crash {
+            KEXEC_ON_CRASH
+        } else {
+            KexecFlags(0)
+        };
+        Plan::Unload {
+            target,
+            flags: base.with_arch(KexecArch::native()),
+        }
+    }
+
+    pub fn syscall(&self) -> Syscall {
+        match self {
+            Plan::FileLoad(_) | Plan::FileUnload { .. } => Syscall::KexecFileLoad,
+            Plan::Load { .. } | Plan::Unload { .. } => Syscall::KexecLoad,
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        match self {
+            Plan::FileLoad(f) => f.target,
+            Plan::FileUnload { target, .. }
+            | Plan::Load { target, .. }
+            | Plan::Unload { target, .. } => *target,
+        }
+    }
+
+    pub fn is_unload(&self) -> bool {
+        matches!(self, Plan::FileUnload { .. } | Plan::Unload { .. })
+    }
+
+    /// The plan as `--json` prints it.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "syscall": self.syscall(),
+            "target": self.target(),
+            "action": if self.is_unload() { "unload" } else { "load" },
+        });
+        match self {
+            Plan::FileLoad(f) => {
+                v["flags"] = json!(f.flags.0);
+                v["flags_text"] = json!(f.flags.to_string());
+                v["kernel"] = json!({
+                    "path": f.kernel.display(),
+                    "size": f.kernel.size,
+                    "setup_header": f.header(),
+                });
+                v["initrd"] = match &f.initrd {
+                    Some(i) => json!({ "path": i.display(), "size": i.size }),
+                    None => Value::Null,
+                };
+                v["cmdline"] = json!(f.cmdline);
+                v["cmdline_len"] = json!(f.cmdline_bytes().len());
+            }
+            Plan::FileUnload { flags, .. } => {
+                v["flags"] = json!(flags.0);
+                v["flags_text"] = json!(flags.to_string());
+            }
+            Plan::Load {
+                segments,
+                entry,
+                flags,
+                ..
+            } => {
+                v["flags"] = json!(flags.0);
+                v["flags_text"] = json!(flags.to_string());
+                v["entry"] = json!(entry);
+                v["segments"] = json!(segments
+                    .iter()
+                    .map(|s| json!({
+                        "purpose": s.purpose,
+                        "bufsz": s.data.len(),
+                        "mem": s.mem,
+                        "memsz": s.memsz,
+                    }))
+                    .collect::<Vec<_>>());
+            }
+            Plan::Unload { flags, .. } => {
+                v["flags"] = json!(flags.0);
+                v["flags_text"] = json!(flags.to_string());
+            }
+        }
+        v
+    }
+
+    /// The plan for people: one fact per line.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<10} {v}\n"));
+        match self {
+            Plan::FileLoad(f) => {
+                line(
+                    "syscall",
+                    format!("kexec_file_load, {} load", f.target.describe()),
+                );
+                line("flags", f.flags.to_string());
+                let header = match f.header().filter(|h| h.header == HEADER_MAGIC) {
+                    Some(h) => format!(
+                        ", boot protocol {}, init_size {}, cmdline_size {}",
+                        h.version_text(),
+                        human_size(u64::from(h.init_size)),
+                        h.cmdline_size
+                    ),
+                    None => String::new(),
+                };
+                line(
+                    "kernel",
+                    format!(
+                        "{} ({}{header})",
+                        f.kernel.display(),
+                        human_size(f.kernel.size)
+                    ),
+                );
+                line(
+                    "initrd",
+                    match &f.initrd {
+                        Some(i) => format!("{} ({})", i.display(), human_size(i.size)),
+                        None => "none (KEXEC_FILE_NO_INITRAMFS)".to_string(),
+                    },
+                );
+                line(
+                    "cmdline",
+                    format!(
+                        "{:?} ({} bytes with NUL)",
+                        f.cmdline,
+                        f.cmdline_bytes().len()
+                    ),
+                );
+            }
+            Plan::FileUnload { target, flags } => {
+                line(
+                    "syscall",
+                    format!("kexec_file_load, unload the {}", target.describe()),
+                );
+                line("flags", flags.to_string());
+            }
+            Plan::Load {
+                target,
+                segments,
+                entry,
+                flags,
+            } => {
+                line("syscall", format!("kexec_load, {} load", target.describe()));
+                line("flags", flags.to_string());
+                line("entry", format!("{entry:#x}"));
+                for (i, s) in segments.iter().enumerate() {
+                    line(
+                        &format!("segment {i}"),
+                        format!(
+                            "{:#x}-{:#x} bufsz {:#x} memsz {:#x}  {}",
+                            s.mem,
+                            s.mem + s.memsz.saturating_sub(1),
+                            s.data.len(),
+                            s.memsz,
+                            s.purpose
+                        ),
+                    );
+                }
+            }
+            Plan::Unload { target, flags } => {
+                line(
+                    "syscall",
+                    format!("kexec_load, unload the {}", target.describe()),
+                );
+                line("flags", flags.to_string());
+            }
+        }
+        out
+    }
+}

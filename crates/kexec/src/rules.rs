@@ -1,0 +1,727 @@
+//! The kernel's rules, modelled in one place. `check` predicts, before any
+//! system call, each rejection the kernel would make, in the kernel's own
+//! order (kernel/kexec.c, kernel/kexec_file.c, kernel/kexec_core.c,
+//! arch/x86/kernel/kexec-bzimage64.c) and with the errno it would return.
+//! `explain` turns an errno the kernel returned anyway into the same kind of
+//! message. Both name the file, field or value behind the rule.
+
+use crate::facts::{path, Facts};
+use crate::image::bzimage::{
+    self, SetupHeader, BOOT_FLAG, HEADER_MAGIC, LOADED_HIGH, XLF_5LEVEL,
+    XLF_CAN_BE_LOADED_ABOVE_4G, XLF_KERNEL_64,
+};
+use crate::memory::human_size;
+use crate::plan::{FileLoad, Plan, Syscall, Target};
+use crate::sys::abi::{FileFlags, KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH};
+use crate::sys::errno::Errno;
+use serde::Serialize;
+use std::fmt;
+
+/// kernel_read_file() refuses files of 4 GiB and more (INT_MAX in 6.1 is
+/// smaller still, but 4 GiB is the documented limit).
+pub const MAX_FILE_SIZE: u64 = 4 << 30;
+/// Room the x86 file loader keeps for " elfcorehdr=0x<addr>" (MAX_ELFCOREHDR_STR_LEN).
+pub const ELFCOREHDR_STR_LEN: u64 = 30;
+/// Oldest boot protocol the 64-bit kexec_file loader takes (2.12).
+pub const MIN_FILE_PROTOCOL: u16 = 0x020c;
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Which rule refused. Serialized in kebab-case for `--json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    NoCapSysBoot,
+    LoadDisabled,
+    LoadLimit,
+    UnknownFlags,
+    NotRegularFile,
+    EmptyFile,
+    FileTooBig,
+    NotBzImage64,
+    Truncated,
+    CmdlineNotTerminated,
+    CmdlineTooLong,
+    NoCrashRegion,
+    CrashRegionTooSmall,
+    MoreThanHalfOfRam,
+    // Only the kernel knows these; they come from `explain`.
+    Lockdown,
+    Signature,
+    SecurityModule,
+    Busy,
+    OutOfMemory,
+    NotImplemented,
+    FileBusy,
+    NoRoom,
+    Other,
+}
+
+/// Whether the model predicted the rejection or the kernel returned it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Model,
+    Kernel,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub errno: Errno,
+    pub rule: Rule,
+    pub reason: String,
+    pub source: Source,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = match self.source {
+            Source::Model => "the kernel would refuse it with",
+            Source::Kernel => "the kernel refused it with",
+        };
+        write!(f, "{} ({who} {})", self.reason, self.errno.name())
+    }
+}
+
+fn model(errno: Errno, rule: Rule, reason: String) -> Rejection {
+    Rejection {
+        errno,
+        rule,
+        reason,
+        source: Source::Model,
+    }
+}
+
+/// kexec_file_load flag bits each kernel accepts (KEXEC_FILE_FLAGS).
+pub fn file_flags_accepted(version: Option<(u32, u32)>) -> FileFlags {
+    match version {
+        Some(v) if v >= (6, 18) => FileFlags(0x3f),
+        Some(v) if v >= (6, 8) => FileFlags(0xf),
+        _ => FileFlags(0x7),
+    }
+}
+
+fn page_align(n: u64) -> u64 {
+    n.div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
+/// Predicts the kernel's verdict on a plan. `Ok` means nothing known in
+/// advance stands in the way.
+pub fn check(plan: &Plan, facts: &Facts) -> Result<(), Rejection> {
+    permission(plan.syscall(), plan.target(), facts)?;
+    match plan {
+        Plan::FileLoad(load) => check_file_load(load, facts),
+        Plan::FileUnload { flags, .. } => file_flags(*flags, facts),
+        // kexec_load plans arrive with the x86_64 image builder.
+        Plan::Load { .. } | Plan::Unload { .. } => Ok(()),
+    }
+}
+
+/// kexec_load_check() / kexec_load_permitted(): the first thing both calls do.
+fn permission(syscall: Syscall, target: Target, facts: &Facts) -> Result<(), Rejection> {
+    if facts.cap_sys_boot == Some(false) {
+        return Err(model(
+            Errno::EPERM,
+            Rule::NoCapSysBoot,
+            format!(
+                "{} needs CAP_SYS_BOOT in the initial user namespace, and this process does not have it: run kexec as root (outside a container)",
+                syscall.name()
+            ),
+        ));
+    }
+    if facts.kexec_load_disabled {
+        return Err(model(
+            Errno::EPERM,
+            Rule::LoadDisabled,
+            format!(
+                "kexec is disabled on this system: {} is 1, a one-way switch that only a reboot clears",
+                path::KEXEC_LOAD_DISABLED
+            ),
+        ));
+    }
+    let (limit, file) = match target {
+        Target::Crash => (facts.load_limit_panic, path::KEXEC_LOAD_LIMIT_PANIC),
+        Target::Normal => (facts.load_limit_reboot, path::KEXEC_LOAD_LIMIT_REBOOT),
+    };
+    if limit == Some(0) {
+        return Err(model(
+            Errno::EPERM,
+            Rule::LoadLimit,
+            format!("no {} loads are left: {file} is 0", target.describe()),
+        ));
+    }
+    Ok(())
+}
+
+fn file_flags(flags: FileFlags, facts: &Facts) -> Result<(), Rejection> {
+    let accepted = file_flags_accepted(facts.kernel_version());
+    let unknown = flags.0 & !accepted.0;
+    if unknown != 0 {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::UnknownFlags,
+            format!(
+                "kexec_file_load flags {flags} include {unknown:#x}, which the running kernel {} does not know (it accepts {:#x})",
+                facts.kernel_release, accepted.0
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// kernel_read_file(): the checks on each file handed over by descriptor.
+fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejection> {
+    let name = input.display();
+    if !input.is_regular {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::NotRegularFile,
+            format!(
+                "the {role} {name} is not a regular file (the kernel reads only regular files)"
+            ),
+        ));
+    }
+    if input.size == 0 {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::EmptyFile,
+            format!("the {role} {name} is empty (0 bytes)"),
+        ));
+    }
+    if input.size >= MAX_FILE_SIZE {
+        return Err(model(
+            Errno::EFBIG,
+            Rule::FileTooBig,
+            format!(
+                "the {role} {name} is {} bytes; the kernel reads files only below 4 GiB",
+                input.size
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Why a kernel is not a bzImage64 the x86_64 kexec_file loader takes
+/// (bzImage64_probe), or None when it is one.
+pub fn bzimage64_probe(head: &[u8], facts: &Facts) -> Option<String> {
+    if head.len() < 2 * bzimage::SECTOR as usize {
+        return Some(format!(
+            "it is {} bytes long, too short to hold an x86 boot sector and setup header (at least 1024)",
+            head.len()
+        ));
+    }
+    let h = match SetupHeader::read(head) {
+        Some(h) => h,
+        None => return Some("it is too short to hold an x86 setup header".into()),
+    };
+    if h.header != HEADER_MAGIC {
+        return Some(format!(
+            "no \"HdrS\" setup header magic at offset {:#x} (found {:#010x}; expected {HEADER_MAGIC:#010x})",
+            bzimage::offset::HEADER,
+            h.header
+        ));
+    }
+    if h.boot_flag != BOOT_FLAG {
+        return Some(format!(
+            "boot_flag at offset {:#x} is {:#06x}, not {BOOT_FLAG:#06x}",
+            bzimage::offset::BOOT_FLAG,
+            h.boot_flag
+        ));
+    }
+    if h.version < MIN_FILE_PROTOCOL {
+        return Some(format!(
+            "boot protocol version is {}; the 64-bit loader needs 2.12 or later",
+            h.version_text()
+        ));
+    }
+    if h.loadflags & LOADED_HIGH == 0 {
+        return Some(format!(
+            "loadflags {:#04x} lack LOADED_HIGH: it is a zImage, not a bzImage",
+            h.loadflags
+        ));
+    }
+    if h.xloadflags & XLF_KERNEL_64 == 0 {
+        return Some(format!(
+            "xloadflags {:#06x} lack XLF_KERNEL_64: it has no 64-bit entry point (a 32-bit kernel?)",
+            h.xloadflags
+        ));
+    }
+    if h.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G == 0 {
+        return Some(format!(
+            "xloadflags {:#06x} lack XLF_CAN_BE_LOADED_ABOVE_4G",
+            h.xloadflags
+        ));
+    }
+    if facts.efi_32bit {
+        return Some(
+            "the firmware's EFI runtime is 32-bit, which the 64-bit loader cannot hand over".into(),
+        );
+    }
+    if facts.five_level_paging && h.xloadflags & XLF_5LEVEL == 0 {
+        return Some(format!(
+            "the running kernel uses 5-level paging but xloadflags {:#06x} lack XLF_5LEVEL",
+            h.xloadflags
+        ));
+    }
+    None
+}
+
+fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
+    file_flags(load.flags, facts)?;
+    let kernel = load.kernel.display();
+    readable_file("kernel", &load.kernel)?;
+    if let Some(why) = bzimage64_probe(&load.kernel_head, facts) {
+        return Err(model(
+            Errno::ENOEXEC,
+            Rule::NotBzImage64,
+            format!("{kernel} is not an x86_64 bzImage the kernel can load: {why}"),
+        ));
+    }
+    let header = load.header().expect("the probe read the header");
+    let initrd_size = match (&load.initrd, load.flags.contains(KEXEC_FILE_NO_INITRAMFS)) {
+        (Some(initrd), false) => {
+            readable_file("initrd", initrd)?;
+            initrd.size
+        }
+        _ => 0,
+    };
+    let cmdline = load.cmdline_bytes();
+    if cmdline.last() != Some(&0) {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::CmdlineNotTerminated,
+            "the command line does not end in a NUL byte".into(),
+        ));
+    }
+    let real_mode = header.real_mode_size();
+    if load.kernel.size < real_mode {
+        return Err(model(
+            Errno::ENOEXEC,
+            Rule::Truncated,
+            format!(
+                "{kernel} is truncated: it is {} bytes, but its setup_sects ({}) alone take {real_mode} bytes",
+                load.kernel.size, header.setup_sects
+            ),
+        ));
+    }
+    let size = cmdline.len() as u64;
+    let limit = u64::from(header.cmdline_size).saturating_sub(ELFCOREHDR_STR_LEN);
+    if size > u64::from(header.cmdline_size) || size > limit {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::CmdlineTooLong,
+            format!(
+                "the command line is too long: {} bytes with its NUL, but {kernel} takes at most {limit} (cmdline_size {} minus {ELFCOREHDR_STR_LEN} the kexec_file loader keeps for elfcorehdr=)",
+                size, header.cmdline_size
+            ),
+        ));
+    }
+    let kernel_memsz = page_align(u64::from(header.init_size));
+    let initrd_memsz = page_align(initrd_size);
+    if load.target == Target::Crash {
+        crash_room(load, facts, kernel_memsz + initrd_memsz)?;
+    }
+    half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)
+}
+
+fn crash_room(load: &FileLoad, facts: &Facts, needed: u64) -> Result<(), Rejection> {
+    let region = facts.crash_region_size();
+    if region == 0 {
+        return Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::NoCrashRegion,
+            "no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first".into(),
+        ));
+    }
+    if needed > region {
+        let where_ = match facts.main_crash_region() {
+            Some(r) if r.start != 0 => format!(" [{r}]"),
+            _ => String::new(),
+        };
+        let initrd = load
+            .initrd
+            .as_ref()
+            .map(|i| format!(" and the initrd {} ({})", i.display(), human_size(i.size)))
+            .unwrap_or_default();
+        return Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::CrashRegionTooSmall,
+            format!(
+                "the crash kernel does not fit in the Crash kernel region{where_} of {}: the kernel {} (init_size {}){initrd} need at least {}; reserve more with crashkernel=",
+                human_size(region),
+                load.kernel.display(),
+                human_size(needed.saturating_sub(page_align(load.initrd.as_ref().map_or(0, |i| i.size)))),
+                human_size(needed)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// sanity_check_segment_list(): no segment, and not all of them together,
+/// may take more than half of the RAM.
+fn half_of_ram(segments: &[(&str, u64)], facts: &Facts) -> Result<(), Rejection> {
+    let Some(total) = facts.mem_total else {
+        return Ok(());
+    };
+    let half = total / PAGE_SIZE / 2 * PAGE_SIZE;
+    let mut sum = 0;
+    for (what, memsz) in segments {
+        sum += memsz;
+        if *memsz > half || sum > half {
+            return Err(model(
+                Errno::EINVAL,
+                Rule::MoreThanHalfOfRam,
+                format!(
+                    "the {what} needs {} of memory, and with the other segments {}; the kernel refuses loads larger than half of RAM ({} of MemTotal {})",
+                    human_size(*memsz),
+                    human_size(sum),
+                    human_size(half),
+                    human_size(total)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Explains an errno the kernel returned for `plan`, in the same terms as
+/// the predictions.
+pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
+    let call = plan.syscall().name();
+    let target = plan.target();
+    let kernel = match plan {
+        Plan::FileLoad(f) => f.kernel.display(),
+        _ => "the image".to_string(),
+    };
+    let locked = facts.lockdown.as_deref().filter(|m| *m != "none");
+    let (rule, reason) = match errno {
+        Errno::EPERM => match (locked, plan.syscall()) {
+            (Some(mode), Syscall::KexecLoad) => (
+                Rule::Lockdown,
+                format!("the kernel is locked down (lockdown={mode}), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+            ),
+            (Some(mode), Syscall::KexecFileLoad) => (
+                Rule::Lockdown,
+                format!("the kernel is locked down (lockdown={mode}) and the signature of {kernel} could not be verified: only kernels signed with a key the running kernel trusts can be loaded"),
+            ),
+            _ => (
+                Rule::SecurityModule,
+                format!("{call} was not permitted: the kernel needs CAP_SYS_BOOT in the initial user namespace, kexec enabled ({}), load limits left, and no lockdown or LoadPin policy against it", path::KEXEC_LOAD_DISABLED),
+            ),
+        },
+        Errno::EBUSY => (
+            Rule::Busy,
+            "another kexec operation is in progress (a concurrent load, unload or exec holds the kernel's kexec lock); try again".to_string(),
+        ),
+        Errno::ENOEXEC => (
+            Rule::NotBzImage64,
+            format!("the kernel's {call} loader did not accept {kernel} as a kernel image it can load"),
+        ),
+        Errno::ENODATA => (Rule::Signature, format!("signature verification of {kernel} failed: the image is not signed")),
+        Errno::ENOKEY => (Rule::Signature, format!("signature verification of {kernel} failed: it is signed with a key the running kernel does not trust")),
+        Errno::EKEYREJECTED => (Rule::Signature, format!("signature verification of {kernel} failed: the signature was rejected (invalid, or the kernel has no verifier for this image type)")),
+        Errno::EBADMSG | Errno::ELIBBAD | Errno::EMSGSIZE => (Rule::Signature, format!("signature verification of {kernel} failed: its signature is malformed")),
+        Errno::ENOPKG => (Rule::Signature, format!("signature verification of {kernel} failed: the kernel lacks the crypto algorithm the signature uses")),
+        Errno::EACCES => (Rule::SecurityModule, format!("a security module (IMA appraisal or another LSM) denied loading {kernel}")),
+        Errno::ETXTBSY => (Rule::FileBusy, format!("{kernel} or the initrd is open for writing by another process")),
+        Errno::EFBIG => (Rule::FileTooBig, "the kernel or initrd is 4 GiB or larger".to_string()),
+        Errno::ENOSYS => (Rule::NotImplemented, format!("the running kernel has no {call} (it was built without CONFIG_KEXEC{})", if plan.syscall() == Syscall::KexecFileLoad { "_FILE" } else { "" })),
+        Errno::ENOMEM => (Rule::OutOfMemory, match target {
+            Target::Crash => "the kernel could not allocate memory for the load: the Crash kernel region has no room left for the kernel's control pages".to_string(),
+            Target::Normal => "the kernel ran out of memory while loading the image".to_string(),
+        }),
+        Errno::EADDRNOTAVAIL => (Rule::NoRoom, match target {
+            Target::Crash => format!("the crash kernel does not fit where it must go: the Crash kernel region is {} (reserve more with crashkernel=)", human_size(facts.crash_region_size())),
+            Target::Normal => "the kernel found no free memory hole for a segment".to_string(),
+        }),
+        Errno::EINVAL => (Rule::Other, format!("the kernel refused the arguments of {call} as invalid{}", match plan {
+            Plan::FileLoad(f) if f.flags.contains(KEXEC_FILE_ON_CRASH) => " (flags, files, command line or crash region)",
+            _ => " (flags, files or command line)",
+        })),
+        other => (Rule::Other, format!("{call} failed: {}", other.description())),
+    };
+    Rejection {
+        errno,
+        rule,
+        reason,
+        source: Source::Kernel,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::bzimage::offset;
+    use crate::sys::abi::FileFlags;
+    use crate::sys::FakeHost;
+    use crate::testing::bzimage64_sample as debian_like_header;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    struct Files {
+        dir: PathBuf,
+    }
+
+    impl Files {
+        fn new(name: &str) -> Files {
+            let dir =
+                std::env::temp_dir().join(format!("kexec-rules-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Files { dir }
+        }
+        fn put(&self, name: &str, bytes: &[u8]) -> PathBuf {
+            let p = self.dir.join(name);
+            std::fs::File::create(&p).unwrap().write_all(bytes).unwrap();
+            p
+        }
+    }
+
+    impl Drop for Files {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn facts() -> Facts {
+        Facts::gather(&FakeHost::typical())
+    }
+
+    fn load(
+        target: Target,
+        kernel: &std::path::Path,
+        initrd: Option<&std::path::Path>,
+        cmdline: &str,
+    ) -> Plan {
+        Plan::FileLoad(
+            FileLoad::open(target, kernel, initrd, cmdline.into(), FileFlags(0)).unwrap(),
+        )
+    }
+
+    fn verdict(plan: &Plan, facts: &Facts) -> Option<(Errno, Rule)> {
+        check(plan, facts).err().map(|r| (r.errno, r.rule))
+    }
+
+    #[test]
+    fn a_good_kernel_passes() {
+        let f = Files::new("good");
+        let k = f.put("vmlinuz", &debian_like_header());
+        let i = f.put("initrd", b"0707010000");
+        assert_eq!(
+            verdict(
+                &load(Target::Normal, &k, Some(&i), "console=ttyS0"),
+                &facts()
+            ),
+            None
+        );
+        assert_eq!(
+            verdict(&load(Target::Crash, &k, Some(&i), "x"), &facts()),
+            None
+        );
+    }
+
+    #[test]
+    fn permission_comes_first() {
+        let f = Files::new("perm");
+        let k = f.put("empty", b"");
+        let mut facts = facts();
+        facts.cap_sys_boot = Some(false);
+        let r = check(&load(Target::Normal, &k, None, ""), &facts).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EPERM, Rule::NoCapSysBoot));
+        assert!(r.reason.contains("CAP_SYS_BOOT"));
+        facts.cap_sys_boot = Some(true);
+        facts.kexec_load_disabled = true;
+        let r = check(&load(Target::Normal, &k, None, ""), &facts).unwrap_err();
+        assert!(r.reason.contains("kexec_load_disabled"));
+        facts.kexec_load_disabled = false;
+        facts.load_limit_panic = Some(0);
+        assert_eq!(
+            verdict(&load(Target::Crash, &k, None, ""), &facts),
+            Some((Errno::EPERM, Rule::LoadLimit))
+        );
+    }
+
+    #[test]
+    fn empty_text_and_directory_kernels() {
+        let f = Files::new("bad");
+        let empty = f.put("empty", b"");
+        let text = f.put(
+            "text.txt",
+            &b"hello world, this is not a kernel\n".repeat(100),
+        );
+        let r = check(&load(Target::Normal, &empty, None, ""), &facts()).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EINVAL, Rule::EmptyFile));
+        assert!(
+            r.reason.contains("empty") && r.reason.contains("empty"),
+            "{}",
+            r.reason
+        );
+        let r = check(&load(Target::Normal, &text, None, ""), &facts()).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::ENOEXEC, Rule::NotBzImage64));
+        assert!(
+            r.reason.contains("HdrS") && r.reason.contains("text.txt"),
+            "{}",
+            r.reason
+        );
+        let r = check(&load(Target::Normal, &f.dir, None, ""), &facts()).unwrap_err();
+        assert_eq!(r.rule, Rule::NotRegularFile);
+    }
+
+    #[test]
+    fn each_probe_field_is_named() {
+        let f = Files::new("probe");
+        let cases: [(usize, &[u8], &str); 4] = [
+            (offset::BOOT_FLAG, &[0, 0], "boot_flag"),
+            (offset::VERSION, &[0x0b, 0x02], "2.11"),
+            (offset::LOADFLAGS, &[0], "LOADED_HIGH"),
+            (offset::XLOADFLAGS, &[0x02, 0], "XLF_KERNEL_64"),
+        ];
+        for (at, bytes, named) in cases {
+            let mut image = debian_like_header();
+            image[at..at + bytes.len()].copy_from_slice(bytes);
+            let k = f.put("k", &image);
+            let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
+            assert_eq!(r.errno, Errno::ENOEXEC);
+            assert!(r.reason.contains(named), "{named}: {}", r.reason);
+        }
+        let mut image = debian_like_header();
+        image[offset::XLOADFLAGS] = 0x01;
+        let k = f.put("k", &image);
+        assert!(check(&load(Target::Normal, &k, None, ""), &facts())
+            .unwrap_err()
+            .reason
+            .contains("ABOVE_4G"));
+    }
+
+    #[test]
+    fn five_level_paging_needs_xlf_5level() {
+        let f = Files::new("la57");
+        let mut image = debian_like_header();
+        image[offset::XLOADFLAGS] = 0x03;
+        let k = f.put("k", &image);
+        let mut facts = facts();
+        assert_eq!(verdict(&load(Target::Normal, &k, None, ""), &facts), None);
+        facts.five_level_paging = true;
+        assert_eq!(
+            verdict(&load(Target::Normal, &k, None, ""), &facts),
+            Some((Errno::ENOEXEC, Rule::NotBzImage64))
+        );
+    }
+
+    #[test]
+    fn truncated_kernel_says_how_many_bytes() {
+        let f = Files::new("trunc");
+        let image = debian_like_header()[..0x1000].to_vec();
+        let k = f.put("k", &image);
+        let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::ENOEXEC, Rule::Truncated));
+        assert!(r.reason.contains("14336 bytes"), "{}", r.reason);
+    }
+
+    #[test]
+    fn cmdline_limit_is_cmdline_size_minus_30_with_the_nul() {
+        let f = Files::new("cmdline");
+        let k = f.put("k", &debian_like_header());
+        // cmdline_size 2047: 2017 bytes with NUL pass, 2018 fail.
+        assert_eq!(
+            verdict(&load(Target::Normal, &k, None, &"a".repeat(2016)), &facts()),
+            None
+        );
+        let r = check(&load(Target::Normal, &k, None, &"a".repeat(2017)), &facts()).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EINVAL, Rule::CmdlineTooLong));
+        assert!(
+            r.reason.contains("2018 bytes") && r.reason.contains("2017"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn empty_or_missing_initrd() {
+        let f = Files::new("initrd");
+        let k = f.put("k", &debian_like_header());
+        let i = f.put("empty-initrd", b"");
+        let r = check(&load(Target::Normal, &k, Some(&i), ""), &facts()).unwrap_err();
+        assert_eq!(r.rule, Rule::EmptyFile);
+        assert!(r.reason.contains("initrd") && r.reason.contains("empty-initrd"));
+        let err = FileLoad::open(
+            Target::Normal,
+            &k,
+            Some(&f.dir.join("nope")),
+            String::new(),
+            FileFlags(0),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("initrd") && err.to_string().contains("nope"));
+    }
+
+    #[test]
+    fn crash_loads_need_a_region_big_enough() {
+        let f = Files::new("crash");
+        let k = f.put("k", &debian_like_header());
+        let big = f.put("big-initrd", &vec![1u8; 1 << 20]);
+        let mut facts = facts();
+        facts.crash_regions.clear();
+        facts.crash_size = Some(0);
+        let r = check(&load(Target::Crash, &k, None, ""), &facts).unwrap_err();
+        assert_eq!(
+            (r.errno, r.rule),
+            (Errno::EADDRNOTAVAIL, Rule::NoCrashRegion)
+        );
+        assert!(r.reason.contains("crashkernel="));
+        // 16 MiB region: init_size 42 MiB alone does not fit.
+        facts.crash_regions = vec![crate::memory::Range::new(0x6000_0000, 0x6100_0000)];
+        let r = check(&load(Target::Crash, &k, Some(&big), ""), &facts).unwrap_err();
+        assert_eq!(
+            (r.errno, r.rule),
+            (Errno::EADDRNOTAVAIL, Rule::CrashRegionTooSmall)
+        );
+        assert!(
+            r.reason.contains("16 MiB") && r.reason.contains("big-initrd"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn more_than_half_of_ram_is_refused() {
+        let f = Files::new("half");
+        let k = f.put("k", &debian_like_header());
+        let mut facts = facts();
+        facts.mem_total = Some(64 << 20);
+        let r = check(&load(Target::Normal, &k, None, ""), &facts).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EINVAL, Rule::MoreThanHalfOfRam));
+    }
+
+    #[test]
+    fn flags_the_kernel_does_not_know() {
+        let f = Files::new("flags");
+        let k = f.put("k", &debian_like_header());
+        let plan = Plan::FileLoad(
+            FileLoad::open(Target::Normal, &k, None, String::new(), FileFlags(0x8)).unwrap(),
+        );
+        assert_eq!(
+            verdict(&plan, &facts()),
+            Some((Errno::EINVAL, Rule::UnknownFlags))
+        );
+        let mut newer = facts();
+        newer.kernel_release = "6.18.2".into();
+        assert_eq!(verdict(&plan, &newer), None);
+    }
+
+    #[test]
+    fn kernel_errors_are_explained() {
+        let plan = Plan::file_unload(Target::Normal);
+        let mut facts = facts();
+        assert!(explain(Errno::EBUSY, &plan, &facts)
+            .reason
+            .contains("another kexec operation is in progress"));
+        facts.lockdown = Some("integrity".into());
+        let r = explain(Errno::EPERM, &plan, &facts);
+        assert_eq!(r.rule, Rule::Lockdown);
+        assert!(r.reason.contains("lockdown=integrity"));
+        assert!(explain(Errno::EKEYREJECTED, &plan, &facts)
+            .reason
+            .contains("signature"));
+        assert_eq!(explain(Errno::ENOSYS, &plan, &facts).source, Source::Kernel);
+    }
+}

@@ -1,0 +1,170 @@
+//! The real system: raw syscalls through libc. All of the library's `unsafe`
+//! outside the purgatory lives here.
+
+use super::abi::{
+    FileFlags, KexecFlags, LINUX_REBOOT_CMD_KEXEC, SYS_KEXEC_FILE_LOAD, SYS_KEXEC_LOAD,
+};
+use super::errno::Errno;
+use super::Host;
+use crate::plan::Segment;
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// `struct kexec_segment` of include/uapi/linux/kexec.h.
+#[repr(C)]
+struct KexecSegment {
+    buf: *const libc::c_void,
+    bufsz: libc::size_t,
+    mem: libc::c_ulong,
+    memsz: libc::size_t,
+}
+
+#[derive(Default)]
+pub struct LinuxHost;
+
+fn result_of(ret: libc::c_long) -> Result<(), Errno> {
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_io(&io::Error::last_os_error()))
+    }
+}
+
+impl Host for LinuxHost {
+    fn read_text(&self, path: &str) -> io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn kexec_file_load(
+        &mut self,
+        kernel: Option<BorrowedFd<'_>>,
+        initrd: Option<BorrowedFd<'_>>,
+        cmdline: &[u8],
+        flags: FileFlags,
+    ) -> Result<(), Errno> {
+        let kernel_fd = kernel.map_or(-1, |fd| fd.as_raw_fd());
+        let initrd_fd = initrd.map_or(-1, |fd| fd.as_raw_fd());
+        let cmdline_ptr = if cmdline.is_empty() {
+            std::ptr::null()
+        } else {
+            cmdline.as_ptr()
+        };
+        // SAFETY: the fds are borrowed for the call; cmdline points to
+        // cmdline.len() readable bytes (or is NULL with length 0).
+        let ret = unsafe {
+            libc::syscall(
+                SYS_KEXEC_FILE_LOAD,
+                kernel_fd as libc::c_long,
+                initrd_fd as libc::c_long,
+                cmdline.len() as libc::c_ulong,
+                cmdline_ptr,
+                flags.0 as libc::c_ulong,
+            )
+        };
+        result_of(ret)
+    }
+
+    fn kexec_load(
+        &mut self,
+        entry: u64,
+        segments: &[Segment],
+        flags: KexecFlags,
+    ) -> Result<(), Errno> {
+        let raw: Vec<KexecSegment> = segments
+            .iter()
+            .map(|s| KexecSegment {
+                buf: if s.data.is_empty() {
+                    std::ptr::null()
+                } else {
+                    s.data.as_ptr().cast()
+                },
+                bufsz: s.data.len(),
+                mem: s.mem as libc::c_ulong,
+                memsz: s.memsz as libc::size_t,
+            })
+            .collect();
+        // SAFETY: `raw` and every buffer it points to outlive the call; the
+        // kernel only reads them.
+        let ret = unsafe {
+            libc::syscall(
+                SYS_KEXEC_LOAD,
+                entry as libc::c_ulong,
+                raw.len() as libc::c_ulong,
+                raw.as_ptr(),
+                flags.0 as libc::c_ulong,
+            )
+        };
+        result_of(ret)
+    }
+
+    fn reboot_kexec(&mut self) -> Errno {
+        // SAFETY: plain syscall; on success it does not return.
+        let ret = unsafe { libc::reboot(LINUX_REBOOT_CMD_KEXEC) };
+        if ret == 0 {
+            Errno(0)
+        } else {
+            Errno::from_io(&io::Error::last_os_error())
+        }
+    }
+
+    fn sync(&mut self) {
+        // SAFETY: sync(2) has no arguments and cannot fail.
+        unsafe { libc::sync() }
+    }
+
+    fn interfaces_down(&mut self) -> Vec<String> {
+        let mut down = Vec::new();
+        // SAFETY: if_nameindex returns a NULL-terminated array we free below;
+        // ifreq is plain data; the socket is closed before returning.
+        unsafe {
+            let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            if sock < 0 {
+                return down;
+            }
+            let list = libc::if_nameindex();
+            if !list.is_null() {
+                let mut entry = list;
+                while (*entry).if_index != 0 && !(*entry).if_name.is_null() {
+                    let name = CStr::from_ptr((*entry).if_name);
+                    entry = entry.add(1);
+                    let text = name.to_string_lossy().into_owned();
+                    if text == "lo" || text.starts_with("lo:") {
+                        continue;
+                    }
+                    let mut req: libc::ifreq = std::mem::zeroed();
+                    let bytes = name.to_bytes();
+                    if bytes.len() >= req.ifr_name.len() {
+                        continue;
+                    }
+                    for (dst, src) in req.ifr_name.iter_mut().zip(bytes) {
+                        *dst = *src as libc::c_char;
+                    }
+                    if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
+                        continue;
+                    }
+                    if req.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short == 0 {
+                        continue;
+                    }
+                    req.ifr_ifru.ifru_flags &= !(libc::IFF_UP as libc::c_short);
+                    if libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) == 0 {
+                        down.push(text);
+                    }
+                }
+                libc::if_freenameindex(list);
+            }
+            libc::close(sock);
+        }
+        down
+    }
+
+    fn exec_shutdown(&mut self) -> io::Error {
+        let mut last = io::Error::from(io::ErrorKind::NotFound);
+        for path in ["/sbin/shutdown", "/etc/shutdown", "/bin/shutdown"] {
+            last = Command::new(path).args(["-r", "now"]).exec();
+        }
+        last
+    }
+}

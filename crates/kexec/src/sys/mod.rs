@@ -1,0 +1,52 @@
+//! The seam between kexec and the running system: the three system calls,
+//! sync, network interfaces and the procfs/sysfs files the rules read.
+//! `LinuxHost` is the real thing; host-side tests use `FakeHost`, so no test
+//! on the development machine ever makes a real load or exec.
+
+pub mod abi;
+pub mod errno;
+pub mod fake;
+pub mod linux;
+
+use crate::plan::Segment;
+use abi::{FileFlags, KexecFlags};
+use errno::Errno;
+use std::io;
+use std::os::fd::BorrowedFd;
+
+pub use fake::FakeHost;
+pub use linux::LinuxHost;
+
+pub trait Host {
+    /// Reads a small text file of procfs or sysfs (e.g. /proc/iomem).
+    fn read_text(&self, path: &str) -> io::Result<String>;
+
+    /// kexec_file_load(2). `cmdline` is passed as is; it must end in NUL to be accepted.
+    fn kexec_file_load(
+        &mut self,
+        kernel: Option<BorrowedFd<'_>>,
+        initrd: Option<BorrowedFd<'_>>,
+        cmdline: &[u8],
+        flags: FileFlags,
+    ) -> Result<(), Errno>;
+
+    /// kexec_load(2) with the given segments (none = unload).
+    fn kexec_load(
+        &mut self,
+        entry: u64,
+        segments: &[Segment],
+        flags: KexecFlags,
+    ) -> Result<(), Errno>;
+
+    /// reboot(LINUX_REBOOT_CMD_KEXEC). Returns only when the kernel refused.
+    fn reboot_kexec(&mut self) -> Errno;
+
+    /// sync(2): flush file systems before the jump (the kernel does not).
+    fn sync(&mut self);
+
+    /// Takes every network interface but loopback down; returns their names.
+    fn interfaces_down(&mut self) -> Vec<String>;
+
+    /// Replaces this process with `shutdown -r now`; returns only on failure.
+    fn exec_shutdown(&mut self) -> io::Error;
+}

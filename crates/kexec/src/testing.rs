@@ -1,0 +1,26 @@
+//! Inputs for tests, here and in the `kexec` command's tests.
+
+use crate::image::bzimage::*;
+
+/// The first 16 KiB of a bzImage64 with the setup header fields Debian's 6.1
+/// kernel has (protocol 2.15, xloadflags 0x7f, cmdline_size 2047).
+pub fn bzimage64_sample() -> Vec<u8> {
+    let mut b = vec![0u8; 0x4000];
+    b[offset::SETUP_SECTS] = 0x1b;
+    b[offset::BOOT_FLAG..offset::BOOT_FLAG + 2].copy_from_slice(&BOOT_FLAG.to_le_bytes());
+    b[offset::JUMP] = 0xeb;
+    b[offset::JUMP + 1] = 0x6a;
+    b[offset::HEADER..offset::HEADER + 4].copy_from_slice(&HEADER_MAGIC.to_le_bytes());
+    b[offset::VERSION..offset::VERSION + 2].copy_from_slice(&0x020fu16.to_le_bytes());
+    b[offset::LOADFLAGS] = LOADED_HIGH;
+    b[offset::INITRD_ADDR_MAX..offset::INITRD_ADDR_MAX + 4]
+        .copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    b[offset::KERNEL_ALIGNMENT..offset::KERNEL_ALIGNMENT + 4]
+        .copy_from_slice(&0x20_0000u32.to_le_bytes());
+    b[offset::RELOCATABLE_KERNEL] = 1;
+    b[offset::XLOADFLAGS..offset::XLOADFLAGS + 2].copy_from_slice(&0x7fu16.to_le_bytes());
+    b[offset::CMDLINE_SIZE..offset::CMDLINE_SIZE + 4].copy_from_slice(&2047u32.to_le_bytes());
+    b[offset::PREF_ADDRESS..offset::PREF_ADDRESS + 8].copy_from_slice(&0x100_0000u64.to_le_bytes());
+    b[offset::INIT_SIZE..offset::INIT_SIZE + 4].copy_from_slice(&0x2a0_0000u32.to_le_bytes());
+    b
+}
