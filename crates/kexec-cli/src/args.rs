@@ -5,6 +5,7 @@
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use kexec::boot::purgatory::SerialConsole;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -48,6 +49,11 @@ pub struct Request {
     pub skip_preflight: bool,
     /// -S with -l: report the kernel for `kexec -e` instead of the crash kernel.
     pub status_kernel: bool,
+    pub mem_min: u64,
+    pub mem_max: u64,
+    pub no_checks: bool,
+    /// --console-serial: the purgatory reports on this UART.
+    pub console: Option<SerialConsole>,
 }
 
 impl Request {
@@ -259,6 +265,45 @@ fn syscall(m: &ArgMatches) -> SyscallChoice {
     }
 }
 
+/// strtoul(…, 0) as kexec-tools: 0x hex, leading-0 octal, else decimal.
+pub fn parse_number(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if t.len() > 1 && t.starts_with('0') {
+        u64::from_str_radix(&t[1..], 8).ok()
+    } else {
+        t.parse().ok()
+    }
+}
+
+/// --console-serial with --serial=ttyS0|ttyS1|0xPORT and --serial-baud.
+fn serial_console(m: &ArgMatches) -> Result<Option<SerialConsole>, String> {
+    let port =
+        match m.get_one::<String>("serial").map(String::as_str) {
+            None | Some("ttyS0") => 0x3f8,
+            Some("ttyS1") => 0x2f8,
+            Some(other) => match parse_number(other) {
+                Some(p) if p > 0 && p <= 0xffff => p as u16,
+                _ => return Err(format!(
+                    "error: --serial={other}: expected ttyS0, ttyS1 or an I/O port such as 0x3f8"
+                )),
+            },
+        };
+    let baud =
+        match m.get_one::<String>("serial-baud") {
+            None => 115_200,
+            Some(text) => match parse_number(text) {
+                Some(b) if (9600..=115_200).contains(&b) && 115_200 % b == 0 => b as u32,
+                _ => return Err(format!(
+                    "error: --serial-baud={text}: expected a divisor of 115200 from 9600 to 115200"
+                )),
+            },
+        };
+    Ok(m.get_flag("console-serial")
+        .then_some(SerialConsole { port, baud }))
+}
+
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
     let mut cmd = command();
     let m = match cmd.try_get_matches_from_mut(args) {
@@ -299,6 +344,22 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
             ));
         }
     }
+    let number = |id: &str, default: u64| -> Result<u64, String> {
+        match m.get_one::<String>(id) {
+            None => Ok(default),
+            Some(text) => parse_number(text).ok_or_else(|| {
+                format!("error: bad option value in --{id}={text}: expected a number (0x for hex)")
+            }),
+        }
+    };
+    let (mem_min, mem_max) = match (number("mem-min", 0), number("mem-max", u64::MAX)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Parsed::Usage(e),
+    };
+    let console = match serial_console(&m) {
+        Ok(c) => c,
+        Err(e) => return Parsed::Usage(e),
+    };
     Parsed::Run(Request {
         steps,
         syscall: syscall(&m),
@@ -312,6 +373,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         json: m.get_flag("json"),
         skip_preflight: m.get_flag("skip-preflight"),
         status_kernel: given_at(&m, "load").is_some() && given_at(&m, "load-panic").is_none(),
+        mem_min,
+        mem_max,
+        no_checks: m.get_flag("no-checks"),
+        console,
     })
 }
 

@@ -3,6 +3,7 @@
 //! loaded", 255 a failed load; `-S` 1 when loaded, 0 when not.
 
 use crate::args::{self, Parsed, Request, SyscallChoice};
+use kexec::boot::{self, bzimage64::LoadOptions, LoadPlanError};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::plan::InputError;
 use kexec::rules::{self, Rejection, Rule};
@@ -250,6 +251,41 @@ fn report_dry_run(plan: &Plan, facts: &Facts, io: &mut Out) -> i32 {
     }
 }
 
+/// kexec-tools' -a: the file call's refusals that send it to kexec_load.
+fn falls_back(errno: Errno) -> bool {
+    matches!(
+        errno,
+        Errno::ENOSYS | Errno::EINVAL | Errno::ENOEXEC | Errno::EOPNOTSUPP
+    )
+}
+
+fn load_options(req: &Request) -> LoadOptions {
+    LoadOptions {
+        mem_min: req.mem_min,
+        mem_max: req.mem_max,
+        skip_checks: req.no_checks,
+        console: req.console,
+    }
+}
+
+/// The kexec_load plan for the files the file plan already opened.
+fn kexec_load_plan(
+    req: &Request,
+    file: &FileLoad,
+    host: &dyn Host,
+    facts: &Facts,
+) -> Result<Plan, LoadPlanError> {
+    boot::plan_kexec_load(
+        host,
+        facts,
+        &file.kernel,
+        file.initrd.as_ref(),
+        &file.cmdline,
+        file.target,
+        &load_options(req),
+    )
+}
+
 fn load_kernel(
     req: &Request,
     target: Target,
@@ -261,14 +297,6 @@ fn load_kernel(
         .kernel
         .as_deref()
         .expect("args ensure a kernel for loads");
-    if req.syscall == SyscallChoice::Load {
-        io.warn("-c/--kexec-syscall: loading through kexec_load(2) is not available in this version yet; use -s (kexec_file_load), the default");
-        return EXIT_USAGE;
-    }
-    io.debug(match req.syscall {
-        SyscallChoice::File => "syscall: kexec_file_load (-s)",
-        _ => "syscall: kexec_file_load (default auto mode tries it first; the kernel parses the bzImage itself)",
-    });
     let base = if req.reuse_cmdline {
         facts
             .cmdline
@@ -282,21 +310,94 @@ fn load_kernel(
     if req.debug && rules::file_flags_accepted(facts.kernel_version()).contains(KEXEC_FILE_DEBUG) {
         extra |= KEXEC_FILE_DEBUG;
     }
-    let plan = match FileLoad::open(target, kernel, req.initrd.as_deref(), text, extra) {
-        Ok(f) => Plan::FileLoad(f),
+    let file = match FileLoad::open(target, kernel, req.initrd.as_deref(), text, extra) {
+        Ok(f) => f,
         Err(e) => return input_failure(&e, io),
     };
-    io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
-    if req.dry_run {
-        return report_dry_run(&plan, facts, io);
-    }
-    let result = load::load(host, &plan, facts, req.skip_preflight);
     let what = format!(
         "cannot load {} as the {}",
         kernel.display(),
         target.describe()
     );
+    let plan = match req.syscall {
+        SyscallChoice::Load => {
+            io.debug("syscall: kexec_load (-c): we build the boot image and purgatory");
+            match kexec_load_plan(req, &file, host, facts) {
+                Ok(plan) => plan,
+                Err(e) => return plan_failure(&what, &e, io),
+            }
+        }
+        SyscallChoice::File => {
+            io.debug("syscall: kexec_file_load (-s): the kernel parses the bzImage itself");
+            Plan::FileLoad(file)
+        }
+        SyscallChoice::Auto => {
+            io.debug("syscall: auto (-a, the default): kexec_file_load first, kexec_load if the kernel cannot take the image that way");
+            let file_plan = Plan::FileLoad(file);
+            let verdict = if req.skip_preflight {
+                Ok(())
+            } else {
+                rules::check(&file_plan, facts)
+            };
+            let verdict = match verdict {
+                Ok(()) if req.dry_run => Ok(()),
+                Ok(()) => {
+                    io.debug(&format!("plan:\n{}", file_plan.describe().trim_end()));
+                    load::load(host, &file_plan, facts, true)
+                }
+                Err(r) => Err(r),
+            };
+            match verdict {
+                Ok(()) if req.dry_run => file_plan,
+                Ok(()) => return finish(&file_plan, Ok(()), io, &what),
+                Err(r) if !falls_back(r.errno) => {
+                    if req.dry_run {
+                        return report_dry_run(&file_plan, facts, io);
+                    }
+                    return finish(&file_plan, Err(r), io, &what);
+                }
+                Err(r) => {
+                    io.debug(&format!(
+                        "kexec_file_load: {r}; falling back to kexec_load as kexec-tools -a does"
+                    ));
+                    let Plan::FileLoad(file) = &file_plan else {
+                        unreachable!("built above")
+                    };
+                    match kexec_load_plan(req, file, host, facts) {
+                        Ok(plan) => plan,
+                        Err(e) => {
+                            // Neither call can take it: report both reasons.
+                            if io.json_mode {
+                                let mut v = rejection_json(&r);
+                                v["plan"] = file_plan.to_json();
+                                v["fallback"] = json!(format!("kexec_load: {e}"));
+                                io.json(&v);
+                            }
+                            io.warn(&format!("{what}: {r}"));
+                            io.warn(&format!(
+                                "the kexec_load fallback cannot take it either: {e}"
+                            ));
+                            return exit_code_for(&r);
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if req.dry_run {
+        return report_dry_run(&plan, facts, io);
+    }
+    io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
+    let result = load::load(host, &plan, facts, req.skip_preflight);
     finish(&plan, result, io, &what)
+}
+
+fn plan_failure(what: &str, e: &LoadPlanError, io: &mut Out) -> i32 {
+    if io.json_mode {
+        io.json(&json!({ "errno": "EINVAL", "reason": e.to_string(), "source": "model", "rule": "image" }));
+    }
+    io.warn(&format!("{what} with kexec_load: {e}"));
+    EXIT_FAILED
 }
 
 fn input_failure(e: &InputError, io: &mut Out) -> i32 {
@@ -584,12 +685,87 @@ mod tests {
     }
 
     #[test]
-    fn kexec_load_is_refused_plainly_for_now() {
+    fn kexec_load_builds_segments_with_the_purgatory_entry() {
         let d = Dir::new("c");
         let mut host = FakeHost::typical();
-        let r = kexec(&mut host, &["-c", "-l", &d.path("vmlinuz")]);
-        assert_eq!(r.code, 1);
-        assert!(r.err.contains("not available"), "{}", r.err);
+        let initrd = format!("--initrd={}", d.path("initrd"));
+        let r = kexec(
+            &mut host,
+            &["-c", "-l", &d.path("vmlinuz"), &initrd, "--append=x"],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        let Call::Load {
+            entry,
+            segments,
+            flags,
+        } = &host.calls[0]
+        else {
+            panic!("{:?}", host.calls)
+        };
+        assert_eq!(flags.0, 0x3e0000);
+        assert_eq!(segments.len(), 4);
+        assert!(
+            segments[0].0 <= *entry && *entry < segments[0].0 + segments[0].1,
+            "entry is in the purgatory"
+        );
+        assert_eq!(host.files[LOADED], "1\n");
+    }
+
+    #[test]
+    fn auto_falls_back_to_kexec_load_when_the_file_call_refuses() {
+        let d = Dir::new("auto");
+        let mut host = FakeHost::typical();
+        // 2030 bytes: too long for kexec_file_load (2017), fine for kexec_load (2047).
+        let append = format!("--append={}", "a".repeat(2029));
+        let r = kexec(&mut host, &["-d", "-l", &d.path("vmlinuz"), &append]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert!(r.err.contains("falling back to kexec_load"), "{}", r.err);
+        assert!(
+            matches!(host.calls.as_slice(), [Call::Load { .. }]),
+            "{:?}",
+            host.calls
+        );
+        // EPERM is final: no fallback.
+        let mut host = FakeHost::typical();
+        host.load_result = Err(Errno::EKEYREJECTED);
+        let r = kexec(&mut host, &["-l", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 255);
+        assert_eq!(host.calls.len(), 1);
+        // A kernel ENOEXEC falls back.
+        let mut host = FakeHost::typical();
+        host.load_result = Err(Errno::ENOEXEC);
+        kexec(&mut host, &["-l", &d.path("vmlinuz")]);
+        assert!(
+            matches!(
+                host.calls.as_slice(),
+                [Call::FileLoad { .. }, Call::Load { .. }]
+            ),
+            "{:?}",
+            host.calls
+        );
+    }
+
+    #[test]
+    fn dry_run_shows_the_kexec_load_layout() {
+        let d = Dir::new("dryc");
+        let mut host = FakeHost::typical();
+        let r = kexec(
+            &mut host,
+            &[
+                "--dry-run",
+                "-c",
+                "-l",
+                &d.path("vmlinuz"),
+                "--console-serial",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert!(
+            r.out.contains("purgatory") && r.out.contains("segment 3")
+                || r.out.contains("segment 2"),
+            "{}",
+            r.out
+        );
         assert!(host.calls.is_empty());
     }
 }

@@ -6,6 +6,7 @@
 //! from `facts`) → `sys` (the system calls) → `exec` (the jump). `load` carries a plan
 //! out and `status` reports what is loaded.
 
+pub mod boot;
 pub mod cmdline;
 pub mod exec;
 pub mod facts;

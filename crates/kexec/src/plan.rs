@@ -62,14 +62,36 @@ pub struct Segment {
     pub memsz: u64,
 }
 
+impl Segment {
+    /// SHA-256 of the segment as it will be in memory (data, then zero fill),
+    /// as the purgatory checks it.
+    pub fn digest_hex(&self) -> String {
+        crate::boot::purgatory::segment_digest(self)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// A file that could not be opened or read, with its role ("kernel", "initrd").
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open the {role} {}: {source}", path.display())]
+#[error("cannot open the {role} {}: {}", path.display(), describe_io(source))]
 pub struct InputError {
     pub role: &'static str,
     pub path: PathBuf,
     #[source]
     pub source: io::Error,
+}
+
+/// "No such file or directory (ENOENT)" rather than "... (os error 2)".
+pub fn describe_io(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(n) => {
+            let e = crate::sys::errno::Errno(n);
+            format!("{} ({})", e.description(), e.name())
+        }
+        None => err.to_string(),
+    }
 }
 
 fn open_input(role: &'static str, path: &Path) -> Result<Input, InputError> {
@@ -238,6 +260,7 @@ impl Plan {
                         "bufsz": s.data.len(),
                         "mem": s.mem,
                         "memsz": s.memsz,
+                        "sha256": s.digest_hex(),
                     }))
                     .collect::<Vec<_>>());
             }
@@ -313,11 +336,12 @@ impl Plan {
                     line(
                         &format!("segment {i}"),
                         format!(
-                            "{:#x}-{:#x} bufsz {:#x} memsz {:#x}  {}",
+                            "{:#x}-{:#x} bufsz {:#x} memsz {:#x} sha256 {}  {}",
                             s.mem,
                             s.mem + s.memsz.saturating_sub(1),
                             s.data.len(),
                             s.memsz,
+                            &s.digest_hex()[..16],
                             s.purpose
                         ),
                     );

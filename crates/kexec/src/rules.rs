@@ -11,8 +11,12 @@ use crate::image::bzimage::{
     XLF_CAN_BE_LOADED_ABOVE_4G, XLF_KERNEL_64,
 };
 use crate::memory::human_size;
-use crate::plan::{FileLoad, Plan, Syscall, Target};
-use crate::sys::abi::{FileFlags, KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH};
+use crate::plan::{FileLoad, Plan, Segment, Syscall, Target};
+use crate::sys::abi::{
+    FileFlags, KexecArch, KexecFlags, KEXEC_CRASH_HOTPLUG_SUPPORT, KEXEC_FILE_NO_INITRAMFS,
+    KEXEC_FILE_ON_CRASH, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT, KEXEC_SEGMENT_MAX,
+    KEXEC_UPDATE_ELFCOREHDR,
+};
 use crate::sys::errno::Errno;
 use serde::Serialize;
 use std::fmt;
@@ -43,6 +47,12 @@ pub enum Rule {
     CmdlineTooLong,
     NoCrashRegion,
     CrashRegionTooSmall,
+    OutsideCrashRegion,
+    TooManySegments,
+    ForeignArch,
+    BadDestination,
+    Overlap,
+    BufferLargerThanMemory,
     MoreThanHalfOfRam,
     // Only the kernel knows these; they come from `explain`.
     Lockdown,
@@ -111,9 +121,191 @@ pub fn check(plan: &Plan, facts: &Facts) -> Result<(), Rejection> {
     match plan {
         Plan::FileLoad(load) => check_file_load(load, facts),
         Plan::FileUnload { flags, .. } => file_flags(*flags, facts),
-        // kexec_load plans arrive with the x86_64 image builder.
-        Plan::Load { .. } | Plan::Unload { .. } => Ok(()),
+        Plan::Load {
+            segments,
+            entry,
+            flags,
+            target,
+        } => check_load(*target, segments, *entry, *flags, facts),
+        Plan::Unload { flags, target } => check_load(*target, &[], 0, *flags, facts),
     }
+}
+
+/// kexec_load flag bits (low half) each kernel accepts. PRESERVE_CONTEXT
+/// needs CONFIG_KEXEC_JUMP, which user space cannot see; it is let through.
+pub fn load_flags_accepted(version: Option<(u32, u32)>) -> u64 {
+    let base = KEXEC_ON_CRASH.0 | KEXEC_PRESERVE_CONTEXT.0;
+    match version {
+        Some(v) if v >= (6, 10) => base | KEXEC_UPDATE_ELFCOREHDR.0 | KEXEC_CRASH_HOTPLUG_SUPPORT.0,
+        Some(v) if v >= (6, 6) => base | KEXEC_UPDATE_ELFCOREHDR.0,
+        _ => base,
+    }
+}
+
+/// Destinations must end below MAXMEM - 1 (KEXEC_DESTINATION_MEMORY_LIMIT):
+/// 2^46 with 4-level paging, 2^52 with 5-level.
+pub fn destination_limit(facts: &Facts) -> u64 {
+    let bits = if facts.five_level_paging { 52 } else { 46 };
+    (1u64 << bits) - 1
+}
+
+/// kexec_load(): kernel/kexec.c and sanity_check_segment_list(), in order.
+fn check_load(
+    target: Target,
+    segments: &[Segment],
+    entry: u64,
+    flags: KexecFlags,
+    facts: &Facts,
+) -> Result<(), Rejection> {
+    if let Some(mode) = facts.lockdown.as_deref().filter(|m| *m != "none") {
+        return Err(model(
+            Errno::EPERM,
+            Rule::Lockdown,
+            format!("the kernel is locked down (lockdown={mode}), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+        ));
+    }
+    let accepted = load_flags_accepted(facts.kernel_version());
+    let unknown = flags.flag_bits() & 0xffff & !accepted;
+    if unknown != 0 {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::UnknownFlags,
+            format!(
+                "kexec_load flags {flags} include {unknown:#x}, which the running kernel {} does not accept (it takes {accepted:#x})",
+                facts.kernel_release
+            ),
+        ));
+    }
+    if segments.len() > KEXEC_SEGMENT_MAX {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::TooManySegments,
+            format!(
+                "{} segments given; kexec_load takes at most {KEXEC_SEGMENT_MAX}",
+                segments.len()
+            ),
+        ));
+    }
+    let arch = flags.arch_bits();
+    if arch != 0 && arch != KexecArch::native().value() {
+        let name = KexecArch::from_value(arch)
+            .map_or(format!("{arch:#x}"), |a| format!("KEXEC_ARCH_{}", a.name()));
+        return Err(model(
+            Errno::EINVAL,
+            Rule::ForeignArch,
+            format!(
+                "the image is for {name}, but this kernel only takes KEXEC_ARCH_DEFAULT or KEXEC_ARCH_{}",
+                KexecArch::native().name()
+            ),
+        ));
+    }
+    if segments.is_empty() {
+        return Ok(()); // an unload
+    }
+    let crash_region = facts
+        .main_crash_region()
+        .filter(|r| r.start != 0 || r.end > 1);
+    if target == Target::Crash {
+        match crash_region {
+            None => {
+                return Err(model(
+                    Errno::EADDRNOTAVAIL,
+                    Rule::NoCrashRegion,
+                    "no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first".into(),
+                ))
+            }
+            Some(r) if entry < r.start || entry >= r.end => {
+                return Err(model(
+                    Errno::EADDRNOTAVAIL,
+                    Rule::OutsideCrashRegion,
+                    format!("the entry point {entry:#x} is outside the Crash kernel region [{r}]"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let limit = destination_limit(facts);
+    for (i, s) in segments.iter().enumerate() {
+        let end = s.mem.checked_add(s.memsz);
+        let why = match end {
+            None => Some(format!(
+                "mem {:#x} + memsz {:#x} wraps around",
+                s.mem, s.memsz
+            )),
+            Some(_) if s.mem % PAGE_SIZE != 0 => {
+                Some(format!("mem {:#x} is not page-aligned (4096)", s.mem))
+            }
+            Some(e) if e % PAGE_SIZE != 0 => Some(format!(
+                "its end mem + memsz = {e:#x} is not page-aligned (memsz {:#x})",
+                s.memsz
+            )),
+            Some(e) if e >= limit => Some(format!(
+                "it ends at {e:#x}, at or above the destination limit {limit:#x}"
+            )),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(model(
+                Errno::EADDRNOTAVAIL,
+                Rule::BadDestination,
+                format!("segment {i} ({}): {why}", s.purpose),
+            ));
+        }
+    }
+    for (i, a) in segments.iter().enumerate() {
+        for (j, b) in segments.iter().enumerate().skip(i + 1) {
+            if a.mem < b.mem + b.memsz && b.mem < a.mem + a.memsz {
+                return Err(model(
+                    Errno::EINVAL,
+                    Rule::Overlap,
+                    format!(
+                        "segment {i} ({}, {:#x}-{:#x}) overlaps segment {j} ({}, {:#x}-{:#x})",
+                        a.purpose,
+                        a.mem,
+                        a.mem + a.memsz - 1,
+                        b.purpose,
+                        b.mem,
+                        b.mem + b.memsz - 1
+                    ),
+                ));
+            }
+        }
+    }
+    for (i, s) in segments.iter().enumerate() {
+        if s.data.len() as u64 > s.memsz {
+            return Err(model(
+                Errno::EINVAL,
+                Rule::BufferLargerThanMemory,
+                format!(
+                    "segment {i} ({}): bufsz {:#x} is larger than memsz {:#x}",
+                    s.purpose,
+                    s.data.len(),
+                    s.memsz
+                ),
+            ));
+        }
+    }
+    let sizes: Vec<(&str, u64)> = segments
+        .iter()
+        .map(|s| (s.purpose.as_str(), s.memsz))
+        .collect();
+    half_of_ram(&sizes, facts)?;
+    if target == Target::Crash {
+        let region = crash_region.expect("checked above");
+        for (i, s) in segments.iter().enumerate() {
+            if s.mem < region.start || s.mem + s.memsz > region.end {
+                return Err(model(
+                    Errno::EADDRNOTAVAIL,
+                    Rule::OutsideCrashRegion,
+                    format!(
+                        "segment {i} ({}, {:#x}-{:#x}) is outside the Crash kernel region [{region}]",
+                        s.purpose, s.mem, s.mem + s.memsz - 1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// kexec_load_check() / kexec_load_permitted(): the first thing both calls do.
@@ -200,9 +392,10 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
     Ok(())
 }
 
-/// Why a kernel is not a bzImage64 the x86_64 kexec_file loader takes
-/// (bzImage64_probe), or None when it is one.
-pub fn bzimage64_probe(head: &[u8], facts: &Facts) -> Option<String> {
+/// Why a kernel does not carry the bzImage64 signature (magic, boot flag,
+/// protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64), or None. Both our
+/// kexec_load builder and the kernel's kexec_file probe require it.
+pub fn bzimage64_signature(head: &[u8]) -> Option<String> {
     if head.len() < 2 * bzimage::SECTOR as usize {
         return Some(format!(
             "it is {} bytes long, too short to hold an x86 boot sector and setup header (at least 1024)",
@@ -245,6 +438,16 @@ pub fn bzimage64_probe(head: &[u8], facts: &Facts) -> Option<String> {
             h.xloadflags
         ));
     }
+    None
+}
+
+/// Why a kernel is not a bzImage64 the x86_64 kexec_file loader takes
+/// (bzImage64_probe), or None when it is one.
+pub fn bzimage64_probe(head: &[u8], facts: &Facts) -> Option<String> {
+    if let Some(why) = bzimage64_signature(head) {
+        return Some(why);
+    }
+    let h = SetupHeader::read(head)?;
     if h.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G == 0 {
         return Some(format!(
             "xloadflags {:#06x} lack XLF_CAN_BE_LOADED_ABOVE_4G",
@@ -706,6 +909,132 @@ mod tests {
         let mut newer = facts();
         newer.kernel_release = "6.18.2".into();
         assert_eq!(verdict(&plan, &newer), None);
+    }
+
+    fn seg(purpose: &str, mem: u64, bufsz: usize, memsz: u64) -> Segment {
+        Segment {
+            purpose: purpose.into(),
+            data: vec![0; bufsz],
+            mem,
+            memsz,
+        }
+    }
+
+    fn kexec_load(target: Target, segments: Vec<Segment>, entry: u64, flags: u64) -> Plan {
+        Plan::Load {
+            target,
+            segments,
+            entry,
+            flags: KexecFlags(flags),
+        }
+    }
+
+    #[test]
+    fn segment_rules_in_the_kernels_order() {
+        let f = facts();
+        let ok = kexec_load(
+            Target::Normal,
+            vec![
+                seg("a", 0x100000, 10, 0x1000),
+                seg("b", 0x200000, 0, 0x2000),
+            ],
+            0x100000,
+            0x3e0000,
+        );
+        assert_eq!(verdict(&ok, &f), None);
+        let cases = [
+            (
+                vec![seg("a", 0x100800, 10, 0x1000)],
+                (Errno::EADDRNOTAVAIL, Rule::BadDestination),
+            ),
+            (
+                vec![seg("a", 0x100000, 10, 0x800)],
+                (Errno::EADDRNOTAVAIL, Rule::BadDestination),
+            ),
+            (
+                vec![seg("a", 1 << 46, 0, 0x1000)],
+                (Errno::EADDRNOTAVAIL, Rule::BadDestination),
+            ),
+            (
+                vec![
+                    seg("a", 0x100000, 10, 0x2000),
+                    seg("b", 0x101000, 0, 0x1000),
+                ],
+                (Errno::EINVAL, Rule::Overlap),
+            ),
+            (
+                vec![seg("a", 0x100000, 0x2000, 0x1000)],
+                (Errno::EINVAL, Rule::BufferLargerThanMemory),
+            ),
+            (
+                vec![seg("a", 0x100000, 0, 1 << 30)],
+                (Errno::EINVAL, Rule::MoreThanHalfOfRam),
+            ),
+            (
+                (0..17)
+                    .map(|i| seg("s", 0x100000 + i * 0x1000, 0, 0x1000))
+                    .collect(),
+                (Errno::EINVAL, Rule::TooManySegments),
+            ),
+        ];
+        for (segments, expected) in cases {
+            assert_eq!(
+                verdict(&kexec_load(Target::Normal, segments, 0, 0), &f),
+                Some(expected)
+            );
+        }
+        // Alignment is checked on every segment before any overlap.
+        let both = vec![
+            seg("a", 0x100000, 0, 0x2000),
+            seg("b", 0x101000, 0, 0x1000),
+            seg("c", 0x300800, 0, 0x1000),
+        ];
+        assert_eq!(
+            verdict(&kexec_load(Target::Normal, both, 0, 0), &f),
+            Some((Errno::EADDRNOTAVAIL, Rule::BadDestination))
+        );
+    }
+
+    #[test]
+    fn flags_arch_and_lockdown() {
+        let mut f = facts();
+        let s = || vec![seg("a", 0x100000, 0, 0x1000)];
+        assert_eq!(
+            verdict(&kexec_load(Target::Normal, s(), 0, 0x4), &f),
+            Some((Errno::EINVAL, Rule::UnknownFlags))
+        );
+        assert_eq!(
+            verdict(&kexec_load(Target::Normal, s(), 0, 0xB70000), &f),
+            Some((Errno::EINVAL, Rule::ForeignArch))
+        );
+        let r = check(&kexec_load(Target::Normal, s(), 0, 0xB70000), &f).unwrap_err();
+        assert!(r.reason.contains("KEXEC_ARCH_AARCH64"), "{}", r.reason);
+        f.lockdown = Some("integrity".into());
+        let r = check(&kexec_load(Target::Normal, s(), 0, 0), &f).unwrap_err();
+        assert_eq!(r.rule, Rule::Lockdown);
+        assert!(r.reason.contains("kexec -s"));
+    }
+
+    #[test]
+    fn crash_segments_and_entry_must_be_in_the_region() {
+        let f = facts(); // Crash kernel 0x65000000-0x74ffffff
+        let inside = vec![seg("k", 0x6500_0000, 0, 0x1000)];
+        assert_eq!(
+            verdict(
+                &kexec_load(Target::Crash, inside.clone(), 0x6500_0000, 1),
+                &f
+            ),
+            None
+        );
+        assert_eq!(
+            verdict(&kexec_load(Target::Crash, inside, 0x1000, 1), &f),
+            Some((Errno::EADDRNOTAVAIL, Rule::OutsideCrashRegion))
+        );
+        let outside = vec![seg("k", 0x1000_0000, 0, 0x1000)];
+        assert_eq!(
+            verdict(&kexec_load(Target::Crash, outside, 0x6500_0000, 1), &f),
+            Some((Errno::EADDRNOTAVAIL, Rule::OutsideCrashRegion))
+        );
     }
 
     #[test]

@@ -53,6 +53,21 @@ impl Input {
         Ok(buf)
     }
 
+    /// The whole file, read through the open descriptor.
+    pub fn read_all(&self) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; self.size as usize];
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.file.read_at(&mut buf[done..], done as u64)?;
+            if n == 0 {
+                buf.truncate(done);
+                break;
+            }
+            done += n;
+        }
+        Ok(buf)
+    }
+
     pub fn display(&self) -> String {
         self.path.display().to_string()
     }

@@ -1,6 +1,8 @@
 //! Physical memory as the running kernel describes it.
 
 pub mod iomem;
+pub mod memmap;
+pub mod ranges;
 
 use serde::Serialize;
 use std::fmt;

@@ -31,6 +31,7 @@ pub enum Call {
 
 pub struct FakeHost {
     pub files: HashMap<String, String>,
+    pub binary_files: HashMap<String, Vec<u8>>,
     pub calls: Vec<Call>,
     /// What the next kexec_file_load / kexec_load returns.
     pub load_result: Result<(), Errno>,
@@ -81,6 +82,7 @@ impl FakeHost {
         );
         FakeHost {
             files,
+            binary_files: HashMap::new(),
             calls: Vec::new(),
             load_result: Ok(()),
             reboot_result: Errno::EINVAL,
@@ -107,6 +109,39 @@ impl Host for FakeHost {
             .get(path)
             .cloned()
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+
+    fn read_bytes(&self, path: &str) -> io::Result<Vec<u8>> {
+        self.binary_files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+
+    fn list_dir(&self, path: &str) -> io::Result<Vec<String>> {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .chain(self.binary_files.keys())
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split('/').next())
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        super::sort_entry_names(&mut names);
+        Ok(names)
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        // Deterministic, so tests can compare whole images.
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = i as u8 ^ 0x5a;
+        }
     }
 
     fn kexec_file_load(

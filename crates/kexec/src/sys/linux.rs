@@ -38,6 +38,33 @@ impl Host for LinuxHost {
         std::fs::read_to_string(path)
     }
 
+    fn read_bytes(&self, path: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn list_dir(&self, path: &str) -> io::Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        super::sort_entry_names(&mut names);
+        Ok(names)
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        // getrandom(2) blocks only before the pool is initialised at boot.
+        let mut done = 0;
+        while done < buf.len() {
+            // SAFETY: writes at most buf.len() - done bytes into buf[done..].
+            let n =
+                unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+            if n <= 0 {
+                break;
+            }
+            done += n as usize;
+        }
+    }
+
     fn kexec_file_load(
         &mut self,
         kernel: Option<BorrowedFd<'_>>,

@@ -21,6 +21,15 @@ pub trait Host {
     /// Reads a small text file of procfs or sysfs (e.g. /proc/iomem).
     fn read_text(&self, path: &str) -> io::Result<String>;
 
+    /// Reads a binary file of sysfs (e.g. /sys/kernel/boot_params/data).
+    fn read_bytes(&self, path: &str) -> io::Result<Vec<u8>>;
+
+    /// Names in a procfs/sysfs directory, in numeric-then-text order.
+    fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
+
+    /// Fresh random bytes for the next kernel (its RNG seed).
+    fn random(&self, buf: &mut [u8]);
+
     /// kexec_file_load(2). `cmdline` is passed as is; it must end in NUL to be accepted.
     fn kexec_file_load(
         &mut self,
@@ -49,4 +58,14 @@ pub trait Host {
 
     /// Replaces this process with `shutdown -r now`; returns only on failure.
     fn exec_shutdown(&mut self) -> io::Error;
+}
+
+/// Sorts directory entries as people expect: "2" before "10", then names.
+pub fn sort_entry_names(names: &mut [String]) {
+    names.sort_by(|a, b| match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        _ => a.cmp(b),
+    });
 }

@@ -1,0 +1,93 @@
+//! Building boot images for kexec_load: user space hands the kernel finished
+//! segments and an entry point, so everything the next kernel needs — its
+//! image, boot_params, command line, initrd and our purgatory — is laid out
+//! here.
+
+pub mod bzimage64;
+pub mod purgatory;
+pub mod zero_page;
+
+use crate::facts::Facts;
+use crate::image::Input;
+use crate::memory::memmap::{self, MemmapError};
+use crate::plan::{Plan, Target};
+use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
+use crate::sys::Host;
+use bzimage64::{BuildError, LoadOptions, System};
+
+/// The running kernel's boot_params (root only).
+pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadPlanError {
+    #[error("cannot read the {role} {path}: {source}")]
+    Read {
+        role: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read the memory map: {0}")]
+    Memmap(#[from] MemmapError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("crash kernels cannot be loaded through kexec_load by this version yet; use -s (kexec_file_load)")]
+    CrashNotYet,
+}
+
+impl System {
+    pub fn gather(host: &dyn Host, facts: &Facts) -> Result<System, MemmapError> {
+        let mut rng_seed = [0u8; 32];
+        host.random(&mut rng_seed);
+        Ok(System {
+            memmap: memmap::read(host)?,
+            boot_params: host.read_bytes(BOOT_PARAMS).ok(),
+            crash_regions: facts.crash_regions.clone(),
+            rng_seed,
+        })
+    }
+}
+
+/// A kexec_load plan for a bzImage64, its initrd and command line.
+pub fn plan_kexec_load(
+    host: &dyn Host,
+    facts: &Facts,
+    kernel: &Input,
+    initrd: Option<&Input>,
+    cmdline: &str,
+    target: Target,
+    options: &LoadOptions,
+) -> Result<Plan, LoadPlanError> {
+    if target == Target::Crash {
+        return Err(LoadPlanError::CrashNotYet);
+    }
+    let read = |role: &'static str, input: &Input| {
+        input.read_all().map_err(|source| LoadPlanError::Read {
+            role,
+            path: input.display(),
+            source,
+        })
+    };
+    let kernel_bytes = read("kernel", kernel)?;
+    let initrd_bytes = initrd.map(|i| read("initrd", i)).transpose()?;
+    let system = System::gather(host, facts)?;
+    let image = bzimage64::build(
+        &kernel.display(),
+        &kernel_bytes,
+        initrd_bytes.as_deref(),
+        cmdline,
+        target,
+        &system,
+        options,
+    )?;
+    let base = if target == Target::Crash {
+        KEXEC_ON_CRASH
+    } else {
+        KexecFlags(0)
+    };
+    Ok(Plan::Load {
+        target,
+        segments: image.segments,
+        entry: image.entry,
+        flags: base.with_arch(KexecArch::X86_64),
+    })
+}

@@ -1,0 +1,250 @@
+//! struct boot_params, the x86 "zero page" the next kernel reads first
+//! (arch/x86/include/uapi/asm/bootparam.h, Documentation/arch/x86/zero-page.rst).
+//! Built from scratch — a zero-filled page, the kernel file's setup header,
+//! the memory map and a few fields carried over from the running kernel —
+//! so nothing stale from this boot leaks into the next.
+
+use crate::image::bzimage;
+use crate::memory::memmap::MemoryRegion;
+
+pub const SIZE: usize = 4096;
+/// e820 entries that fit in the page; the rest go to a SETUP_E820_EXT node.
+pub const E820_MAX_IN_PAGE: usize = 128;
+pub const E820_ENTRY_SIZE: usize = 20;
+/// The boot protocol's loader id for kexec-tools-like loaders (0xD = kexec).
+pub const TYPE_OF_LOADER: u8 = 0xd0;
+/// setup_data node types (bootparam.h).
+pub const SETUP_E820_EXT: u32 = 1;
+pub const SETUP_EFI: u32 = 4;
+pub const SETUP_RNG_SEED: u32 = 9;
+/// The setup header the zero page holds: 0x1f1 up to the end the kernel's
+/// jump instruction at 0x200 declares (at most 0x7f bytes, as boot.rst says).
+pub const SETUP_HEADER_MAX: usize = 0x7f;
+
+/// Byte offsets of the fields used.
+pub mod offset {
+    pub const SCREEN_INFO: usize = 0x000;
+    pub const SCREEN_INFO_SIZE: usize = 0x40;
+    pub const ACPI_RSDP_ADDR: usize = 0x070;
+    pub const EXT_RAMDISK_IMAGE: usize = 0x0c0;
+    pub const EXT_RAMDISK_SIZE: usize = 0x0c4;
+    pub const EXT_CMD_LINE_PTR: usize = 0x0c8;
+    pub const EFI_INFO: usize = 0x1c0;
+    pub const EFI_INFO_SIZE: usize = 0x20;
+    pub const ALT_MEM_K: usize = 0x1e0;
+    pub const E820_ENTRIES: usize = 0x1e8;
+    pub const SETUP_HEADER: usize = 0x1f1;
+    pub const TYPE_OF_LOADER: usize = 0x210;
+    pub const LOADFLAGS: usize = 0x211;
+    pub const RAMDISK_IMAGE: usize = 0x218;
+    pub const RAMDISK_SIZE: usize = 0x21c;
+    pub const CMD_LINE_PTR: usize = 0x228;
+    pub const HARDWARE_SUBARCH: usize = 0x23c;
+    pub const HARDWARE_SUBARCH_DATA: usize = 0x240;
+    pub const SETUP_DATA: usize = 0x250;
+    pub const E820_TABLE: usize = 0x2d0;
+    // Inside efi_info.
+    pub const EFI_SYSTAB: usize = 0x1c4;
+    pub const EFI_MEMDESC_SIZE: usize = 0x1c8;
+    pub const EFI_MEMDESC_VERSION: usize = 0x1cc;
+    pub const EFI_MEMMAP: usize = 0x1d0;
+    pub const EFI_MEMMAP_SIZE: usize = 0x1d4;
+    pub const EFI_SYSTAB_HI: usize = 0x1d8;
+    pub const EFI_MEMMAP_HI: usize = 0x1dc;
+}
+
+/// The loadflags bit that lets the kernel use the real-mode heap; the
+/// 64-bit entry has none.
+const CAN_USE_HEAP: u8 = 1 << 7;
+
+pub fn put_u32(page: &mut [u8], at: usize, v: u32) {
+    page[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+pub fn put_u64(page: &mut [u8], at: usize, v: u64) {
+    page[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// One e820 entry: addr u64, size u64, type u32.
+pub fn e820_entry(region: &MemoryRegion) -> [u8; E820_ENTRY_SIZE] {
+    let mut e = [0u8; E820_ENTRY_SIZE];
+    e[0..8].copy_from_slice(&region.range.start.to_le_bytes());
+    e[8..16].copy_from_slice(&region.range.size().to_le_bytes());
+    e[16..20].copy_from_slice(&region.kind.code().to_le_bytes());
+    e
+}
+
+/// What goes into the zero page.
+pub struct ZeroPage<'a> {
+    /// The start of the kernel file (its setup header is copied).
+    pub kernel_head: &'a [u8],
+    /// The running kernel's boot_params (/sys/kernel/boot_params/data), to
+    /// carry over screen_info, hardware_subarch and acpi_rsdp_addr.
+    pub running: Option<&'a [u8]>,
+    /// The memory map; entries past 128 are left for SETUP_E820_EXT.
+    pub e820: &'a [MemoryRegion],
+    pub cmdline_addr: u64,
+    pub initrd: Option<(u64, u64)>,
+    /// Physical address of the first setup_data node, or 0.
+    pub setup_data: u64,
+}
+
+impl ZeroPage<'_> {
+    pub fn build(&self) -> Vec<u8> {
+        let mut page = vec![0u8; SIZE];
+        // The setup header, as the kernel file declares its length.
+        let declared = 0x202
+            + usize::from(
+                *self
+                    .kernel_head
+                    .get(bzimage::offset::JUMP + 1)
+                    .unwrap_or(&0),
+            )
+            - offset::SETUP_HEADER;
+        let len = declared
+            .min(SETUP_HEADER_MAX)
+            .min(self.kernel_head.len().saturating_sub(offset::SETUP_HEADER));
+        page[offset::SETUP_HEADER..offset::SETUP_HEADER + len]
+            .copy_from_slice(&self.kernel_head[offset::SETUP_HEADER..offset::SETUP_HEADER + len]);
+        if let Some(running) = self.running.filter(|r| r.len() >= SIZE) {
+            let copy = |page: &mut [u8], at: usize, n: usize| {
+                page[at..at + n].copy_from_slice(&running[at..at + n])
+            };
+            copy(&mut page, offset::SCREEN_INFO, offset::SCREEN_INFO_SIZE);
+            copy(&mut page, offset::ACPI_RSDP_ADDR, 8);
+            copy(&mut page, offset::HARDWARE_SUBARCH, 4);
+            copy(&mut page, offset::HARDWARE_SUBARCH_DATA, 8);
+        }
+        page[offset::TYPE_OF_LOADER] = TYPE_OF_LOADER;
+        page[offset::LOADFLAGS] &= !CAN_USE_HEAP;
+        put_u32(&mut page, offset::CMD_LINE_PTR, self.cmdline_addr as u32);
+        put_u32(
+            &mut page,
+            offset::EXT_CMD_LINE_PTR,
+            (self.cmdline_addr >> 32) as u32,
+        );
+        if let Some((addr, size)) = self.initrd {
+            put_u32(&mut page, offset::RAMDISK_IMAGE, addr as u32);
+            put_u32(&mut page, offset::EXT_RAMDISK_IMAGE, (addr >> 32) as u32);
+            put_u32(&mut page, offset::RAMDISK_SIZE, size as u32);
+            put_u32(&mut page, offset::EXT_RAMDISK_SIZE, (size >> 32) as u32);
+        }
+        put_u64(&mut page, offset::SETUP_DATA, self.setup_data);
+        let in_page = &self.e820[..self.e820.len().min(E820_MAX_IN_PAGE)];
+        page[offset::E820_ENTRIES] = in_page.len() as u8;
+        for (i, region) in in_page.iter().enumerate() {
+            let at = offset::E820_TABLE + i * E820_ENTRY_SIZE;
+            page[at..at + E820_ENTRY_SIZE].copy_from_slice(&e820_entry(region));
+        }
+        // alt_mem_k: KiB of memory above 1 MiB, for ancient code paths.
+        let above_1m: u64 = self
+            .e820
+            .iter()
+            .filter(|r| r.kind == crate::memory::memmap::E820Type::Ram && r.range.end > 1 << 20)
+            .map(|r| r.range.end - r.range.start.max(1 << 20))
+            .sum();
+        put_u32(
+            &mut page,
+            offset::ALT_MEM_K,
+            (above_1m >> 10).min(u64::from(u32::MAX)) as u32,
+        );
+        page
+    }
+}
+
+/// A setup_data node: next u64, type u32, len u32, data.
+pub fn setup_data_node(next: u64, kind: u32, data: &[u8]) -> Vec<u8> {
+    let mut node = Vec::with_capacity(16 + data.len());
+    node.extend_from_slice(&next.to_le_bytes());
+    node.extend_from_slice(&kind.to_le_bytes());
+    node.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    node.extend_from_slice(data);
+    node
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::memmap::E820Type;
+    use crate::memory::Range;
+    use crate::testing::bzimage64_sample;
+
+    fn region(start: u64, end: u64, kind: E820Type) -> MemoryRegion {
+        MemoryRegion {
+            range: Range::new(start, end),
+            kind,
+        }
+    }
+
+    fn u32_at(p: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(p[at..at + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn fields_land_at_their_offsets() {
+        let head = bzimage64_sample();
+        let e820 = [
+            region(0, 0x9fc00, E820Type::Ram),
+            region(0x100000, 0x1_8000_0000, E820Type::Ram),
+            region(0xfffc0000, 0x1_0000_0000, E820Type::Reserved),
+        ];
+        let mut running = vec![0u8; SIZE];
+        running[offset::ACPI_RSDP_ADDR] = 0x42;
+        running[offset::SCREEN_INFO + 6] = 3; // orig_video_mode
+        running[offset::E820_ENTRIES] = 99; // must not leak
+        let zp = ZeroPage {
+            kernel_head: &head,
+            running: Some(&running),
+            e820: &e820,
+            cmdline_addr: 0x1_2345_6000,
+            initrd: Some((0x1_4000_0000, 0x10_0000)),
+            setup_data: 0x9000,
+        }
+        .build();
+        assert_eq!(zp.len(), SIZE);
+        assert_eq!(&zp[0x202..0x206], b"HdrS");
+        assert_eq!(zp[offset::TYPE_OF_LOADER], 0xd0);
+        assert_eq!(u32_at(&zp, offset::CMD_LINE_PTR), 0x2345_6000);
+        assert_eq!(u32_at(&zp, offset::EXT_CMD_LINE_PTR), 1);
+        assert_eq!(u32_at(&zp, offset::RAMDISK_IMAGE), 0x4000_0000);
+        assert_eq!(u32_at(&zp, offset::EXT_RAMDISK_IMAGE), 1);
+        assert_eq!(u32_at(&zp, offset::RAMDISK_SIZE), 0x10_0000);
+        assert_eq!(zp[offset::E820_ENTRIES], 3);
+        assert_eq!(zp[offset::ACPI_RSDP_ADDR], 0x42);
+        assert_eq!(zp[offset::SCREEN_INFO + 6], 3);
+        assert_eq!(u32_at(&zp, offset::E820_TABLE + 20 + 16), 1);
+        assert_eq!(u32_at(&zp, offset::E820_TABLE + 40 + 16), 2);
+        assert_eq!(
+            zp[0x1ef], 0,
+            "sentinel stays 0 so the kernel keeps our fields"
+        );
+    }
+
+    #[test]
+    fn more_than_128_entries_fill_the_page_only() {
+        let head = bzimage64_sample();
+        let e820: Vec<MemoryRegion> = (0..200)
+            .map(|i| region(i * 0x10000, i * 0x10000 + 0x8000, E820Type::Ram))
+            .collect();
+        let zp = ZeroPage {
+            kernel_head: &head,
+            running: None,
+            e820: &e820,
+            cmdline_addr: 0,
+            initrd: None,
+            setup_data: 0,
+        }
+        .build();
+        assert_eq!(zp[offset::E820_ENTRIES], 128);
+        let last = offset::E820_TABLE + 127 * E820_ENTRY_SIZE;
+        assert_eq!(
+            u64::from_le_bytes(zp[last..last + 8].try_into().unwrap()),
+            127 * 0x10000
+        );
+        assert!(
+            zp[offset::E820_TABLE + 128 * 20..offset::E820_TABLE + 129 * 20]
+                .iter()
+                .all(|&b| b == 0)
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! The firmware memory map the next kernel is handed as its e820 table:
+//! /sys/firmware/memmap (one directory per entry: start, end inclusive,
+//! type), or the top level of /proc/iomem where that is missing.
+
+use super::iomem;
+use super::Range;
+use crate::sys::Host;
+use serde::Serialize;
+
+pub const SYSFS_MEMMAP: &str = "/sys/firmware/memmap";
+
+/// e820 entry types (arch/x86/include/asm/e820/types.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum E820Type {
+    Ram,
+    Reserved,
+    Acpi,
+    Nvs,
+    Unusable,
+    Pmem,
+    PmemLegacy,
+    SoftReserved,
+}
+
+impl E820Type {
+    pub fn code(self) -> u32 {
+        match self {
+            E820Type::Ram => 1,
+            E820Type::Reserved => 2,
+            E820Type::Acpi => 3,
+            E820Type::Nvs => 4,
+            E820Type::Unusable => 5,
+            E820Type::Pmem => 7,
+            E820Type::PmemLegacy => 12,
+            E820Type::SoftReserved => 0xefff_ffff,
+        }
+    }
+
+    /// The kernel's names (e820_type_to_string); anything else is reserved.
+    pub fn from_name(name: &str) -> E820Type {
+        match name.trim() {
+            "System RAM" => E820Type::Ram,
+            "ACPI Tables" => E820Type::Acpi,
+            "ACPI Non-volatile Storage" => E820Type::Nvs,
+            "Unusable memory" => E820Type::Unusable,
+            "Persistent Memory" => E820Type::Pmem,
+            "Persistent Memory (legacy)" => E820Type::PmemLegacy,
+            "Soft Reserved" => E820Type::SoftReserved,
+            _ => E820Type::Reserved,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MemoryRegion {
+    pub range: Range,
+    pub kind: E820Type,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemmapError {
+    #[error("{path}: {why}")]
+    Bad { path: String, why: String },
+    #[error("neither /sys/firmware/memmap nor /proc/iomem can be read: {0}")]
+    Unreadable(std::io::Error),
+}
+
+fn parse_hex(path: &str, text: &str) -> Result<u64, MemmapError> {
+    let t = text.trim();
+    u64::from_str_radix(t.trim_start_matches("0x"), 16).map_err(|_| MemmapError::Bad {
+        path: path.to_string(),
+        why: format!("{t:?} is not a hex address"),
+    })
+}
+
+/// Reads the firmware memory map, sorted by address.
+pub fn read(host: &dyn Host) -> Result<Vec<MemoryRegion>, MemmapError> {
+    match host.list_dir(SYSFS_MEMMAP) {
+        Ok(entries) if !entries.is_empty() => from_sysfs(host, &entries),
+        _ => from_iomem(host),
+    }
+}
+
+fn from_sysfs(host: &dyn Host, entries: &[String]) -> Result<Vec<MemoryRegion>, MemmapError> {
+    let mut regions = Vec::new();
+    for entry in entries {
+        let dir = format!("{SYSFS_MEMMAP}/{entry}");
+        let read = |field: &str| {
+            let path = format!("{dir}/{field}");
+            host.read_text(&path)
+                .map(|t| (path.clone(), t))
+                .map_err(|e| MemmapError::Bad {
+                    path,
+                    why: e.to_string(),
+                })
+        };
+        let (start_path, start) = read("start")?;
+        let (end_path, end) = read("end")?;
+        let (_, kind) = read("type")?;
+        let start = parse_hex(&start_path, &start)?;
+        let end = parse_hex(&end_path, &end)?;
+        if end < start {
+            return Err(MemmapError::Bad {
+                path: dir,
+                why: format!("end {end:#x} is below start {start:#x}"),
+            });
+        }
+        regions.push(MemoryRegion {
+            range: Range::new(start, end + 1),
+            kind: E820Type::from_name(&kind),
+        });
+    }
+    regions.sort_by_key(|r| r.range.start);
+    Ok(regions)
+}
+
+fn from_iomem(host: &dyn Host) -> Result<Vec<MemoryRegion>, MemmapError> {
+    let text = host
+        .read_text(iomem::PATH)
+        .map_err(MemmapError::Unreadable)?;
+    let resources = iomem::parse(&text).map_err(|e| MemmapError::Bad {
+        path: iomem::PATH.into(),
+        why: e.to_string(),
+    })?;
+    let mut regions: Vec<MemoryRegion> = resources
+        .iter()
+        .filter(|r| r.depth == 0)
+        .filter_map(|r| {
+            let kind = match r.name.as_str() {
+                "System RAM" => E820Type::Ram,
+                "ACPI Tables" => E820Type::Acpi,
+                "ACPI Non-volatile Storage" => E820Type::Nvs,
+                "Reserved" | "reserved" => E820Type::Reserved,
+                "Persistent Memory" => E820Type::Pmem,
+                "Persistent Memory (legacy)" => E820Type::PmemLegacy,
+                "Soft Reserved" => E820Type::SoftReserved,
+                _ => return None, // PCI windows and device MMIO are not memory
+            };
+            Some(MemoryRegion {
+                range: r.range,
+                kind,
+            })
+        })
+        .collect();
+    regions.sort_by_key(|r| r.range.start);
+    Ok(regions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::FakeHost;
+
+    #[test]
+    fn reads_sysfs_entries_with_inclusive_ends() {
+        let mut host = FakeHost::typical();
+        for (i, (start, end, kind)) in [
+            ("0x100000", "0x7ffdffff", "System RAM"),
+            ("0x0", "0x9fbff", "System RAM"),
+            ("0x7ffe0000", "0x7fffffff", "Reserved"),
+            ("0xfffc0000", "0xffffffff", "Reserved"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            host.set(&format!("{SYSFS_MEMMAP}/{i}/start"), &format!("{start}\n"));
+            host.set(&format!("{SYSFS_MEMMAP}/{i}/end"), &format!("{end}\n"));
+            host.set(&format!("{SYSFS_MEMMAP}/{i}/type"), &format!("{kind}\n"));
+        }
+        let map = read(&host).unwrap();
+        assert_eq!(map.len(), 4);
+        assert_eq!(map[0].range, Range::new(0, 0x9fc00));
+        assert_eq!(map[1].range, Range::new(0x100000, 0x7ffe0000));
+        assert_eq!(map[2].kind, E820Type::Reserved);
+    }
+
+    #[test]
+    fn falls_back_to_iomem_top_level() {
+        let host = FakeHost::typical();
+        let map = read(&host).unwrap();
+        assert_eq!(map.iter().filter(|r| r.kind == E820Type::Ram).count(), 2);
+        assert_eq!(map[0].kind, E820Type::Reserved);
+    }
+
+    #[test]
+    fn bad_values_name_the_file() {
+        let mut host = FakeHost::typical();
+        host.set(&format!("{SYSFS_MEMMAP}/0/start"), "zz\n");
+        host.set(&format!("{SYSFS_MEMMAP}/0/end"), "0x1000\n");
+        host.set(&format!("{SYSFS_MEMMAP}/0/type"), "System RAM\n");
+        let err = read(&host).unwrap_err().to_string();
+        assert!(
+            err.contains("/sys/firmware/memmap/0/start") && err.contains("zz"),
+            "{err}"
+        );
+    }
+}
