@@ -6,6 +6,7 @@
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use kexec::boot::purgatory::SerialConsole;
+use kexec::boot::x86_linux::BootArgs;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -54,6 +55,9 @@ pub struct Request {
     pub no_checks: bool,
     /// --console-serial: the purgatory reports on this UART.
     pub console: Option<SerialConsole>,
+    pub no_efi: bool,
+    /// ELF kernels: what rsi carries (--args-linux, the default, or --args-none).
+    pub boot_args: BootArgs,
 }
 
 impl Request {
@@ -279,27 +283,29 @@ pub fn parse_number(text: &str) -> Option<u64> {
 
 /// --console-serial with --serial=ttyS0|ttyS1|0xPORT and --serial-baud.
 fn serial_console(m: &ArgMatches) -> Result<Option<SerialConsole>, String> {
-    let port =
-        match m.get_one::<String>("serial").map(String::as_str) {
-            None | Some("ttyS0") => 0x3f8,
-            Some("ttyS1") => 0x2f8,
-            Some(other) => match parse_number(other) {
-                Some(p) if p > 0 && p <= 0xffff => p as u16,
-                _ => return Err(format!(
+    let port = match m.get_one::<String>("serial").map(String::as_str) {
+        None | Some("ttyS0") => 0x3f8,
+        Some("ttyS1") => 0x2f8,
+        Some(other) => match parse_number(other) {
+            Some(p) if p > 0 && p <= 0xffff => p as u16,
+            _ => {
+                return Err(format!(
                     "error: --serial={other}: expected ttyS0, ttyS1 or an I/O port such as 0x3f8"
-                )),
-            },
-        };
-    let baud =
-        match m.get_one::<String>("serial-baud") {
-            None => 115_200,
-            Some(text) => match parse_number(text) {
-                Some(b) if (9600..=115_200).contains(&b) && 115_200 % b == 0 => b as u32,
-                _ => return Err(format!(
+                ))
+            }
+        },
+    };
+    let baud = match m.get_one::<String>("serial-baud") {
+        None => 115_200,
+        Some(text) => match parse_number(text) {
+            Some(b) if (9600..=115_200).contains(&b) && 115_200 % b == 0 => b as u32,
+            _ => {
+                return Err(format!(
                     "error: --serial-baud={text}: expected a divisor of 115200 from 9600 to 115200"
-                )),
-            },
-        };
+                ))
+            }
+        },
+    };
     Ok(m.get_flag("console-serial")
         .then_some(SerialConsole { port, baud }))
 }
@@ -356,6 +362,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return Parsed::Usage(e),
     };
+    let boot_args = match ["args-linux", "args-elf", "args-none"].iter().filter_map(|id| given_at(&m, id).map(|at| (at, *id))).max() {
+        Some((_, "args-elf")) => {
+            return Parsed::Usage("error: --args-elf (ELF boot notes) is not supported: Linux kernels take boot_params, which --args-linux (the default) passes".into())
+        }
+        Some((_, "args-none")) => BootArgs::None,
+        _ => BootArgs::Linux,
+    };
     let console = match serial_console(&m) {
         Ok(c) => c,
         Err(e) => return Parsed::Usage(e),
@@ -377,6 +390,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         mem_max,
         no_checks: m.get_flag("no-checks"),
         console,
+        no_efi: m.get_flag("noefi"),
+        boot_args,
     })
 }
 

@@ -3,7 +3,7 @@
 //! loaded", 255 a failed load; `-S` 1 when loaded, 0 when not.
 
 use crate::args::{self, Parsed, Request, SyscallChoice};
-use kexec::boot::{self, bzimage64::LoadOptions, LoadPlanError};
+use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::plan::InputError;
 use kexec::rules::{self, Rejection, Rule};
@@ -87,13 +87,13 @@ fn rejection_json(r: &Rejection) -> Value {
 const SUCCESS_JSON: fn() -> Value =
     || json!({ "errno": null, "reason": null, "source": null, "rule": null });
 
-/// kexec-tools dies (exit 1) before loading when no crash memory is reserved;
-/// every other refused load is a failed load (255).
+/// kexec-tools dies (exit 1) before loading when no crash memory is
+/// reserved or the kernel file is empty ("Cannot read"); every other refused
+/// load is a failed load (255).
 fn exit_code_for(r: &Rejection) -> i32 {
-    if r.rule == Rule::NoCrashRegion {
-        EXIT_USAGE
-    } else {
-        EXIT_FAILED
+    match r.rule {
+        Rule::NoCrashRegion | Rule::EmptyFile => EXIT_USAGE,
+        _ => EXIT_FAILED,
     }
 }
 
@@ -265,6 +265,7 @@ fn load_options(req: &Request) -> LoadOptions {
         mem_max: req.mem_max,
         skip_checks: req.no_checks,
         console: req.console,
+        no_efi: req.no_efi,
     }
 }
 
@@ -282,6 +283,7 @@ fn kexec_load_plan(
         file.initrd.as_ref(),
         &file.cmdline,
         file.target,
+        req.boot_args,
         &load_options(req),
     )
 }
@@ -319,7 +321,15 @@ fn load_kernel(
         kernel.display(),
         target.describe()
     );
+    let only_kexec_load = boot::needs_kexec_load(&file.kernel_head);
     let plan = match req.syscall {
+        SyscallChoice::Auto if only_kexec_load => {
+            io.debug("syscall: kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)");
+            match kexec_load_plan(req, &file, host, facts) {
+                Ok(plan) => plan,
+                Err(e) => return plan_failure(&what, &e, io),
+            }
+        }
         SyscallChoice::Load => {
             io.debug("syscall: kexec_load (-c): we build the boot image and purgatory");
             match kexec_load_plan(req, &file, host, facts) {
@@ -517,7 +527,15 @@ mod tests {
         let long = format!("--append={}", "a".repeat(3000));
         let missing = format!("--initrd={}", d.path("nonexistent"));
         let cases: [(Vec<String>, &str); 4] = [
-            (vec!["-l".into(), d.path("empty")], "is empty"),
+            (
+                vec![
+                    "-s".into(),
+                    "-l".into(),
+                    d.path("vmlinuz"),
+                    format!("--initrd={}", d.path("empty")),
+                ],
+                "the initrd",
+            ),
             (vec!["-l".into(), d.path("text.txt")], "HdrS"),
             (vec!["-l".into(), d.path("vmlinuz"), missing], "nonexistent"),
             (
@@ -533,6 +551,16 @@ mod tests {
         }
         assert!(host.calls.is_empty(), "no failing load reached the kernel");
         assert_eq!(host.files[LOADED], "1\n");
+    }
+
+    #[test]
+    fn an_empty_kernel_exits_1_as_kexec_tools() {
+        let d = Dir::new("empty");
+        let mut host = FakeHost::typical();
+        let r = kexec(&mut host, &["-s", "-l", &d.path("empty")]);
+        assert_eq!(r.code, 1);
+        assert!(r.err.contains("is empty (0 bytes)"), "{}", r.err);
+        assert!(host.calls.is_empty());
     }
 
     #[test]
@@ -660,10 +688,10 @@ mod tests {
             "{}",
             r.out
         );
-        let r = kexec(&mut host, &["--dry-run", "--json", "-l", &d.path("empty")]);
+        let r = kexec(&mut host, &["--dry-run", "--json", "-s", "-l", &d.path("text.txt")]);
         assert_eq!(r.code, 255);
         let v: Value = serde_json::from_str(r.out.trim()).unwrap();
-        assert_eq!(v["errno"], "EINVAL");
+        assert_eq!(v["errno"], "ENOEXEC");
         assert_eq!(v["source"], "model");
         assert_eq!(v["plan"]["syscall"], "kexec_file_load");
         assert!(host.calls.is_empty());

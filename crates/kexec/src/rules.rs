@@ -40,6 +40,7 @@ pub enum Rule {
     UnknownFlags,
     NotRegularFile,
     EmptyFile,
+    EmptyInitrd,
     FileTooBig,
     NotBzImage64,
     Truncated,
@@ -375,7 +376,7 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
     if input.size == 0 {
         return Err(model(
             Errno::EINVAL,
-            Rule::EmptyFile,
+            if role == "initrd" { Rule::EmptyInitrd } else { Rule::EmptyFile },
             format!("the {role} {name} is empty (0 bytes)"),
         ));
     }
@@ -844,7 +845,7 @@ mod tests {
         let k = f.put("k", &debian_like_header());
         let i = f.put("empty-initrd", b"");
         let r = check(&load(Target::Normal, &k, Some(&i), ""), &facts()).unwrap_err();
-        assert_eq!(r.rule, Rule::EmptyFile);
+        assert_eq!(r.rule, Rule::EmptyInitrd);
         assert!(r.reason.contains("initrd") && r.reason.contains("empty-initrd"));
         let err = FileLoad::open(
             Target::Normal,

@@ -4,7 +4,10 @@
 //! here.
 
 pub mod bzimage64;
+pub mod efi;
+pub mod elf64;
 pub mod purgatory;
+pub mod x86_linux;
 pub mod zero_page;
 
 use crate::facts::Facts;
@@ -13,7 +16,7 @@ use crate::memory::memmap::{self, MemmapError};
 use crate::plan::{Plan, Target};
 use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
 use crate::sys::Host;
-use bzimage64::{BuildError, LoadOptions, System};
+use x86_linux::{BootArgs, BuildError, LoadOptions, System};
 
 /// The running kernel's boot_params (root only).
 pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
@@ -38,16 +41,25 @@ impl System {
     pub fn gather(host: &dyn Host, facts: &Facts) -> Result<System, MemmapError> {
         let mut rng_seed = [0u8; 32];
         host.random(&mut rng_seed);
+        let boot_params = host.read_bytes(BOOT_PARAMS).ok();
         Ok(System {
             memmap: memmap::read(host)?,
-            boot_params: host.read_bytes(BOOT_PARAMS).ok(),
+            efi: efi::EfiHandover::gather(host, boot_params.as_deref()),
+            boot_params,
             crash_regions: facts.crash_regions.clone(),
             rng_seed,
         })
     }
 }
 
-/// A kexec_load plan for a bzImage64, its initrd and command line.
+/// Whether only kexec_load can take this kernel (an ELF vmlinux: the x86
+/// kernel's file loader knows bzImage64 alone).
+pub fn needs_kexec_load(kernel_head: &[u8]) -> bool {
+    elf64::is_elf(kernel_head)
+}
+
+/// A kexec_load plan for a kernel (bzImage64 or ELF vmlinux), its initrd
+/// and command line.
 pub fn plan_kexec_load(
     host: &dyn Host,
     facts: &Facts,
@@ -55,6 +67,7 @@ pub fn plan_kexec_load(
     initrd: Option<&Input>,
     cmdline: &str,
     target: Target,
+    args: BootArgs,
     options: &LoadOptions,
 ) -> Result<Plan, LoadPlanError> {
     if target == Target::Crash {
@@ -70,15 +83,22 @@ pub fn plan_kexec_load(
     let kernel_bytes = read("kernel", kernel)?;
     let initrd_bytes = initrd.map(|i| read("initrd", i)).transpose()?;
     let system = System::gather(host, facts)?;
-    let image = bzimage64::build(
-        &kernel.display(),
-        &kernel_bytes,
-        initrd_bytes.as_deref(),
-        cmdline,
-        target,
-        &system,
-        options,
-    )?;
+    let file = kernel.display();
+    let synthetic;
+    let boot = if elf64::is_elf(&kernel_bytes) {
+        synthetic = elf64::synthetic_setup_header();
+        elf64::describe(
+            &file,
+            &kernel_bytes,
+            &synthetic,
+            args,
+            initrd_bytes.as_deref(),
+            cmdline,
+        )?
+    } else {
+        bzimage64::describe(&file, &kernel_bytes, initrd_bytes.as_deref(), cmdline)?
+    };
+    let image = x86_linux::build(&boot, target, &system, options)?;
     let base = if target == Target::Crash {
         KEXEC_ON_CRASH
     } else {

@@ -87,6 +87,11 @@ pub struct ZeroPage<'a> {
     pub initrd: Option<(u64, u64)>,
     /// Physical address of the first setup_data node, or 0.
     pub setup_data: u64,
+    /// UEFI: the running kernel's efi_info and where the runtime map copy
+    /// (address, size in bytes, descriptor size) went.
+    pub efi: Option<([u8; 32], u64, u32, u32)>,
+    /// acpi_rsdp_addr when the running kernel's is 0 (found via EFI).
+    pub acpi_rsdp: Option<u64>,
 }
 
 impl ZeroPage<'_> {
@@ -114,6 +119,21 @@ impl ZeroPage<'_> {
             copy(&mut page, offset::ACPI_RSDP_ADDR, 8);
             copy(&mut page, offset::HARDWARE_SUBARCH, 4);
             copy(&mut page, offset::HARDWARE_SUBARCH_DATA, 8);
+        }
+        if let Some((info, map, size, desc_size)) = self.efi {
+            page[offset::EFI_INFO..offset::EFI_INFO + offset::EFI_INFO_SIZE].copy_from_slice(&info);
+            put_u32(&mut page, offset::EFI_MEMMAP, map as u32);
+            put_u32(&mut page, offset::EFI_MEMMAP_HI, (map >> 32) as u32);
+            put_u32(&mut page, offset::EFI_MEMMAP_SIZE, size);
+            put_u32(&mut page, offset::EFI_MEMDESC_SIZE, desc_size);
+        }
+        if let Some(rsdp) = self.acpi_rsdp {
+            if page[offset::ACPI_RSDP_ADDR..offset::ACPI_RSDP_ADDR + 8]
+                .iter()
+                .all(|&b| b == 0)
+            {
+                put_u64(&mut page, offset::ACPI_RSDP_ADDR, rsdp);
+            }
         }
         page[offset::TYPE_OF_LOADER] = TYPE_OF_LOADER;
         page[offset::LOADFLAGS] &= !CAN_USE_HEAP;
@@ -199,6 +219,8 @@ mod tests {
             cmdline_addr: 0x1_2345_6000,
             initrd: Some((0x1_4000_0000, 0x10_0000)),
             setup_data: 0x9000,
+            efi: None,
+            acpi_rsdp: None,
         }
         .build();
         assert_eq!(zp.len(), SIZE);
@@ -233,6 +255,8 @@ mod tests {
             cmdline_addr: 0,
             initrd: None,
             setup_data: 0,
+            efi: None,
+            acpi_rsdp: None,
         }
         .build();
         assert_eq!(zp[offset::E820_ENTRIES], 128);

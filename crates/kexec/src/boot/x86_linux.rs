@@ -1,0 +1,791 @@
+//! The x86 Linux boot protocol on the kexec_load path, whatever the kernel's
+//! format: lays out our purgatory, the zero page with the command line and
+//! setup_data, the kernel and the initrd in free RAM, and points the
+//! purgatory at the kernel's 64-bit entry with rsi = boot_params. The
+//! formats (bzimage64.rs, elf64.rs) say where the kernel goes and where it
+//! starts.
+
+use super::efi::{self, EfiHandover};
+use super::purgatory::{self, PurgatoryConfig, SerialConsole};
+use super::zero_page::{
+    self, setup_data_node, ZeroPage, SETUP_E820_EXT, SETUP_EFI, SETUP_RNG_SEED,
+};
+use crate::image::bzimage::{SetupHeader, XLF_CAN_BE_LOADED_ABOVE_4G, XLF_EFI_KEXEC};
+use crate::memory::memmap::{E820Type, MemoryRegion};
+use crate::memory::ranges::{Placement, Ranges};
+use crate::memory::{human_size, Range};
+use crate::plan::{Segment, Target};
+use crate::rules::PAGE_SIZE;
+
+/// Named addresses of the layout.
+pub mod layout {
+    /// Purgatory and zero page go low, as the kernel's own loader puts them:
+    /// below 1 MiB, which the next kernel reserves anyway, so the setup_data
+    /// it keeps reserved costs no RAM (its MemTotal matches this kernel's).
+    pub const LOW_MIN: u64 = 0x3000;
+    pub const ONE_MIB: u64 = 0x10_0000;
+    /// The kernel never below 1 MiB.
+    pub const KERNEL_MIN: u64 = 0x10_0000;
+    /// Where the kernel's own file loader starts looking for initrd room.
+    pub const INITRD_MIN: u64 = 0x100_0000;
+    pub const FOUR_GIB: u64 = 1 << 32;
+    /// setup_data nodes are 8-byte aligned.
+    pub const SETUP_DATA_ALIGN: usize = 16;
+}
+
+/// Options of the kexec_load path (kexec-tools' --mem-min/--mem-max, -i, --console-serial).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub mem_min: u64,
+    pub mem_max: u64,
+    pub skip_checks: bool,
+    pub console: Option<SerialConsole>,
+    /// --noefi: do not hand UEFI over even when both sides could.
+    pub no_efi: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            mem_min: 0,
+            mem_max: u64::MAX,
+            skip_checks: false,
+            console: None,
+            no_efi: false,
+        }
+    }
+}
+
+/// What the running system contributes to the next kernel's boot.
+#[derive(Clone, Debug)]
+pub struct System {
+    /// The firmware memory map: the next kernel's e820 and where segments may go.
+    pub memmap: Vec<MemoryRegion>,
+    /// The running kernel's boot_params, when readable.
+    pub boot_params: Option<Vec<u8>>,
+    /// "Crash kernel" ranges: normal loads keep out of them.
+    pub crash_regions: Vec<Range>,
+    pub rng_seed: [u8; 32],
+    /// UEFI handover, or why there is none (BIOS boot, missing runtime map).
+    pub efi: Result<EfiHandover, String>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("{file} cannot be booted through kexec_load: {why}")]
+    Format { file: String, why: String },
+    #[error("{file} cannot be booted through kexec_load: {why}")]
+    Header { file: String, why: String },
+    #[error("the command line is too long: {len} bytes with its NUL, but {file} takes at most {max} (setup header cmdline_size)")]
+    CmdlineTooLong { file: String, len: usize, max: u64 },
+    #[error("{file}: its {what} {range} is not in free RAM (the memory map has no usable RAM there, or another segment holds it)")]
+    FixedOutsideRam {
+        file: String,
+        what: String,
+        range: String,
+    },
+    #[error("no room for the {what} ({size}, aligned to {align:#x}) in free RAM between {min:#x} and {max:#x}; free RAM there: {free}")]
+    NoRoom {
+        what: String,
+        size: String,
+        align: u64,
+        min: u64,
+        max: u64,
+        free: String,
+    },
+}
+
+/// The finished image: segments in placement order and the purgatory entry.
+#[derive(Debug)]
+pub struct Image {
+    pub segments: Vec<Segment>,
+    pub entry: u64,
+}
+
+fn page_align(n: u64) -> u64 {
+    n.div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
+fn align_to(n: usize, align: usize) -> usize {
+    n.div_ceil(align) * align
+}
+
+struct Placer {
+    free: Ranges,
+    placed: Vec<Range>,
+}
+
+impl Placer {
+    /// Below 1 MiB when it fits there, else low above it (below 4 GiB).
+    fn place_low(&mut self, what: &str, size: u64) -> Result<u64, BuildError> {
+        let under_1m = Placement {
+            size,
+            align: PAGE_SIZE,
+            min: layout::LOW_MIN,
+            max: layout::ONE_MIB,
+            top_down: true,
+        };
+        if self
+            .free
+            .find_space(Placement {
+                size: page_align(size),
+                ..under_1m
+            })
+            .is_some()
+        {
+            return self.place(what, under_1m);
+        }
+        self.place(
+            what,
+            Placement {
+                size,
+                align: PAGE_SIZE,
+                min: layout::ONE_MIB,
+                max: layout::FOUR_GIB,
+                top_down: false,
+            },
+        )
+    }
+
+    fn place(&mut self, what: &str, p: Placement) -> Result<u64, BuildError> {
+        let size = page_align(p.size);
+        let request = Placement {
+            size,
+            align: p.align.max(PAGE_SIZE),
+            ..p
+        };
+        match self.free.find_space(request) {
+            Some(at) => {
+                let range = Range::new(at, at + size);
+                self.free = self.free.minus(range);
+                self.placed.push(range);
+                Ok(at)
+            }
+            None => Err(BuildError::NoRoom {
+                what: what.to_string(),
+                size: human_size(size),
+                align: request.align,
+                min: p.min,
+                max: p.max,
+                free: describe_free(&self.free.intersect(Range::new(p.min, p.max))),
+            }),
+        }
+    }
+}
+
+fn describe_free(free: &Ranges) -> String {
+    let parts: Vec<String> = free
+        .iter()
+        .map(|r| format!("{r} ({})", human_size(r.size())))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Where the kernel goes and where it starts.
+pub enum Kernel<'a> {
+    /// A relocatable protected-mode kernel (bzImage64), placed top-down:
+    /// `data` copied, `memsz` reserved for its decompression, entry at
+    /// load address + `entry_offset`.
+    Relocatable {
+        data: &'a [u8],
+        memsz: u64,
+        align: u64,
+        min: u64,
+        entry_offset: u64,
+    },
+    /// Pieces at fixed physical addresses (an ELF vmlinux's PT_LOADs):
+    /// (address, data, memsz), and the physical entry point.
+    Fixed {
+        pieces: Vec<(u64, &'a [u8], u64)>,
+        entry: u64,
+    },
+}
+
+/// What the next kernel receives in rsi.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootArgs {
+    /// boot_params (the zero page), as Linux expects.
+    Linux,
+    /// Nothing: rsi = 0 (--args-none).
+    None,
+}
+
+/// A Linux kernel to boot: its setup header (for the zero page and the
+/// limits it declares), its layout, the initrd and the command line.
+pub struct LinuxBoot<'a> {
+    pub file: &'a str,
+    /// Bytes holding a setup header at 0x1f1 (the kernel's own, or one made
+    /// up for a vmlinux that has none).
+    pub setup_header: &'a [u8],
+    pub kernel: Kernel<'a>,
+    pub args: BootArgs,
+    pub initrd: Option<&'a [u8]>,
+    pub cmdline: &'a str,
+}
+
+/// Lays out a Linux kernel, its initrd and command line for kexec_load.
+pub fn build(
+    boot: &LinuxBoot,
+    target: Target,
+    system: &System,
+    options: &LoadOptions,
+) -> Result<Image, BuildError> {
+    let LinuxBoot {
+        file,
+        cmdline,
+        initrd,
+        ..
+    } = *boot;
+    let header = SetupHeader::read(boot.setup_header).ok_or_else(|| BuildError::Header {
+        file: file.into(),
+        why: "too short for an x86 setup header".into(),
+    })?;
+    let cmdline_len = cmdline.len() + 1;
+    if cmdline_len as u64 > u64::from(header.cmdline_size) {
+        return Err(BuildError::CmdlineTooLong {
+            file: file.into(),
+            len: cmdline_len,
+            max: header.cmdline_size.into(),
+        });
+    }
+
+    let ram = Ranges::new(
+        system
+            .memmap
+            .iter()
+            .filter(|r| r.kind == E820Type::Ram)
+            .map(|r| r.range),
+    );
+    let mut free = ram.intersect(Range::new(
+        options.mem_min,
+        options.mem_max.saturating_add(1).max(options.mem_max),
+    ));
+    match target {
+        Target::Normal => {
+            for r in &system.crash_regions {
+                free = free.minus(*r);
+            }
+        }
+        Target::Crash => {
+            let region = system
+                .crash_regions
+                .iter()
+                .max_by_key(|r| r.start)
+                .copied()
+                .unwrap_or(Range::new(0, 0));
+            free = free.intersect(region);
+        }
+    }
+    let mut placer = Placer {
+        free,
+        placed: Vec::new(),
+    };
+    // Fixed pieces first: nothing else may take their place.
+    if let Kernel::Fixed { pieces, .. } = &boot.kernel {
+        for (i, (at, _, memsz)) in pieces.iter().enumerate() {
+            let range = Range::new(*at, at + page_align(*memsz));
+            if !placer.free.contains(&range) {
+                return Err(BuildError::FixedOutsideRam {
+                    file: file.into(),
+                    what: format!("PT_LOAD segment {i}"),
+                    range: range.to_string(),
+                });
+            }
+            placer.free = placer.free.minus(range);
+            placer.placed.push(range);
+        }
+    }
+    let above_4g = header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0;
+    let high_limit = if above_4g { u64::MAX } else { layout::FOUR_GIB };
+
+    // Low: the purgatory, then the zero page + command line + setup_data.
+    let purgatory_base = placer.place_low("purgatory", purgatory::memsz())?;
+    // The zero page segment: boot_params, the command line, the setup_data
+    // chain (RNG seed, EFI, extra e820 entries), then the EFI runtime map.
+    let efi = system
+        .efi
+        .as_ref()
+        .ok()
+        .filter(|_| header.xloadflags & XLF_EFI_KEXEC != 0 && !options.no_efi);
+    let mut nodes: Vec<(u32, Vec<u8>)> = vec![(SETUP_RNG_SEED, system.rng_seed.to_vec())];
+    if let Some(efi) = efi {
+        nodes.push((SETUP_EFI, efi.setup_data()));
+    }
+    if system.memmap.len() > zero_page::E820_MAX_IN_PAGE {
+        let extra = system.memmap[zero_page::E820_MAX_IN_PAGE..]
+            .iter()
+            .flat_map(zero_page::e820_entry)
+            .collect();
+        nodes.push((SETUP_E820_EXT, extra));
+    }
+    let cmdline_at = zero_page::SIZE;
+    let mut node_at = Vec::with_capacity(nodes.len());
+    let mut end = align_to(cmdline_at + cmdline_len, layout::SETUP_DATA_ALIGN);
+    for (_, data) in &nodes {
+        node_at.push(end);
+        end = align_to(end + 16 + data.len(), layout::SETUP_DATA_ALIGN);
+    }
+    let efi_map_at = end;
+    let params_len = efi_map_at + efi.map_or(0, |e| e.runtime_map.len());
+    let params_base = placer.place_low("zero page and command line", params_len as u64)?;
+
+    // High: a relocatable kernel with room for its decompression, then the initrd.
+    let (kernel_pieces, kernel_entry) = match &boot.kernel {
+        Kernel::Relocatable {
+            data,
+            memsz,
+            align,
+            min,
+            entry_offset,
+        } => {
+            let at = placer.place(
+                "kernel",
+                Placement {
+                    size: *memsz,
+                    align: (*align).max(PAGE_SIZE),
+                    min: *min,
+                    max: high_limit,
+                    top_down: true,
+                },
+            )?;
+            (vec![(at, *data, page_align(*memsz))], at + entry_offset)
+        }
+        Kernel::Fixed { pieces, entry } => (pieces.clone(), *entry),
+    };
+    let initrd_at = match initrd {
+        Some(data) => {
+            let max = if above_4g {
+                u64::MAX
+            } else {
+                u64::from(header.initrd_addr_max) + 1
+            };
+            Some(placer.place(
+                "initrd",
+                Placement {
+                    size: data.len() as u64,
+                    align: PAGE_SIZE,
+                    min: layout::INITRD_MIN,
+                    max,
+                    top_down: true,
+                },
+            )?)
+        }
+        None => None,
+    };
+
+    let mut params = ZeroPage {
+        kernel_head: boot.setup_header,
+        running: system.boot_params.as_deref(),
+        e820: &system.memmap,
+        cmdline_addr: params_base + cmdline_at as u64,
+        initrd: initrd_at.zip(initrd.map(|d| d.len() as u64)),
+        setup_data: params_base + node_at[0] as u64,
+        efi: efi.map(|e| {
+            let map = params_base + efi_map_at as u64;
+            (
+                e.info,
+                map,
+                e.runtime_map.len() as u32,
+                efi::MEMDESC_SIZE as u32,
+            )
+        }),
+        acpi_rsdp: efi.and_then(|e| e.acpi_rsdp),
+    }
+    .build();
+    params.extend_from_slice(cmdline.as_bytes());
+    params.push(0);
+    for (i, (kind, data)) in nodes.iter().enumerate() {
+        params.resize(node_at[i], 0);
+        let next = node_at.get(i + 1).map_or(0, |&at| params_base + at as u64);
+        params.extend_from_slice(&setup_data_node(next, *kind, data));
+    }
+    if let Some(efi) = efi {
+        params.resize(efi_map_at, 0);
+        params.extend_from_slice(&efi.runtime_map);
+    }
+
+    let mut segments = vec![Segment {
+        purpose: "zero page (boot_params), command line, setup_data".into(),
+        mem: params_base,
+        memsz: page_align(params.len() as u64),
+        data: params,
+    }];
+    let many = kernel_pieces.len() > 1;
+    for (i, (at, data, memsz)) in kernel_pieces.iter().enumerate() {
+        let purpose = match (&boot.kernel, many) {
+            (Kernel::Relocatable { .. }, _) => {
+                format!("kernel {file} (protected-mode part, init_size reserved)")
+            }
+            (Kernel::Fixed { .. }, false) => format!("kernel {file} (PT_LOAD)"),
+            (Kernel::Fixed { .. }, true) => format!("kernel {file} (PT_LOAD {i})"),
+        };
+        segments.push(Segment {
+            purpose,
+            mem: *at,
+            memsz: page_align(*memsz),
+            data: data.to_vec(),
+        });
+    }
+    if let (Some(at), Some(data)) = (initrd_at, initrd) {
+        segments.push(Segment {
+            purpose: "initrd".into(),
+            mem: at,
+            memsz: page_align(data.len() as u64),
+            data: data.to_vec(),
+        });
+    }
+    let config = PurgatoryConfig {
+        entry: kernel_entry,
+        rsi: match boot.args {
+            BootArgs::Linux => params_base,
+            BootArgs::None => 0,
+        },
+        skip_checks: options.skip_checks,
+        console: options.console,
+    };
+    let verified: Vec<&Segment> = segments.iter().collect();
+    let blob = purgatory::image(purgatory_base, &config, &verified);
+    segments.insert(
+        0,
+        Segment {
+            purpose: "purgatory (verifies the other segments' SHA-256)".into(),
+            mem: purgatory_base,
+            memsz: page_align(purgatory::memsz()),
+            data: blob,
+        },
+    );
+    Ok(Image {
+        segments,
+        entry: purgatory::entry(purgatory_base),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::boot::bzimage64;
+    use crate::testing::bzimage64_sample;
+
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+
+    fn system(ram: &[(u64, u64)]) -> System {
+        let mut memmap: Vec<MemoryRegion> = ram
+            .iter()
+            .map(|&(s, e)| MemoryRegion {
+                range: Range::new(s, e),
+                kind: E820Type::Ram,
+            })
+            .collect();
+        memmap.push(MemoryRegion {
+            range: Range::new(0xfffc_0000, 0x1_0000_0000),
+            kind: E820Type::Reserved,
+        });
+        memmap.sort_by_key(|r| r.range.start);
+        System {
+            memmap,
+            boot_params: None,
+            crash_regions: vec![],
+            rng_seed: [7; 32],
+            efi: Err("BIOS".into()),
+        }
+    }
+
+    fn kernel() -> Vec<u8> {
+        let mut k = bzimage64_sample();
+        k.resize(2 * MIB as usize, 0x90);
+        k
+    }
+
+    fn qemu_1536m() -> System {
+        system(&[(0, 0x9fc00), (MIB, 0x5ffe_0000)])
+    }
+
+    #[test]
+    fn lays_out_a_bios_machine() {
+        let k = kernel();
+        let initrd = vec![1u8; 3 * MIB as usize];
+        let img = build(
+            &bzimage64::describe("vmlinuz", &k, Some(&initrd), "console=ttyS0").unwrap(),
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let s = &img.segments;
+        assert_eq!(s.len(), 4);
+        assert!(s[0].purpose.starts_with("purgatory"));
+        assert!(
+            s[0].mem >= 0x3000 && s[0].mem + s[0].memsz <= 0x9f000,
+            "purgatory goes below 1 MiB"
+        );
+        assert!(s[1].mem + s[1].memsz <= 0x9f000, "so does the zero page");
+        assert_eq!(img.entry, purgatory::entry(s[0].mem));
+        let kernel_seg = &s[2];
+        assert_eq!(kernel_seg.mem % 0x20_0000, 0, "kernel_alignment");
+        assert_eq!(kernel_seg.memsz, 0x2a0_0000, "init_size reserved");
+        assert!(kernel_seg.mem + kernel_seg.memsz <= 0x5ffe_0000);
+        let initrd_seg = &s[3];
+        assert!(initrd_seg.mem >= 16 * MIB && initrd_seg.mem + initrd_seg.memsz <= kernel_seg.mem);
+        // boot_params points at the command line and initrd.
+        let zp = &s[1].data;
+        let cmd = u32::from_le_bytes(zp[0x228..0x22c].try_into().unwrap()) as u64;
+        assert_eq!(cmd, s[1].mem + 4096);
+        assert_eq!(&zp[4096..4096 + 14], b"console=ttyS0\0");
+        assert_eq!(
+            u32::from_le_bytes(zp[0x218..0x21c].try_into().unwrap()) as u64,
+            initrd_seg.mem
+        );
+        // Every segment checks out against the kernel's rules.
+        for (i, a) in s.iter().enumerate() {
+            assert_eq!(a.mem % PAGE_SIZE, 0);
+            assert_eq!(a.memsz % PAGE_SIZE, 0);
+            assert!(a.data.len() as u64 <= a.memsz);
+            for b in &s[i + 1..] {
+                assert!(
+                    a.mem + a.memsz <= b.mem || b.mem + b.memsz <= a.mem,
+                    "{a:?} overlaps {b:?}"
+                );
+            }
+        }
+        assert!(
+            !s.iter().any(|seg| seg.data.starts_with(b"\x7fELF")),
+            "only an elfcorehdr may start with ELF magic"
+        );
+    }
+
+    #[test]
+    fn initrd_goes_above_4g_when_the_kernel_allows_it() {
+        let sys = system(&[(0, 0x9fc00), (MIB, 0xbfff_0000), (4 * GIB, 6 * GIB)]);
+        let img = build(
+            &bzimage64::describe("vmlinuz", &kernel(), Some(&[1u8; 4096]), "").unwrap(),
+            Target::Normal,
+            &sys,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert!(img.segments[3].mem >= 4 * GIB, "{:#x}", img.segments[3].mem);
+        let zp = &img.segments[1].data;
+        assert_eq!(
+            u32::from_le_bytes(zp[0xc0..0xc4].try_into().unwrap()),
+            1,
+            "ext_ramdisk_image"
+        );
+        // Without XLF_CAN_BE_LOADED_ABOVE_4G: below initrd_addr_max.
+        let mut k = kernel();
+        k[0x236] = 0x01;
+        let img = build(
+            &bzimage64::describe("vmlinuz", &k, Some(&[1u8; 4096]), "").unwrap(),
+            Target::Normal,
+            &sys,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert!(img.segments[3].mem + 4096 <= 0x8000_0000);
+    }
+
+    #[test]
+    fn without_low_memory_the_small_segments_go_above_1m() {
+        let sys = system(&[(MIB, 0x5ffe_0000)]);
+        let img = build(
+            &bzimage64::describe("vmlinuz", &kernel(), None, "").unwrap(),
+            Target::Normal,
+            &sys,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(img.segments[0].mem, MIB);
+    }
+
+    #[test]
+    fn mem_max_and_crash_regions_bound_the_layout() {
+        let mut sys = qemu_1536m();
+        sys.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
+        let img = build(
+            &bzimage64::describe("vmlinuz", &kernel(), None, "").unwrap(),
+            Target::Normal,
+            &sys,
+            &LoadOptions {
+                mem_max: GIB - 1,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap();
+        for s in img
+            .segments
+            .iter()
+            .filter(|s| !s.purpose.contains("PT_LOAD"))
+        {
+            assert!(s.mem + s.memsz <= GIB);
+            assert!(s.mem + s.memsz <= 0x4b00_0000 || s.mem >= 0x5b00_0000);
+        }
+        let err = build(
+            &bzimage64::describe("vmlinuz", &kernel(), None, "").unwrap(),
+            Target::Normal,
+            &sys,
+            &LoadOptions {
+                mem_max: 40 * MIB,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("no room for the kernel"), "{err}");
+    }
+
+    #[test]
+    fn more_than_128_e820_entries_go_to_setup_e820_ext() {
+        let ranges: Vec<(u64, u64)> = (0..150)
+            .map(|i| (GIB + i * 4 * MIB, GIB + i * 4 * MIB + 2 * MIB))
+            .chain([(MIB, 512 * MIB)])
+            .collect();
+        let sys = system(&ranges);
+        let img = build(
+            &bzimage64::describe("vmlinuz", &kernel(), None, "x").unwrap(),
+            Target::Normal,
+            &sys,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let zp = &img.segments[1];
+        assert_eq!(zp.data[0x1e8], 128);
+        // setup_data list: RNG seed node -> E820_EXT node with the rest.
+        let first = u64::from_le_bytes(zp.data[0x250..0x258].try_into().unwrap());
+        let off = (first - zp.mem) as usize;
+        assert_eq!(
+            u32::from_le_bytes(zp.data[off + 8..off + 12].try_into().unwrap()),
+            SETUP_RNG_SEED
+        );
+        let next = u64::from_le_bytes(zp.data[off..off + 8].try_into().unwrap());
+        let off = (next - zp.mem) as usize;
+        assert_eq!(
+            u32::from_le_bytes(zp.data[off + 8..off + 12].try_into().unwrap()),
+            SETUP_E820_EXT
+        );
+        let len = u32::from_le_bytes(zp.data[off + 12..off + 16].try_into().unwrap()) as usize;
+        assert_eq!(len, (sys.memmap.len() - 128) * 20);
+    }
+
+    #[test]
+    fn uefi_hands_over_efi_info_the_runtime_map_and_setup_efi() {
+        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let mut sys = qemu_1536m();
+        sys.efi = EfiHandover::gather(&host, Some(&bp));
+        sys.boot_params = Some(bp);
+        let img = build(
+            &bzimage64::describe("vmlinuz", &kernel(), None, "x").unwrap(),
+            Target::Normal,
+            &sys,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let zp = &img.segments[1];
+        let u32_at = |at: usize| u32::from_le_bytes(zp.data[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(zp.data[at..at + 8].try_into().unwrap());
+        assert_eq!(&zp.data[0x1c0..0x1c4], b"EL64");
+        assert_eq!(u32_at(0x1c8), 40, "efi_memdesc_size of our copy");
+        assert_eq!(u32_at(0x1d4), 80, "two runtime descriptors");
+        let map = ((u32_at(0x1d0) as u64 | (u32_at(0x1dc) as u64) << 32) - zp.mem) as usize;
+        assert_eq!(u32_at(map + 40), 6);
+        let first = (u64_at(0x250) - zp.mem) as usize;
+        let second = (u64_at(first) - zp.mem) as usize;
+        assert_eq!(u32_at(second + 8), SETUP_EFI);
+        assert_eq!(
+            u64_at(0x70),
+            0x7fb7_e014,
+            "acpi_rsdp_addr from the EFI systab"
+        );
+        // --noefi leaves efi_info empty.
+        let no_efi = LoadOptions {
+            no_efi: true,
+            ..LoadOptions::default()
+        };
+        let img = build(
+            &bzimage64::describe("vmlinuz", &kernel(), None, "x").unwrap(),
+            Target::Normal,
+            &sys,
+            &no_efi,
+        )
+        .unwrap();
+        assert!(img.segments[1].data[0x1c0..0x1e0].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn an_elf_vmlinux_keeps_its_physical_addresses() {
+        let header = crate::boot::elf64::synthetic_setup_header();
+        let data = vec![0x90u8; 0x10_0000];
+        let boot = LinuxBoot {
+            file: "vmlinux",
+            setup_header: &header,
+            kernel: Kernel::Fixed {
+                pieces: vec![(0x100_0000, &data, 0x300_0000)],
+                entry: 0x100_0000,
+            },
+            args: BootArgs::Linux,
+            initrd: Some(&[1u8; 8192]),
+            cmdline: "x",
+        };
+        let img = build(
+            &boot,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let kernel = img
+            .segments
+            .iter()
+            .find(|s| s.purpose.contains("PT_LOAD"))
+            .unwrap();
+        assert_eq!((kernel.mem, kernel.memsz), (0x100_0000, 0x300_0000));
+        for s in img
+            .segments
+            .iter()
+            .filter(|s| !s.purpose.contains("PT_LOAD"))
+        {
+            assert!(
+                s.mem + s.memsz <= 0x100_0000 || s.mem >= 0x400_0000,
+                "{} overlaps the vmlinux",
+                s.purpose
+            );
+        }
+        // Outside RAM: named.
+        let boot = LinuxBoot {
+            kernel: Kernel::Fixed {
+                pieces: vec![(0x7000_0000, &data, 0x1000)],
+                entry: 0x7000_0000,
+            },
+            ..boot
+        };
+        let err = build(
+            &boot,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("PT_LOAD segment 0"), "{err}");
+    }
+
+    #[test]
+    fn header_problems_name_the_field() {
+        let mut k = kernel();
+        k[0x234] = 0;
+        let err = bzimage64::describe("vmlinuz", &k, None, "").err().unwrap();
+        assert!(err.to_string().contains("relocatable_kernel"), "{err}");
+        let err = build(
+            &bzimage64::describe("vmlinuz", &kernel(), None, &"a".repeat(2047)).unwrap(),
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("2048 bytes") && err.to_string().contains("2047"),
+            "{err}"
+        );
+    }
+}
