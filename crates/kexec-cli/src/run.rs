@@ -276,16 +276,7 @@ fn kexec_load_plan(
     host: &dyn Host,
     facts: &Facts,
 ) -> Result<Plan, LoadPlanError> {
-    boot::plan_kexec_load(
-        host,
-        facts,
-        &file.kernel,
-        file.initrd.as_ref(),
-        &file.cmdline,
-        file.target,
-        req.boot_args,
-        &load_options(req),
-    )
+    boot::plan_kexec_load(host, facts, file, req.boot_args, &load_options(req))
 }
 
 fn load_kernel(

@@ -13,7 +13,7 @@ pub mod zero_page;
 use crate::facts::Facts;
 use crate::image::Input;
 use crate::memory::memmap::{self, MemmapError};
-use crate::plan::{Plan, Target};
+use crate::plan::{FileLoad, Plan, Target};
 use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
 use crate::sys::Host;
 use x86_linux::{BootArgs, BuildError, LoadOptions, System};
@@ -63,13 +63,12 @@ pub fn needs_kexec_load(kernel_head: &[u8]) -> bool {
 pub fn plan_kexec_load(
     host: &dyn Host,
     facts: &Facts,
-    kernel: &Input,
-    initrd: Option<&Input>,
-    cmdline: &str,
-    target: Target,
+    file: &FileLoad,
     args: BootArgs,
     options: &LoadOptions,
 ) -> Result<Plan, LoadPlanError> {
+    let FileLoad { kernel, initrd, cmdline, target, .. } = file;
+    let (initrd, target) = (initrd.as_ref(), *target);
     if target == Target::Crash {
         return Err(LoadPlanError::CrashNotYet);
     }

@@ -1,0 +1,136 @@
+#!/bin/bash
+# tests/vm/build-initramfs.sh - build the guest initramfs images.
+#
+# Usage: tests/vm/build-initramfs.sh [OUTDIR]        (default: target/vm)
+# Environment:
+#   KEXEC_BIN        binary under test (default target/release/kexec); it is
+#                    installed in the guest as /usr/local/sbin/kexec
+#   KEXEC_VM_KERNEL  kernel image (default: whatever tests/vm/setup.sh prints)
+#
+# Outputs (all gzip'd newc cpio; concatenated archives are fine, the kernel
+# unpacks them one after another):
+#   base.cpio.gz        busybox, /init, the binary under test, kexec-tools'
+#                       kexec as /opt/kt/kexec, util-linux setpriv, the
+#                       kernel as /boot/vmlinuz, small test files
+#   initrd-capture.img  base + /marker.txt; initrd of the kdump (stage 3) kernel
+#   initrd-I.img        "I", the initrd of the kernel started by our kexec -e:
+#                       base + /marker.txt + /boot/initrd-capture.img
+#   stage1.cpio.gz      booted by QEMU: base + /boot/initrd-I.img + /etc/vm-token
+#                       (it deliberately has no /marker.txt: finding one
+#                       after kexec proves the new initrd was used)
+#   marker.token        the random token written to /marker.txt (new per build)
+#
+# An initrd cannot contain itself, so the stage 2 kernel (booted from I)
+# crash-loads /boot/initrd-capture.img rather than I.
+set -euo pipefail
+umask 022
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${1:-$ROOT/target/vm}
+KEXEC_BIN=${KEXEC_BIN:-$ROOT/target/release/kexec}
+KT_BIN=/sbin/kexec            # kexec-tools, reference for exit codes
+SETPRIV=/usr/bin/setpriv      # util-linux; busybox's setpriv has no --reuid
+BUSYBOX=/bin/busybox          # from busybox-static
+
+log() { echo "build: $*" >&2; }
+die() { echo "build: error: $*" >&2; exit 1; }
+
+[ -n "${KEXEC_VM_KERNEL:-}" ] || KEXEC_VM_KERNEL=$("$HERE/setup.sh")
+[ -s "$KEXEC_VM_KERNEL" ] || die "kernel not found: $KEXEC_VM_KERNEL"
+[ -x "$KEXEC_BIN" ] || die "binary under test not found: $KEXEC_BIN (set KEXEC_BIN)"
+for f in "$KT_BIN" "$SETPRIV" "$BUSYBOX"; do
+    [ -x "$f" ] || die "$f missing; run tests/vm/setup.sh"
+done
+case $(ldd "$BUSYBOX" 2>&1 || true) in
+*"not a dynamic"* | *"statically linked"*) ;;
+*) die "$BUSYBOX is not static; install busybox-static" ;;
+esac
+
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+WORK=$(mktemp -d "$OUT/.build.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# install_bin SRC DEST: copy an executable into the tree, plus every shared
+# library ldd lists for it (at the same absolute path) and the ELF loader.
+install_bin() {
+    local src=$1 dest=$2 lib
+    install -D -m 0755 "$src" "$T$dest"
+    # "libfoo.so => /path (0x..)" gives $3; the loader line gives $1.
+    # A static binary makes ldd print "not a dynamic executable" or
+    # "statically linked": no library lines, nothing to copy.
+    for lib in $(ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+                                           $1 ~ /^\// { print $1 }'); do
+        [ -e "$T$lib" ] && continue
+        mkdir -p "$T$(dirname "$lib")"
+        cp -L "$lib" "$T$lib"
+    done
+}
+
+# mkcpio DIR: newc archive of DIR's contents, owned by root, gzip -1 (fast).
+mkcpio() {
+    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort \
+        | cpio -o -H newc -R 0:0 --quiet) | gzip -1
+}
+
+# --- base tree -----------------------------------------------------------------
+T=$WORK/base
+mkdir -p "$T"/{bin,sbin,usr/bin,usr/sbin,usr/local/sbin,etc,proc,sys,dev,root,mnt,boot,data,opt}
+install -d -m 1777 "$T/tmp"
+# Only /bin/sh is linked here; /init runs "busybox --install -s" at boot
+# (it needs /proc/self/exe, which a chroot on the host would not have).
+install -m 0755 "$BUSYBOX" "$T/bin/busybox"
+ln -s busybox "$T/bin/sh"
+install -m 0755 "$HERE/guest/init" "$T/init"
+
+cat > "$T/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PW
+cat > "$T/etc/group" <<'GR'
+root:x:0:
+nogroup:x:65534:
+GR
+
+install_bin "$KEXEC_BIN" /usr/local/sbin/kexec
+install_bin "$KT_BIN" /opt/kt/kexec
+install_bin "$SETPRIV" /opt/ul/setpriv
+
+install -m 0644 "$KEXEC_VM_KERNEL" "$T/boot/vmlinuz"
+: > "$T/data/empty"
+printf 'This is a plain text file, not a kernel image.\nkexec must refuse it.\n' \
+    > "$T/data/text.txt"
+
+mkcpio "$T" > "$WORK/base.cpio.gz"
+
+# --- marker, capture initrd, I, stage1 -----------------------------------------
+token=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+mkdir -p "$WORK/marker"
+printf '%s\n' "$token" > "$WORK/marker/marker.txt"
+mkcpio "$WORK/marker" > "$WORK/marker.cpio.gz"
+
+cat "$WORK/base.cpio.gz" "$WORK/marker.cpio.gz" > "$WORK/initrd-capture.img"
+
+mkdir -p "$WORK/i-extra/boot"
+cp "$WORK/initrd-capture.img" "$WORK/i-extra/boot/initrd-capture.img"
+mkcpio "$WORK/i-extra" > "$WORK/i-extra.cpio.gz"
+cat "$WORK/base.cpio.gz" "$WORK/marker.cpio.gz" "$WORK/i-extra.cpio.gz" \
+    > "$WORK/initrd-I.img"
+
+mkdir -p "$WORK/s1-extra/boot" "$WORK/s1-extra/etc"
+cp "$WORK/initrd-I.img" "$WORK/s1-extra/boot/initrd-I.img"
+printf '%s\n' "$token" > "$WORK/s1-extra/etc/vm-token"
+mkcpio "$WORK/s1-extra" > "$WORK/s1-extra.cpio.gz"
+cat "$WORK/base.cpio.gz" "$WORK/s1-extra.cpio.gz" > "$WORK/stage1.cpio.gz"
+
+for f in base.cpio.gz initrd-capture.img initrd-I.img stage1.cpio.gz; do
+    mv -f "$WORK/$f" "$OUT/$f"
+done
+printf '%s\n' "$token" > "$OUT/marker.token"
+cp "$KEXEC_VM_KERNEL" "$OUT/vmlinuz"
+
+log "binary under test: $KEXEC_BIN"
+log "kernel: $KEXEC_VM_KERNEL"
+log "token: $token"
+log "$(cd "$OUT" && du -h stage1.cpio.gz initrd-I.img initrd-capture.img | tr '\t\n' '  ')"

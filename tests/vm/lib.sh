@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# tests/vm/lib.sh - shared by run-suite.sh and demo.sh (source it, bash only).
+#
+# Environment (all optional):
+#   KEXEC_BIN         binary under test (default target/release/kexec)
+#   KEXEC_VM_KERNEL   kernel image to boot (default: what setup.sh prints)
+#   KEXEC_VM_OUT      output directory (default target/vm)
+#   KEXEC_VM_TIMEOUT  wall-clock limit for one QEMU run, seconds (default 900)
+#   KEXEC_VM_CACHE    download cache of setup.sh (default ~/.cache/kexec-vm)
+
+shopt -s extglob                   # for the escape-stripping pattern below
+
+VM_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_ROOT=$(cd "$VM_HERE/../.." && pwd)
+VM_OUT=${KEXEC_VM_OUT:-$VM_ROOT/target/vm}
+VM_TIMEOUT=${KEXEC_VM_TIMEOUT:-900}
+export KEXEC_BIN=${KEXEC_BIN:-$VM_ROOT/target/release/kexec}
+
+# vm_prepare: make sure the host is set up, then build fresh images (a new
+# marker token every time) into $VM_OUT.
+vm_prepare() {
+    if [ -z "${KEXEC_VM_KERNEL:-}" ]; then
+        KEXEC_VM_KERNEL=$("$VM_HERE/setup.sh")
+    fi
+    export KEXEC_VM_KERNEL
+    "$VM_HERE/build-initramfs.sh" "$VM_OUT"
+    # shellcheck disable=SC2034 # used by the scripts that source this
+    VM_TOKEN=$(cat "$VM_OUT/marker.token")
+}
+
+# vm_boot CMDLINE LOG HANDLER: boot $VM_OUT/vmlinuz with stage1.cpio.gz in
+# QEMU (software emulation: KVM is not usable on our CI machines) until the
+# guest powers off, a kernel panics (panic=-1 + -no-reboot end QEMU) or
+# $VM_TIMEOUT runs out. Every serial line, stripped of its CR and prefixed
+# with the host time since the start, is appended to LOG and passed to
+# HANDLER as "HANDLER STAMP LINE". Returns QEMU's (or timeout's) exit code.
+vm_boot() {
+    local cmdline=$1 log=$2 handler=$3 start now us line stamp
+    : >"$log"
+    start=${EPOCHREALTIME/./}
+    set +e                         # callers run with set -e; restored below
+    timeout --kill-after=10 "$VM_TIMEOUT" \
+        qemu-system-x86_64 -accel tcg -cpu max -m 1536 -smp 2 \
+            -nographic -no-reboot -nic none \
+            -kernel "$VM_OUT/vmlinuz" -initrd "$VM_OUT/stage1.cpio.gz" \
+            -append "$cmdline" </dev/null 2>&1 |
+        while IFS= read -r line || [ -n "$line" ]; do
+            line=${line%$'\r'}
+            # drop terminal escapes (SeaBIOS clears the screen)
+            [[ $line == *$'\e'* ]] && line=${line//$'\e'@(c|\[*([0-9;?])[a-zA-Z])/}
+            now=${EPOCHREALTIME/./}
+            us=$((now - start))
+            printf -v stamp '[%4d.%02d]' $((us / 1000000)) $((us % 1000000 / 10000))
+            printf '%s %s\n' "$stamp" "$line" >>"$log"
+            "$handler" "$stamp" "$line"
+        done
+    local rc=${PIPESTATUS[0]}
+    set -e
+    return "$rc"
+}

@@ -1,0 +1,153 @@
+#!/bin/bash
+# tests/vm/run-suite.sh - the real-kernel test suite for our kexec(8).
+#
+# Builds the guest images (tests/vm/build-initramfs.sh, after setup.sh) and
+# makes ONE chained QEMU run:
+#   stage 1  QEMU boots Debian's kernel; guest/init runs the CLI scenarios,
+#            comparing ours with kexec-tools, then loads stage 2 with ours
+#            and runs "kexec -e"
+#   stage 2  checks the new command line and initrd, crash-loads a capture
+#            kernel with ours and crashes (sysrq-c)
+#   stage 3  the capture kernel checks /proc/vmcore, then "kexec -f" with ours
+#            into a kernel without initrd, which panics (no root fs) and so
+#            ends QEMU
+# The serial console goes to stdout and to $KEXEC_VM_OUT/serial.log, each line
+# stamped with the host time since QEMU started. The host then checks that
+# every expected CHECK line was printed as "ok" (a check that never printed,
+# e.g. because its stage was never reached, is a failure), plus a few
+# host-side checks. The last line is "vm: N passed, M failed"; the exit code
+# is non-zero when M > 0.
+#
+# Usage: [KEXEC_BIN=path/to/kexec] tests/vm/run-suite.sh
+# (see lib.sh for the other environment variables)
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The authoritative list of checks the guest must report, in order.
+EXPECTED=(
+    # stage 1: status with nothing loaded, then a normal load
+    s1-status-crash-empty s1-status-load-empty
+    s1-load-exit s1-load-sysfs s1-status-load-loaded
+    # stage 1: failures on top of a loaded kernel (exit code, message, still loaded)
+    s1-fail-empty-file-exit s1-fail-empty-file-msg s1-fail-empty-file-still-loaded
+    s1-fail-text-file-exit s1-fail-text-file-msg s1-fail-text-file-still-loaded
+    s1-fail-missing-initrd-exit s1-fail-missing-initrd-msg s1-fail-missing-initrd-still-loaded
+    s1-fail-cmdline-too-long-exit s1-fail-cmdline-too-long-msg s1-fail-cmdline-too-long-still-loaded
+    s1-fail-non-root-exit s1-fail-non-root-msg s1-fail-non-root-still-loaded
+    s1-fail-unknown-option-exit s1-fail-unknown-option-msg s1-fail-unknown-option-still-loaded
+    # stage 1: unload, -e with nothing loaded
+    s1-unload-exit s1-unload-sysfs s1-status-load-unloaded
+    s1-exec-nothing-exit s1-exec-nothing-msg
+    # stage 1: crash kernel load / status / unload
+    s1-crash-load-exit s1-crash-load-sysfs s1-status-crash-loaded
+    s1-crash-unload-exit s1-crash-unload-sysfs s1-status-crash-unloaded
+    # stage 1: argument shapes
+    s1-argv-permuted-dup-s s1-argv-append-eq s1-argv-append-space
+    s1-argv-append-empty s1-argv-combined-short
+    # stage 1: load stage 2 (its kexec -e is proven by stage 2 running)
+    s1-final-load s1-final-load-sysfs
+    # stage 2: booted by our kexec -e
+    s2-cmdline-marker s2-marker-file s2-crash-load-exit s2-crash-load-sysfs
+    # stage 3: the capture kernel
+    s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker
+)
+# Checked on the host, from the serial log.
+HOST_CHECKS=(host-qemu-exit host-s2-token host-last-kernel-cmdline)
+
+CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=1"
+LOG=$VM_OUT/serial.log
+
+echo_line() { printf '%s %s\n' "$1" "$2"; }
+
+echo "==> vm: preparing images (KEXEC_BIN=$KEXEC_BIN)"
+vm_prepare
+echo "==> vm: booting: $CMDLINE"
+t0=$SECONDS
+qemu_rc=0
+vm_boot "$CMDLINE" "$LOG" echo_line || qemu_rc=$?
+elapsed=$((SECONDS - t0))
+echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
+
+# --- results -----------------------------------------------------------------
+declare -A status=() detail=()
+declare -a printed=()
+while IFS= read -r line; do
+    [[ $line =~ CHECK\ ([^ ]+)\ (ok|FAIL)(\ (.*))?$ ]] || continue
+    name=${BASH_REMATCH[1]}
+    [ -n "${status[$name]:-}" ] || printed+=("$name")
+    if [ "${BASH_REMATCH[2]}" = FAIL ]; then
+        status[$name]=FAIL
+        detail[$name]=${BASH_REMATCH[4]}
+    elif [ -z "${status[$name]:-}" ]; then
+        status[$name]=ok
+    fi
+done <"$LOG"
+
+# host-qemu-exit: QEMU must end by itself (the last kernel's panic), not
+# by the timeout.
+case $qemu_rc in
+124 | 137) status[host-qemu-exit]=FAIL
+           detail[host-qemu-exit]="timed out after ${VM_TIMEOUT}s" ;;
+0) status[host-qemu-exit]=ok ;;
+*) status[host-qemu-exit]=FAIL; detail[host-qemu-exit]="qemu exit code $qemu_rc" ;;
+esac
+
+# host-s2-token: stage 2 saw the token of THIS build both on its command
+# line (given by stage 1 through our --append) and in /marker.txt (only in
+# initrd I, given by stage 1 through our --initrd).
+s2=$(grep -a -o 'INFO stage 2: token cmdline=[^ ]* marker.txt=.*' "$LOG" | tail -n 1 || true)
+if [ "$s2" = "INFO stage 2: token cmdline=$VM_TOKEN marker.txt=$VM_TOKEN" ]; then
+    status[host-s2-token]=ok
+else
+    status[host-s2-token]=FAIL
+    detail[host-s2-token]="want token $VM_TOKEN twice, got '${s2:-nothing}'"
+fi
+
+# host-last-kernel-cmdline: the kernel started from the capture kernel (no
+# initrd, not quiet) printed its command line with our marker.
+kcl=$(grep -a -o 'Kernel command line:.*' "$LOG" | tail -n 1 || true)
+if [[ $kcl == *" noinitrdmarker=$VM_TOKEN"* ]]; then
+    status[host-last-kernel-cmdline]=ok
+else
+    status[host-last-kernel-cmdline]=FAIL
+    detail[host-last-kernel-cmdline]="want 'noinitrdmarker=$VM_TOKEN' in the last 'Kernel command line:', got '${kcl:-nothing}'"
+fi
+
+pass=0
+fail=0
+report() { # report NAME: print one result and count it
+    local name=$1 st=${status[$1]:-}
+    if [ "$st" = ok ]; then
+        echo "vm: ok   $name"
+        pass=$((pass + 1))
+    else
+        if [ -z "$st" ]; then
+            local stage=${name%%-*}
+            detail[$name]="never printed (stage ${stage#s} not reached or cut short)"
+        fi
+        echo "vm: FAIL $name: ${detail[$name]}"
+        fail=$((fail + 1))
+    fi
+}
+
+echo "==> vm: results"
+declare -A known=()
+for name in "${EXPECTED[@]}" "${HOST_CHECKS[@]}"; do
+    known[$name]=1
+    report "$name"
+done
+# Anything the guest printed that the host does not expect (a FAIL line from
+# an unplanned path, e.g. "kexec -e returned", or a renamed check) fails too.
+for name in "${printed[@]}"; do
+    [ -n "${known[$name]:-}" ] && continue
+    [ "${status[$name]}" = ok ] && detail[$name]="unexpected check name (update EXPECTED)"
+    status[$name]=FAIL
+    report "$name"
+done
+
+if [ "$fail" -gt 0 ]; then
+    echo "==> vm: output of failed commands: grep -a 'OUT ' $LOG"
+fi
+echo "==> vm: run took ${elapsed}s in QEMU (TCG)"
+echo "vm: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
