@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "==> cargo build --release"
-cargo build --release --locked
+cargo build --release --locked --workspace --bins --examples
 echo "==> cargo test (host side: parsers, rules model, CLI against a fake kernel)"
 cargo test --locked --workspace 2>&1 | tee target/cargo-test.log
 echo "==> real-kernel suite (QEMU)"

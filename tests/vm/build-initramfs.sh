@@ -8,20 +8,21 @@
 #   KEXEC_VM_KERNEL  kernel image (default: whatever tests/vm/setup.sh prints)
 #
 # Outputs (all gzip'd newc cpio; concatenated archives are fine, the kernel
-# unpacks them one after another):
+# unpacks them one after another). An initrd cannot contain itself, so each
+# kernel of the chain carries the next one's initrd as a file:
 #   base.cpio.gz        busybox, /init, the binary under test, kexec-tools'
-#                       kexec as /opt/kt/kexec, util-linux setpriv, the
-#                       kernel as /boot/vmlinuz, small test files
-#   initrd-capture.img  base + /marker.txt; initrd of the kdump (stage 3) kernel
-#   initrd-I.img        "I", the initrd of the kernel started by our kexec -e:
-#                       base + /marker.txt + /boot/initrd-capture.img
+#                       kexec as /opt/kt/kexec, util-linux setpriv,
+#                       makedumpfile, the kernel as /boot/vmlinuz, test files
+#   initrd-capture.img  C = base + /marker.txt: the kdump capture kernel's
+#   initrd-elf.img      E = C + /boot/initrd-capture.img: the ELF vmlinux's
+#   initrd-kl.img       K = C + /boot/vmlinux (the ELF kernel inside the
+#                       bzImage) + /boot/initrd-elf.img: the kexec_load boot's
+#   initrd-I.img        I = C + /boot/initrd-kl.img: the initrd of the kernel
+#                       stage 1 starts with our kexec -e
 #   stage1.cpio.gz      booted by QEMU: base + /boot/initrd-I.img + /etc/vm-token
 #                       (it deliberately has no /marker.txt: finding one
 #                       after kexec proves the new initrd was used)
 #   marker.token        the random token written to /marker.txt (new per build)
-#
-# An initrd cannot contain itself, so the stage 2 kernel (booted from I)
-# crash-loads /boot/initrd-capture.img rather than I.
 set -euo pipefail
 umask 022
 
@@ -29,6 +30,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-$ROOT/target/vm}
 KEXEC_BIN=${KEXEC_BIN:-$ROOT/target/release/kexec}
+# Test instrument: loads with one segment corrupted after its digest was
+# taken (crates/kexec/examples/kexec_corrupt.rs). Optional.
+KEXEC_CORRUPT_BIN=${KEXEC_CORRUPT_BIN:-$ROOT/target/release/examples/kexec_corrupt}
 KT_BIN=/sbin/kexec            # kexec-tools, reference for exit codes
 SETPRIV=/usr/bin/setpriv      # util-linux; busybox's setpriv has no --reuid
 BUSYBOX=/bin/busybox          # from busybox-static
@@ -96,6 +100,10 @@ GR
 install_bin "$KEXEC_BIN" /usr/local/sbin/kexec
 install_bin "$KT_BIN" /opt/kt/kexec
 install_bin "$SETPRIV" /opt/ul/setpriv
+install_bin /usr/bin/makedumpfile /usr/bin/makedumpfile
+if [ -x "$KEXEC_CORRUPT_BIN" ]; then
+    install_bin "$KEXEC_CORRUPT_BIN" /usr/local/sbin/kexec_corrupt
+fi
 
 install -m 0644 "$KEXEC_VM_KERNEL" "$T/boot/vmlinuz"
 : > "$T/data/empty"
@@ -112,11 +120,36 @@ mkcpio "$WORK/marker" > "$WORK/marker.cpio.gz"
 
 cat "$WORK/base.cpio.gz" "$WORK/marker.cpio.gz" > "$WORK/initrd-capture.img"
 
-mkdir -p "$WORK/i-extra/boot"
-cp "$WORK/initrd-capture.img" "$WORK/i-extra/boot/initrd-capture.img"
-mkcpio "$WORK/i-extra" > "$WORK/i-extra.cpio.gz"
-cat "$WORK/base.cpio.gz" "$WORK/marker.cpio.gz" "$WORK/i-extra.cpio.gz" \
-    > "$WORK/initrd-I.img"
+# with_files OUT NAME=SRC...: C plus the named files under /boot.
+with_files() {
+    local out=$1 dir=$WORK/extra-$1 pair
+    shift
+    mkdir -p "$dir/boot"
+    for pair in "$@"; do
+        cp "${pair#*=}" "$dir/boot/${pair%%=*}"
+    done
+    mkcpio "$dir" > "$dir.cpio.gz"
+    cat "$WORK/initrd-capture.img" "$dir.cpio.gz" > "$WORK/$out"
+}
+
+# The ELF vmlinux inside the bzImage (its payload: xz with the x86 BCJ
+# filter, 4 size bytes after the stream), for kexec -c -l vmlinux.
+python3 - "$KEXEC_VM_KERNEL" "$WORK/vmlinux" <<'PY'
+import lzma, struct, sys
+k = open(sys.argv[1], 'rb').read()
+setup_sects = k[0x1f1] or 4
+offset, length = struct.unpack_from('<II', k, 0x248)
+start = (setup_sects + 1) * 512 + offset
+payload = k[start:start + length]
+if not payload.startswith(b'\xfd7zXZ\x00'):
+    sys.exit('the kernel payload is not xz; extend this extractor')
+elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(payload)
+assert elf.startswith(b'\x7fELF'), 'payload is not an ELF vmlinux'
+open(sys.argv[2], 'wb').write(elf)
+PY
+with_files initrd-elf.img initrd-capture.img="$WORK/initrd-capture.img"
+with_files initrd-kl.img vmlinux="$WORK/vmlinux" initrd-elf.img="$WORK/initrd-elf.img"
+with_files initrd-I.img initrd-kl.img="$WORK/initrd-kl.img"
 
 mkdir -p "$WORK/s1-extra/boot" "$WORK/s1-extra/etc"
 cp "$WORK/initrd-I.img" "$WORK/s1-extra/boot/initrd-I.img"
@@ -124,7 +157,7 @@ printf '%s\n' "$token" > "$WORK/s1-extra/etc/vm-token"
 mkcpio "$WORK/s1-extra" > "$WORK/s1-extra.cpio.gz"
 cat "$WORK/base.cpio.gz" "$WORK/s1-extra.cpio.gz" > "$WORK/stage1.cpio.gz"
 
-for f in base.cpio.gz initrd-capture.img initrd-I.img stage1.cpio.gz; do
+for f in base.cpio.gz initrd-capture.img initrd-elf.img initrd-kl.img initrd-I.img stage1.cpio.gz; do
     mv -f "$WORK/$f" "$OUT/$f"
 done
 printf '%s\n' "$token" > "$OUT/marker.token"
@@ -133,4 +166,4 @@ cp "$KEXEC_VM_KERNEL" "$OUT/vmlinuz"
 log "binary under test: $KEXEC_BIN"
 log "kernel: $KEXEC_VM_KERNEL"
 log "token: $token"
-log "$(cd "$OUT" && du -h stage1.cpio.gz initrd-I.img initrd-capture.img | tr '\t\n' '  ')"
+log "$(cd "$OUT" && du -h stage1.cpio.gz initrd-I.img initrd-kl.img initrd-elf.img initrd-capture.img | tr '\t\n' '  ')"

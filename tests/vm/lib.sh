@@ -28,20 +28,25 @@ vm_prepare() {
     VM_TOKEN=$(cat "$VM_OUT/marker.token")
 }
 
-# vm_boot CMDLINE LOG HANDLER: boot $VM_OUT/vmlinuz with stage1.cpio.gz in
-# QEMU (software emulation: KVM is not usable on our CI machines) until the
-# guest powers off, a kernel panics (panic=-1 + -no-reboot end QEMU) or
-# $VM_TIMEOUT runs out. Every serial line, stripped of its CR and prefixed
-# with the host time since the start, is appended to LOG and passed to
-# HANDLER as "HANDLER STAMP LINE". Returns QEMU's (or timeout's) exit code.
+# vm_boot CMDLINE LOG HANDLER [QEMU-ARG...]: boot $VM_OUT/vmlinuz with
+# stage1.cpio.gz in QEMU (software emulation: KVM is not usable on our CI
+# machines) until the guest powers off, a kernel panics (panic=-1 and
+# -no-reboot end QEMU), HANDLER kills QEMU (its pid is in $VM_OUT/qemu.pid)
+# or $VM_TIMEOUT runs out. $VM_MEM MiB of RAM (default 1536); extra QEMU
+# arguments, such as -bios for UEFI, follow HANDLER. Every serial line,
+# stripped of its CR and prefixed with the host time since the start, is
+# appended to LOG and passed to HANDLER as "HANDLER STAMP LINE". Returns
+# QEMU's (or timeout's) exit code.
 vm_boot() {
     local cmdline=$1 log=$2 handler=$3 start now us line stamp
+    shift 3
     : >"$log"
+    rm -f "$VM_OUT/qemu.pid"
     start=${EPOCHREALTIME/./}
     set +e                         # callers run with set -e; restored below
     timeout --kill-after=10 "$VM_TIMEOUT" \
-        qemu-system-x86_64 -accel tcg -cpu max -m 1536 -smp 2 \
-            -nographic -no-reboot -nic none \
+        qemu-system-x86_64 -accel tcg -cpu max -m "${VM_MEM:-1536}" -smp 2 \
+            -nographic -no-reboot -nic none -pidfile "$VM_OUT/qemu.pid" "$@" \
             -kernel "$VM_OUT/vmlinuz" -initrd "$VM_OUT/stage1.cpio.gz" \
             -append "$cmdline" </dev/null 2>&1 |
         while IFS= read -r line || [ -n "$line" ]; do

@@ -2,16 +2,24 @@
 # tests/vm/run-suite.sh - the real-kernel test suite for our kexec(8).
 #
 # Builds the guest images (tests/vm/build-initramfs.sh, after setup.sh) and
-# makes ONE chained QEMU run:
+# makes two chained QEMU runs. The BIOS run (1.5 GiB, crashkernel=256M):
 #   stage 1  QEMU boots Debian's kernel; guest/init runs the CLI scenarios,
 #            comparing ours with kexec-tools, then loads stage 2 with ours
-#            and runs "kexec -e"
-#   stage 2  checks the new command line and initrd, crash-loads a capture
-#            kernel with ours and crashes (sysrq-c)
+#            (kexec_file_load) and runs "kexec -e"
+#   stage 2  checks the new command line and initrd, loads the same kernel
+#            through kexec_load (our boot image and purgatory), kexec -e
+#   kl       command line, initrd, MemTotal and CPUs as before; loads the ELF
+#            vmlinux with kexec -c -l, kexec -e
+#   elf      command line and initrd; crash-loads a capture kernel with ours
+#            and crashes (sysrq-c)
 #   stage 3  the capture kernel checks /proc/vmcore, then "kexec -f" with ours
 #            into a kernel without initrd, which panics (no root fs) and so
 #            ends QEMU
-# The serial console goes to stdout and to $KEXEC_VM_OUT/serial.log, each line
+# The UEFI run (OVMF, 6 GiB): efi1 loads through kexec_load with the initrd
+# above 4 GiB; efi2 checks EFI survived, then executes an image whose kernel
+# segment was corrupted after its digest was taken: the purgatory must print
+# its mismatch and halt, and the host then stops QEMU.
+# The serial consoles go to stdout and to $KEXEC_VM_OUT/serial*.log, each line
 # stamped with the host time since QEMU started. The host then checks that
 # every expected CHECK line was printed as "ok" (a check that never printed,
 # e.g. because its stage was never reached, is a failure), plus a few
@@ -46,27 +54,57 @@ EXPECTED=(
     s1-argv-append-empty s1-argv-combined-short
     # stage 1: load stage 2 (its kexec -e is proven by stage 2 running)
     s1-final-load s1-final-load-sysfs
-    # stage 2: booted by our kexec -e
-    s2-cmdline-marker s2-marker-file s2-crash-load-exit s2-crash-load-sysfs
+    # stage 2: booted by our kexec -e (kexec_file_load)
+    s2-cmdline-marker s2-marker-file s2-kl-load-exit s2-kl-load-sysfs
+    # kl: booted through kexec_load and our purgatory
+    kl-cmdline-marker kl-marker-file kl-memtotal kl-cpus
+    kl-elf-load-exit kl-elf-load-sysfs
+    # elf: booted from the ELF vmlinux; arms kdump
+    elf-cmdline-marker elf-marker-file elf-crash-load-exit elf-crash-load-sysfs
     # stage 3: the capture kernel
     s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker
+    # UEFI run
+    efi1-uefi efi1-initrd-above-4g efi1-load-exit efi1-load-sysfs
+    efi2-cmdline-marker efi2-marker-file efi2-uefi efi2-runtime-map efi2-cpus
+    efi2-corrupt-load-exit
 )
-# Checked on the host, from the serial log.
-HOST_CHECKS=(host-qemu-exit host-s2-token host-last-kernel-cmdline)
+# Checked on the host, from the serial logs.
+HOST_CHECKS=(host-qemu-exit host-s2-token host-purgatory-verified host-last-kernel-cmdline
+    host-efi-purgatory-halt)
 
 CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=1"
 LOG=$VM_OUT/serial.log
+EFI_LOG=$VM_OUT/serial-efi.log
+MISMATCH='purgatory: the segment at .* changed after it was loaded'
 
 echo_line() { printf '%s %s\n' "$1" "$2"; }
 
+# efi_line: also stops QEMU a few seconds after the purgatory's mismatch
+# report (the purgatory halts for good; waiting shows no kernel starts).
+efi_line() {
+    echo_line "$@"
+    if [[ $2 =~ $MISMATCH ]]; then
+        (sleep 5; touch "$VM_OUT/efi-stopped-by-host"; kill "$(cat "$VM_OUT/qemu.pid")" 2>/dev/null) &
+    fi
+}
+
 echo "==> vm: preparing images (KEXEC_BIN=$KEXEC_BIN)"
 vm_prepare
-echo "==> vm: booting: $CMDLINE"
+echo "==> vm: BIOS run: $CMDLINE"
 t0=$SECONDS
 qemu_rc=0
 vm_boot "$CMDLINE" "$LOG" echo_line || qemu_rc=$?
 elapsed=$((SECONDS - t0))
 echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
+
+EFI_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init stage=efi1"
+echo "==> vm: UEFI run (OVMF, 6 GiB): $EFI_CMDLINE"
+t1=$SECONDS
+efi_rc=0
+rm -f "$VM_OUT/efi-stopped-by-host"
+VM_MEM=6144 vm_boot "$EFI_CMDLINE" "$EFI_LOG" efi_line -bios /usr/share/ovmf/OVMF.fd || efi_rc=$?
+echo "==> vm: QEMU exited with $efi_rc after $((SECONDS - t1))s; serial log: $EFI_LOG"
+elapsed=$((SECONDS - t0))
 
 # --- results -----------------------------------------------------------------
 declare -A status=() detail=()
@@ -81,7 +119,7 @@ while IFS= read -r line; do
     elif [ -z "${status[$name]:-}" ]; then
         status[$name]=ok
     fi
-done <"$LOG"
+done < <(cat "$LOG" "$EFI_LOG")
 
 # host-qemu-exit: QEMU must end by itself (the last kernel's panic), not
 # by the timeout.
@@ -95,8 +133,8 @@ esac
 # host-s2-token: stage 2 saw the token of THIS build both on its command
 # line (given by stage 1 through our --append) and in /marker.txt (only in
 # initrd I, given by stage 1 through our --initrd).
-s2=$(grep -a -o 'INFO stage 2: token cmdline=[^ ]* marker.txt=.*' "$LOG" | tail -n 1 || true)
-if [ "$s2" = "INFO stage 2: token cmdline=$VM_TOKEN marker.txt=$VM_TOKEN" ]; then
+s2=$(grep -a -o 'INFO s2: token cmdline=[^ ]* marker.txt=.*' "$LOG" | tail -n 1 || true)
+if [ "$s2" = "INFO s2: token cmdline=$VM_TOKEN marker.txt=$VM_TOKEN" ]; then
     status[host-s2-token]=ok
 else
     status[host-s2-token]=FAIL
@@ -111,6 +149,34 @@ if [[ $kcl == *" noinitrdmarker=$VM_TOKEN"* ]]; then
 else
     status[host-last-kernel-cmdline]=FAIL
     detail[host-last-kernel-cmdline]="want 'noinitrdmarker=$VM_TOKEN' in the last 'Kernel command line:', got '${kcl:-nothing}'"
+fi
+
+# host-purgatory-verified: our purgatory reported (--console-serial) that it
+# checked every segment of the kexec_load boot before entering the kernel.
+verified=$(grep -a -c -E 'purgatory: [0-9]+ segments verified, entering the kernel' "$LOG" || true)
+if [ "$verified" -ge 1 ]; then
+    status[host-purgatory-verified]=ok
+else
+    status[host-purgatory-verified]=FAIL
+    detail[host-purgatory-verified]="no 'segments verified' report from the purgatory"
+fi
+
+# host-efi-purgatory-halt: with a segment corrupted after its digest was
+# taken, the purgatory named it and halted: no kernel started after that,
+# and the host had to stop QEMU.
+mismatch=$(grep -a -n -E "$MISMATCH" "$EFI_LOG" | head -n 1 || true)
+if [ -z "$mismatch" ]; then
+    status[host-efi-purgatory-halt]=FAIL
+    detail[host-efi-purgatory-halt]="no purgatory mismatch report in $EFI_LOG"
+elif tail -n +"${mismatch%%:*}" "$EFI_LOG" | grep -a -q -E 'Linux version|stage=corrupted'; then
+    status[host-efi-purgatory-halt]=FAIL
+    detail[host-efi-purgatory-halt]="a kernel started after the purgatory's mismatch report"
+elif [ ! -e "$VM_OUT/efi-stopped-by-host" ]; then
+    status[host-efi-purgatory-halt]=FAIL
+    detail[host-efi-purgatory-halt]="QEMU ended by itself (exit $efi_rc): the purgatory did not halt"
+else
+    status[host-efi-purgatory-halt]=ok
+    echo "==> vm: purgatory said: ${mismatch#*] }"
 fi
 
 pass=0

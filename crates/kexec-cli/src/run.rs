@@ -6,7 +6,7 @@ use crate::args::{self, Parsed, Request, SyscallChoice};
 use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::plan::InputError;
-use kexec::rules::{self, Rejection, Rule};
+use kexec::rules::{self, Rejection, Rule, Source};
 use kexec::status::Status;
 use kexec::sys::abi::{FileFlags, KEXEC_FILE_DEBUG};
 use kexec::{cmdline, load, Errno, Facts, FileLoad, Host, Plan, Target};
@@ -23,6 +23,8 @@ struct Out<'a> {
     err: &'a mut dyn Write,
     debug: bool,
     json_mode: bool,
+    /// A crash kernel was loaded when we started (for the "still loaded" note).
+    crash_loaded: bool,
 }
 
 impl Out<'_> {
@@ -53,6 +55,7 @@ pub fn run(
         err,
         debug: false,
         json_mode: false,
+        crash_loaded: false,
     };
     match args::parse(argv) {
         Parsed::Help(text) => {
@@ -99,6 +102,7 @@ fn exit_code_for(r: &Rejection) -> i32 {
 
 fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
     let facts = Facts::gather(host);
+    io.crash_loaded = facts.crash_loaded;
     if req.steps.status {
         return status(req, &facts, io);
     }
@@ -203,6 +207,18 @@ fn unload(req: &Request, target: Target, host: &mut dyn Host, facts: &Facts, io:
     )
 }
 
+/// What a failed crash load did to the crash kernel loaded before it: a
+/// refusal of ours keeps it; the kernel frees it before it checks the new one.
+fn crash_note(plan: &Plan, source: Option<Source>, facts_before: bool) -> &'static str {
+    match (plan.target(), plan.is_unload(), facts_before, source) {
+        (Target::Crash, false, true, Some(Source::Kernel)) => {
+            " — the kernel had already unloaded the crash kernel loaded before (it frees it before it checks a new one): load a working one again"
+        }
+        (Target::Crash, false, true, _) => " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded",
+        _ => "",
+    }
+}
+
 fn finish(plan: &Plan, result: Result<(), Rejection>, io: &mut Out, what: &str) -> i32 {
     match result {
         Ok(()) => {
@@ -219,7 +235,8 @@ fn finish(plan: &Plan, result: Result<(), Rejection>, io: &mut Out, what: &str) 
                 v["plan"] = plan.to_json();
                 io.json(&v);
             }
-            io.warn(&format!("{what}: {r}"));
+            let note = crash_note(plan, Some(r.source), io.crash_loaded);
+            io.warn(&format!("{what}: {r}{note}"));
             exit_code_for(&r)
         }
     }
@@ -397,7 +414,12 @@ fn plan_failure(what: &str, e: &LoadPlanError, io: &mut Out) -> i32 {
     if io.json_mode {
         io.json(&json!({ "errno": "EINVAL", "reason": e.to_string(), "source": "model", "rule": "image" }));
     }
-    io.warn(&format!("{what} with kexec_load: {e}"));
+    let note = if io.crash_loaded && what.contains("crash kernel") {
+        " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded"
+    } else {
+        ""
+    };
+    io.warn(&format!("{what} with kexec_load: {e}{note}"));
     EXIT_FAILED
 }
 
@@ -679,7 +701,10 @@ mod tests {
             "{}",
             r.out
         );
-        let r = kexec(&mut host, &["--dry-run", "--json", "-s", "-l", &d.path("text.txt")]);
+        let r = kexec(
+            &mut host,
+            &["--dry-run", "--json", "-s", "-l", &d.path("text.txt")],
+        );
         assert_eq!(r.code, 255);
         let v: Value = serde_json::from_str(r.out.trim()).unwrap();
         assert_eq!(v["errno"], "ENOEXEC");

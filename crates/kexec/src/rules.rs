@@ -29,6 +29,9 @@ pub const ELFCOREHDR_STR_LEN: u64 = 30;
 /// Oldest boot protocol the 64-bit kexec_file loader takes (2.12).
 pub const MIN_FILE_PROTOCOL: u16 = 0x020c;
 pub const PAGE_SIZE: u64 = 4096;
+/// What a crash load needs in the crash region besides kernel and initrd
+/// (purgatory, boot parameters, elfcorehdr, control pages), rounded up.
+pub const CRASH_OVERHEAD: u64 = 2 << 20;
 
 /// Which rule refused. Serialized in kebab-case for `--json`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -208,13 +211,11 @@ fn check_load(
         .filter(|r| r.start != 0 || r.end > 1);
     if target == Target::Crash {
         match crash_region {
-            None => {
-                return Err(model(
-                    Errno::EADDRNOTAVAIL,
-                    Rule::NoCrashRegion,
-                    "no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first".into(),
-                ))
-            }
+            None => return crash_region_reserved(facts).and(Err(model(
+                Errno::EADDRNOTAVAIL,
+                Rule::NoCrashRegion,
+                "the Crash kernel region's addresses are hidden from this process (it needs root to read /proc/iomem)".into(),
+            ))),
             Some(r) if entry < r.start || entry >= r.end => {
                 return Err(model(
                     Errno::EADDRNOTAVAIL,
@@ -376,7 +377,11 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
     if input.size == 0 {
         return Err(model(
             Errno::EINVAL,
-            if role == "initrd" { Rule::EmptyInitrd } else { Rule::EmptyFile },
+            if role == "initrd" {
+                Rule::EmptyInitrd
+            } else {
+                Rule::EmptyFile
+            },
             format!("the {role} {name} is empty (0 bytes)"),
         ));
     }
@@ -522,20 +527,31 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
     let kernel_memsz = page_align(u64::from(header.init_size));
     let initrd_memsz = page_align(initrd_size);
     if load.target == Target::Crash {
-        crash_room(load, facts, kernel_memsz + initrd_memsz)?;
+        // Besides kernel and initrd the kernel places its purgatory, boot
+        // parameters, elfcorehdr and control pages there, and aligns the
+        // kernel: keep a margin so a load we let through does fit.
+        let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
+        crash_room(load, facts, kernel_memsz + initrd_memsz + margin)?;
     }
     half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)
 }
 
-fn crash_room(load: &FileLoad, facts: &Facts, needed: u64) -> Result<(), Rejection> {
-    let region = facts.crash_region_size();
-    if region == 0 {
+/// A crash load needs a "Crash kernel" region; without one every crash
+/// load fails (kexec-tools refuses before it loads anything).
+pub fn crash_region_reserved(facts: &Facts) -> Result<(), Rejection> {
+    if facts.crash_region_size() == 0 {
         return Err(model(
             Errno::EADDRNOTAVAIL,
             Rule::NoCrashRegion,
             "no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first".into(),
         ));
     }
+    Ok(())
+}
+
+fn crash_room(load: &FileLoad, facts: &Facts, needed: u64) -> Result<(), Rejection> {
+    crash_region_reserved(facts)?;
+    let region = facts.crash_region_size();
     if needed > region {
         let where_ = match facts.main_crash_region() {
             Some(r) if r.start != 0 => format!(" [{r}]"),
@@ -550,10 +566,11 @@ fn crash_room(load: &FileLoad, facts: &Facts, needed: u64) -> Result<(), Rejecti
             Errno::EADDRNOTAVAIL,
             Rule::CrashRegionTooSmall,
             format!(
-                "the crash kernel does not fit in the Crash kernel region{where_} of {}: the kernel {} (init_size {}){initrd} need at least {}; reserve more with crashkernel=",
+                "the crash kernel does not fit in the Crash kernel region{where_} of {}: the kernel {} (init_size {}){initrd} and the loader's {} need at least {}; reserve more with crashkernel=",
                 human_size(region),
                 load.kernel.display(),
-                human_size(needed.saturating_sub(page_align(load.initrd.as_ref().map_or(0, |i| i.size)))),
+                human_size(load.header().map_or(0, |h| u64::from(h.init_size))),
+                human_size(CRASH_OVERHEAD),
                 human_size(needed)
             ),
         ));

@@ -190,9 +190,7 @@ extern "C" fn purgatory_main() {
         let bytes = unsafe { core::slice::from_raw_parts(region.start as *const u8, region.len as usize) };
         let digest = Sha256::digest(bytes);
         if digest.as_slice() != region.digest {
-            console.text(b"purgatory: segment ");
-            console.decimal(index as u64);
-            console.text(b" at ");
+            console.text(b"purgatory: the segment at ");
             console.hex(region.start);
             console.text(b"-");
             console.hex(region.start + region.len.saturating_sub(1));

@@ -4,6 +4,7 @@
 //! here.
 
 pub mod bzimage64;
+pub mod crash;
 pub mod efi;
 pub mod elf64;
 pub mod purgatory;
@@ -33,12 +34,12 @@ pub enum LoadPlanError {
     Memmap(#[from] MemmapError),
     #[error(transparent)]
     Build(#[from] BuildError),
-    #[error("crash kernels cannot be loaded through kexec_load by this version yet; use -s (kexec_file_load)")]
-    CrashNotYet,
 }
 
 impl System {
-    pub fn gather(host: &dyn Host, facts: &Facts) -> Result<System, MemmapError> {
+    /// What the next kernel's boot needs from this one; crash loads also
+    /// need the memory description for the capture kernel.
+    pub fn gather(host: &dyn Host, facts: &Facts, target: Target) -> Result<System, MemmapError> {
         let mut rng_seed = [0u8; 32];
         host.random(&mut rng_seed);
         let boot_params = host.read_bytes(BOOT_PARAMS).ok();
@@ -48,6 +49,10 @@ impl System {
             boot_params,
             crash_regions: facts.crash_regions.clone(),
             rng_seed,
+            crash: match target {
+                Target::Crash => crash::CrashInfo::gather(host),
+                Target::Normal => Err("not a crash load".into()),
+            },
         })
     }
 }
@@ -67,11 +72,14 @@ pub fn plan_kexec_load(
     args: BootArgs,
     options: &LoadOptions,
 ) -> Result<Plan, LoadPlanError> {
-    let FileLoad { kernel, initrd, cmdline, target, .. } = file;
+    let FileLoad {
+        kernel,
+        initrd,
+        cmdline,
+        target,
+        ..
+    } = file;
     let (initrd, target) = (initrd.as_ref(), *target);
-    if target == Target::Crash {
-        return Err(LoadPlanError::CrashNotYet);
-    }
     let read = |role: &'static str, input: &Input| {
         input.read_all().map_err(|source| LoadPlanError::Read {
             role,
@@ -81,7 +89,7 @@ pub fn plan_kexec_load(
     };
     let kernel_bytes = read("kernel", kernel)?;
     let initrd_bytes = initrd.map(|i| read("initrd", i)).transpose()?;
-    let system = System::gather(host, facts)?;
+    let system = System::gather(host, facts, target)?;
     let file = kernel.display();
     let synthetic;
     let boot = if elf64::is_elf(&kernel_bytes) {

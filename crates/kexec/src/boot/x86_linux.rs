@@ -5,6 +5,7 @@
 //! formats (bzimage64.rs, elf64.rs) say where the kernel goes and where it
 //! starts.
 
+use super::crash::{self, CrashInfo};
 use super::efi::{self, EfiHandover};
 use super::purgatory::{self, PurgatoryConfig, SerialConsole};
 use super::zero_page::{
@@ -29,6 +30,9 @@ pub mod layout {
     /// Where the kernel's own file loader starts looking for initrd room.
     pub const INITRD_MIN: u64 = 0x100_0000;
     pub const FOUR_GIB: u64 = 1 << 32;
+    /// Crash loads leave this much of the crash region free for the kernel's
+    /// own control pages, identity-map page tables and vmcoreinfo copy.
+    pub const CRASH_CONTROL_RESERVE: u64 = 0x20_0000;
     /// setup_data nodes are 8-byte aligned.
     pub const SETUP_DATA_ALIGN: usize = 16;
 }
@@ -68,6 +72,8 @@ pub struct System {
     pub rng_seed: [u8; 32],
     /// UEFI handover, or why there is none (BIOS boot, missing runtime map).
     pub efi: Result<EfiHandover, String>,
+    /// What a capture kernel's elfcorehdr describes (gathered for crash loads).
+    pub crash: Result<CrashInfo, String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +89,18 @@ pub enum BuildError {
         file: String,
         what: String,
         range: String,
+    },
+    #[error("no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first")]
+    NoCrashRegion,
+    #[error("cannot describe the running kernel's memory for the capture kernel: {0}")]
+    CrashInfo(String),
+    #[error("the crash kernel does not fit in the Crash kernel region [{region}] of {size}: no room left for the {what} ({needed}) after {placed}; reserve more with crashkernel=")]
+    CrashRegionFull {
+        region: String,
+        size: String,
+        what: String,
+        needed: String,
+        placed: String,
     },
     #[error("no room for the {what} ({size}, aligned to {align:#x}) in free RAM between {min:#x} and {max:#x}; free RAM there: {free}")]
     NoRoom {
@@ -113,10 +131,14 @@ fn align_to(n: usize, align: usize) -> usize {
 struct Placer {
     free: Ranges,
     placed: Vec<Range>,
+    /// Crash loads: the region everything must fit in, and what went there.
+    crash_region: Option<Range>,
+    placed_names: Vec<String>,
 }
 
 impl Placer {
-    /// Below 1 MiB when it fits there, else low above it (below 4 GiB).
+    /// Below 1 MiB when it fits there, else low above it (below 4 GiB when
+    /// possible: a crash region may lie entirely above).
     fn place_low(&mut self, what: &str, size: u64) -> Result<u64, BuildError> {
         let under_1m = Placement {
             size,
@@ -135,14 +157,28 @@ impl Placer {
         {
             return self.place(what, under_1m);
         }
+        let below_4g = Placement {
+            size,
+            align: PAGE_SIZE,
+            min: layout::ONE_MIB,
+            max: layout::FOUR_GIB,
+            top_down: false,
+        };
+        if self
+            .free
+            .find_space(Placement {
+                size: page_align(size),
+                ..below_4g
+            })
+            .is_some()
+        {
+            return self.place(what, below_4g);
+        }
         self.place(
             what,
             Placement {
-                size,
-                align: PAGE_SIZE,
-                min: layout::ONE_MIB,
-                max: layout::FOUR_GIB,
-                top_down: false,
+                max: u64::MAX,
+                ..below_4g
             },
         )
     }
@@ -157,9 +193,28 @@ impl Placer {
         match self.free.find_space(request) {
             Some(at) => {
                 let range = Range::new(at, at + size);
+                self.placed_names
+                    .push(format!("{what} ({})", human_size(size)));
                 self.free = self.free.minus(range);
                 self.placed.push(range);
                 Ok(at)
+            }
+            None if self.crash_region.is_some() => {
+                let region = self.crash_region.expect("checked");
+                Err(BuildError::CrashRegionFull {
+                    region: region.to_string(),
+                    size: human_size(region.size()),
+                    what: what.to_string(),
+                    needed: human_size(size),
+                    placed: if self.placed_names.is_empty() {
+                        "keeping 2 MiB for the kernel's control pages".into()
+                    } else {
+                        format!(
+                            "the {} and 2 MiB for the kernel's control pages",
+                            self.placed_names.join(", ")
+                        )
+                    },
+                })
             }
             None => Err(BuildError::NoRoom {
                 what: what.to_string(),
@@ -227,6 +282,18 @@ pub struct LinuxBoot<'a> {
     pub cmdline: &'a str,
 }
 
+/// The region crash kernels load into: the highest "Crash kernel" range
+/// (the kernel's crashk_res; a crashkernel=,low range is not it).
+fn crash_region(system: &System) -> Result<Range, BuildError> {
+    system
+        .crash_regions
+        .iter()
+        .filter(|r| r.size() > 0)
+        .max_by_key(|r| r.start)
+        .copied()
+        .ok_or(BuildError::NoCrashRegion)
+}
+
 /// Lays out a Linux kernel, its initrd and command line for kexec_load.
 pub fn build(
     boot: &LinuxBoot,
@@ -244,14 +311,6 @@ pub fn build(
         file: file.into(),
         why: "too short for an x86 setup header".into(),
     })?;
-    let cmdline_len = cmdline.len() + 1;
-    if cmdline_len as u64 > u64::from(header.cmdline_size) {
-        return Err(BuildError::CmdlineTooLong {
-            file: file.into(),
-            len: cmdline_len,
-            max: header.cmdline_size.into(),
-        });
-    }
 
     let ram = Ranges::new(
         system
@@ -271,18 +330,24 @@ pub fn build(
             }
         }
         Target::Crash => {
-            let region = system
-                .crash_regions
-                .iter()
-                .max_by_key(|r| r.start)
-                .copied()
-                .unwrap_or(Range::new(0, 0));
-            free = free.intersect(region);
+            // Everything in the main region (crashk_res), its start left to
+            // the kernel's control pages.
+            let region = crash_region(system)?;
+            free = free.intersect(region).minus(Range::new(
+                region.start,
+                region.start + layout::CRASH_CONTROL_RESERVE,
+            ));
         }
     }
     let mut placer = Placer {
         free,
         placed: Vec::new(),
+        crash_region: if target == Target::Crash {
+            crash_region(system).ok()
+        } else {
+            None
+        },
+        placed_names: Vec::new(),
     };
     // Fixed pieces first: nothing else may take their place.
     if let Kernel::Fixed { pieces, .. } = &boot.kernel {
@@ -302,8 +367,39 @@ pub fn build(
     let above_4g = header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0;
     let high_limit = if above_4g { u64::MAX } else { layout::FOUR_GIB };
 
-    // Low: the purgatory, then the zero page + command line + setup_data.
+    // Low: the purgatory, a crash kernel's elfcorehdr, then the zero page
+    // with the command line and setup_data.
     let purgatory_base = placer.place_low("purgatory", purgatory::memsz())?;
+    let (elfcorehdr, memmap) = match target {
+        Target::Normal => (None, system.memmap.clone()),
+        Target::Crash => {
+            let info = system
+                .crash
+                .as_ref()
+                .map_err(|e| BuildError::CrashInfo(e.clone()))?;
+            let bytes = crash::elfcorehdr(&info.segments(&system.crash_regions));
+            let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
+            let range = Range::new(at, at + page_align(bytes.len() as u64));
+            (
+                Some((at, bytes)),
+                crash::capture_memmap(&system.memmap, &system.crash_regions, range),
+            )
+        }
+    };
+    // The capture kernel finds the dead kernel's memory through elfcorehdr=.
+    let cmdline = match &elfcorehdr {
+        Some((at, _)) if cmdline.is_empty() => format!("elfcorehdr={at:#x}"),
+        Some((at, _)) => format!("{cmdline} elfcorehdr={at:#x}"),
+        None => cmdline.to_string(),
+    };
+    let cmdline_len = cmdline.len() + 1;
+    if cmdline_len as u64 > u64::from(header.cmdline_size) {
+        return Err(BuildError::CmdlineTooLong {
+            file: file.into(),
+            len: cmdline_len,
+            max: header.cmdline_size.into(),
+        });
+    }
     // The zero page segment: boot_params, the command line, the setup_data
     // chain (RNG seed, EFI, extra e820 entries), then the EFI runtime map.
     let efi = system
@@ -315,8 +411,8 @@ pub fn build(
     if let Some(efi) = efi {
         nodes.push((SETUP_EFI, efi.setup_data()));
     }
-    if system.memmap.len() > zero_page::E820_MAX_IN_PAGE {
-        let extra = system.memmap[zero_page::E820_MAX_IN_PAGE..]
+    if memmap.len() > zero_page::E820_MAX_IN_PAGE {
+        let extra = memmap[zero_page::E820_MAX_IN_PAGE..]
             .iter()
             .flat_map(zero_page::e820_entry)
             .collect();
@@ -380,7 +476,7 @@ pub fn build(
     let mut params = ZeroPage {
         kernel_head: boot.setup_header,
         running: system.boot_params.as_deref(),
-        e820: &system.memmap,
+        e820: &memmap,
         cmdline_addr: params_base + cmdline_at as u64,
         initrd: initrd_at.zip(initrd.map(|d| d.len() as u64)),
         setup_data: params_base + node_at[0] as u64,
@@ -447,8 +543,18 @@ pub fn build(
         skip_checks: options.skip_checks,
         console: options.console,
     };
+    // The elfcorehdr stays out of the digests: the kernel may rewrite it on
+    // CPU or memory hotplug. It is the only segment starting with ELF magic.
     let verified: Vec<&Segment> = segments.iter().collect();
     let blob = purgatory::image(purgatory_base, &config, &verified);
+    if let Some((at, bytes)) = elfcorehdr {
+        segments.push(Segment {
+            purpose: "elfcorehdr (the crashed kernel's memory, for /proc/vmcore)".into(),
+            mem: at,
+            memsz: page_align(bytes.len() as u64),
+            data: bytes,
+        });
+    }
     segments.insert(
         0,
         Segment {
@@ -492,6 +598,7 @@ mod tests {
             crash_regions: vec![],
             rng_seed: [7; 32],
             efi: Err("BIOS".into()),
+            crash: Err("not a crash load".into()),
         }
     }
 
@@ -768,6 +875,90 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("PT_LOAD segment 0"), "{err}");
+    }
+
+    fn crash_system() -> System {
+        let mut sys = qemu_1536m();
+        sys.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
+        sys.crash = CrashInfo::gather(&crate::boot::crash::tests::crash_host());
+        sys
+    }
+
+    #[test]
+    fn a_crash_kernel_lives_in_the_crash_region_with_its_elfcorehdr() {
+        let sys = crash_system();
+        let region = sys.crash_regions[0];
+        let k = kernel();
+        let boot = bzimage64::describe("vmlinuz", &k, Some(&[1u8; 8192]), "irqpoll").unwrap();
+        let img = build(&boot, Target::Crash, &sys, &LoadOptions::default()).unwrap();
+        assert!(region.start < img.entry && img.entry < region.end);
+        for s in &img.segments {
+            assert!(
+                s.mem >= region.start + layout::CRASH_CONTROL_RESERVE
+                    && s.mem + s.memsz <= region.end,
+                "{} at {:#x}",
+                s.purpose,
+                s.mem
+            );
+        }
+        let elf: Vec<&Segment> = img
+            .segments
+            .iter()
+            .filter(|s| s.data.starts_with(b"\x7fELF"))
+            .collect();
+        assert_eq!(elf.len(), 1, "exactly one segment starts with ELF magic");
+        assert!(elf[0].purpose.starts_with("elfcorehdr"));
+        let zp = &img
+            .segments
+            .iter()
+            .find(|s| s.purpose.starts_with("zero page"))
+            .unwrap()
+            .data;
+        let cmdline = String::from_utf8_lossy(
+            &zp[4096..zp[4096..].iter().position(|&b| b == 0).unwrap() + 4096],
+        )
+        .to_string();
+        assert_eq!(cmdline, format!("irqpoll elfcorehdr={:#x}", elf[0].mem));
+        // The capture kernel's e820: RAM only below 1 MiB and inside the region.
+        let entries = zp[0x1e8] as usize;
+        for i in 0..entries {
+            let e = &zp[0x2d0 + i * 20..0x2d0 + (i + 1) * 20];
+            let (addr, size, kind) = (
+                u64::from_le_bytes(e[0..8].try_into().unwrap()),
+                u64::from_le_bytes(e[8..16].try_into().unwrap()),
+                u32::from_le_bytes(e[16..20].try_into().unwrap()),
+            );
+            if kind == 1 {
+                assert!(
+                    addr + size <= 0x10_0000 || (addr >= region.start && addr + size <= region.end),
+                    "RAM {addr:#x}+{size:#x}"
+                );
+            }
+        }
+        // The purgatory's digests leave the elfcorehdr out.
+        let purgatory = &img.segments[0];
+        let digest = crate::boot::purgatory::segment_digest(elf[0]);
+        assert!(!purgatory.data.windows(32).any(|w| w == digest));
+    }
+
+    #[test]
+    fn a_crash_kernel_too_big_for_the_region_names_it() {
+        let sys = crash_system();
+        let initrd = vec![0u8; 300 << 20];
+        let k = kernel();
+        let boot = bzimage64::describe("vmlinuz", &k, Some(&initrd), "").unwrap();
+        let err = build(&boot, Target::Crash, &sys, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Crash kernel region [0x4b000000-0x5affffff] of 256 MiB")
+                && err.contains("initrd (300 MiB)"),
+            "{err}"
+        );
+        let mut none = sys.clone();
+        none.crash_regions.clear();
+        let err = build(&boot, Target::Crash, &none, &LoadOptions::default()).unwrap_err();
+        assert_eq!(err, BuildError::NoCrashRegion);
     }
 
     #[test]

@@ -118,6 +118,12 @@ impl Host for FakeHost {
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
 
+    fn read_head(&self, path: &str, len: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = self.read_bytes(path)?;
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>> {
         let prefix = format!("{}/", path.trim_end_matches('/'));
         let mut names: Vec<String> = self

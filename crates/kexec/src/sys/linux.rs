@@ -42,6 +42,15 @@ impl Host for LinuxHost {
         std::fs::read(path)
     }
 
+    fn read_head(&self, path: &str, len: usize) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut buf = Vec::with_capacity(len);
+        std::fs::File::open(path)?
+            .take(len as u64)
+            .read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>> {
         let mut names: Vec<String> = std::fs::read_dir(path)?
             .filter_map(|e| e.ok())

@@ -24,6 +24,9 @@ pub trait Host {
     /// Reads a binary file of sysfs (e.g. /sys/kernel/boot_params/data).
     fn read_bytes(&self, path: &str) -> io::Result<Vec<u8>>;
 
+    /// The first `len` bytes of a file that may be huge (e.g. /proc/kcore).
+    fn read_head(&self, path: &str, len: usize) -> io::Result<Vec<u8>>;
+
     /// Names in a procfs/sysfs directory, in numeric-then-text order.
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
 

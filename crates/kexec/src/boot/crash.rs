@@ -1,0 +1,446 @@
+//! What a kdump capture kernel needs on the kexec_load path, built in user
+//! space as the kernel's own loader (crash_prepare_elf64_headers) builds it
+//! for kexec_file_load:
+//! - the ELF64 core header ("elfcorehdr"): a PT_NOTE per possible CPU (its
+//!   crash_notes), a PT_NOTE for vmcoreinfo, a PT_LOAD for the kernel text
+//!   and a PT_LOAD per System RAM range outside the crash regions — the
+//!   capture kernel serves /proc/vmcore from it;
+//! - the capture kernel's memory map: firmware and ACPI ranges as they are,
+//!   RAM only below 1 MiB and inside the crash regions, so it never touches
+//!   the dead kernel's memory.
+
+use crate::memory::iomem::{self, Resource};
+use crate::memory::memmap::{E820Type, MemoryRegion};
+use crate::memory::ranges::Ranges;
+use crate::memory::Range;
+use crate::sys::Host;
+
+pub const CPU_DIR: &str = "/sys/devices/system/cpu";
+pub const VMCOREINFO: &str = "/sys/kernel/vmcoreinfo";
+pub const KALLSYMS: &str = "/proc/kallsyms";
+pub const KCORE: &str = "/proc/kcore";
+/// The direct map's base without KASLR (4-level paging), when /proc/kcore
+/// cannot tell the real one.
+pub const DEFAULT_PAGE_OFFSET: u64 = 0xffff_8880_0000_0000;
+/// The kernel keeps the first 1 MiB reserved; it is not dumped (as the
+/// kernel's own elfcorehdr leaves it out).
+pub const LOW_RESERVED: u64 = 0x10_0000;
+/// The kernel's default crash_notes size when the file is missing.
+pub const DEFAULT_NOTE_SIZE: u64 = 1024;
+
+const PT_LOAD: u32 = 1;
+const PT_NOTE: u32 = 4;
+const ET_CORE: u16 = 4;
+const EM_X86_64: u16 = 62;
+const EHDR_SIZE: usize = 64;
+const PHDR_SIZE: usize = 56;
+
+/// One program header of the core file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreSegment {
+    pub kind: u32,
+    pub paddr: u64,
+    pub vaddr: u64,
+    pub size: u64,
+}
+
+/// The running kernel's crash-relevant facts (root only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrashInfo {
+    /// (physical address, size) of each possible CPU's crash_notes.
+    pub cpu_notes: Vec<(u64, u64)>,
+    pub vmcoreinfo: (u64, u64),
+    /// Kernel text: physical start, virtual start, size.
+    pub kernel_text: Option<(u64, u64, u64)>,
+    /// Top-level System RAM ranges of /proc/iomem.
+    pub ram: Vec<Range>,
+    pub page_offset: u64,
+}
+
+fn unreadable(path: &str, e: std::io::Error) -> String {
+    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+        " (crash loads need root)"
+    } else {
+        ""
+    };
+    format!("cannot read {path}: {}{hint}", crate::plan::describe_io(&e))
+}
+
+/// "0-3,5" (a sysfs CPU list) as numbers.
+fn cpu_list(text: &str) -> Vec<u32> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
+                    cpus.extend(a..=b);
+                }
+            }
+            None => cpus.extend(part.parse::<u32>().ok()),
+        }
+    }
+    cpus
+}
+
+fn hex(text: &str) -> Option<u64> {
+    let t = text.trim();
+    u64::from_str_radix(t.strip_prefix("0x").unwrap_or(t), 16).ok()
+}
+
+/// The direct map's base from /proc/kcore: its RAM PT_LOADs map
+/// page_offset + paddr (randomized under KASLR).
+fn page_offset_from_kcore(head: &[u8]) -> Option<u64> {
+    if head.len() < EHDR_SIZE || &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    let u16_at = |at: usize| u16::from_le_bytes(head[at..at + 2].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().unwrap());
+    let phoff = u64_at(32) as usize;
+    let (phentsize, phnum) = (usize::from(u16_at(54)), usize::from(u16_at(56)));
+    (0..phnum).find_map(|i| {
+        let ph = phoff + i * phentsize;
+        if ph + PHDR_SIZE > head.len()
+            || u32::from_le_bytes(head[ph..ph + 4].try_into().unwrap()) != PT_LOAD
+        {
+            return None;
+        }
+        let (vaddr, paddr) = (u64_at(ph + 16), u64_at(ph + 24));
+        let base = vaddr.wrapping_sub(paddr);
+        // Direct-map entries: below the kernel text mapping, 1 GiB aligned.
+        (paddr != 0
+            && vaddr < 0xffff_ffff_8000_0000
+            && vaddr >= 0xffff_8000_0000_0000
+            && base % (1 << 30) == 0)
+            .then_some(base)
+    })
+}
+
+impl CrashInfo {
+    pub fn gather(host: &dyn Host) -> Result<CrashInfo, String> {
+        let possible = host
+            .read_text(&format!("{CPU_DIR}/possible"))
+            .map_err(|e| unreadable(&format!("{CPU_DIR}/possible"), e))?;
+        let mut cpu_notes = Vec::new();
+        for cpu in cpu_list(&possible) {
+            let path = format!("{CPU_DIR}/cpu{cpu}/crash_notes");
+            let addr = match host.read_text(&path) {
+                Ok(text) => {
+                    hex(&text).ok_or(format!("{path}: {:?} is not a hex address", text.trim()))?
+                }
+                // Possible but never brought up: kexec-tools skips these too.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(unreadable(&path, e)),
+            };
+            let size = host
+                .read_text(&format!("{CPU_DIR}/cpu{cpu}/crash_notes_size"))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(DEFAULT_NOTE_SIZE);
+            cpu_notes.push((addr, size));
+        }
+        if cpu_notes.is_empty() {
+            return Err(format!(
+                "no CPU has a crash_notes file under {CPU_DIR} (kernel without CONFIG_CRASH_DUMP?)"
+            ));
+        }
+        let info = host
+            .read_text(VMCOREINFO)
+            .map_err(|e| unreadable(VMCOREINFO, e))?;
+        let mut words = info.split_whitespace();
+        let vmcoreinfo = match (words.next().and_then(hex), words.next().and_then(hex)) {
+            (Some(addr), Some(size)) if addr != 0 => (addr, size),
+            _ => {
+                return Err(format!(
+                    "{VMCOREINFO}: {:?} is not \"address size\"",
+                    info.trim()
+                ))
+            }
+        };
+        let iomem_text = host
+            .read_text(iomem::PATH)
+            .map_err(|e| unreadable(iomem::PATH, e))?;
+        let resources = iomem::parse(&iomem_text).map_err(|e| e.to_string())?;
+        let ram: Vec<Range> = resources
+            .iter()
+            .filter(|r| r.depth == 0 && r.name == "System RAM")
+            .map(|r| r.range)
+            .collect();
+        if ram.iter().all(|r| r.start == 0 && r.end <= 1) {
+            return Err(format!(
+                "{} shows no addresses (crash loads need root)",
+                iomem::PATH
+            ));
+        }
+        Ok(CrashInfo {
+            cpu_notes,
+            vmcoreinfo,
+            kernel_text: kernel_text(host, &resources),
+            ram,
+            page_offset: host
+                .read_head(KCORE, 64 * 1024)
+                .ok()
+                .as_deref()
+                .and_then(page_offset_from_kcore)
+                .unwrap_or(DEFAULT_PAGE_OFFSET),
+        })
+    }
+
+    /// The program headers, with RAM outside `exclude` (the crash regions).
+    pub fn segments(&self, exclude: &[Range]) -> Vec<CoreSegment> {
+        let mut out: Vec<CoreSegment> = self
+            .cpu_notes
+            .iter()
+            .map(|&(paddr, size)| CoreSegment {
+                kind: PT_NOTE,
+                paddr,
+                vaddr: 0,
+                size,
+            })
+            .collect();
+        out.push(CoreSegment {
+            kind: PT_NOTE,
+            paddr: self.vmcoreinfo.0,
+            vaddr: 0,
+            size: self.vmcoreinfo.1,
+        });
+        if let Some((paddr, vaddr, size)) = self.kernel_text {
+            out.push(CoreSegment {
+                kind: PT_LOAD,
+                paddr,
+                vaddr,
+                size,
+            });
+        }
+        let mut ram = Ranges::new(self.ram.iter().copied()).minus(Range::new(0, LOW_RESERVED));
+        for r in exclude {
+            ram = ram.minus(*r);
+        }
+        out.extend(ram.iter().map(|r| CoreSegment {
+            kind: PT_LOAD,
+            paddr: r.start,
+            vaddr: self.page_offset.wrapping_add(r.start),
+            size: r.size(),
+        }));
+        out
+    }
+}
+
+/// Kernel text: physical start from iomem's "Kernel code", virtual start
+/// and size from _text/_end in /proc/kallsyms (hidden without privileges).
+fn kernel_text(host: &dyn Host, resources: &[Resource]) -> Option<(u64, u64, u64)> {
+    let paddr = resources
+        .iter()
+        .find(|r| r.name == "Kernel code")?
+        .range
+        .start;
+    let syms = host.read_text(KALLSYMS).ok()?;
+    let find = |name: &str| {
+        syms.lines().find_map(|l| {
+            let mut w = l.split_whitespace();
+            let (addr, _, sym) = (w.next()?, w.next()?, w.next()?);
+            (sym == name)
+                .then(|| u64::from_str_radix(addr, 16).ok())
+                .flatten()
+        })
+    };
+    let (text, end) = (find("_text")?, find("_end")?);
+    (text != 0 && end > text).then_some((paddr, text, end - text))
+}
+
+/// The ELF64 core header for `segments` (e_type ET_CORE, x86_64).
+pub fn elfcorehdr(segments: &[CoreSegment]) -> Vec<u8> {
+    let mut h = vec![0u8; EHDR_SIZE + segments.len() * PHDR_SIZE];
+    h[0..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2; // ELFCLASS64
+    h[5] = 1; // little endian
+    h[6] = 1; // EV_CURRENT
+    h[16..18].copy_from_slice(&ET_CORE.to_le_bytes());
+    h[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes());
+    h[32..40].copy_from_slice(&(EHDR_SIZE as u64).to_le_bytes());
+    h[52..54].copy_from_slice(&(EHDR_SIZE as u16).to_le_bytes());
+    h[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+    h[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+    for (i, s) in segments.iter().enumerate() {
+        let p = &mut h[EHDR_SIZE + i * PHDR_SIZE..EHDR_SIZE + (i + 1) * PHDR_SIZE];
+        p[0..4].copy_from_slice(&s.kind.to_le_bytes());
+        let flags: u32 = if s.kind == PT_LOAD { 7 } else { 0 }; // RWX
+        p[4..8].copy_from_slice(&flags.to_le_bytes());
+        p[8..16].copy_from_slice(&s.paddr.to_le_bytes()); // p_offset: the capture kernel reads old memory by physical address
+        p[16..24].copy_from_slice(&s.vaddr.to_le_bytes());
+        p[24..32].copy_from_slice(&s.paddr.to_le_bytes());
+        p[32..40].copy_from_slice(&s.size.to_le_bytes());
+        p[40..48].copy_from_slice(&s.size.to_le_bytes());
+    }
+    h
+}
+
+/// The capture kernel's memory map: non-RAM entries as they are; RAM only
+/// below 1 MiB and inside the crash regions; the elfcorehdr reserved.
+pub fn capture_memmap(
+    firmware: &[MemoryRegion],
+    crash_regions: &[Range],
+    elfcorehdr: Range,
+) -> Vec<MemoryRegion> {
+    let allowed = Ranges::new(
+        crash_regions
+            .iter()
+            .copied()
+            .chain([Range::new(0, LOW_RESERVED)]),
+    )
+    .minus(elfcorehdr);
+    let mut out = Vec::new();
+    for region in firmware {
+        if region.kind != E820Type::Ram {
+            out.push(*region);
+            continue;
+        }
+        out.extend(
+            allowed
+                .intersect(region.range)
+                .iter()
+                .map(|r| MemoryRegion {
+                    range: *r,
+                    kind: E820Type::Ram,
+                }),
+        );
+    }
+    out.push(MemoryRegion {
+        range: elfcorehdr,
+        kind: E820Type::Reserved,
+    });
+    out.sort_by_key(|r| r.range.start);
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::sys::FakeHost;
+
+    /// The FakeHost machine with the files a crash load reads.
+    pub fn crash_host() -> FakeHost {
+        let mut host = FakeHost::typical();
+        host.set("/sys/devices/system/cpu/possible", "0-2\n");
+        host.set("/sys/devices/system/cpu/cpu0/crash_notes", "3fc1a000\n");
+        host.set("/sys/devices/system/cpu/cpu0/crash_notes_size", "416\n");
+        host.set("/sys/devices/system/cpu/cpu1/crash_notes", "3fc3a000\n");
+        host.set("/sys/devices/system/cpu/cpu1/crash_notes_size", "416\n");
+        host.set("/sys/kernel/vmcoreinfo", "0x000000003f12a000 1024\n");
+        host.set(
+            "/proc/kallsyms",
+            "ffffffff9a000000 T _text\nffffffff9a000000 T _stext\nffffffff9c800000 B _end\n",
+        );
+        host
+    }
+
+    #[test]
+    fn gathers_notes_text_and_ram() {
+        let info = CrashInfo::gather(&crash_host()).unwrap();
+        assert_eq!(
+            info.cpu_notes,
+            vec![(0x3fc1_a000, 416), (0x3fc3_a000, 416)],
+            "cpu2 has none: skipped"
+        );
+        assert_eq!(info.vmcoreinfo, (0x3f12_a000, 0x1024));
+        assert_eq!(
+            info.kernel_text,
+            Some((0x0100_0000, 0xffff_ffff_9a00_0000, 0x280_0000))
+        );
+        assert_eq!(info.page_offset, DEFAULT_PAGE_OFFSET);
+    }
+
+    #[test]
+    fn core_header_describes_notes_text_and_ram_outside_the_crash_region() {
+        let info = CrashInfo::gather(&crash_host()).unwrap();
+        let crash = Range::new(0x6500_0000, 0x7500_0000);
+        let segs = info.segments(&[crash]);
+        let loads: Vec<&CoreSegment> = segs.iter().filter(|s| s.kind == PT_LOAD).collect();
+        assert_eq!(segs.iter().filter(|s| s.kind == PT_NOTE).count(), 3);
+        // Text + RAM [1M, crash) + (crash, end of RAM); the low 1 MiB and the region are left out.
+        assert_eq!(loads.len(), 3);
+        assert_eq!(
+            (loads[1].paddr, loads[1].size),
+            (0x10_0000, 0x6500_0000 - 0x10_0000)
+        );
+        assert_eq!(loads[1].vaddr, DEFAULT_PAGE_OFFSET + 0x10_0000);
+        assert_eq!(loads[2].paddr, 0x7500_0000);
+        let h = elfcorehdr(&segs);
+        assert_eq!(&h[..4], b"\x7fELF");
+        assert_eq!(u16::from_le_bytes([h[16], h[17]]), ET_CORE);
+        assert_eq!(u16::from_le_bytes([h[56], h[57]]) as usize, segs.len());
+        assert_eq!(h.len(), 64 + 56 * segs.len());
+        let last = 64 + 56 * (segs.len() - 1);
+        assert_eq!(
+            u64::from_le_bytes(h[last + 24..last + 32].try_into().unwrap()),
+            0x7500_0000
+        );
+    }
+
+    #[test]
+    fn the_capture_kernel_sees_only_its_region_and_low_memory_as_ram() {
+        let map = [
+            MemoryRegion {
+                range: Range::new(0, 0x9fc00),
+                kind: E820Type::Ram,
+            },
+            MemoryRegion {
+                range: Range::new(0xf0000, 0x100000),
+                kind: E820Type::Reserved,
+            },
+            MemoryRegion {
+                range: Range::new(0x100000, 0x7ffe_0000),
+                kind: E820Type::Ram,
+            },
+            MemoryRegion {
+                range: Range::new(0x7ffe_0000, 0x8000_0000),
+                kind: E820Type::Acpi,
+            },
+        ];
+        let hdr = Range::new(0x6520_0000, 0x6521_0000);
+        let out = capture_memmap(&map, &[Range::new(0x6500_0000, 0x7500_0000)], hdr);
+        let ram: Vec<Range> = out
+            .iter()
+            .filter(|r| r.kind == E820Type::Ram)
+            .map(|r| r.range)
+            .collect();
+        assert_eq!(
+            ram,
+            vec![
+                Range::new(0, 0x9fc00),
+                Range::new(0x6500_0000, 0x6520_0000),
+                Range::new(0x6521_0000, 0x7500_0000)
+            ]
+        );
+        assert!(out.iter().any(|r| r.kind == E820Type::Acpi));
+        assert!(out
+            .iter()
+            .any(|r| r.range == hdr && r.kind == E820Type::Reserved));
+    }
+
+    #[test]
+    fn missing_permissions_are_named() {
+        let mut host = crash_host();
+        host.unset("/sys/kernel/vmcoreinfo");
+        let err = CrashInfo::gather(&host).unwrap_err();
+        assert!(err.contains("/sys/kernel/vmcoreinfo"), "{err}");
+    }
+
+    #[test]
+    fn page_offset_comes_from_kcore() {
+        let mut k = vec![0u8; 4096];
+        k[..4].copy_from_slice(b"\x7fELF");
+        k[32..40].copy_from_slice(&64u64.to_le_bytes());
+        k[54..56].copy_from_slice(&56u16.to_le_bytes());
+        k[56..58].copy_from_slice(&2u16.to_le_bytes());
+        let mut ph = |i: usize, vaddr: u64, paddr: u64| {
+            let at = 64 + i * 56;
+            k[at..at + 4].copy_from_slice(&PT_LOAD.to_le_bytes());
+            k[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
+            k[at + 24..at + 32].copy_from_slice(&paddr.to_le_bytes());
+        };
+        ph(0, 0xffff_ffff_9a00_0000, 0x100_0000); // kernel text: skipped
+        ph(1, 0xffff_9b3c_8010_0000, 0x10_0000);
+        assert_eq!(page_offset_from_kcore(&k), Some(0xffff_9b3c_8000_0000));
+    }
+}
