@@ -19,7 +19,8 @@
 #                       bzImage) + /boot/initrd-elf.img: the kexec_load boot's
 #   initrd-I.img        I = C + /boot/initrd-kl.img: the initrd of the kernel
 #                       stage 1 starts with our kexec -e
-#   stage1.cpio.gz      booted by QEMU: base + /boot/initrd-I.img + /etc/vm-token
+#   stage1.cpio.gz      booted by QEMU: base + /boot/initrd-I.img +
+#                       /boot/initrd-capture.img + /etc/vm-token
 #                       (it deliberately has no /marker.txt: finding one
 #                       after kexec proves the new initrd was used)
 #   marker.token        the random token written to /marker.txt (new per build)
@@ -153,6 +154,7 @@ with_files initrd-I.img initrd-kl.img="$WORK/initrd-kl.img"
 
 mkdir -p "$WORK/s1-extra/boot" "$WORK/s1-extra/etc"
 cp "$WORK/initrd-I.img" "$WORK/s1-extra/boot/initrd-I.img"
+cp "$WORK/initrd-capture.img" "$WORK/s1-extra/boot/initrd-capture.img"
 printf '%s\n' "$token" > "$WORK/s1-extra/etc/vm-token"
 mkcpio "$WORK/s1-extra" > "$WORK/s1-extra.cpio.gz"
 cat "$WORK/base.cpio.gz" "$WORK/s1-extra.cpio.gz" > "$WORK/stage1.cpio.gz"

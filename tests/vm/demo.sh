@@ -36,6 +36,8 @@ narrate() {
     esac
 }
 
+echo "==> building kexec (cargo build --release)"
+vm_build 2>&1 | tail -n 1 | sed 's/^/    /'
 echo "==> building the guest images (binary under test: $KEXEC_BIN)"
 mkdir -p "$VM_OUT"
 if ! vm_prepare >"$VM_OUT/demo-build.log" 2>&1; then

@@ -14,7 +14,16 @@ VM_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_ROOT=$(cd "$VM_HERE/../.." && pwd)
 VM_OUT=${KEXEC_VM_OUT:-$VM_ROOT/target/vm}
 VM_TIMEOUT=${KEXEC_VM_TIMEOUT:-900}
-export KEXEC_BIN=${KEXEC_BIN:-$VM_ROOT/target/release/kexec}
+VM_DEFAULT_BIN=$VM_ROOT/target/release/kexec
+export KEXEC_BIN=${KEXEC_BIN:-$VM_DEFAULT_BIN}
+
+# vm_build: build our kexec (and the test instrument kexec_corrupt) unless
+# another binary was named with KEXEC_BIN. Cargo makes this quick when
+# nothing changed.
+vm_build() {
+    [ "$KEXEC_BIN" = "$VM_DEFAULT_BIN" ] || return 0
+    (cd "$VM_ROOT" && cargo build --release --locked --workspace --bins --examples)
+}
 
 # vm_prepare: make sure the host is set up, then build fresh images (a new
 # marker token every time) into $VM_OUT.

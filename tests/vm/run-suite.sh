@@ -15,6 +15,8 @@
 #   stage 3  the capture kernel checks /proc/vmcore, then "kexec -f" with ours
 #            into a kernel without initrd, which panics (no root fs) and so
 #            ends QEMU
+# The kdump run: a crash kernel loaded with kexec -s -p, a crash, and the
+# same vmcore checks in the capture kernel.
 # The UEFI run (OVMF, 6 GiB): efi1 loads through kexec_load with the initrd
 # above 4 GiB; efi2 checks EFI survived, then executes an image whose kernel
 # segment was corrupted after its digest was taken: the purgatory must print
@@ -35,6 +37,7 @@ set -euo pipefail
 EXPECTED=(
     # stage 1: status with nothing loaded, then a normal load
     s1-status-crash-empty s1-status-load-empty
+    s1-print-ckr-size-exit s1-print-ckr-size-value s1-status-region
     s1-load-exit s1-load-sysfs s1-status-load-loaded
     # stage 1: failures on top of a loaded kernel (exit code, message, still loaded)
     s1-fail-empty-file-exit s1-fail-empty-file-msg s1-fail-empty-file-still-loaded
@@ -59,17 +62,27 @@ EXPECTED=(
     # kl: booted through kexec_load and our purgatory
     kl-cmdline-marker kl-marker-file kl-memtotal kl-cpus
     kl-elf-load-exit kl-elf-load-sysfs
-    # elf: booted from the ELF vmlinux; arms kdump
-    elf-cmdline-marker elf-marker-file elf-crash-load-exit elf-crash-load-sysfs
-    # stage 3: the capture kernel
-    s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker
+    # elf: booted from the ELF vmlinux; unloads, arms kdump through
+    # kexec_load, and failed reloads keep the crash kernel
+    elf-cmdline-marker elf-marker-file
+    elf-unload-file-exit elf-unload-file-sysfs elf-unload-load-exit elf-unload-load-sysfs
+    elf-crash-load-exit elf-crash-load-sysfs
+    elf-reload-text-c-exit elf-reload-text-c-msg elf-reload-text-c-still-loaded
+    elf-reload-text-s-exit elf-reload-text-s-msg elf-reload-text-s-still-loaded
+    elf-reload-big-c-exit elf-reload-big-c-msg elf-reload-big-c-still-loaded
+    elf-reload-big-s-exit elf-reload-big-s-msg elf-reload-big-s-still-loaded
+    # stage 3: the capture kernel (loaded through kexec_load)
+    s3-elfcorehdr-cmdline s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker s3-makedumpfile
+    # kdump run: a capture kernel loaded through kexec_file_load
+    kd1-crash-load-exit kd1-crash-load-sysfs
+    kd2-elfcorehdr-cmdline kd2-vmcore-exists kd2-vmcore-elf kd2-vmcore-marker kd2-makedumpfile
     # UEFI run
     efi1-uefi efi1-initrd-above-4g efi1-load-exit efi1-load-sysfs
     efi2-cmdline-marker efi2-marker-file efi2-uefi efi2-runtime-map efi2-cpus
     efi2-corrupt-load-exit
 )
 # Checked on the host, from the serial logs.
-HOST_CHECKS=(host-qemu-exit host-s2-token host-purgatory-verified host-last-kernel-cmdline
+HOST_CHECKS=(host-qemu-exit host-kdump-qemu-exit host-s2-token host-purgatory-verified host-last-kernel-cmdline
     host-efi-purgatory-halt)
 
 CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=1"
@@ -88,7 +101,8 @@ efi_line() {
     fi
 }
 
-echo "==> vm: preparing images (KEXEC_BIN=$KEXEC_BIN)"
+echo "==> vm: building and preparing images (KEXEC_BIN=$KEXEC_BIN)"
+vm_build
 vm_prepare
 echo "==> vm: BIOS run: $CMDLINE"
 t0=$SECONDS
@@ -96,6 +110,14 @@ qemu_rc=0
 vm_boot "$CMDLINE" "$LOG" echo_line || qemu_rc=$?
 elapsed=$((SECONDS - t0))
 echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
+
+KD_LOG=$VM_OUT/serial-kdump.log
+KD_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=kd1"
+echo "==> vm: kdump run (kexec_file_load): $KD_CMDLINE"
+t1=$SECONDS
+kd_rc=0
+vm_boot "$KD_CMDLINE" "$KD_LOG" echo_line || kd_rc=$?
+echo "==> vm: QEMU exited with $kd_rc after $((SECONDS - t1))s; serial log: $KD_LOG"
 
 EFI_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init stage=efi1"
 echo "==> vm: UEFI run (OVMF, 6 GiB): $EFI_CMDLINE"
@@ -119,7 +141,7 @@ while IFS= read -r line; do
     elif [ -z "${status[$name]:-}" ]; then
         status[$name]=ok
     fi
-done < <(cat "$LOG" "$EFI_LOG")
+done < <(cat "$LOG" "$KD_LOG" "$EFI_LOG")
 
 # host-qemu-exit: QEMU must end by itself (the last kernel's panic), not
 # by the timeout.
@@ -128,6 +150,11 @@ case $qemu_rc in
            detail[host-qemu-exit]="timed out after ${VM_TIMEOUT}s" ;;
 0) status[host-qemu-exit]=ok ;;
 *) status[host-qemu-exit]=FAIL; detail[host-qemu-exit]="qemu exit code $qemu_rc" ;;
+esac
+
+case $kd_rc in
+0) status[host-kdump-qemu-exit]=ok ;;
+*) status[host-kdump-qemu-exit]=FAIL; detail[host-kdump-qemu-exit]="qemu exit code $kd_rc (124/137: timed out)" ;;
 esac
 
 # host-s2-token: stage 2 saw the token of THIS build both on its command

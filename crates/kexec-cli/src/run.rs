@@ -5,6 +5,7 @@
 use crate::args::{self, Parsed, Request, SyscallChoice};
 use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
 use kexec::exec::{self, ExecError, ExecOptions};
+use kexec::memory::human_size;
 use kexec::plan::InputError;
 use kexec::rules::{self, Rejection, Rule, Source};
 use kexec::status::Status;
@@ -25,6 +26,8 @@ struct Out<'a> {
     json_mode: bool,
     /// A crash kernel was loaded when we started (for the "still loaded" note).
     crash_loaded: bool,
+    /// "[0x...-0x...] (256 MiB)", for messages about crash loads.
+    crash_region: String,
 }
 
 impl Out<'_> {
@@ -56,6 +59,7 @@ pub fn run(
         debug: false,
         json_mode: false,
         crash_loaded: false,
+        crash_region: String::new(),
     };
     match args::parse(argv) {
         Parsed::Help(text) => {
@@ -103,6 +107,10 @@ fn exit_code_for(r: &Rejection) -> i32 {
 fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
     let facts = Facts::gather(host);
     io.crash_loaded = facts.crash_loaded;
+    io.crash_region = match facts.main_crash_region() {
+        Some(r) if r.start != 0 => format!("[{r}] ({})", human_size(r.size())),
+        _ => format!("({})", human_size(facts.crash_region_size())),
+    };
     if req.steps.status {
         return status(req, &facts, io);
     }
@@ -209,13 +217,16 @@ fn unload(req: &Request, target: Target, host: &mut dyn Host, facts: &Facts, io:
 
 /// What a failed crash load did to the crash kernel loaded before it: a
 /// refusal of ours keeps it; the kernel frees it before it checks the new one.
-fn crash_note(plan: &Plan, source: Option<Source>, facts_before: bool) -> &'static str {
-    match (plan.target(), plan.is_unload(), facts_before, source) {
+fn crash_note(plan: &Plan, source: Option<Source>, io: &Out) -> String {
+    match (plan.target(), plan.is_unload(), io.crash_loaded, source) {
         (Target::Crash, false, true, Some(Source::Kernel)) => {
-            " — the kernel had already unloaded the crash kernel loaded before (it frees it before it checks a new one): load a working one again"
+            " — the kernel had already unloaded the crash kernel loaded before (it frees it before it checks a new one): load a working one again".into()
         }
-        (Target::Crash, false, true, _) => " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded",
-        _ => "",
+        (Target::Crash, false, true, _) => format!(
+            " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded in the Crash kernel region {}",
+            io.crash_region
+        ),
+        _ => String::new(),
     }
 }
 
@@ -235,7 +246,7 @@ fn finish(plan: &Plan, result: Result<(), Rejection>, io: &mut Out, what: &str) 
                 v["plan"] = plan.to_json();
                 io.json(&v);
             }
-            let note = crash_note(plan, Some(r.source), io.crash_loaded);
+            let note = crash_note(plan, Some(r.source), io);
             io.warn(&format!("{what}: {r}{note}"));
             exit_code_for(&r)
         }
@@ -415,9 +426,12 @@ fn plan_failure(what: &str, e: &LoadPlanError, io: &mut Out) -> i32 {
         io.json(&json!({ "errno": "EINVAL", "reason": e.to_string(), "source": "model", "rule": "image" }));
     }
     let note = if io.crash_loaded && what.contains("crash kernel") {
-        " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded"
+        format!(
+            " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded in the Crash kernel region {}",
+            io.crash_region
+        )
     } else {
-        ""
+        String::new()
     };
     io.warn(&format!("{what} with kexec_load: {e}{note}"));
     EXIT_FAILED
@@ -714,6 +728,75 @@ mod tests {
         let r = kexec(&mut host, &["--json", "-s", "-l", &d.path("vmlinuz")]);
         let v: Value = serde_json::from_str(r.out.trim()).unwrap();
         assert_eq!(v["errno"], Value::Null);
+    }
+
+    #[test]
+    fn crash_load_through_kexec_load() {
+        let d = Dir::new("cp");
+        let mut host = FakeHost::typical();
+        kexec::testing::add_crash_files(&mut host);
+        let r = kexec(
+            &mut host,
+            &["-c", "-p", &d.path("vmlinuz"), "--append=irqpoll"],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        let Call::Load {
+            entry,
+            segments,
+            flags,
+        } = &host.calls[0]
+        else {
+            panic!("{:?}", host.calls)
+        };
+        assert_eq!(flags.0, 0x3e0001, "KEXEC_ON_CRASH | KEXEC_ARCH_X86_64");
+        assert!((0x6500_0000..0x7500_0000).contains(entry));
+        assert_eq!(
+            segments.len(),
+            4,
+            "purgatory, zero page, kernel, elfcorehdr"
+        );
+        assert_eq!(host.files[CRASH_LOADED], "1\n");
+        // -c -p -u unloads through kexec_load.
+        let r = kexec(&mut host, &["-c", "-p", "-u"]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert!(
+            matches!(&host.calls[1], Call::Load { segments, flags, .. } if segments.is_empty() && flags.0 == 0x3e0001)
+        );
+    }
+
+    #[test]
+    fn failed_crash_reloads_keep_the_loaded_crash_kernel_and_say_where() {
+        let d = Dir::new("reload");
+        let mut host = FakeHost::typical();
+        host.set(CRASH_LOADED, "1\n");
+        let big = d.0.join("big");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(300 << 20)
+            .unwrap();
+        let initrd = format!("--initrd={}", big.display());
+        for syscall in ["-s", "-c"] {
+            for args in [
+                vec![syscall, "-p", &d.path("text.txt")],
+                vec![syscall, "-p", &d.path("vmlinuz"), &initrd],
+            ] {
+                let r = kexec(&mut host, &args);
+                assert_eq!(r.code, 255, "{args:?}");
+                assert!(
+                    r.err.contains("Crash kernel region")
+                        && r.err.contains("256 MiB")
+                        && r.err.contains("stays loaded"),
+                    "{args:?}: {}",
+                    r.err
+                );
+            }
+        }
+        assert!(host.calls.is_empty(), "{:?}", host.calls);
+        assert_eq!(host.files[CRASH_LOADED], "1\n");
+        // When the kernel itself refuses, the old crash kernel is gone: say so.
+        host.load_result = Err(Errno::ENOMEM);
+        let r = kexec(&mut host, &["-s", "-p", &d.path("vmlinuz")]);
+        assert!(r.err.contains("had already unloaded"), "{}", r.err);
     }
 
     #[test]

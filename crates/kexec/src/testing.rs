@@ -24,3 +24,18 @@ pub fn bzimage64_sample() -> Vec<u8> {
     b[offset::INIT_SIZE..offset::INIT_SIZE + 4].copy_from_slice(&0x2a0_0000u32.to_le_bytes());
     b
 }
+
+/// Gives a `FakeHost` the procfs/sysfs files a crash load reads: two CPUs'
+/// crash_notes (a third possible CPU without), vmcoreinfo, kernel symbols.
+pub fn add_crash_files(host: &mut crate::sys::FakeHost) {
+    host.set("/sys/devices/system/cpu/possible", "0-2\n");
+    host.set("/sys/devices/system/cpu/cpu0/crash_notes", "3fc1a000\n");
+    host.set("/sys/devices/system/cpu/cpu0/crash_notes_size", "416\n");
+    host.set("/sys/devices/system/cpu/cpu1/crash_notes", "3fc3a000\n");
+    host.set("/sys/devices/system/cpu/cpu1/crash_notes_size", "416\n");
+    host.set("/sys/kernel/vmcoreinfo", "0x000000003f12a000 1024\n");
+    host.set(
+        "/proc/kallsyms",
+        "ffffffff9a000000 T _text\nffffffff9a000000 T _stext\nffffffff9c800000 B _end\n",
+    );
+}

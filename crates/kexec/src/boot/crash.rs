@@ -19,9 +19,10 @@ pub const CPU_DIR: &str = "/sys/devices/system/cpu";
 pub const VMCOREINFO: &str = "/sys/kernel/vmcoreinfo";
 pub const KALLSYMS: &str = "/proc/kallsyms";
 pub const KCORE: &str = "/proc/kcore";
-/// The direct map's base without KASLR (4-level paging), when /proc/kcore
-/// cannot tell the real one.
+/// The direct map's base without KASLR, when /proc/kcore cannot tell the
+/// real one: 4-level and 5-level paging.
 pub const DEFAULT_PAGE_OFFSET: u64 = 0xffff_8880_0000_0000;
+pub const DEFAULT_PAGE_OFFSET_L5: u64 = 0xff11_0000_0000_0000;
 /// The kernel keeps the first 1 MiB reserved; it is not dumped (as the
 /// kernel's own elfcorehdr leaves it out).
 pub const LOW_RESERVED: u64 = 0x10_0000;
@@ -106,17 +107,15 @@ fn page_offset_from_kcore(head: &[u8]) -> Option<u64> {
         }
         let (vaddr, paddr) = (u64_at(ph + 16), u64_at(ph + 24));
         let base = vaddr.wrapping_sub(paddr);
-        // Direct-map entries: below the kernel text mapping, 1 GiB aligned.
-        (paddr != 0
-            && vaddr < 0xffff_ffff_8000_0000
-            && vaddr >= 0xffff_8000_0000_0000
-            && base % (1 << 30) == 0)
-            .then_some(base)
+        // Direct-map entries: kernel half (5-level paging starts it at
+        // 0xff00...), below the kernel text mapping, 1 GiB aligned.
+        let direct_map = 0xff00_0000_0000_0000..0xffff_ffff_8000_0000;
+        (paddr != 0 && direct_map.contains(&vaddr) && base % (1 << 30) == 0).then_some(base)
     })
 }
 
 impl CrashInfo {
-    pub fn gather(host: &dyn Host) -> Result<CrashInfo, String> {
+    pub fn gather(host: &dyn Host, five_level: bool) -> Result<CrashInfo, String> {
         let possible = host
             .read_text(&format!("{CPU_DIR}/possible"))
             .map_err(|e| unreadable(&format!("{CPU_DIR}/possible"), e))?;
@@ -181,8 +180,30 @@ impl CrashInfo {
                 .ok()
                 .as_deref()
                 .and_then(page_offset_from_kcore)
-                .unwrap_or(DEFAULT_PAGE_OFFSET),
+                .unwrap_or(if five_level {
+                    DEFAULT_PAGE_OFFSET_L5
+                } else {
+                    DEFAULT_PAGE_OFFSET
+                }),
         })
+    }
+
+    /// One line for the plan: what the core header describes.
+    pub fn describe(&self, segments: &[CoreSegment]) -> String {
+        let ram = segments.iter().filter(|s| s.kind == PT_LOAD).count()
+            - usize::from(self.kernel_text.is_some());
+        let text = match self.kernel_text {
+            Some((paddr, vaddr, size)) => {
+                format!("kernel text {vaddr:#x} at {paddr:#x} ({size:#x})")
+            }
+            None => "no kernel text (/proc/kallsyms hidden)".into(),
+        };
+        format!(
+            "{} CPU notes, vmcoreinfo at {:#x}, {text}, {ram} RAM ranges, direct map at {:#x}",
+            self.cpu_notes.len(),
+            self.vmcoreinfo.0,
+            self.page_offset
+        )
     }
 
     /// The program headers, with RAM outside `exclude` (the crash regions).
@@ -321,22 +342,13 @@ pub(crate) mod tests {
     /// The FakeHost machine with the files a crash load reads.
     pub fn crash_host() -> FakeHost {
         let mut host = FakeHost::typical();
-        host.set("/sys/devices/system/cpu/possible", "0-2\n");
-        host.set("/sys/devices/system/cpu/cpu0/crash_notes", "3fc1a000\n");
-        host.set("/sys/devices/system/cpu/cpu0/crash_notes_size", "416\n");
-        host.set("/sys/devices/system/cpu/cpu1/crash_notes", "3fc3a000\n");
-        host.set("/sys/devices/system/cpu/cpu1/crash_notes_size", "416\n");
-        host.set("/sys/kernel/vmcoreinfo", "0x000000003f12a000 1024\n");
-        host.set(
-            "/proc/kallsyms",
-            "ffffffff9a000000 T _text\nffffffff9a000000 T _stext\nffffffff9c800000 B _end\n",
-        );
+        crate::testing::add_crash_files(&mut host);
         host
     }
 
     #[test]
     fn gathers_notes_text_and_ram() {
-        let info = CrashInfo::gather(&crash_host()).unwrap();
+        let info = CrashInfo::gather(&crash_host(), false).unwrap();
         assert_eq!(
             info.cpu_notes,
             vec![(0x3fc1_a000, 416), (0x3fc3_a000, 416)],
@@ -352,7 +364,7 @@ pub(crate) mod tests {
 
     #[test]
     fn core_header_describes_notes_text_and_ram_outside_the_crash_region() {
-        let info = CrashInfo::gather(&crash_host()).unwrap();
+        let info = CrashInfo::gather(&crash_host(), false).unwrap();
         let crash = Range::new(0x6500_0000, 0x7500_0000);
         let segs = info.segments(&[crash]);
         let loads: Vec<&CoreSegment> = segs.iter().filter(|s| s.kind == PT_LOAD).collect();
@@ -422,7 +434,7 @@ pub(crate) mod tests {
     fn missing_permissions_are_named() {
         let mut host = crash_host();
         host.unset("/sys/kernel/vmcoreinfo");
-        let err = CrashInfo::gather(&host).unwrap_err();
+        let err = CrashInfo::gather(&host, false).unwrap_err();
         assert!(err.contains("/sys/kernel/vmcoreinfo"), "{err}");
     }
 
@@ -433,14 +445,17 @@ pub(crate) mod tests {
         k[32..40].copy_from_slice(&64u64.to_le_bytes());
         k[54..56].copy_from_slice(&56u16.to_le_bytes());
         k[56..58].copy_from_slice(&2u16.to_le_bytes());
-        let mut ph = |i: usize, vaddr: u64, paddr: u64| {
+        fn ph(k: &mut [u8], i: usize, vaddr: u64, paddr: u64) {
             let at = 64 + i * 56;
             k[at..at + 4].copy_from_slice(&PT_LOAD.to_le_bytes());
             k[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
             k[at + 24..at + 32].copy_from_slice(&paddr.to_le_bytes());
-        };
-        ph(0, 0xffff_ffff_9a00_0000, 0x100_0000); // kernel text: skipped
-        ph(1, 0xffff_9b3c_8010_0000, 0x10_0000);
+        }
+        ph(&mut k, 0, 0xffff_ffff_9a00_0000, 0x100_0000); // kernel text: skipped
+        ph(&mut k, 1, 0xffff_9b3c_8010_0000, 0x10_0000);
         assert_eq!(page_offset_from_kcore(&k), Some(0xffff_9b3c_8000_0000));
+        // 5-level paging (as seen in QEMU -cpu max): the direct map lies lower.
+        ph(&mut k, 1, 0xff47_df84_8000_1000, 0x1000);
+        assert_eq!(page_offset_from_kcore(&k), Some(0xff47_df84_8000_0000));
     }
 }

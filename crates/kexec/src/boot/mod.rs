@@ -50,11 +50,42 @@ impl System {
             crash_regions: facts.crash_regions.clone(),
             rng_seed,
             crash: match target {
-                Target::Crash => crash::CrashInfo::gather(host),
+                Target::Crash => crash::CrashInfo::gather(host, facts.five_level_paging),
                 Target::Normal => Err("not a crash load".into()),
             },
         })
     }
+}
+
+/// Files larger than the crash region cannot fit whatever the layout: say
+/// so before reading them.
+fn crash_files_fit(
+    facts: &Facts,
+    kernel: &Input,
+    initrd: Option<&Input>,
+) -> Result<(), LoadPlanError> {
+    let region = facts
+        .main_crash_region()
+        .filter(|r| r.size() > 0)
+        .ok_or(BuildError::NoCrashRegion)?;
+    for input in [Some(kernel), initrd].into_iter().flatten() {
+        if input.size >= region.size() {
+            let what = if std::ptr::eq(input, kernel) {
+                "kernel"
+            } else {
+                "initrd"
+            };
+            return Err(BuildError::CrashRegionFull {
+                region: region.to_string(),
+                size: crate::memory::human_size(region.size()),
+                what: format!("{what} {}", input.display()),
+                needed: crate::memory::human_size(input.size),
+                placed: "— it is larger than the whole region".into(),
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Whether only kexec_load can take this kernel (an ELF vmlinux: the x86
@@ -87,6 +118,9 @@ pub fn plan_kexec_load(
             source,
         })
     };
+    if target == Target::Crash {
+        crash_files_fit(facts, kernel, initrd)?;
+    }
     let kernel_bytes = read("kernel", kernel)?;
     let initrd_bytes = initrd.map(|i| read("initrd", i)).transpose()?;
     let system = System::gather(host, facts, target)?;

@@ -94,7 +94,7 @@ pub enum BuildError {
     NoCrashRegion,
     #[error("cannot describe the running kernel's memory for the capture kernel: {0}")]
     CrashInfo(String),
-    #[error("the crash kernel does not fit in the Crash kernel region [{region}] of {size}: no room left for the {what} ({needed}) after {placed}; reserve more with crashkernel=")]
+    #[error("the crash kernel does not fit in the Crash kernel region [{region}] of {size}: no room left for the {what} ({needed}) {placed}; reserve more with crashkernel=")]
     CrashRegionFull {
         region: String,
         size: String,
@@ -207,10 +207,10 @@ impl Placer {
                     what: what.to_string(),
                     needed: human_size(size),
                     placed: if self.placed_names.is_empty() {
-                        "keeping 2 MiB for the kernel's control pages".into()
+                        "after keeping 2 MiB for the kernel's control pages".into()
                     } else {
                         format!(
-                            "the {} and 2 MiB for the kernel's control pages",
+                            "after the {} and 2 MiB for the kernel's control pages",
                             self.placed_names.join(", ")
                         )
                     },
@@ -377,19 +377,20 @@ pub fn build(
                 .crash
                 .as_ref()
                 .map_err(|e| BuildError::CrashInfo(e.clone()))?;
-            let bytes = crash::elfcorehdr(&info.segments(&system.crash_regions));
+            let core = info.segments(&system.crash_regions);
+            let bytes = crash::elfcorehdr(&core);
             let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
             let range = Range::new(at, at + page_align(bytes.len() as u64));
             (
-                Some((at, bytes)),
+                Some((at, bytes, info.describe(&core))),
                 crash::capture_memmap(&system.memmap, &system.crash_regions, range),
             )
         }
     };
     // The capture kernel finds the dead kernel's memory through elfcorehdr=.
     let cmdline = match &elfcorehdr {
-        Some((at, _)) if cmdline.is_empty() => format!("elfcorehdr={at:#x}"),
-        Some((at, _)) => format!("{cmdline} elfcorehdr={at:#x}"),
+        Some((at, ..)) if cmdline.is_empty() => format!("elfcorehdr={at:#x}"),
+        Some((at, ..)) => format!("{cmdline} elfcorehdr={at:#x}"),
         None => cmdline.to_string(),
     };
     let cmdline_len = cmdline.len() + 1;
@@ -547,9 +548,9 @@ pub fn build(
     // CPU or memory hotplug. It is the only segment starting with ELF magic.
     let verified: Vec<&Segment> = segments.iter().collect();
     let blob = purgatory::image(purgatory_base, &config, &verified);
-    if let Some((at, bytes)) = elfcorehdr {
+    if let Some((at, bytes, what)) = elfcorehdr {
         segments.push(Segment {
-            purpose: "elfcorehdr (the crashed kernel's memory, for /proc/vmcore)".into(),
+            purpose: format!("elfcorehdr for /proc/vmcore: {what}"),
             mem: at,
             memsz: page_align(bytes.len() as u64),
             data: bytes,
@@ -880,7 +881,7 @@ mod tests {
     fn crash_system() -> System {
         let mut sys = qemu_1536m();
         sys.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
-        sys.crash = CrashInfo::gather(&crate::boot::crash::tests::crash_host());
+        sys.crash = CrashInfo::gather(&crate::boot::crash::tests::crash_host(), false);
         sys
     }
 
