@@ -105,6 +105,15 @@ install_bin /usr/bin/makedumpfile /usr/bin/makedumpfile
 if [ -x "$KEXEC_CORRUPT_BIN" ]; then
     install_bin "$KEXEC_CORRUPT_BIN" /usr/local/sbin/kexec_corrupt
 fi
+# Test instrument: the differential test of the rules model
+# (crates/kexec-cli/examples/differential.rs).
+KEXEC_DIFF_BIN=${KEXEC_DIFF_BIN:-$ROOT/target/release/examples/differential}
+if [ -x "$KEXEC_DIFF_BIN" ]; then
+    install_bin "$KEXEC_DIFF_BIN" /usr/local/sbin/differential
+fi
+# The kernel's config, where the rules model looks for CONFIG_KEXEC_JUMP.
+kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
+[ -f "$kconfig" ] && install -m 0644 "$kconfig" "$T/boot/$(basename "$kconfig")"
 
 install -m 0644 "$KEXEC_VM_KERNEL" "$T/boot/vmlinuz"
 : > "$T/data/empty"

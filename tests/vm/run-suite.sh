@@ -73,8 +73,9 @@ EXPECTED=(
     elf-reload-big-s-exit elf-reload-big-s-msg elf-reload-big-s-still-loaded
     # stage 3: the capture kernel (loaded through kexec_load)
     s3-elfcorehdr-cmdline s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker s3-makedumpfile
-    # kdump run: a capture kernel loaded through kexec_file_load
-    kd1-crash-load-exit kd1-crash-load-sysfs
+    # kdump run: the differential test, then a capture kernel loaded
+    # through kexec_file_load
+    kd1-differential kd1-crash-load-exit kd1-crash-load-sysfs
     kd2-elfcorehdr-cmdline kd2-vmcore-exists kd2-vmcore-elf kd2-vmcore-marker kd2-makedumpfile
     # UEFI run
     efi1-uefi efi1-initrd-above-4g efi1-load-exit efi1-load-sysfs
@@ -112,7 +113,12 @@ elapsed=$((SECONDS - t0))
 echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
 
 KD_LOG=$VM_OUT/serial-kdump.log
-KD_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=kd1"
+# The differential test of the rules model runs here: KEXEC_DIFF_CASES cases
+# (default 2000; 10000 or more for a thorough run) from KEXEC_DIFF_SEED
+# (default: new each run, printed so a failure can be replayed).
+DIFF_SEED=${KEXEC_DIFF_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+DIFF_CASES=${KEXEC_DIFF_CASES:-2000}
+KD_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=kd1 diffseed=$DIFF_SEED diffcases=$DIFF_CASES"
 echo "==> vm: kdump run (kexec_file_load): $KD_CMDLINE"
 t1=$SECONDS
 kd_rc=0

@@ -58,6 +58,46 @@ pub struct Request {
     pub no_efi: bool,
     /// ELF kernels: what rsi carries (--args-linux, the default, or --args-none).
     pub boot_args: BootArgs,
+    /// Raw kexec_load segments (--segment=FILE@MEM[:MEMSZ]) instead of a kernel.
+    pub segments: Vec<SegmentSpec>,
+    /// --entry: the kexec_load entry point.
+    pub entry: Option<u64>,
+    /// --arch: the KEXEC_ARCH_* value for kexec_load's flags (native by default).
+    pub arch: Option<u64>,
+    /// --load-flags: extra low flag bits for kexec_load, to probe the kernel's rules.
+    pub load_flags: u64,
+}
+
+/// One --segment=FILE@MEM[:MEMSZ].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentSpec {
+    pub file: PathBuf,
+    pub mem: u64,
+    /// None: the file's size rounded up to the page size.
+    pub memsz: Option<u64>,
+}
+
+impl SegmentSpec {
+    pub fn parse(text: &str) -> Result<SegmentSpec, String> {
+        let bad = |why: &str| {
+            format!("error: --segment={text}: {why} (expected FILE@MEM[:MEMSZ], numbers in hex with 0x or decimal)")
+        };
+        let (file, place) = text.rsplit_once('@').ok_or_else(|| bad("no @MEM"))?;
+        if file.is_empty() {
+            return Err(bad("no FILE"));
+        }
+        let (mem, memsz) = match place.split_once(':') {
+            Some((m, z)) => (m, Some(z)),
+            None => (place, None),
+        };
+        Ok(SegmentSpec {
+            file: PathBuf::from(file),
+            mem: parse_number(mem).ok_or_else(|| bad("MEM is not a number"))?,
+            memsz: memsz
+                .map(|z| parse_number(z).ok_or_else(|| bad("MEMSZ is not a number")))
+                .transpose()?,
+        })
+    }
 }
 
 impl Request {
@@ -170,6 +210,10 @@ Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.",
         .arg(flag("dry-run", None, "dry-run", "Print the plan and the kernel's predicted verdict; load nothing"))
         .arg(flag("json", None, "json", "Print the plan, outcome or status as one JSON object"))
         .arg(flag("skip-preflight", None, "skip-preflight", "Make the system call even when a rejection is predicted"))
+        .arg(value("segment", "segment", "FILE@MEM[:MEMSZ]", "Load FILE at physical MEM as a raw kexec_load segment (repeatable; needs --entry)").action(ArgAction::Append))
+        .arg(value("entry", "entry", "ADDR", "kexec_load entry point (raw segments; default: the first segment)"))
+        .arg(value("arch", "arch", "NAME", "KEXEC_ARCH_* for raw segments: a name (X86_64, AARCH64, ...) or a number"))
+        .arg(value("load-flags", "load-flags", "BITS", "Extra kexec_load flag bits, to probe the kernel's rules").hide_short_help(true))
         .arg(value("mem-min", "mem-min", "ADDR", "Lowest address for segments (kexec_load)"))
         .arg(value("mem-max", "mem-max", "ADDR", "Highest address for segments (kexec_load)"))
         .arg(value("serial", "serial", "PORT", "Purgatory serial port: ttyS0, ttyS1 or 0xPORT (kexec_load)"))
@@ -337,7 +381,35 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         ));
     }
     let kernel = positional.first().map(PathBuf::from);
-    if steps.load && kernel.is_none() {
+    let segments = match m
+        .get_many::<String>("segment")
+        .map(|v| {
+            v.map(|t| SegmentSpec::parse(t))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+    {
+        Ok(s) => s.unwrap_or_default(),
+        Err(e) => return Parsed::Usage(e),
+    };
+    if !segments.is_empty() && kernel.is_some() {
+        return Parsed::Usage("error: give either a kernel or --segment options, not both".into());
+    }
+    let arch = match m.get_one::<String>("arch") {
+        None => None,
+        Some(t) => match kexec::sys::abi::KexecArch::from_name(t)
+            .map(|a| a.value())
+            .or_else(|| parse_number(t).map(|n| if n > 0xffff { n } else { n << 16 }))
+        {
+            Some(v) => Some(v),
+            None => {
+                return Parsed::Usage(format!(
+                    "error: --arch={t}: not a KEXEC_ARCH_* name (X86_64, AARCH64, ...) or a number"
+                ))
+            }
+        },
+    };
+    if steps.load && kernel.is_none() && segments.is_empty() {
         return Parsed::Usage(
             "error: no kernel specified: give the kernel image file, e.g. `kexec -l /boot/vmlinuz`"
                 .into(),
@@ -358,9 +430,22 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
             }),
         }
     };
-    let (mem_min, mem_max) = match (number("mem-min", 0), number("mem-max", u64::MAX)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Parsed::Usage(e),
+    let (mem_min, mem_max, load_flags) = match (
+        number("mem-min", 0),
+        number("mem-max", u64::MAX),
+        number("load-flags", 0),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return Parsed::Usage(e),
+    };
+    let entry = match m.get_one::<String>("entry").map(|t| (t, parse_number(t))) {
+        None => None,
+        Some((_, Some(n))) => Some(n),
+        Some((t, None)) => {
+            return Parsed::Usage(format!(
+                "error: bad option value in --entry={t}: expected a number (0x for hex)"
+            ))
+        }
     };
     let boot_args = match ["args-linux", "args-elf", "args-none"].iter().filter_map(|id| given_at(&m, id).map(|at| (at, *id))).max() {
         Some((_, "args-elf")) => {
@@ -392,6 +477,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         console,
         no_efi: m.get_flag("noefi"),
         boot_args,
+        segments,
+        entry,
+        arch,
+        load_flags,
     })
 }
 
@@ -515,6 +604,42 @@ mod tests {
         assert!(matches!(parse(argv), Parsed::Help(text) if text.contains("--kexec-file-syscall")));
         let argv = ["kexec", "-v"].map(OsString::from);
         assert!(matches!(parse(argv), Parsed::Version(_)));
+    }
+
+    #[test]
+    fn raw_segments() {
+        let r = run(&[
+            "-c",
+            "-l",
+            "--segment=/a@0x100000",
+            "--segment",
+            "/b@1048576:0x3000",
+            "--entry=0x100000",
+            "--arch=aarch64",
+        ]);
+        assert_eq!(
+            r.segments,
+            vec![
+                SegmentSpec {
+                    file: "/a".into(),
+                    mem: 0x100000,
+                    memsz: None
+                },
+                SegmentSpec {
+                    file: "/b".into(),
+                    mem: 0x100000,
+                    memsz: Some(0x3000)
+                },
+            ]
+        );
+        assert_eq!((r.entry, r.arch), (Some(0x100000), Some(0xB70000)));
+        assert_eq!(
+            run(&["-c", "-l", "--segment=/a@0", "--arch=62"]).arch,
+            Some(0x3e0000)
+        );
+        assert!(usage(&["-c", "-l", "--segment=/a"]).contains("no @MEM"));
+        assert!(usage(&["-c", "-l", "/k", "--segment=/a@0"]).contains("not both"));
+        assert!(usage(&["-c", "-l", "--segment=/a@0", "--arch=vax"]).contains("--arch=vax"));
     }
 
     #[test]

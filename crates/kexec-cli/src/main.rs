@@ -1,11 +1,8 @@
 //! `kexec`: a drop-in for kexec-tools' kexec(8).
 
-mod args;
-mod run;
-
 fn main() {
     let mut host = kexec::LinuxHost;
-    let code = run::run(
+    let code = kexec_cli::run::run(
         std::env::args_os(),
         &mut host,
         &mut std::io::stdout().lock(),

@@ -9,7 +9,7 @@ use kexec::memory::human_size;
 use kexec::plan::InputError;
 use kexec::rules::{self, Rejection, Rule, Source};
 use kexec::status::Status;
-use kexec::sys::abi::{FileFlags, KEXEC_FILE_DEBUG};
+use kexec::sys::abi::{FileFlags, KexecArch, KexecFlags, KEXEC_FILE_DEBUG, KEXEC_ON_CRASH};
 use kexec::{cmdline, load, Errno, Facts, FileLoad, Host, Plan, Target};
 use serde_json::{json, Value};
 use std::ffi::OsString;
@@ -307,6 +307,78 @@ fn kexec_load_plan(
     boot::plan_kexec_load(host, facts, file, req.boot_args, &load_options(req))
 }
 
+/// Raw segments: exactly these, through kexec_load.
+fn load_raw(
+    req: &Request,
+    target: Target,
+    host: &mut dyn Host,
+    facts: &Facts,
+    io: &mut Out,
+) -> i32 {
+    if req.syscall == SyscallChoice::File {
+        io.warn("--segment loads raw segments, which only kexec_load takes: drop -s");
+        return EXIT_USAGE;
+    }
+    let mut segments = Vec::new();
+    for spec in &req.segments {
+        let input = match kexec::image::Input::open(&spec.file) {
+            Ok(i) => i,
+            Err(source) => {
+                let e = InputError {
+                    role: "segment",
+                    path: spec.file.clone(),
+                    source,
+                };
+                return input_failure(&e, io);
+            }
+        };
+        let data = match input.read_all() {
+            Ok(d) => d,
+            Err(source) => {
+                let e = InputError {
+                    role: "segment",
+                    path: spec.file.clone(),
+                    source,
+                };
+                return input_failure(&e, io);
+            }
+        };
+        let memsz = spec
+            .memsz
+            .unwrap_or_else(|| (data.len() as u64).div_ceil(rules::PAGE_SIZE) * rules::PAGE_SIZE);
+        segments.push(kexec::Segment {
+            digest: None,
+            purpose: format!("raw segment {}", spec.file.display()),
+            data,
+            mem: spec.mem,
+            memsz,
+        });
+    }
+    let base = if target == Target::Crash {
+        KEXEC_ON_CRASH.0
+    } else {
+        0
+    };
+    let arch = req.arch.unwrap_or(KexecArch::native().value());
+    let plan = Plan::Load {
+        target,
+        entry: req.entry.unwrap_or(segments.first().map_or(0, |s| s.mem)),
+        flags: KexecFlags(base | req.load_flags | arch),
+        segments,
+    };
+    if req.dry_run {
+        return report_dry_run(&plan, facts, io);
+    }
+    io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
+    let result = load::load(host, &plan, facts, req.skip_preflight);
+    finish(
+        &plan,
+        result,
+        io,
+        &format!("cannot load the segments as the {}", target.describe()),
+    )
+}
+
 fn load_kernel(
     req: &Request,
     target: Target,
@@ -314,6 +386,19 @@ fn load_kernel(
     facts: &Facts,
     io: &mut Out,
 ) -> i32 {
+    if target == Target::Crash {
+        // As kexec-tools: no crash memory, no crash load, whatever the call.
+        if let Err(r) = rules::crash_region_reserved(facts) {
+            if io.json_mode {
+                io.json(&rejection_json(&r));
+            }
+            io.warn(&format!("cannot load a crash kernel: {}", r.reason));
+            return exit_code_for(&r);
+        }
+    }
+    if !req.segments.is_empty() {
+        return load_raw(req, target, host, facts, io);
+    }
     let kernel = req
         .kernel
         .as_deref()
@@ -403,8 +488,9 @@ fn load_kernel(
                                 io.json(&v);
                             }
                             io.warn(&format!("{what}: {r}"));
+                            let note = crash_note(&file_plan, None, io);
                             io.warn(&format!(
-                                "the kexec_load fallback cannot take it either: {e}"
+                                "the kexec_load fallback cannot take it either: {e}{note}"
                             ));
                             return exit_code_for(&r);
                         }
@@ -728,6 +814,62 @@ mod tests {
         let r = kexec(&mut host, &["--json", "-s", "-l", &d.path("vmlinuz")]);
         let v: Value = serde_json::from_str(r.out.trim()).unwrap();
         assert_eq!(v["errno"], Value::Null);
+    }
+
+    #[test]
+    fn raw_segments_load_exactly_and_the_model_judges_them() {
+        let d = Dir::new("raw");
+        let mut host = FakeHost::typical();
+        let seg = format!("--segment={}@0x100000", d.path("initrd"));
+        let r = kexec(&mut host, &["-c", "-l", &seg, "--entry=0x100000", "--json"]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert_eq!(
+            host.calls,
+            vec![Call::Load {
+                entry: 0x100000,
+                segments: vec![(0x100000, 0x1000, 13)],
+                flags: KexecFlags(0x3e0000)
+            }]
+        );
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(v["errno"], Value::Null);
+        // Unaligned: predicted, explained, not sent.
+        let seg = format!("--segment={}@0x100800", d.path("initrd"));
+        let r = kexec(&mut host, &["-c", "-l", &seg, "--dry-run", "--json"]);
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(
+            (r.code, v["errno"].as_str(), v["source"].as_str()),
+            (255, Some("EADDRNOTAVAIL"), Some("model"))
+        );
+        assert_eq!(host.calls.len(), 1);
+        // --skip-preflight sends it; the kernel's answer comes back as the kernel's.
+        host.load_result = Err(Errno::EADDRNOTAVAIL);
+        let r = kexec(
+            &mut host,
+            &[
+                "-c",
+                "-l",
+                &seg,
+                "--skip-preflight",
+                "--json",
+                "--arch=AARCH64",
+                "--load-flags=0x10",
+            ],
+        );
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(
+            (v["errno"].as_str(), v["source"].as_str()),
+            (Some("EADDRNOTAVAIL"), Some("kernel"))
+        );
+        assert!(matches!(
+            host.calls[1],
+            Call::Load {
+                flags: KexecFlags(0xB70010),
+                ..
+            }
+        ));
+        let r = kexec(&mut host, &["-s", "-l", &seg]);
+        assert_eq!(r.code, 1);
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct Facts {
     pub lockdown: Option<String>,
     /// /proc/cmdline without its newline.
     pub cmdline: Option<String>,
+    /// CONFIG_KEXEC_JUMP (lets kexec_load take KEXEC_PRESERVE_CONTEXT), from
+    /// /boot/config-<release> when present.
+    pub kexec_jump: Option<bool>,
 }
 
 fn flag_file(host: &dyn Host, path: &str) -> bool {
@@ -93,7 +96,7 @@ impl Facts {
             .ok()
             .and_then(|t| iomem::parse(&t).ok())
             .unwrap_or_default();
-        Facts {
+        let mut facts = Facts {
             cap_sys_boot: status
                 .as_deref()
                 .and_then(effective_caps)
@@ -132,7 +135,13 @@ impl Facts {
                 .read_text(path::CMDLINE)
                 .ok()
                 .map(|t| t.trim_end_matches('\n').to_string()),
-        }
+            kexec_jump: None,
+        };
+        facts.kexec_jump = host
+            .read_text(&format!("/boot/config-{}", facts.kernel_release))
+            .ok()
+            .map(|config| config.lines().any(|l| l == "CONFIG_KEXEC_JUMP=y"));
+        facts
     }
 
     /// (major, minor) of the running kernel, e.g. (6, 1) for "6.1.0-56-amd64".

@@ -60,16 +60,17 @@ pub struct Segment {
     pub data: Vec<u8>,
     pub mem: u64,
     pub memsz: u64,
+    /// The SHA-256 our purgatory checks before it enters the kernel (data,
+    /// then zero fill to memsz), for the segments it checks.
+    #[serde(skip)]
+    pub digest: Option<[u8; 32]>,
 }
 
 impl Segment {
-    /// SHA-256 of the segment as it will be in memory (data, then zero fill),
-    /// as the purgatory checks it.
-    pub fn digest_hex(&self) -> String {
-        crate::boot::purgatory::segment_digest(self)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    /// The purgatory's digest in hex, when it checks this segment.
+    pub fn digest_hex(&self) -> Option<String> {
+        self.digest
+            .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 
@@ -336,12 +337,13 @@ impl Plan {
                     line(
                         &format!("segment {i}"),
                         format!(
-                            "{:#x}-{:#x} bufsz {:#x} memsz {:#x} sha256 {}  {}",
+                            "{:#x}-{:#x} bufsz {:#x} memsz {:#x}{}  {}",
                             s.mem,
                             s.mem + s.memsz.saturating_sub(1),
                             s.data.len(),
                             s.memsz,
-                            &s.digest_hex()[..16],
+                            s.digest_hex()
+                                .map_or(String::new(), |d| format!(" sha256 {}", &d[..16])),
                             s.purpose
                         ),
                     );

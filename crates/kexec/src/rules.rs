@@ -135,10 +135,14 @@ pub fn check(plan: &Plan, facts: &Facts) -> Result<(), Rejection> {
     }
 }
 
-/// kexec_load flag bits (low half) each kernel accepts. PRESERVE_CONTEXT
-/// needs CONFIG_KEXEC_JUMP, which user space cannot see; it is let through.
-pub fn load_flags_accepted(version: Option<(u32, u32)>) -> u64 {
-    let base = KEXEC_ON_CRASH.0 | KEXEC_PRESERVE_CONTEXT.0;
+/// kexec_load flag bits each kernel accepts (KEXEC_FLAGS). PRESERVE_CONTEXT
+/// needs CONFIG_KEXEC_JUMP, which most distribution kernels lack: it counts
+/// only when the kernel's config says so.
+pub fn load_flags_accepted(version: Option<(u32, u32)>, kexec_jump: Option<bool>) -> u64 {
+    let mut base = KEXEC_ON_CRASH.0;
+    if kexec_jump == Some(true) {
+        base |= KEXEC_PRESERVE_CONTEXT.0;
+    }
     match version {
         Some(v) if v >= (6, 10) => base | KEXEC_UPDATE_ELFCOREHDR.0 | KEXEC_CRASH_HOTPLUG_SUPPORT.0,
         Some(v) if v >= (6, 6) => base | KEXEC_UPDATE_ELFCOREHDR.0,
@@ -168,7 +172,9 @@ fn check_load(
             format!("the kernel is locked down (lockdown={mode}), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
         ));
     }
-    let accepted = load_flags_accepted(facts.kernel_version());
+    let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
+    // The kernel masks with ~KEXEC_ARCH_MASK as a 32-bit constant: only the
+    // low 16 bits are flags; bits 32 and up are ignored.
     let unknown = flags.flag_bits() & 0xffff & !accepted;
     if unknown != 0 {
         return Err(model(
@@ -651,6 +657,10 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
             Target::Crash => "the kernel could not allocate memory for the load: the Crash kernel region has no room left for the kernel's control pages".to_string(),
             Target::Normal => "the kernel ran out of memory while loading the image".to_string(),
         }),
+        Errno::EADDRNOTAVAIL if plan.syscall() == Syscall::KexecLoad => (
+            Rule::BadDestination,
+            "a segment's destination is unaligned, wraps around, ends above the destination limit, or (crash loads) lies outside the Crash kernel region, or the entry point does".to_string(),
+        ),
         Errno::EADDRNOTAVAIL => (Rule::NoRoom, match target {
             Target::Crash => format!("the crash kernel does not fit where it must go: the Crash kernel region is {} (reserve more with crashkernel=)", human_size(facts.crash_region_size())),
             Target::Normal => "the kernel found no free memory hole for a segment".to_string(),
@@ -931,6 +941,7 @@ mod tests {
 
     fn seg(purpose: &str, mem: u64, bufsz: usize, memsz: u64) -> Segment {
         Segment {
+            digest: None,
             purpose: purpose.into(),
             data: vec![0; bufsz],
             mem,

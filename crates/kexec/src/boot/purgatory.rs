@@ -80,7 +80,8 @@ fn put(image: &mut [u8], at: usize, value: u64) {
 }
 
 /// The purgatory image for `base`, verifying `segments` (none of them the
-/// purgatory itself) before it jumps as `config` says.
+/// purgatory itself; each with its digest taken) before it jumps as
+/// `config` says.
 pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Vec<u8> {
     assert!(
         segments.len() <= MAX_REGIONS,
@@ -132,7 +133,8 @@ pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Vec<
         let r = at(field::REGIONS + i * field::REGION_SIZE);
         put(&mut image, r, s.mem);
         put(&mut image, r + 8, s.memsz);
-        image[r + 16..r + 48].copy_from_slice(&segment_digest(s));
+        let digest = s.digest.unwrap_or_else(|| segment_digest(s));
+        image[r + 16..r + 48].copy_from_slice(&digest);
     }
     image
 }
@@ -157,6 +159,7 @@ mod tests {
             console: None,
         };
         let seg = Segment {
+            digest: None,
             purpose: "kernel".into(),
             data: vec![1, 2, 3],
             mem: 0x100_0000,
@@ -185,12 +188,14 @@ mod tests {
     #[test]
     fn digest_covers_the_zero_fill() {
         let short = Segment {
+            digest: None,
             purpose: "x".into(),
             data: vec![7; 10],
             mem: 0,
             memsz: 10,
         };
         let padded = Segment {
+            digest: None,
             memsz: 4096,
             ..short.clone()
         };

@@ -506,6 +506,7 @@ pub fn build(
     }
 
     let mut segments = vec![Segment {
+        digest: None,
         purpose: "zero page (boot_params), command line, setup_data".into(),
         mem: params_base,
         memsz: page_align(params.len() as u64),
@@ -521,6 +522,7 @@ pub fn build(
             (Kernel::Fixed { .. }, true) => format!("kernel {file} (PT_LOAD {i})"),
         };
         segments.push(Segment {
+            digest: None,
             purpose,
             mem: *at,
             memsz: page_align(*memsz),
@@ -529,6 +531,7 @@ pub fn build(
     }
     if let (Some(at), Some(data)) = (initrd_at, initrd) {
         segments.push(Segment {
+            digest: None,
             purpose: "initrd".into(),
             mem: at,
             memsz: page_align(data.len() as u64),
@@ -546,10 +549,14 @@ pub fn build(
     };
     // The elfcorehdr stays out of the digests: the kernel may rewrite it on
     // CPU or memory hotplug. It is the only segment starting with ELF magic.
+    for s in &mut segments {
+        s.digest = Some(purgatory::segment_digest(s));
+    }
     let verified: Vec<&Segment> = segments.iter().collect();
     let blob = purgatory::image(purgatory_base, &config, &verified);
     if let Some((at, bytes, what)) = elfcorehdr {
         segments.push(Segment {
+            digest: None,
             purpose: format!("elfcorehdr for /proc/vmcore: {what}"),
             mem: at,
             memsz: page_align(bytes.len() as u64),
@@ -559,6 +566,7 @@ pub fn build(
     segments.insert(
         0,
         Segment {
+            digest: None,
             purpose: "purgatory (verifies the other segments' SHA-256)".into(),
             mem: purgatory_base,
             memsz: page_align(purgatory::memsz()),
