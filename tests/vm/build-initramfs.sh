@@ -111,6 +111,21 @@ KEXEC_DIFF_BIN=${KEXEC_DIFF_BIN:-$ROOT/target/release/examples/differential}
 if [ -x "$KEXEC_DIFF_BIN" ]; then
     install_bin "$KEXEC_DIFF_BIN" /usr/local/sbin/differential
 fi
+# Test instrument: library-only rejections (crates/kexec-cli/examples/probes.rs).
+KEXEC_PROBES_BIN=${KEXEC_PROBES_BIN:-$ROOT/target/release/examples/probes}
+if [ -x "$KEXEC_PROBES_BIN" ]; then
+    install_bin "$KEXEC_PROBES_BIN" /usr/local/sbin/probes
+fi
+# virtio_blk and ext4 with their dependencies, for the sync test.
+kver=$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
+moddir=$(dirname "$(dirname "$KEXEC_VM_KERNEL")")/lib/modules/$kver/kernel
+mkdir -p "$T/lib/modules-test"
+for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
+    drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
+    lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4; do
+    [ -f "$moddir/$m.ko" ] || die "module $m.ko missing in $moddir"
+    install -m 0644 "$moddir/$m.ko" "$T/lib/modules-test/"
+done
 # The kernel's config, where the rules model looks for CONFIG_KEXEC_JUMP.
 kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
 [ -f "$kconfig" ] && install -m 0644 "$kconfig" "$T/boot/$(basename "$kconfig")"

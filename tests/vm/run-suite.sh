@@ -15,8 +15,11 @@
 #   stage 3  the capture kernel checks /proc/vmcore, then "kexec -f" with ours
 #            into a kernel without initrd, which panics (no root fs) and so
 #            ends QEMU
-# The kdump run: a crash kernel loaded with kexec -s -p, a crash, and the
-# same vmcore checks in the capture kernel.
+# The kdump run: every listed rejection explained with nothing lost, the
+# differential test of the rules model, then a crash kernel loaded with
+# kexec -s -p, a crash, and the same vmcore checks in the capture kernel.
+# The lockdown run (lockdown=integrity): kexec_load refused and explained,
+# a tampered kernel refused by signature verification.
 # The UEFI run (OVMF, 6 GiB): efi1 loads through kexec_load with the initrd
 # above 4 GiB; efi2 checks EFI survived, then executes an image whose kernel
 # segment was corrupted after its digest was taken: the purgatory must print
@@ -56,9 +59,9 @@ EXPECTED=(
     s1-argv-permuted-dup-s s1-argv-append-eq s1-argv-append-space
     s1-argv-append-empty s1-argv-combined-short
     # stage 1: load stage 2 (its kexec -e is proven by stage 2 running)
-    s1-final-load s1-final-load-sysfs
+    s1-final-load s1-final-load-sysfs s1-disk-written
     # stage 2: booted by our kexec -e (kexec_file_load)
-    s2-cmdline-marker s2-marker-file s2-kl-load-exit s2-kl-load-sysfs
+    s2-cmdline-marker s2-marker-file s2-disk-intact s2-kl-load-exit s2-kl-load-sysfs
     # kl: booted through kexec_load and our purgatory
     kl-cmdline-marker kl-marker-file kl-memtotal kl-cpus
     kl-elf-load-exit kl-elf-load-sysfs
@@ -73,10 +76,36 @@ EXPECTED=(
     elf-reload-big-s-exit elf-reload-big-s-msg elf-reload-big-s-still-loaded
     # stage 3: the capture kernel (loaded through kexec_load)
     s3-elfcorehdr-cmdline s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker s3-makedumpfile
-    # kdump run: the differential test, then a capture kernel loaded
-    # through kexec_file_load
-    kd1-differential kd1-crash-load-exit kd1-crash-load-sysfs
+    # kdump run: every listed rejection (with a kernel and a crash kernel
+    # loaded), the differential test, then a capture kernel loaded through
+    # kexec_file_load, kexec_load_disabled=1, and a crash
+    rej-unaligned-errno rej-unaligned-msg rej-unaligned-still-loaded
+    rej-unaligned-kernel-errno rej-unaligned-kernel-msg rej-unaligned-kernel-still-loaded
+    rej-outside-crash-errno rej-outside-crash-msg rej-outside-crash-still-loaded
+    rej-bad-flags-errno rej-bad-flags-msg rej-bad-flags-still-loaded
+    rej-bufsz-errno rej-bufsz-msg rej-bufsz-still-loaded
+    rej-too-many-errno rej-too-many-msg rej-too-many-still-loaded
+    rej-overlap-errno rej-overlap-msg rej-overlap-still-loaded
+    rej-half-ram-errno rej-half-ram-msg rej-half-ram-still-loaded
+    rej-arch-errno rej-arch-msg rej-arch-still-loaded
+    rej-cmdline-file-errno rej-cmdline-file-msg rej-cmdline-file-still-loaded
+    rej-cmdline-load-errno rej-cmdline-load-msg rej-cmdline-load-still-loaded
+    rej-empty-errno rej-empty-msg rej-empty-still-loaded
+    rej-not-kernel-errno rej-not-kernel-msg rej-not-kernel-still-loaded
+    rej-wrong-arch-errno rej-wrong-arch-msg rej-wrong-arch-still-loaded
+    rej-truncated-errno rej-truncated-msg rej-truncated-still-loaded
+    rej-directory-errno rej-directory-msg rej-directory-still-loaded
+    rej-missing-errno rej-missing-msg rej-missing-still-loaded
+    rej-missing-initrd-errno rej-missing-initrd-msg rej-missing-initrd-still-loaded
+    rej-unreadable-errno rej-unreadable-msg rej-unreadable-still-loaded
+    rej-non-root-errno rej-non-root-msg rej-non-root-still-loaded
+    rej-probe-ebadf rej-probe-etxtbsy rej-probe-no-nul
+    kd1-differential kd1-crash-load-exit
+    kd1-load-disabled-errno kd1-load-disabled-msg kd1-load-disabled-crash-kept kd1-crash-load-sysfs
     kd2-elfcorehdr-cmdline kd2-vmcore-exists kd2-vmcore-elf kd2-vmcore-marker kd2-makedumpfile
+    # lockdown run
+    lock-kexec-load-errno lock-kexec-load-msg lock-kernel-agrees
+    lock-tampered-exit lock-tampered-msg lock-nothing-loaded
     # UEFI run
     efi1-uefi efi1-initrd-above-4g efi1-load-exit efi1-load-sysfs
     efi2-cmdline-marker efi2-marker-file efi2-uefi efi2-runtime-map efi2-cpus
@@ -106,9 +135,13 @@ echo "==> vm: building and preparing images (KEXEC_BIN=$KEXEC_BIN)"
 vm_build
 vm_prepare
 echo "==> vm: BIOS run: $CMDLINE"
+# A fresh ext4 disk for the sync test (written in stage 1, read in stage 2).
+rm -f "$VM_OUT/disk.img"
+truncate -s 64M "$VM_OUT/disk.img"
+mkfs.ext4 -q -F "$VM_OUT/disk.img"
 t0=$SECONDS
 qemu_rc=0
-vm_boot "$CMDLINE" "$LOG" echo_line || qemu_rc=$?
+vm_boot "$CMDLINE" "$LOG" echo_line -drive "file=$VM_OUT/disk.img,if=virtio,format=raw" || qemu_rc=$?
 elapsed=$((SECONDS - t0))
 echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
 
@@ -124,6 +157,14 @@ t1=$SECONDS
 kd_rc=0
 vm_boot "$KD_CMDLINE" "$KD_LOG" echo_line || kd_rc=$?
 echo "==> vm: QEMU exited with $kd_rc after $((SECONDS - t1))s; serial log: $KD_LOG"
+
+LOCK_LOG=$VM_OUT/serial-lockdown.log
+LOCK_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init lockdown=integrity stage=lock"
+echo "==> vm: lockdown run: $LOCK_CMDLINE"
+t1=$SECONDS
+lock_rc=0
+vm_boot "$LOCK_CMDLINE" "$LOCK_LOG" echo_line || lock_rc=$?
+echo "==> vm: QEMU exited with $lock_rc after $((SECONDS - t1))s; serial log: $LOCK_LOG"
 
 EFI_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init stage=efi1"
 echo "==> vm: UEFI run (OVMF, 6 GiB): $EFI_CMDLINE"
@@ -147,7 +188,7 @@ while IFS= read -r line; do
     elif [ -z "${status[$name]:-}" ]; then
         status[$name]=ok
     fi
-done < <(cat "$LOG" "$KD_LOG" "$EFI_LOG")
+done < <(cat "$LOG" "$KD_LOG" "$LOCK_LOG" "$EFI_LOG")
 
 # host-qemu-exit: QEMU must end by itself (the last kernel's panic), not
 # by the timeout.

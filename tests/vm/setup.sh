@@ -18,7 +18,7 @@
 set -euo pipefail
 
 CACHE=${KEXEC_VM_CACHE:-$HOME/.cache/kexec-vm}
-PKGS=(qemu-system-x86 busybox-static cpio kexec-tools makedumpfile ovmf)
+PKGS=(qemu-system-x86 busybox-static cpio kexec-tools makedumpfile ovmf e2fsprogs)
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }

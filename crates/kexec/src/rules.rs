@@ -47,6 +47,8 @@ pub enum Rule {
     FileTooBig,
     NotBzImage64,
     Truncated,
+    /// Ours, not the kernel's: it would load the file, which could not boot.
+    PayloadTruncated,
     CmdlineNotTerminated,
     CmdlineTooLong,
     NoCrashRegion,
@@ -88,9 +90,12 @@ pub struct Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let who = match self.source {
-            Source::Model => "the kernel would refuse it with",
-            Source::Kernel => "the kernel refused it with",
+        let who = match (self.source, self.rule) {
+            (Source::Model, Rule::PayloadTruncated) => {
+                "kexec refuses it: the kernel would load it and fail to boot it; reported as"
+            }
+            (Source::Model, _) => "the kernel would refuse it with",
+            (Source::Kernel, _) => "the kernel refused it with",
         };
         write!(f, "{} ({who} {})", self.reason, self.errno.name())
     }
@@ -408,6 +413,19 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
 /// protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64), or None. Both our
 /// kexec_load builder and the kernel's kexec_file probe require it.
 pub fn bzimage64_signature(head: &[u8]) -> Option<String> {
+    if head.starts_with(b"\x7fELF") && head.len() >= 20 {
+        let machine = u16::from_le_bytes([head[18], head[19]]);
+        let arch = match machine {
+            62 => {
+                "x86_64: an uncompressed vmlinux, which only kexec_load takes (use -c)".to_string()
+            }
+            183 => "AArch64: a kernel for another architecture".to_string(),
+            243 => "RISC-V: a kernel for another architecture".to_string(),
+            3 => "i386: a kernel for another architecture".to_string(),
+            m => format!("machine {m}: a kernel for another architecture"),
+        };
+        return Some(format!("it is an ELF file for {arch}, not a bzImage"));
+    }
     if head.len() < 2 * bzimage::SECTOR as usize {
         return Some(format!(
             "it is {} bytes long, too short to hold an x86 boot sector and setup header (at least 1024)",
@@ -448,6 +466,29 @@ pub fn bzimage64_signature(head: &[u8]) -> Option<String> {
         return Some(format!(
             "xloadflags {:#06x} lack XLF_KERNEL_64: it has no 64-bit entry point (a 32-bit kernel?)",
             h.xloadflags
+        ));
+    }
+    None
+}
+
+/// Why a bzImage of `size` bytes is cut short, or None. The setup code
+/// check is the kernel's (ENOEXEC); the payload check is ours: the kernel
+/// would load such a file, and its decompressor would fail at boot.
+pub fn bzimage_truncated(size: u64, h: &SetupHeader) -> Option<String> {
+    let real_mode = h.real_mode_size();
+    if size < real_mode {
+        return Some(format!(
+            "it is {size} bytes, but its setup_sects ({}) alone take {real_mode} bytes",
+            h.setup_sects
+        ));
+    }
+    let payload_end = real_mode + u64::from(h.payload_offset) + u64::from(h.payload_length);
+    if h.payload_length != 0 && size < payload_end {
+        return Some(format!(
+            "it is {size} bytes, but its compressed payload (payload_offset {:#x}, payload_length {}) ends at byte {payload_end}: {} bytes are missing",
+            h.payload_offset,
+            h.payload_length,
+            payload_end - size
         ));
     }
     None
@@ -507,15 +548,16 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
             "the command line does not end in a NUL byte".into(),
         ));
     }
-    let real_mode = header.real_mode_size();
-    if load.kernel.size < real_mode {
+    if let Some(why) = bzimage_truncated(load.kernel.size, &header) {
+        let rule = if load.kernel.size < header.real_mode_size() {
+            Rule::Truncated
+        } else {
+            Rule::PayloadTruncated
+        };
         return Err(model(
             Errno::ENOEXEC,
-            Rule::Truncated,
-            format!(
-                "{kernel} is truncated: it is {} bytes, but its setup_sects ({}) alone take {real_mode} bytes",
-                load.kernel.size, header.setup_sects
-            ),
+            rule,
+            format!("{kernel} is truncated: {why}"),
         ));
     }
     let size = cmdline.len() as u64;
@@ -650,7 +692,8 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
         Errno::EBADMSG | Errno::ELIBBAD | Errno::EMSGSIZE => (Rule::Signature, format!("signature verification of {kernel} failed: its signature is malformed")),
         Errno::ENOPKG => (Rule::Signature, format!("signature verification of {kernel} failed: the kernel lacks the crypto algorithm the signature uses")),
         Errno::EACCES => (Rule::SecurityModule, format!("a security module (IMA appraisal or another LSM) denied loading {kernel}")),
-        Errno::ETXTBSY => (Rule::FileBusy, format!("{kernel} or the initrd is open for writing by another process")),
+        Errno::ETXTBSY => (Rule::FileBusy, format!("{kernel} or the initrd is open for writing by another process (the kernel reads only files nobody writes)")),
+        Errno::EBADF => (Rule::Other, "a kernel or initrd descriptor is not open for reading (kexec_file_load needs descriptors opened O_RDONLY or O_RDWR)".to_string()),
         Errno::EFBIG => (Rule::FileTooBig, "the kernel or initrd is 4 GiB or larger".to_string()),
         Errno::ENOSYS => (Rule::NotImplemented, format!("the running kernel has no {call} (it was built without CONFIG_KEXEC{})", if plan.syscall() == Syscall::KexecFileLoad { "_FILE" } else { "" })),
         Errno::ENOMEM => (Rule::OutOfMemory, match target {
@@ -665,9 +708,13 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
             Target::Crash => format!("the crash kernel does not fit where it must go: the Crash kernel region is {} (reserve more with crashkernel=)", human_size(facts.crash_region_size())),
             Target::Normal => "the kernel found no free memory hole for a segment".to_string(),
         }),
-        Errno::EINVAL => (Rule::Other, format!("the kernel refused the arguments of {call} as invalid{}", match plan {
-            Plan::FileLoad(f) if f.flags.contains(KEXEC_FILE_ON_CRASH) => " (flags, files, command line or crash region)",
-            _ => " (flags, files or command line)",
+        Errno::EINVAL if matches!(plan, Plan::FileLoad(f) if f.cmdline_bytes().last() != Some(&0)) => (
+            Rule::CmdlineNotTerminated,
+            "the command line does not end in a NUL byte".to_string(),
+        ),
+        Errno::EINVAL => (Rule::Other, format!("the kernel refused the arguments of {call} as invalid (a command line without its NUL or too long, an empty or non-regular file, unknown flags{})", match plan {
+            Plan::FileLoad(f) if f.flags.contains(KEXEC_FILE_ON_CRASH) => ", or no room in the crash region",
+            _ => "",
         })),
         other => (Rule::Other, format!("{call} failed: {}", other.description())),
     };
@@ -846,6 +893,29 @@ mod tests {
         let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
         assert_eq!((r.errno, r.rule), (Errno::ENOEXEC, Rule::Truncated));
         assert!(r.reason.contains("14336 bytes"), "{}", r.reason);
+        // Whole setup code, but the payload cut off: how many bytes are missing.
+        let mut image = debian_like_header();
+        image[0x248..0x24c].copy_from_slice(&0x2ccu32.to_le_bytes());
+        image[0x24c..0x250].copy_from_slice(&0x10000u32.to_le_bytes());
+        let k = f.put("k2", &image);
+        let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
+        assert_eq!(r.rule, Rule::PayloadTruncated);
+        assert!(r.to_string().contains("kexec refuses it"), "{r}");
+        assert!(
+            r.reason.contains(&format!(
+                "{} bytes are missing",
+                0x3800 + 0x2cc + 0x10000 - 0x4000
+            )),
+            "{}",
+            r.reason
+        );
+        // An ELF is named as one.
+        let mut elf = b"\x7fELF".to_vec();
+        elf.resize(4096, 0);
+        elf[18] = 183;
+        let k = f.put("arm64", &elf);
+        let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
+        assert!(r.reason.contains("AArch64"), "{}", r.reason);
     }
 
     #[test]

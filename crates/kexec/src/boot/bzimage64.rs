@@ -37,13 +37,8 @@ pub fn check_header(file: &str, kernel: &[u8], h: &SetupHeader) -> Result<(), Bu
     if h.init_size == 0 {
         return err("init_size is 0".into());
     }
-    if (kernel.len() as u64) < h.real_mode_size() {
-        return err(format!(
-            "it is truncated: {} bytes, but setup_sects ({}) alone take {} bytes",
-            kernel.len(),
-            h.setup_sects,
-            h.real_mode_size()
-        ));
+    if let Some(why) = crate::rules::bzimage_truncated(kernel.len() as u64, h) {
+        return err(format!("it is truncated: {why}"));
     }
     Ok(())
 }
