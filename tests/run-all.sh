@@ -1,13 +1,20 @@
 #!/bin/bash
 # Runs every test: the host-side unit and CLI tests (no real kexec happens on
-# this machine), then the real-kernel suite, which boots Debian's kernel in
-# QEMU and makes every real kexec inside the guest.
+# this machine), a short smoke run of every fuzz target (when the machine
+# has its nightly toolchain), then the real-kernel suite, which boots
+# Debian's kernel in QEMU and makes every real kexec inside the guest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "==> cargo build --release"
 cargo build --release --locked --workspace --bins --examples
-echo "==> cargo test (host side: parsers, rules model, CLI against a fake kernel)"
+echo "==> cargo test (host side: parsers, rules model, boot images, CLI against a fake kernel)"
 cargo test --locked --workspace 2>&1 | tee target/cargo-test.log
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    echo "==> fuzz smoke run (the full budget: fuzz/run.sh)"
+    fuzz/run.sh 20000
+else
+    echo "==> fuzz smoke run skipped: no nightly toolchain on this machine"
+fi
 echo "==> real-kernel suite (QEMU)"
 tests/vm/run-suite.sh

@@ -53,6 +53,8 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
+    let argv: Vec<OsString> = argv.into_iter().collect();
+    let wants_json = argv.iter().skip(1).any(|a| a == "--json");
     let mut io = Out {
         out,
         err,
@@ -71,6 +73,14 @@ pub fn run(
             EXIT_OK
         }
         Parsed::Usage(text) => {
+            if wants_json {
+                let reason = text
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ");
+                io.json(&json!({ "errno": "EINVAL", "reason": reason, "source": "usage", "rule": "usage" }));
+            }
             let _ = writeln!(io.err, "{}", text.trim_end());
             let _ = writeln!(io.err, "Try `kexec --help` for the options.");
             EXIT_USAGE
@@ -702,6 +712,19 @@ mod tests {
             "{}",
             r.err
         );
+    }
+
+    #[test]
+    fn usage_errors_still_answer_in_json() {
+        let mut host = FakeHost::typical();
+        let r = kexec(&mut host, &["--json", "--bogus-option"]);
+        assert_eq!(r.code, 1);
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(
+            (v["errno"].as_str(), v["source"].as_str()),
+            (Some("EINVAL"), Some("usage"))
+        );
+        assert!(v["reason"].as_str().unwrap().contains("--bogus-option"));
     }
 
     #[test]

@@ -109,8 +109,13 @@ impl ZeroPage<'_> {
         let len = declared
             .min(SETUP_HEADER_MAX)
             .min(self.kernel_head.len().saturating_sub(offset::SETUP_HEADER));
-        page[offset::SETUP_HEADER..offset::SETUP_HEADER + len]
-            .copy_from_slice(&self.kernel_head[offset::SETUP_HEADER..offset::SETUP_HEADER + len]);
+        // A head too short to hold a setup header copies nothing (found by
+        // fuzzing: the loaders validate first, but the builder must not panic).
+        if len > 0 {
+            page[offset::SETUP_HEADER..offset::SETUP_HEADER + len].copy_from_slice(
+                &self.kernel_head[offset::SETUP_HEADER..offset::SETUP_HEADER + len],
+            );
+        }
         if let Some(running) = self.running.filter(|r| r.len() >= SIZE) {
             let copy = |page: &mut [u8], at: usize, n: usize| {
                 page[at..at + n].copy_from_slice(&running[at..at + n])
@@ -240,6 +245,26 @@ mod tests {
             zp[0x1ef], 0,
             "sentinel stays 0 so the kernel keeps our fields"
         );
+    }
+
+    #[test]
+    fn a_head_shorter_than_the_setup_header_does_not_panic() {
+        // Regression: fuzz/artifacts/bzimage crash (a 16-byte head).
+        for len in [0, 16, 0x1f1, 0x1f2] {
+            let head = vec![0xebu8; len];
+            let zp = ZeroPage {
+                kernel_head: &head,
+                running: None,
+                e820: &[],
+                cmdline_addr: 0,
+                initrd: None,
+                setup_data: 0,
+                efi: None,
+                acpi_rsdp: None,
+            }
+            .build();
+            assert_eq!(zp.len(), SIZE);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! leaves the judgement of what a kernel accepts to `rules`.
 
 pub mod bzimage;
+pub mod pe;
 
 use std::fs::File;
 use std::io;
