@@ -207,7 +207,7 @@ fn unload(req: &Request, target: Target, host: &mut dyn Host, facts: &Facts, io:
     };
     io.debug(&format!("unload plan:\n{}", plan.describe()));
     if req.dry_run {
-        return report_dry_run(&plan, facts, io);
+        return report_dry_run(&plan, facts, io, "unload");
     }
     let mut result = load::load(host, &plan, facts, req.skip_preflight);
     if let Err(r) = &result {
@@ -263,7 +263,8 @@ fn finish(plan: &Plan, result: Result<(), Rejection>, io: &mut Out, what: &str) 
     }
 }
 
-fn report_dry_run(plan: &Plan, facts: &Facts, io: &mut Out) -> i32 {
+/// Prints the plan, why its system call was chosen, and the model's verdict.
+fn report_dry_run(plan: &Plan, facts: &Facts, io: &mut Out, why: &str) -> i32 {
     let verdict = rules::check(plan, facts);
     if io.json_mode {
         let mut v = match &verdict {
@@ -272,10 +273,11 @@ fn report_dry_run(plan: &Plan, facts: &Facts, io: &mut Out) -> i32 {
         };
         v["dry_run"] = json!(true);
         v["plan"] = plan.to_json();
+        v["syscall_choice"] = json!(why);
         io.json(&v);
     } else {
         io.say(&format!(
-            "dry run: nothing is loaded\n{}",
+            "dry run: nothing is loaded\n{}\n  chosen     {why}",
             plan.describe().trim_end()
         ));
         match &verdict {
@@ -377,7 +379,7 @@ fn load_raw(
         segments,
     };
     if req.dry_run {
-        return report_dry_run(&plan, facts, io);
+        return report_dry_run(&plan, facts, io, "kexec_load: raw segments");
     }
     io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
     let result = load::load(host, &plan, facts, req.skip_preflight);
@@ -436,27 +438,27 @@ fn load_kernel(
         target.describe()
     );
     let only_kexec_load = boot::needs_kexec_load(&file.kernel_head);
-    let plan = match req.syscall {
+    let (plan, why) = match req.syscall {
         SyscallChoice::Auto if only_kexec_load => {
-            io.debug("syscall: kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)");
+            let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
             match kexec_load_plan(req, &file, host, facts) {
-                Ok(plan) => plan,
+                Ok(plan) => (plan, why.to_string()),
                 Err(e) => return plan_failure(&what, &e, io),
             }
         }
-        SyscallChoice::Load => {
-            io.debug("syscall: kexec_load (-c): we build the boot image and purgatory");
-            match kexec_load_plan(req, &file, host, facts) {
-                Ok(plan) => plan,
-                Err(e) => return plan_failure(&what, &e, io),
-            }
-        }
-        SyscallChoice::File => {
-            io.debug("syscall: kexec_file_load (-s): the kernel parses the bzImage itself");
-            Plan::FileLoad(file)
-        }
+        SyscallChoice::Load => match kexec_load_plan(req, &file, host, facts) {
+            Ok(plan) => (
+                plan,
+                "kexec_load (-c): our boot image and purgatory".to_string(),
+            ),
+            Err(e) => return plan_failure(&what, &e, io),
+        },
+        SyscallChoice::File => (
+            Plan::FileLoad(file),
+            "kexec_file_load (-s): the kernel parses the bzImage itself".to_string(),
+        ),
         SyscallChoice::Auto => {
-            io.debug("syscall: auto (-a, the default): kexec_file_load first, kexec_load if the kernel cannot take the image that way");
+            let first = "kexec_file_load (auto, the default: the file call first, kexec_load if the kernel cannot take the image that way)";
             let file_plan = Plan::FileLoad(file);
             let verdict = if req.skip_preflight {
                 Ok(())
@@ -466,29 +468,32 @@ fn load_kernel(
             let verdict = match verdict {
                 Ok(()) if req.dry_run => Ok(()),
                 Ok(()) => {
+                    io.debug(&format!("syscall: {first}"));
                     io.debug(&format!("plan:\n{}", file_plan.describe().trim_end()));
                     load::load(host, &file_plan, facts, true)
                 }
                 Err(r) => Err(r),
             };
             match verdict {
-                Ok(()) if req.dry_run => file_plan,
+                Ok(()) if req.dry_run => (file_plan, first.to_string()),
                 Ok(()) => return finish(&file_plan, Ok(()), io, &what),
                 Err(r) if !falls_back(r.errno) => {
                     if req.dry_run {
-                        return report_dry_run(&file_plan, facts, io);
+                        return report_dry_run(&file_plan, facts, io, first);
                     }
                     return finish(&file_plan, Err(r), io, &what);
                 }
                 Err(r) => {
-                    io.debug(&format!(
-                        "kexec_file_load: {r}; falling back to kexec_load as kexec-tools -a does"
-                    ));
+                    let why = format!(
+                        "kexec_load (auto): kexec_file_load would be refused with {} ({}), which sends kexec-tools -a to kexec_load too",
+                        r.errno.name(),
+                        r.reason
+                    );
                     let Plan::FileLoad(file) = &file_plan else {
                         unreachable!("built above")
                     };
                     match kexec_load_plan(req, file, host, facts) {
-                        Ok(plan) => plan,
+                        Ok(plan) => (plan, why),
                         Err(e) => {
                             // Neither call can take it: report both reasons.
                             if io.json_mode {
@@ -510,8 +515,9 @@ fn load_kernel(
         }
     };
     if req.dry_run {
-        return report_dry_run(&plan, facts, io);
+        return report_dry_run(&plan, facts, io, &why);
     }
+    io.debug(&format!("syscall: {why}"));
     io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
     let result = load::load(host, &plan, facts, req.skip_preflight);
     finish(&plan, result, io, &what)
@@ -824,6 +830,21 @@ mod tests {
             "{}",
             r.out
         );
+        assert!(
+            r.out.contains("chosen     kexec_file_load (-s)"),
+            "{}",
+            r.out
+        );
+        // Auto mode says why it goes to kexec_load.
+        let long = format!("--append={}", "a".repeat(2029));
+        let r = kexec(&mut host, &["--dry-run", "-l", &d.path("vmlinuz"), &long]);
+        assert!(
+            r.out.contains(
+                "chosen     kexec_load (auto): kexec_file_load would be refused with EINVAL"
+            ),
+            "{}",
+            r.out
+        );
         let r = kexec(
             &mut host,
             &["--dry-run", "--json", "-s", "-l", &d.path("text.txt")],
@@ -1011,7 +1032,11 @@ mod tests {
         let append = format!("--append={}", "a".repeat(2029));
         let r = kexec(&mut host, &["-d", "-l", &d.path("vmlinuz"), &append]);
         assert_eq!(r.code, 0, "{}", r.err);
-        assert!(r.err.contains("falling back to kexec_load"), "{}", r.err);
+        assert!(
+            r.err.contains("sends kexec-tools -a to kexec_load too"),
+            "{}",
+            r.err
+        );
         assert!(
             matches!(host.calls.as_slice(), [Call::Load { .. }]),
             "{:?}",
