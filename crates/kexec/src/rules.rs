@@ -633,9 +633,9 @@ fn half_of_ram(segments: &[(&str, u64)], facts: &Facts) -> Result<(), Rejection>
         return Ok(());
     };
     let half = total / PAGE_SIZE / 2 * PAGE_SIZE;
-    let mut sum = 0;
+    let mut sum: u64 = 0;
     for (what, memsz) in segments {
-        sum += memsz;
+        sum = sum.saturating_add(*memsz);
         if *memsz > half || sum > half {
             return Err(model(
                 Errno::EINVAL,

@@ -20,6 +20,9 @@ pub const VMLINUX_CMDLINE_SIZE: u32 = 2047;
 /// Protocol 2.15: the zero page layout the kernel reads.
 const PROTOCOL: u16 = 0x020f;
 
+/// Highest physical address on x86_64 (52 bits, 5-level paging).
+pub const MAX_PHYSICAL: u64 = 1 << 52;
+
 pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.starts_with(ELF_MAGIC)
 }
@@ -92,6 +95,15 @@ pub fn describe<'a>(
         if paddr % crate::rules::PAGE_SIZE != 0 {
             return Err(err(format!(
                 "PT_LOAD {i}: p_paddr {paddr:#x} is not page-aligned"
+            )));
+        }
+        if paddr
+            .checked_add(memsz)
+            .is_none_or(|end| end > MAX_PHYSICAL)
+        {
+            // Found by fuzzing: a p_memsz near 2^64 wrapped the range around.
+            return Err(err(format!(
+                "PT_LOAD {i}: p_paddr {paddr:#x} + p_memsz {memsz:#x} lies beyond any physical address"
             )));
         }
         if (data.len() as u64) > memsz {
@@ -196,6 +208,14 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("--args-none"), "{e}");
+        // Regression (fuzz/artifacts/elf_kernel timeout): a p_memsz that wraps.
+        let mut wrap = tiny_vmlinux(62, 0x100_0000);
+        wrap[64 + 40..64 + 48].copy_from_slice(&0xffff_ffff_ffff_c602u64.to_le_bytes());
+        let e = describe("vmlinux", &wrap, &h, BootArgs::Linux, None, "")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("beyond any physical address"), "{e}");
         let e = describe("vmlinux", &ok[..100], &h, BootArgs::Linux, None, "")
             .err()
             .unwrap()

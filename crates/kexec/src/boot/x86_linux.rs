@@ -352,8 +352,11 @@ pub fn build(
     // Fixed pieces first: nothing else may take their place.
     if let Kernel::Fixed { pieces, .. } = &boot.kernel {
         for (i, (at, _, memsz)) in pieces.iter().enumerate() {
-            let range = Range::new(*at, at + page_align(*memsz));
-            if !placer.free.contains(&range) {
+            let end = memsz
+                .checked_next_multiple_of(PAGE_SIZE)
+                .and_then(|m| at.checked_add(m));
+            let range = Range::new(*at, end.unwrap_or(u64::MAX));
+            if end.is_none() || !placer.free.contains(&range) {
                 return Err(BuildError::FixedOutsideRam {
                     file: file.into(),
                     what: format!("PT_LOAD segment {i}"),
