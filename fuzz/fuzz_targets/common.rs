@@ -10,10 +10,10 @@ pub fn machine() -> System {
         memmap: vec![
             ram(0, 0x9fc00),
             MemoryRegion { range: Range::new(0xf0000, 0x100000), kind: E820Type::Reserved },
-            ram(0x100000, 0x50_0000),
+            ram(0x100000, 0x18_0000),
         ],
         boot_params: None,
-        crash_regions: vec![Range::new(0x40_0000, 0x50_0000)],
+        crash_regions: vec![],
         rng_seed: [1; 32],
         efi: Err("BIOS".into()),
         crash: Err("not a crash load".into()),

@@ -202,7 +202,7 @@ Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.",
         .arg(flag("status", Some('S'), "status", "Show what is loaded; exit 1 if the crash kernel (with -l: the kernel) is loaded, else 0"))
         .arg(flag("debug", Some('d'), "debug", "Explain each step (syscall choice, flags, plan)"))
         .arg(flag("no-checks", Some('i'), "no-checks", "Purgatory skips its digest check (kexec_load)"))
-        .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Kernel image type (bzImage64)"))
+        .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Kernel image type: bzImage64 or elf-x86_64 (probed from the file anyway)"))
         .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk"))
         .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line"))
         .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
@@ -416,9 +416,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         );
     }
     if let Some(t) = m.get_one::<String>("type") {
-        if t != "bzImage64" && t != "bzImage" {
+        // kexec-tools' names for the formats this kexec reads; the format is
+        // still probed from the file itself.
+        if !["bzImage64", "bzImage", "elf-x86_64"].contains(&t.as_str()) {
             return Parsed::Usage(format!(
-                "error: --type={t}: only bzImage64 is supported by this kexec so far"
+                "error: --type={t}: this kexec loads bzImage64 and elf-x86_64 kernels"
             ));
         }
     }
