@@ -211,7 +211,7 @@ Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.",
         .arg(flag("json", None, "json", "Print the plan, outcome or status as one JSON object"))
         .arg(flag("skip-preflight", None, "skip-preflight", "Make the system call even when a rejection is predicted"))
         .arg(value("segment", "segment", "FILE@MEM[:MEMSZ]", "Load FILE at physical MEM as a raw kexec_load segment (repeatable; needs --entry)").action(ArgAction::Append))
-        .arg(value("entry", "entry", "ADDR", "kexec_load entry point (raw segments; default: the first segment)"))
+        .arg(value("entry", "entry", "ADDR", "kexec_load entry point: raw segments default to the first segment; for a kernel it replaces the purgatory's entry (expert use)"))
         .arg(value("arch", "arch", "NAME", "KEXEC_ARCH_* for raw segments: a name (X86_64, AARCH64, ...) or a number"))
         .arg(value("load-flags", "load-flags", "BITS", "Extra kexec_load flag bits, to probe the kernel's rules").hide_short_help(true))
         .arg(value("mem-min", "mem-min", "ADDR", "Lowest address for segments (kexec_load)"))

@@ -316,7 +316,13 @@ fn kexec_load_plan(
     host: &dyn Host,
     facts: &Facts,
 ) -> Result<Plan, LoadPlanError> {
-    boot::plan_kexec_load(host, facts, file, req.boot_args, &load_options(req))
+    let mut plan = boot::plan_kexec_load(host, facts, file, req.boot_args, &load_options(req))?;
+    // --entry overrides where the kernel jumps, as in kexec-tools (which
+    // then bypasses the purgatory): for experts debugging an image.
+    if let (Plan::Load { entry, .. }, Some(addr)) = (&mut plan, req.entry) {
+        *entry = addr;
+    }
+    Ok(plan)
 }
 
 /// Raw segments: exactly these, through kexec_load.
@@ -1022,6 +1028,24 @@ mod tests {
             "entry is in the purgatory"
         );
         assert_eq!(host.files[LOADED], "1\n");
+    }
+
+    #[test]
+    fn entry_overrides_the_kexec_load_entry() {
+        let d = Dir::new("entry");
+        let mut host = FakeHost::typical();
+        let r = kexec(
+            &mut host,
+            &["-c", "-l", &d.path("vmlinuz"), "--entry=0x1000000"],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert!(matches!(
+            host.calls[0],
+            Call::Load {
+                entry: 0x1000000,
+                ..
+            }
+        ));
     }
 
     #[test]
