@@ -106,7 +106,7 @@ fn from_sysfs(host: &dyn Host, entries: &[String]) -> Result<Vec<MemoryRegion>, 
             });
         }
         regions.push(MemoryRegion {
-            range: Range::new(start, end + 1),
+            range: Range::new(start, end.saturating_add(1)),
             kind: E820Type::from_name(&kind),
         });
     }
@@ -180,6 +180,17 @@ mod tests {
         let map = read(&host).unwrap();
         assert_eq!(map.iter().filter(|r| r.kind == E820Type::Ram).count(), 2);
         assert_eq!(map[0].kind, E820Type::Reserved);
+    }
+
+    #[test]
+    fn an_end_at_the_top_of_the_address_space_does_not_wrap() {
+        // Regression (fuzz/artifacts/memmap): end 0xffffffffffffffff + 1 wrapped to 0.
+        let mut host = FakeHost::typical();
+        host.set(&format!("{SYSFS_MEMMAP}/0/start"), "0xfffc0000\n");
+        host.set(&format!("{SYSFS_MEMMAP}/0/end"), "0xffffffffffffffff\n");
+        host.set(&format!("{SYSFS_MEMMAP}/0/type"), "Reserved\n");
+        let map = read(&host).unwrap();
+        assert_eq!(map[0].range, Range::new(0xfffc0000, u64::MAX));
     }
 
     #[test]
