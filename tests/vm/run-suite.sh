@@ -95,9 +95,11 @@ EXPECTED=(
     rej-wrong-arch-errno rej-wrong-arch-msg rej-wrong-arch-still-loaded
     rej-truncated-errno rej-truncated-msg rej-truncated-still-loaded
     rej-directory-errno rej-directory-msg rej-directory-still-loaded
+    rej-initrd-directory-errno rej-initrd-directory-msg rej-initrd-directory-still-loaded
     rej-missing-errno rej-missing-msg rej-missing-still-loaded
     rej-missing-initrd-errno rej-missing-initrd-msg rej-missing-initrd-still-loaded
     rej-unreadable-errno rej-unreadable-msg rej-unreadable-still-loaded
+    rej-initrd-unreadable-errno rej-initrd-unreadable-msg rej-initrd-unreadable-still-loaded
     rej-non-root-errno rej-non-root-msg rej-non-root-still-loaded
     rej-probe-ebadf rej-probe-etxtbsy rej-probe-no-nul
     kd1-differential kd1-crash-load-exit
