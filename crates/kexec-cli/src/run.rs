@@ -339,18 +339,9 @@ fn load_raw(
     }
     let mut segments = Vec::new();
     for spec in &req.segments {
-        let input = match kexec::image::Input::open(&spec.file) {
-            Ok(i) => i,
-            Err(source) => {
-                let e = InputError {
-                    role: "segment",
-                    path: spec.file.clone(),
-                    source,
-                };
-                return input_failure(&e, io);
-            }
-        };
-        let data = match input.read_all() {
+        // Opened once and read through the same descriptor.
+        let read = kexec::image::Input::open(&spec.file).and_then(|input| input.read_all());
+        let data = match read {
             Ok(d) => d,
             Err(source) => {
                 let e = InputError {
