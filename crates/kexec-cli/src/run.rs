@@ -228,7 +228,11 @@ fn unload(req: &Request, target: Target, host: &mut dyn Host, facts: &Facts, io:
 /// What a failed crash load did to the crash kernel loaded before it: a
 /// refusal of ours keeps it; the kernel frees it before it checks the new one.
 fn crash_note(plan: &Plan, source: Option<Source>, io: &Out) -> String {
-    match (plan.target(), plan.is_unload(), io.crash_loaded, source) {
+    crash_load_note(plan.target(), plan.is_unload(), source, io)
+}
+
+fn crash_load_note(target: Target, unload: bool, source: Option<Source>, io: &Out) -> String {
+    match (target, unload, io.crash_loaded, source) {
         (Target::Crash, false, true, Some(Source::Kernel)) => {
             " — the kernel had already unloaded the crash kernel loaded before (it frees it before it checks a new one): load a working one again".into()
         }
@@ -440,7 +444,7 @@ fn load_kernel(
             let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
             match kexec_load_plan(req, &file, host, facts) {
                 Ok(plan) => (plan, why.to_string()),
-                Err(e) => return plan_failure(&what, &e, io),
+                Err(e) => return plan_failure(&what, target, &e, io),
             }
         }
         SyscallChoice::Load => match kexec_load_plan(req, &file, host, facts) {
@@ -448,7 +452,7 @@ fn load_kernel(
                 plan,
                 "kexec_load (-c): our boot image and purgatory".to_string(),
             ),
-            Err(e) => return plan_failure(&what, &e, io),
+            Err(e) => return plan_failure(&what, target, &e, io),
         },
         SyscallChoice::File => (
             Plan::FileLoad(file),
@@ -520,18 +524,11 @@ fn load_kernel(
     finish(&plan, result, io, &what)
 }
 
-fn plan_failure(what: &str, e: &LoadPlanError, io: &mut Out) -> i32 {
+fn plan_failure(what: &str, target: Target, e: &LoadPlanError, io: &mut Out) -> i32 {
     if io.json_mode {
         io.json(&json!({ "errno": "EINVAL", "reason": e.to_string(), "source": "model", "rule": "image" }));
     }
-    let note = if io.crash_loaded && what.contains("crash kernel") {
-        format!(
-            " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded in the Crash kernel region {}",
-            io.crash_region
-        )
-    } else {
-        String::new()
-    };
+    let note = crash_load_note(target, false, None, io);
     io.warn(&format!("{what} with kexec_load: {e}{note}"));
     EXIT_FAILED
 }

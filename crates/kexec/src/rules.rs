@@ -119,7 +119,8 @@ pub fn file_flags_accepted(version: Option<(u32, u32)>) -> FileFlags {
     }
 }
 
-fn page_align(n: u64) -> u64 {
+/// Rounds a size up to whole pages, as the kernel counts them.
+pub fn page_align(n: u64) -> u64 {
     n.div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 

@@ -12,7 +12,7 @@
 use crate::memory::iomem::{self, Resource};
 use crate::memory::memmap::{E820Type, MemoryRegion};
 use crate::memory::ranges::Ranges;
-use crate::memory::Range;
+use crate::memory::{parse_hex as hex, Range};
 use crate::sys::Host;
 
 pub const CPU_DIR: &str = "/sys/devices/system/cpu";
@@ -81,11 +81,6 @@ fn cpu_list(text: &str) -> Vec<u32> {
         }
     }
     cpus
-}
-
-fn hex(text: &str) -> Option<u64> {
-    let t = text.trim();
-    u64::from_str_radix(t.strip_prefix("0x").unwrap_or(t), 16).ok()
 }
 
 /// The direct map's base from /proc/kcore: its RAM PT_LOADs map

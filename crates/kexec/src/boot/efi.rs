@@ -5,6 +5,7 @@
 //! next kernel sees SETUP_EFI and maps the runtime regions where this one did.
 
 use super::zero_page::offset;
+use crate::memory::parse_hex as hex;
 use crate::sys::Host;
 
 pub const EFI_DIR: &str = "/sys/firmware/efi";
@@ -26,11 +27,6 @@ pub struct EfiHandover {
     pub runtime_map: Vec<u8>,
     /// ACPI 2.0 (or 1.0) RSDP from the EFI system table, for acpi_rsdp_addr.
     pub acpi_rsdp: Option<u64>,
-}
-
-fn hex(text: &str) -> Option<u64> {
-    let t = text.trim();
-    u64::from_str_radix(t.strip_prefix("0x").unwrap_or(t), 16).ok()
 }
 
 /// "SMBIOS=0x7f8f1000" among the lines of /sys/firmware/efi/systab.

@@ -16,7 +16,7 @@ use crate::memory::memmap::{E820Type, MemoryRegion};
 use crate::memory::ranges::{Placement, Ranges};
 use crate::memory::{human_size, Range};
 use crate::plan::{Segment, Target};
-use crate::rules::PAGE_SIZE;
+use crate::rules::{page_align, PAGE_SIZE};
 
 /// Named addresses of the layout.
 pub mod layout {
@@ -118,10 +118,6 @@ pub enum BuildError {
 pub struct Image {
     pub segments: Vec<Segment>,
     pub entry: u64,
-}
-
-fn page_align(n: u64) -> u64 {
-    n.div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
 fn align_to(n: usize, align: usize) -> usize {

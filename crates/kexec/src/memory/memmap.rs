@@ -66,10 +66,9 @@ pub enum MemmapError {
 }
 
 fn parse_hex(path: &str, text: &str) -> Result<u64, MemmapError> {
-    let t = text.trim();
-    u64::from_str_radix(t.trim_start_matches("0x"), 16).map_err(|_| MemmapError::Bad {
+    super::parse_hex(text).ok_or_else(|| MemmapError::Bad {
         path: path.to_string(),
-        why: format!("{t:?} is not a hex address"),
+        why: format!("{:?} is not a hex address", text.trim()),
     })
 }
 

@@ -36,6 +36,13 @@ impl fmt::Display for Range {
     }
 }
 
+/// A hex number as sysfs prints addresses: "0x1f000", "1f000", with or
+/// without a newline.
+pub fn parse_hex(text: &str) -> Option<u64> {
+    let t = text.trim();
+    u64::from_str_radix(t.strip_prefix("0x").unwrap_or(t), 16).ok()
+}
+
 /// "256 MiB", "1.5 GiB", "12 KiB": sizes people read.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
