@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let page = ZeroPage {
         kernel_head: data,
         running: (data.len() >= 4096).then_some(data),
+        keep_screen_info: addr & 1 == 0,
         e820: &machine.memmap,
         cmdline_addr: addr,
         initrd: Some((addr, addr >> 3)),

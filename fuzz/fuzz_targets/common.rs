@@ -17,5 +17,6 @@ pub fn machine() -> System {
         rng_seed: [1; 32],
         efi: Err("BIOS".into()),
         crash: Err("not a crash load".into()),
+        framebuffer: None,
     }
 }

@@ -66,6 +66,39 @@ pub struct Request {
     pub arch: Option<u64>,
     /// --load-flags: extra low flag bits for kexec_load, to probe the kernel's rules.
     pub load_flags: u64,
+    /// The kexec_load boot image options of kexec-tools' x86 loaders.
+    pub video: VideoOptions,
+    /// --pass-memmap-cmdline: a crash kernel gets memmap=exactmap memmap=... words.
+    pub pass_memmap_cmdline: bool,
+    /// -t/--type: the loader the kernel file must suit (kexec_load only).
+    pub kernel_type: Option<KernelType>,
+}
+
+/// --console-vga, --reset-vga, --reuse-video-type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VideoOptions {
+    /// The purgatory prints on the VGA text screen.
+    pub console_vga: bool,
+    /// The purgatory puts the VGA back into 80x25 text mode first.
+    pub reset_vga: bool,
+    /// Keep the boot-time video type even when a DRM driver owns /dev/fb0.
+    pub reuse_video_type: bool,
+}
+
+/// The kexec-tools loader names (-t) this kexec has a loader for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelType {
+    BzImage64,
+    ElfX86_64,
+}
+
+impl KernelType {
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelType::BzImage64 => "bzImage64",
+            KernelType::ElfX86_64 => "elf-x86_64",
+        }
+    }
 }
 
 /// One --segment=FILE@MEM[:MEMSZ].
@@ -143,12 +176,12 @@ fn value(id: &'static str, long: &'static str, name: &'static str, help: &'stati
 
 /// kexec_load (x86_64 boot image) options that kexec-tools accepts; the file
 /// syscall has no use for them.
-const LOAD_ONLY_FLAGS: [(&str, &str); 11] = [
+const LOAD_ONLY_FLAGS: [(&str, &str); 10] = [
     (
         "args-linux",
         "ELF kernels: pass Linux boot parameters (kexec_load)",
     ),
-    ("args-elf", "ELF kernels: pass ELF boot notes (kexec_load)"),
+    ("args-elf", "ELF kernels: ELF boot notes (refused: not supported)"),
     (
         "args-none",
         "ELF kernels: jump with no arguments (kexec_load)",
@@ -159,17 +192,81 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 11] = [
     ),
     (
         "console-vga",
-        "purgatory prints on the VGA console (kexec_load)",
+        "purgatory prints on the VGA text screen at 0xb8000 (kexec_load)",
     ),
-    ("reset-vga", "purgatory resets the VGA device (kexec_load)"),
-    ("elf32-core-headers", "ignored on x86_64 (always ELF64)"),
-    ("elf64-core-headers", "ignored on x86_64 (always ELF64)"),
+    (
+        "reset-vga",
+        "purgatory resets the VGA to 80x25 text mode (kexec_load)",
+    ),
+    ("elf64-core-headers", "crash kernels: ELF64 core headers (the default and only format)"),
     ("noefi", "do not pass EFI information (kexec_load)"),
     (
         "pass-memmap-cmdline",
-        "crash kernel: memmap= on the command line (kexec_load)",
+        "crash kernel (-p): its memory map as memmap=exactmap memmap=... on its command line (kexec_load)",
     ),
-    ("reuse-video-type", "keep the framebuffer type (kexec_load)"),
+    (
+        "reuse-video-type",
+        "keep the boot-time video type even when a DRM driver owns /dev/fb0 (kexec_load)",
+    ),
+];
+
+/// Every other option kexec-tools (2.0.32 and its development branch)
+/// accepts on any architecture: parsed, so that each is refused by name with
+/// the reason (not mistaken for a typo of another option), exit 1.
+/// (name, takes a value, why and what to do instead)
+const REFUSED: [(&str, bool, &str); 26] = [
+    ("hotplug", false, "is not supported: this kexec builds no hotplug-sized elfcorehdr for kexec_load. Use -s: the kernel (6.5+, CONFIG_CRASH_HOTPLUG) then updates the crash kernel on CPU and memory hotplug itself; or reload the crash kernel after each hotplug"),
+    ("no-cma", false, "(KEXEC_FILE_NO_CMA, kexec-tools after 2.0.32) is not supported by this kexec: drop it"),
+    ("force-dtb", false, "(KEXEC_FILE_FORCE_DTB) is not supported: x86_64 kernels boot from boot_params, not a device tree; drop it"),
+    ("dtb", true, "is an arm/arm64/ppc/riscv/mips (and 32-bit bzImage) option: x86_64 kernels take no device tree; drop it"),
+    ("module", true, "loads a multiboot module: this kexec loads Linux kernels (bzImage64, ELF vmlinux), not multiboot images; drop it"),
+    ("reuseinitrd", false, "needs the initrd the running kernel kept (retain_initrd), which kexec-tools does not implement on x86 either: give the initrd with --initrd"),
+    ("load-preserve-context", false, "(kexec jump, KEXEC_PRESERVE_CONTEXT) is not supported: our purgatory never returns to this kernel; use -l"),
+    ("load-jump-back-helper", false, "(kexec jump) is not supported: our purgatory never returns to this kernel"),
+    ("load-live-update", false, "is for Xen live update only, which this kexec does not support: use -l"),
+    ("exec-live-update", false, "is for Xen live update only, which this kexec does not support: use -e"),
+    ("real-mode", false, "(enter the kernel in 16-bit real mode) is not supported: our purgatory enters the 64-bit entry point; drop it"),
+    ("entry-32bit", false, "(enter the kernel in 32-bit mode) is not supported: our purgatory enters the 64-bit entry point; drop it"),
+    ("elf32-core-headers", false, "is not supported: x86_64 crash kernels get ELF64 core headers, which describe memory above 4 GiB (kexec-tools ignores this option on x86_64); drop it"),
+    ("dt-no-old-root", false, "is an arm/ppc64 device-tree option: x86_64 kernels take no device tree; drop it"),
+    ("atags", false, "is a 32-bit ARM option: drop it"),
+    ("image-size", true, "is a 32-bit ARM option: drop it"),
+    ("page-offset", true, "is a 32-bit ARM option: drop it"),
+    ("devicetreeblob", true, "is a ppc64 option: x86_64 kernels take no device tree; drop it"),
+    ("reuse-node", true, "is a ppc option: drop it"),
+    ("gamecube", true, "is a ppc (GameCube) option: drop it"),
+    ("bootinfo", true, "is an m68k option: drop it"),
+    ("noio", false, "is an ia64 option: drop it"),
+    ("vmm", true, "is an ia64 option: drop it"),
+    ("empty-zero", true, "is a SuperH option: drop it"),
+    ("howto", true, "is a SuperH option: drop it"),
+    ("miniroot", true, "is a SuperH option: drop it"),
+];
+
+/// Options only a load reads: kexec-tools refuses them (usage, exit 1) when
+/// nothing is loaded (-e, -u, -S). Its arch options (--serial, --reset-vga,
+/// --console-*, --elf*-core-headers) are not among them.
+const LOADER_OPTIONS: [(&str, &str); 9] = [
+    ("append", "--append/--command-line"),
+    ("initrd", "--initrd/--ramdisk"),
+    ("reuse-cmdline", "--reuse-cmdline"),
+    ("args-linux", "--args-linux"),
+    ("args-none", "--args-none"),
+    ("pass-memmap-cmdline", "--pass-memmap-cmdline"),
+    ("noefi", "--noefi"),
+    ("reuse-video-type", "--reuse-video-type"),
+    ("segment", "--segment"),
+];
+
+/// Options that only the kexec_load path honours (they shape our boot image
+/// or purgatory): refused with -s, and they take -a straight to kexec_load.
+pub const KEXEC_LOAD_ONLY: [&str; 6] = [
+    "type",
+    "console-serial",
+    "console-vga",
+    "reset-vga",
+    "reuse-video-type",
+    "pass-memmap-cmdline",
 ];
 
 pub fn command() -> Command {
@@ -181,7 +278,13 @@ pub fn command() -> Command {
         .after_help(
             "Exit status: 0 on success, 1 on a usage error or when -e finds nothing loaded, \
 255 when a load fails. With -S: 1 when loaded, 0 when not.\n\
-Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.",
+Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.\n\
+--console-serial, --console-vga, --reset-vga, --reuse-video-type, --pass-memmap-cmdline and --type \
+shape our kexec_load boot image: -a then uses kexec_load, -s refuses them.\n\
+kexec-tools options this kexec does not have (--hotplug, --dtb, --module, --reuseinitrd, \
+--load-preserve-context, --load-jump-back-helper, --load-live-update, --exec-live-update, --real-mode, \
+--entry-32bit, --no-cma, --force-dtb, --elf32-core-headers, --args-elf and other architectures' options) \
+are refused by name with the reason (exit 1), as are loading options given with -e, -u or -S.",
         )
         .disable_help_flag(true)
         .disable_version_flag(true)
@@ -202,7 +305,7 @@ Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.",
         .arg(flag("status", Some('S'), "status", "Show what is loaded; exit 1 if the crash kernel (with -l: the kernel) is loaded, else 0"))
         .arg(flag("debug", Some('d'), "debug", "Explain each step (syscall choice, flags, plan)"))
         .arg(flag("no-checks", Some('i'), "no-checks", "Purgatory skips its digest check (kexec_load)"))
-        .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Kernel image type: bzImage64 or elf-x86_64 (probed from the file anyway)"))
+        .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Load with this loader: bzImage64 or elf-x86_64; the file must suit it (kexec_load)"))
         .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk"))
         .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line"))
         .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
@@ -222,7 +325,82 @@ Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.",
     for (long, help) in LOAD_ONLY_FLAGS {
         cmd = cmd.arg(flag(long, None, long, help).hide_short_help(true));
     }
+    for (long, takes_value, _) in REFUSED {
+        let arg = if takes_value {
+            value(long, long, "VALUE", "")
+        } else {
+            flag(long, None, long, "")
+        };
+        cmd = cmd.arg(arg.hide(true));
+    }
     cmd
+}
+
+/// The first refused option given, as its usage error.
+fn refused_option(m: &ArgMatches) -> Option<String> {
+    REFUSED
+        .iter()
+        .filter_map(|(id, _, why)| given_at(m, id).map(|at| (at, id, why)))
+        .min()
+        .map(|(_, id, why)| format!("error: --{id} {why}"))
+}
+
+/// kexec-tools' "check for bogus options": a loader option when nothing is
+/// loaded (-e, -u, -S) is a usage error there; the same here, named.
+fn loader_option_without_load(m: &ArgMatches, steps: &Steps) -> Option<String> {
+    if steps.load {
+        return None;
+    }
+    let (name, _) = LOADER_OPTIONS
+        .iter()
+        .filter(|(id, _)| given_at(m, id).is_some())
+        .min_by_key(|(id, _)| given_at(m, id))?;
+    let mode = if steps.status {
+        "-S reports and"
+    } else if steps.unload {
+        "-u unloads and"
+    } else {
+        "-e executes what is loaded and"
+    };
+    let shown = LOADER_OPTIONS
+        .iter()
+        .find(|(id, _)| id == name)
+        .map_or(*name, |(_, shown)| shown);
+    Some(format!(
+        "error: {shown} is an option for loading a kernel, but {mode} loads nothing (kexec-tools refuses it too): drop it, or load with -l/-p first"
+    ))
+}
+
+/// -t/--type as kexec-tools' x86_64 names it.
+fn kernel_type(name: &str) -> Result<KernelType, String> {
+    match name {
+        "bzImage64" => Ok(KernelType::BzImage64),
+        "elf-x86_64" => Ok(KernelType::ElfX86_64),
+        "multiboot2-x86" | "multiboot-x86" | "beoboot-x86" | "nbi-x86" => Err(format!(
+            "error: --type={name}: this kexec has no {name} loader (it boots Linux kernels only): use --type=bzImage64 or --type=elf-x86_64, or leave --type out"
+        )),
+        "bzImage" | "elf-x86" => Err(format!(
+            "error: --type={name}: this kexec has no loader for 32-bit kernels ({name}, entered in 32-bit mode): use --type=bzImage64 or --type=elf-x86_64, or leave --type out"
+        )),
+        "uki" => Err("error: --type=uki: unified kernel images are not supported: extract the .linux and .initrd sections and load those".into()),
+        other => Err(format!(
+            "error: --type={other}: unknown kernel type; this kexec's loaders are bzImage64 and elf-x86_64"
+        )),
+    }
+}
+
+/// Options that only the kexec_load path can honour, given with -s.
+fn kexec_load_only_with_file_syscall(m: &ArgMatches, steps: &Steps) -> Option<String> {
+    if !steps.load || syscall(m) != SyscallChoice::File {
+        return None;
+    }
+    let id = KEXEC_LOAD_ONLY
+        .iter()
+        .filter(|id| given_at(m, id).is_some())
+        .min_by_key(|id| given_at(m, id))?;
+    Some(format!(
+        "error: --{id} works only through kexec_load (-c): with kexec_file_load (-s) the kernel builds the boot image itself, with no purgatory of ours; drop -s (the default -a then uses kexec_load) or drop --{id}"
+    ))
 }
 
 /// The index of the last occurrence of a flag actually given.
@@ -369,7 +547,21 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
     if m.get_flag("print-ckr-size") {
         return Parsed::PrintCrashSize;
     }
+    if let Some(e) = refused_option(&m) {
+        return Parsed::Usage(e);
+    }
     let steps = steps(&m);
+    if let Some(e) = loader_option_without_load(&m, &steps)
+        .or_else(|| kexec_load_only_with_file_syscall(&m, &steps))
+    {
+        return Parsed::Usage(e);
+    }
+    let pass_memmap_cmdline = m.get_flag("pass-memmap-cmdline");
+    if pass_memmap_cmdline && !steps.crash {
+        return Parsed::Usage(
+            "error: --pass-memmap-cmdline gives a crash kernel (-p) its memory map on its command line; a kernel loaded with -l boots with the firmware's memory map: drop it".into(),
+        );
+    }
     let positional: Vec<&String> = m
         .get_many::<String>("kernel")
         .map(|v| v.collect())
@@ -415,15 +607,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
                 .into(),
         );
     }
-    if let Some(t) = m.get_one::<String>("type") {
-        // kexec-tools' names for the formats this kexec reads; the format is
-        // still probed from the file itself.
-        if !["bzImage64", "bzImage", "elf-x86_64"].contains(&t.as_str()) {
-            return Parsed::Usage(format!(
-                "error: --type={t}: this kexec loads bzImage64 and elf-x86_64 kernels"
-            ));
-        }
-    }
+    let kernel_type = match m.get_one::<String>("type").map(|t| kernel_type(t)) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => return Parsed::Usage(e),
+    };
     let number = |id: &str, default: u64| -> Result<u64, String> {
         match m.get_one::<String>(id) {
             None => Ok(default),
@@ -483,6 +671,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         entry,
         arch,
         load_flags,
+        video: VideoOptions {
+            console_vga: m.get_flag("console-vga"),
+            reset_vga: m.get_flag("reset-vga"),
+            reuse_video_type: m.get_flag("reuse-video-type"),
+        },
+        pass_memmap_cmdline,
+        kernel_type,
     })
 }
 

@@ -2,7 +2,7 @@
 //! one in tests. Exit codes follow kexec-tools: 0 ok, 1 usage or "nothing
 //! loaded", 255 a failed load; `-S` 1 when loaded, 0 when not.
 
-use crate::args::{self, Parsed, Request, SyscallChoice};
+use crate::args::{self, KernelType, Parsed, Request, SyscallChoice};
 use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::memory::human_size;
@@ -310,7 +310,56 @@ fn load_options(req: &Request) -> LoadOptions {
         skip_checks: req.no_checks,
         console: req.console,
         no_efi: req.no_efi,
+        reset_vga: req.video.reset_vga,
+        console_vga: req.video.console_vga,
+        reuse_video_type: req.video.reuse_video_type,
+        pass_memmap_cmdline: req.pass_memmap_cmdline,
     }
+}
+
+/// The first option given that only our kexec_load boot image honours
+/// (args.rs refuses them with -s; with -a they choose kexec_load).
+fn kexec_load_only_option(req: &Request) -> Option<&'static str> {
+    let given = [
+        (req.kernel_type.is_some(), "--type"),
+        (req.console.is_some(), "--console-serial"),
+        (req.video.console_vga, "--console-vga"),
+        (req.video.reset_vga, "--reset-vga"),
+        (req.video.reuse_video_type, "--reuse-video-type"),
+        (req.pass_memmap_cmdline, "--pass-memmap-cmdline"),
+    ];
+    given.iter().find(|(on, _)| *on).map(|(_, name)| *name)
+}
+
+/// -t/--type: the named loader must accept the file, as kexec-tools' probe
+/// decides ("Wrong file type ..., file matches type ...").
+fn type_mismatch(req: &Request, kernel_head: &[u8]) -> Option<String> {
+    let wanted = req.kernel_type?;
+    let is_elf_x86_64 = boot::elf64::is_elf(kernel_head)
+        && kernel_head.get(4) == Some(&2)
+        && kernel_head.get(18..20) == Some(&[62, 0][..]);
+    let actual = if is_elf_x86_64 {
+        Some(KernelType::ElfX86_64)
+    } else if rules::bzimage64_signature(kernel_head).is_none() {
+        Some(KernelType::BzImage64)
+    } else {
+        None
+    };
+    if actual == Some(wanted) {
+        return None;
+    }
+    let what = match actual {
+        Some(t) => format!("it is a {} kernel", t.name()),
+        None => match rules::bzimage64_signature(kernel_head) {
+            Some(why) if !boot::elf64::is_elf(kernel_head) => why,
+            _ => "it is an ELF file, but not an x86_64 one".into(),
+        },
+    };
+    Some(format!(
+        "--type={}: the {} loader does not accept it: {what}",
+        wanted.name(),
+        wanted.name()
+    ))
 }
 
 /// The kexec_load plan for the files the file plan already opened.
@@ -438,8 +487,29 @@ fn load_kernel(
         kernel.display(),
         target.describe()
     );
+    if let Some(why) = type_mismatch(req, &file.kernel_head) {
+        if io.json_mode {
+            io.json(
+                &json!({ "errno": "ENOEXEC", "reason": why, "source": "model", "rule": "image" }),
+            );
+        }
+        let note = crash_load_note(target, false, None, io);
+        io.warn(&format!("{what}: {why}{note}"));
+        return EXIT_FAILED;
+    }
     let only_kexec_load = boot::needs_kexec_load(&file.kernel_head);
+    let load_only_option = kexec_load_only_option(req);
     let (plan, why) = match req.syscall {
+        SyscallChoice::Auto if load_only_option.is_some() => {
+            let why = format!(
+                "kexec_load (auto): {} is honoured only by kexec_load (our boot image and purgatory)",
+                load_only_option.unwrap_or_default()
+            );
+            match kexec_load_plan(req, &file, host, facts) {
+                Ok(plan) => (plan, why),
+                Err(e) => return plan_failure(&what, target, &e, io),
+            }
+        }
         SyscallChoice::Auto if only_kexec_load => {
             let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
             match kexec_load_plan(req, &file, host, facts) {

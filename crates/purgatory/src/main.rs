@@ -17,6 +17,7 @@
 #![no_main]
 
 mod serial;
+mod vga;
 
 use core::arch::global_asm;
 use core::mem::offset_of;
@@ -28,6 +29,8 @@ pub const PARAMS_MAGIC: u64 = 0x3130_4752_5550_584b;
 pub const MAX_REGIONS: usize = 16;
 pub const FLAG_SKIP_CHECKS: u64 = 1 << 0;
 pub const FLAG_SERIAL: u64 = 1 << 1;
+pub const FLAG_RESET_VGA: u64 = 1 << 2;
+pub const FLAG_CONSOLE_VGA: u64 = 1 << 3;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -168,12 +171,19 @@ fn read_volatile<T: Copy>(value: &T) -> T {
 extern "C" fn purgatory_main() {
     let p = params();
     let flags = read_volatile(&p.flags);
+    if flags & FLAG_RESET_VGA != 0 {
+        vga::reset_to_text_mode();
+    }
     let mut console = serial::Console::new(
         flags & FLAG_SERIAL != 0,
         read_volatile(&p.serial_port) as u16,
         read_volatile(&p.serial_divisor) as u16,
+        flags & FLAG_CONSOLE_VGA != 0,
     );
     console.line(b"purgatory: started");
+    if flags & FLAG_RESET_VGA != 0 {
+        console.line(b"purgatory: VGA reset to 80x25 text mode");
+    }
     if read_volatile(&p.magic) != PARAMS_MAGIC || read_volatile(&p.size) != core::mem::size_of::<Params>() as u64 {
         console.line(b"purgatory: parameters were not filled in by a matching loader; halting");
         halt();

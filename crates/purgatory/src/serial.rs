@@ -1,5 +1,7 @@
-//! A 16550 UART console for the purgatory's messages (--console-serial).
+//! The purgatory's console: a 16550 UART (--console-serial) and/or the VGA
+//! text screen (--console-vga).
 
+use crate::vga::TextScreen;
 use core::arch::asm;
 
 const THR: u16 = 0; // transmit holding register
@@ -14,6 +16,7 @@ const LSR_THR_EMPTY: u8 = 0x20;
 
 pub struct Console {
     port: Option<u16>,
+    vga: Option<TextScreen>,
 }
 
 fn outb(port: u16, value: u8) {
@@ -29,10 +32,12 @@ fn inb(port: u16) -> u8 {
 }
 
 impl Console {
-    /// A console on `port` at 115200/`divisor` baud, or a silent one.
-    pub fn new(enabled: bool, port: u16, divisor: u16) -> Console {
-        if !enabled || port == 0 {
-            return Console { port: None };
+    /// A console on `port` at 115200/`divisor` baud (when `serial`), on the
+    /// VGA text screen (when `vga`), or a silent one.
+    pub fn new(serial: bool, port: u16, divisor: u16, vga: bool) -> Console {
+        let vga = vga.then(TextScreen::new);
+        if !serial || port == 0 {
+            return Console { port: None, vga };
         }
         let divisor = if divisor == 0 { 1 } else { divisor };
         outb(port + IER, 0);
@@ -42,10 +47,13 @@ impl Console {
         outb(port + LCR, LCR_8N1);
         outb(port + FCR, 0x07);
         outb(port + MCR, 0x03);
-        Console { port: Some(port) }
+        Console { port: Some(port), vga }
     }
 
     fn byte(&mut self, b: u8) {
+        if let Some(screen) = &mut self.vga {
+            screen.byte(b);
+        }
         if let Some(port) = self.port {
             // Bounded wait: a missing UART must not hang the boot.
             for _ in 0..100_000 {

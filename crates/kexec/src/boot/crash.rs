@@ -329,6 +329,33 @@ pub fn capture_memmap(
     out
 }
 
+/// The capture kernel's memory map as command line words, as kexec-tools'
+/// --pass-memmap-cmdline writes them: memmap=exactmap (the kernel drops its
+/// e820 table), then RAM as SIZEK@STARTK (inner whole KiB; pieces under
+/// 100 KiB left out, as kexec-tools does, to save command line room), ACPI
+/// tables and NVS as SIZEK#STARTK and legacy persistent memory as
+/// SIZEK!STARTK (outer whole KiB). Reserved ranges, the elfcorehdr among
+/// them, are not RAM to the capture kernel and are left out.
+pub fn memmap_cmdline(capture: &[MemoryRegion]) -> String {
+    const MIN_RAM_KIB: u64 = 100;
+    let mut words = vec!["memmap=exactmap".to_string()];
+    for region in capture {
+        let Range { start, end } = region.range;
+        let (start_k, end_k, sign) = match region.kind {
+            E820Type::Ram => (start.div_ceil(1024), end / 1024, '@'),
+            E820Type::Acpi | E820Type::Nvs => (start / 1024, end.div_ceil(1024), '#'),
+            E820Type::PmemLegacy => (start / 1024, end.div_ceil(1024), '!'),
+            _ => continue,
+        };
+        let size_k = end_k.saturating_sub(start_k);
+        if size_k == 0 || (region.kind == E820Type::Ram && size_k < MIN_RAM_KIB) {
+            continue;
+        }
+        words.push(format!("memmap={size_k}K{sign}{start_k}K"));
+    }
+    words.join(" ")
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -452,5 +479,29 @@ pub(crate) mod tests {
         // 5-level paging (as seen in QEMU -cpu max): the direct map lies lower.
         ph(&mut k, 1, 0xff47_df84_8000_1000, 0x1000);
         assert_eq!(page_offset_from_kcore(&k), Some(0xff47_df84_8000_0000));
+    }
+
+    #[test]
+    fn memmap_cmdline_lists_ram_and_acpi_only() {
+        let region = |start, end, kind| MemoryRegion {
+            range: Range::new(start, end),
+            kind,
+        };
+        let capture = [
+            region(0, 0x9fc00, E820Type::Ram),
+            region(0x9fc00, 0xa0000, E820Type::Reserved),
+            region(0x10_0000, 0x11_0000, E820Type::Ram),
+            region(0x6500_0000, 0x7500_0000, E820Type::Ram),
+            region(0x7000_0000, 0x7000_1000, E820Type::Reserved),
+            region(0x7ffe_0000, 0x7ffe_0800, E820Type::Acpi),
+            region(0x7ffe_0800, 0x7ffe_1000, E820Type::Nvs),
+            region(0x1_0000_0000, 0x1_4000_0000, E820Type::PmemLegacy),
+        ];
+        assert_eq!(
+            memmap_cmdline(&capture),
+            "memmap=exactmap memmap=639K@0K memmap=262144K@1654784K \
+             memmap=2K#2097024K memmap=2K#2097026K memmap=1048576K!4194304K",
+            "64 KiB of RAM is left out; reserved ranges are not listed"
+        );
     }
 }

@@ -21,6 +21,8 @@ use x86_linux::{BootArgs, BuildError, LoadOptions, System};
 
 /// The running kernel's boot_params (root only).
 pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
+/// The driver behind /dev/fb0 (fb_fix_screeninfo.id), when there is one.
+pub const FB0_NAME: &str = "/sys/class/graphics/fb0/name";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadPlanError {
@@ -53,6 +55,10 @@ impl System {
                 Target::Crash => crash::CrashInfo::gather(host, facts.five_level_paging),
                 Target::Normal => Err("not a crash load".into()),
             },
+            framebuffer: host
+                .read_text(FB0_NAME)
+                .ok()
+                .map(|name| name.trim().to_string()),
         })
     }
 }

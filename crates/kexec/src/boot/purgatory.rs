@@ -17,6 +17,8 @@ pub const PARAMS_MAGIC: u64 = 0x3130_4752_5550_584b;
 pub const MAX_REGIONS: usize = 16;
 const FLAG_SKIP_CHECKS: u64 = 1 << 0;
 const FLAG_SERIAL: u64 = 1 << 1;
+const FLAG_RESET_VGA: u64 = 1 << 2;
+const FLAG_CONSOLE_VGA: u64 = 1 << 3;
 
 /// Offsets inside the parameter block.
 mod field {
@@ -49,6 +51,10 @@ pub struct PurgatoryConfig {
     /// -i/--no-checks: do not verify the digests.
     pub skip_checks: bool,
     pub console: Option<SerialConsole>,
+    /// --reset-vga: program the VGA back into 80x25 text mode first.
+    pub reset_vga: bool,
+    /// --console-vga: also print on the VGA text screen (0xb8000).
+    pub console_vga: bool,
 }
 
 /// Bytes the purgatory occupies in memory (its image plus zeroed .bss/stack).
@@ -127,6 +133,12 @@ pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Vec<
             u64::from(115_200 / console.baud.max(1)),
         );
     }
+    if config.reset_vga {
+        flags |= FLAG_RESET_VGA;
+    }
+    if config.console_vga {
+        flags |= FLAG_CONSOLE_VGA;
+    }
     put(&mut image, at(field::FLAGS), flags);
     put(&mut image, at(field::REGION_COUNT), segments.len() as u64);
     for (i, s) in segments.iter().enumerate() {
@@ -157,6 +169,8 @@ mod tests {
             rsi: 0x9000,
             skip_checks: false,
             console: None,
+            reset_vga: false,
+            console_vga: false,
         };
         let seg = Segment {
             digest: None,
@@ -183,6 +197,18 @@ mod tests {
             0x100_0200
         );
         assert_eq!(a[p + 64 + 16..p + 64 + 48], segment_digest(&seg));
+        assert_eq!(a[p + 32], 0, "no flags asked for");
+        // The VGA options reach the purgatory as flag bits.
+        let vga = PurgatoryConfig {
+            reset_vga: true,
+            console_vga: true,
+            ..config
+        };
+        let c = image(0x10_0000, &vga, &[&seg]);
+        assert_eq!(
+            u64::from_le_bytes(c[p + 32..p + 40].try_into().unwrap()),
+            FLAG_RESET_VGA | FLAG_CONSOLE_VGA
+        );
     }
 
     #[test]

@@ -46,6 +46,16 @@ pub struct LoadOptions {
     pub console: Option<SerialConsole>,
     /// --noefi: do not hand UEFI over even when both sides could.
     pub no_efi: bool,
+    /// --reset-vga / --console-vga: what the purgatory does with the VGA.
+    pub reset_vga: bool,
+    pub console_vga: bool,
+    /// --reuse-video-type: keep the boot-time video type even when a DRM
+    /// driver owns /dev/fb0 (kexec-tools then tells the next kernel there is
+    /// no boot framebuffer).
+    pub reuse_video_type: bool,
+    /// --pass-memmap-cmdline: crash loads also give the capture kernel its
+    /// memory map as memmap=exactmap memmap=... words.
+    pub pass_memmap_cmdline: bool,
 }
 
 impl Default for LoadOptions {
@@ -56,6 +66,10 @@ impl Default for LoadOptions {
             skip_checks: false,
             console: None,
             no_efi: false,
+            reset_vga: false,
+            console_vga: false,
+            reuse_video_type: false,
+            pass_memmap_cmdline: false,
         }
     }
 }
@@ -74,6 +88,23 @@ pub struct System {
     pub efi: Result<EfiHandover, String>,
     /// What a capture kernel's elfcorehdr describes (gathered for crash loads).
     pub crash: Result<CrashInfo, String>,
+    /// The name of the driver behind /dev/fb0 (/sys/class/graphics/fb0/name).
+    pub framebuffer: Option<String>,
+}
+
+/// Whether the next kernel gets this boot's screen_info, as kexec-tools
+/// decides it: yes without /dev/fb0 or with the firmware's own framebuffer
+/// (vesafb "VESA VGA", efifb "EFI VGA"); with any other driver on fb0 (a DRM
+/// driver took the display over) only when --reuse-video-type asks, else the
+/// next kernel is told there is no boot framebuffer. None: yes; Some(why not).
+pub fn screen_info_kept(framebuffer: Option<&str>, reuse_video_type: bool) -> Option<String> {
+    match framebuffer {
+        None | Some("VESA VGA") | Some("EFI VGA") => None,
+        Some(_) if reuse_video_type => None,
+        Some(name) => Some(format!(
+            "no boot framebuffer: /dev/fb0 is {name}, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)"
+        )),
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -392,6 +423,14 @@ pub fn build(
         Some((at, ..)) => format!("{cmdline} elfcorehdr={at:#x}"),
         None => cmdline.to_string(),
     };
+    // --pass-memmap-cmdline: the capture kernel's memory map once more, as
+    // memmap= words that replace its e820 table (memmap=exactmap).
+    let cmdline = match &elfcorehdr {
+        Some(_) if options.pass_memmap_cmdline => {
+            format!("{cmdline} {}", crash::memmap_cmdline(&memmap))
+        }
+        _ => cmdline,
+    };
     let cmdline_len = cmdline.len() + 1;
     if cmdline_len as u64 > u64::from(header.cmdline_size) {
         return Err(BuildError::CmdlineTooLong {
@@ -473,9 +512,11 @@ pub fn build(
         None => None,
     };
 
+    let no_screen = screen_info_kept(system.framebuffer.as_deref(), options.reuse_video_type);
     let mut params = ZeroPage {
         kernel_head: boot.setup_header,
         running: system.boot_params.as_deref(),
+        keep_screen_info: no_screen.is_none(),
         e820: &memmap,
         cmdline_addr: params_base + cmdline_at as u64,
         initrd: initrd_at.zip(initrd.map(|d| d.len() as u64)),
@@ -506,7 +547,10 @@ pub fn build(
 
     let mut segments = vec![Segment {
         digest: None,
-        purpose: "zero page (boot_params), command line, setup_data".into(),
+        purpose: match &no_screen {
+            None => "zero page (boot_params), command line, setup_data".into(),
+            Some(why) => format!("zero page (boot_params), command line, setup_data; {why}"),
+        },
         mem: params_base,
         memsz: page_align(params.len() as u64),
         data: params,
@@ -545,6 +589,8 @@ pub fn build(
         },
         skip_checks: options.skip_checks,
         console: options.console,
+        reset_vga: options.reset_vga,
+        console_vga: options.console_vga,
     };
     // The elfcorehdr stays out of the digests: the kernel may rewrite it on
     // CPU or memory hotplug. It is the only segment starting with ELF magic.
@@ -607,6 +653,7 @@ mod tests {
             rng_seed: [7; 32],
             efi: Err("BIOS".into()),
             crash: Err("not a crash load".into()),
+            framebuffer: None,
         }
     }
 

@@ -25,6 +25,12 @@ pub const SETUP_HEADER_MAX: usize = 0x7f;
 pub mod offset {
     pub const SCREEN_INFO: usize = 0x000;
     pub const SCREEN_INFO_SIZE: usize = 0x40;
+    // Inside screen_info.
+    pub const ORIG_VIDEO_MODE: usize = 0x06;
+    pub const ORIG_VIDEO_COLS: usize = 0x07;
+    pub const ORIG_VIDEO_LINES: usize = 0x0e;
+    pub const ORIG_VIDEO_IS_VGA: usize = 0x0f;
+    pub const ORIG_VIDEO_POINTS: usize = 0x10;
     pub const ACPI_RSDP_ADDR: usize = 0x070;
     pub const EXT_RAMDISK_IMAGE: usize = 0x0c0;
     pub const EXT_RAMDISK_SIZE: usize = 0x0c4;
@@ -81,6 +87,9 @@ pub struct ZeroPage<'a> {
     /// The running kernel's boot_params (/sys/kernel/boot_params/data), to
     /// carry over screen_info, hardware_subarch and acpi_rsdp_addr.
     pub running: Option<&'a [u8]>,
+    /// Whether screen_info is the running kernel's; if not, kexec-tools'
+    /// 80x25 defaults with orig_video_isVGA 0: no boot framebuffer.
+    pub keep_screen_info: bool,
     /// The memory map; entries past 128 are left for SETUP_E820_EXT.
     pub e820: &'a [MemoryRegion],
     pub cmdline_addr: u64,
@@ -120,10 +129,18 @@ impl ZeroPage<'_> {
             let copy = |page: &mut [u8], at: usize, n: usize| {
                 page[at..at + n].copy_from_slice(&running[at..at + n])
             };
-            copy(&mut page, offset::SCREEN_INFO, offset::SCREEN_INFO_SIZE);
+            if self.keep_screen_info {
+                copy(&mut page, offset::SCREEN_INFO, offset::SCREEN_INFO_SIZE);
+            }
             copy(&mut page, offset::ACPI_RSDP_ADDR, 8);
             copy(&mut page, offset::HARDWARE_SUBARCH, 4);
             copy(&mut page, offset::HARDWARE_SUBARCH_DATA, 8);
+        }
+        if !self.keep_screen_info {
+            page[offset::ORIG_VIDEO_COLS] = 80;
+            page[offset::ORIG_VIDEO_LINES] = 25;
+            page[offset::ORIG_VIDEO_IS_VGA] = 0;
+            page[offset::ORIG_VIDEO_POINTS] = 16;
         }
         if let Some((info, map, size, desc_size)) = self.efi {
             page[offset::EFI_INFO..offset::EFI_INFO + offset::EFI_INFO_SIZE].copy_from_slice(&info);
@@ -220,6 +237,7 @@ mod tests {
         let zp = ZeroPage {
             kernel_head: &head,
             running: Some(&running),
+            keep_screen_info: true,
             e820: &e820,
             cmdline_addr: 0x1_2345_6000,
             initrd: Some((0x1_4000_0000, 0x10_0000)),
@@ -255,6 +273,7 @@ mod tests {
             let zp = ZeroPage {
                 kernel_head: &head,
                 running: None,
+                keep_screen_info: true,
                 e820: &[],
                 cmdline_addr: 0,
                 initrd: None,
@@ -276,6 +295,7 @@ mod tests {
         let zp = ZeroPage {
             kernel_head: &head,
             running: None,
+            keep_screen_info: true,
             e820: &e820,
             cmdline_addr: 0,
             initrd: None,

@@ -37,6 +37,9 @@ pub struct FakeHost {
     pub load_result: Result<(), Errno>,
     pub reboot_result: Errno,
     pub interfaces: Vec<String>,
+    /// The segments (mem, data) of the last kexec_load call, for tests that
+    /// read what the boot image holds (zero page, command line, purgatory).
+    pub last_load_data: Vec<(u64, Vec<u8>)>,
 }
 
 pub const LOADED: &str = "/sys/kernel/kexec_loaded";
@@ -87,6 +90,7 @@ impl FakeHost {
             load_result: Ok(()),
             reboot_result: Errno::EINVAL,
             interfaces: vec!["eth0".into()],
+            last_load_data: Vec::new(),
         }
     }
 
@@ -183,6 +187,7 @@ impl Host for FakeHost {
         segments: &[Segment],
         flags: KexecFlags,
     ) -> Result<(), Errno> {
+        self.last_load_data = segments.iter().map(|s| (s.mem, s.data.clone())).collect();
         self.calls.push(Call::Load {
             entry,
             segments: segments
