@@ -54,6 +54,11 @@ EXPECTED=(
     # stage 1: unload, -e with nothing loaded
     s1-unload-exit s1-unload-sysfs s1-status-load-unloaded
     s1-exec-nothing-exit s1-exec-nothing-msg
+    # stage 1: loading options with -e/-u/-S and options this kexec lacks, refused by name
+    s1-opt-exec-append-exit s1-opt-exec-append-msg
+    s1-opt-unload-initrd-exit s1-opt-unload-initrd-msg
+    s1-opt-status-reuse-cmdline-exit s1-opt-status-reuse-cmdline-msg
+    s1-opt-hotplug-exit s1-opt-hotplug-msg s1-opt-dtb-exit s1-opt-dtb-msg
     # stage 1: crash kernel load / status / unload
     s1-crash-load-exit s1-crash-load-sysfs s1-status-crash-loaded
     s1-crash-unload-exit s1-crash-unload-sysfs s1-status-crash-unloaded
@@ -63,9 +68,11 @@ EXPECTED=(
     # stage 1: load stage 2 (its kexec -e is proven by stage 2 running)
     s1-final-load s1-final-load-sysfs s1-disk-written
     # stage 2: booted by our kexec -e (kexec_file_load)
-    s2-cmdline-marker s2-marker-file s2-disk-intact s2-kl-load-exit s2-kl-load-sysfs
+    s2-cmdline-marker s2-marker-file s2-disk-intact s2-video-drm-planned s2-kl-load-exit s2-kl-load-sysfs
     # kl: booted through kexec_load and our purgatory
     kl-cmdline-marker kl-marker-file kl-memtotal kl-cpus
+    # kl: --reuse-video-type, --reset-vga, --console-vga on the way here
+    kl-video-type kl-vga-reset kl-vga-console
     kl-elf-load-exit kl-elf-load-sysfs
     # elf: booted from the ELF vmlinux; unloads, arms kdump through
     # kexec_load, and failed reloads keep the crash kernel
@@ -78,6 +85,7 @@ EXPECTED=(
     elf-reload-big-s-exit elf-reload-big-s-msg elf-reload-big-s-still-loaded
     # stage 3: the capture kernel (loaded through kexec_load)
     s3-elfcorehdr-cmdline s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker s3-makedumpfile
+    s3-memmap-cmdline
     # kdump run: every listed rejection (with a kernel and a crash kernel
     # loaded), the differential test, then a capture kernel loaded through
     # kexec_file_load, kexec_load_disabled=1, and a crash
