@@ -37,6 +37,40 @@ pub struct FakeHost {
     pub load_result: Result<(), Errno>,
     pub reboot_result: Errno,
     pub interfaces: Vec<String>,
+    /// What each kexec_file_load found behind its (kernel, initrd) descriptors.
+    pub passed_files: Vec<(Option<PassedFile>, Option<PassedFile>)>,
+    /// The segments of each kexec_load, as the kernel would read them.
+    pub passed_segments: Vec<Vec<Segment>>,
+}
+
+/// A descriptor handed to the fake kexec_file_load, as the kernel sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassedFile {
+    pub regular: bool,
+    pub seals: i32,
+    pub bytes: Vec<u8>,
+}
+
+impl PassedFile {
+    fn read(fd: BorrowedFd<'_>) -> PassedFile {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::from(fd.try_clone_to_owned().expect("dup a passed fd"));
+        let regular = file.metadata().is_ok_and(|m| m.file_type().is_file());
+        let mut bytes = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        // pread, as the kernel reads: from offset 0 whatever the file position.
+        while let Ok(n) = file.read_at(&mut buf, bytes.len() as u64) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        PassedFile {
+            regular,
+            seals: super::mapping::seals(&file).unwrap_or(0),
+            bytes,
+        }
+    }
 }
 
 pub const LOADED: &str = "/sys/kernel/kexec_loaded";
@@ -87,6 +121,8 @@ impl FakeHost {
             load_result: Ok(()),
             reboot_result: Errno::EINVAL,
             interfaces: vec!["eth0".into()],
+            passed_files: Vec::new(),
+            passed_segments: Vec::new(),
         }
     }
 
@@ -163,6 +199,8 @@ impl Host for FakeHost {
             cmdline: cmdline.to_vec(),
             flags,
         });
+        self.passed_files
+            .push((kernel.map(PassedFile::read), initrd.map(PassedFile::read)));
         let target = if flags.contains(KEXEC_FILE_ON_CRASH) {
             CRASH_LOADED
         } else {
@@ -191,6 +229,7 @@ impl Host for FakeHost {
                 .collect(),
             flags,
         });
+        self.passed_segments.push(segments.to_vec());
         let target = if flags.contains(KEXEC_ON_CRASH) {
             CRASH_LOADED
         } else {
