@@ -36,10 +36,12 @@ fn stream_kind(path: &Path, meta: &std::fs::Metadata) -> Option<&'static str> {
     } else if kind.is_file() {
         Some("a file whose size reads as 0 (procfs, sysfs)")
     } else if kind.is_fifo() {
-        // /dev/fd/N and /proc/self/fd/N of a pipe are symlinks to "pipe:[..]".
-        match std::fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_fifo() => Some("a FIFO"),
-            _ => Some("a pipe"),
+        // /dev/fd/N and /proc/self/fd/N of a pipe read as "pipe:[inode]".
+        match std::fs::read_link(path) {
+            Ok(target) if target.as_os_str().as_encoded_bytes().starts_with(b"pipe:") => {
+                Some("a pipe")
+            }
+            _ => Some("a FIFO"),
         }
     } else if kind.is_char_device() {
         Some("a character device")
