@@ -1309,6 +1309,53 @@ mod tests {
         }
 
         #[test]
+        fn size_rules_refuse_a_huge_initrd_before_reading_it() {
+            // 32 GiB, sparse, with room for it in RAM but MemTotal 2 GiB:
+            // hashing it first would take a minute, not milliseconds.
+            let d = Dir::new("huge");
+            let huge = std::fs::File::create(d.0.join("huge.img")).unwrap();
+            huge.set_len(32 << 30).unwrap();
+            let initrd = format!("--initrd={}", d.path("huge.img"));
+            for (args, cause) in [
+                (vec!["-c", "-l"], "half of RAM"),
+                (vec!["--dry-run", "-c", "-l"], "half of RAM"),
+                (vec!["-l"], "half of RAM"),
+                (vec!["-c", "-p"], "larger than the whole region"),
+                (vec!["-p"], "4 GiB"),
+            ] {
+                let mut host = FakeHost::typical();
+                kexec::testing::add_crash_files(&mut host);
+                host.set(
+                    "/proc/iomem",
+                    "00000000-00000fff : Reserved\n\
+                     00001000-0009fbff : System RAM\n\
+                     00100000-fffffffff : System RAM\n\
+                     \x20 01000000-01e00000 : Kernel code\n\
+                     \x20 65000000-74ffffff : Crash kernel\n",
+                );
+                // The file call refuses a kernel it cannot probe: -a falls back.
+                let kernel = if args == ["-l"] {
+                    d.path("text.txt")
+                } else {
+                    d.path("vmlinuz")
+                };
+                let mut argv = args.clone();
+                argv.extend([kernel.as_str(), initrd.as_str()]);
+                let started = std::time::Instant::now();
+                let r = kexec(&mut host, &argv);
+                assert_eq!(r.code, 255, "{args:?}: {}{}", r.out, r.err);
+                assert!(
+                    format!("{}{}", r.out, r.err).contains(cause),
+                    "{args:?}: {}{}",
+                    r.out,
+                    r.err
+                );
+                assert!(host.calls.is_empty(), "{args:?}");
+                assert!(started.elapsed().as_secs() < 10, "{args:?} read the initrd");
+            }
+        }
+
+        #[test]
         fn a_stream_larger_than_any_load_is_not_read_to_the_end() {
             let d = Dir::new("zero");
             let mut host = FakeHost::typical();
