@@ -51,6 +51,9 @@ EXPECTED=(
     s1-fail-cmdline-too-long-exit s1-fail-cmdline-too-long-msg s1-fail-cmdline-too-long-still-loaded
     s1-fail-non-root-exit s1-fail-non-root-msg s1-fail-non-root-still-loaded
     s1-fail-unknown-option-exit s1-fail-unknown-option-msg s1-fail-unknown-option-still-loaded
+    # stage 1: an empty FIFO as the initrd, on both calls
+    s1-fail-empty-fifo-s-exit s1-fail-empty-fifo-s-msg s1-fail-empty-fifo-s-still-loaded
+    s1-fail-empty-fifo-c-exit s1-fail-empty-fifo-c-msg s1-fail-empty-fifo-c-still-loaded
     # stage 1: unload, -e with nothing loaded
     s1-unload-exit s1-unload-sysfs s1-status-load-unloaded
     s1-exec-nothing-exit s1-exec-nothing-msg
@@ -66,7 +69,8 @@ EXPECTED=(
     s1-argv-permuted-dup-s s1-argv-append-eq s1-argv-append-space
     s1-argv-append-empty s1-argv-combined-short
     # stage 1: load stage 2 (its kexec -e is proven by stage 2 running)
-    s1-final-load s1-final-load-sysfs s1-disk-written
+    # (its initrd through a FIFO; s2-marker-file proves every byte arrived)
+    s1-fifo-initrd-plan s1-final-load s1-final-load-sysfs s1-disk-written
     # stage 2: booted by our kexec -e (kexec_file_load)
     s2-cmdline-marker s2-marker-file s2-disk-intact s2-video-drm-planned s2-kl-load-exit s2-kl-load-sysfs
     # kl: booted through kexec_load and our purgatory

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 const PAGE: u64 = 4096;
 /// Data files of these sizes back the segments (bufsz = file size).
-const SIZES: [u64; 6] = [0, 100, 4096, 5000, 8192, 65536];
+const SIZES: [u64; 6] = [1, 100, 4096, 5000, 8192, 65536];
 
 /// xorshift64*: reproducible from the seed alone.
 struct Rng(u64);

@@ -391,11 +391,14 @@ fn load_raw(
         return EXIT_USAGE;
     }
     let mut segments = Vec::new();
+    let limit = rules::stream_limit(facts, target);
     for spec in &req.segments {
-        // Opened once and read through the same descriptor.
-        let read = kexec::image::Input::open(&spec.file).and_then(|input| input.read_all());
-        let data = match read {
-            Ok(d) => d,
+        // Opened once and mapped through the same descriptor (a pipe or
+        // device is first read to EOF into a sealed memfd).
+        let input = kexec::image::Input::open_within(&spec.file, limit);
+        let mapped = input.and_then(|i| Ok((i.map()?, i)));
+        let (map, input) = match mapped {
+            Ok(m) => m,
             Err(source) => {
                 let e = InputError {
                     role: "segment",
@@ -405,13 +408,25 @@ fn load_raw(
                 return input_failure(&e, io);
             }
         };
+        if map.is_empty() {
+            // A 0-byte segment would load nothing from this file, silently.
+            let reason = format!(
+                "the segment file {} is empty: nothing to load",
+                input.describe()
+            );
+            if io.json_mode {
+                io.json(&json!({ "errno": "EINVAL", "reason": reason, "source": "model", "rule": "empty-file" }));
+            }
+            io.warn(&reason);
+            return EXIT_FAILED;
+        }
         let memsz = spec
             .memsz
-            .unwrap_or_else(|| (data.len() as u64).div_ceil(rules::PAGE_SIZE) * rules::PAGE_SIZE);
+            .unwrap_or_else(|| (map.len() as u64).div_ceil(rules::PAGE_SIZE) * rules::PAGE_SIZE);
         segments.push(kexec::Segment {
             digest: None,
-            purpose: format!("raw segment {}", spec.file.display()),
-            data,
+            purpose: format!("raw segment {}", input.describe()),
+            data: kexec::plan::SegmentData::share(map.bytes(), &[&map]),
             mem: spec.mem,
             memsz,
         });
@@ -478,10 +493,12 @@ fn load_kernel(
     if req.debug && rules::file_flags_accepted(facts.kernel_version()).contains(KEXEC_FILE_DEBUG) {
         extra |= KEXEC_FILE_DEBUG;
     }
-    let file = match FileLoad::open(target, kernel, req.initrd.as_deref(), text, extra) {
-        Ok(f) => f,
-        Err(e) => return input_failure(&e, io),
-    };
+    let limit = rules::stream_limit(facts, target);
+    let file =
+        match FileLoad::open_within(target, kernel, req.initrd.as_deref(), text, extra, limit) {
+            Ok(f) => f,
+            Err(e) => return input_failure(&e, io),
+        };
     let what = format!(
         "cannot load {} as the {}",
         kernel.display(),
@@ -596,7 +613,14 @@ fn load_kernel(
 
 fn plan_failure(what: &str, target: Target, e: &LoadPlanError, io: &mut Out) -> i32 {
     if io.json_mode {
-        io.json(&json!({ "errno": "EINVAL", "reason": e.to_string(), "source": "model", "rule": "image" }));
+        let (errno, rule) = match e {
+            LoadPlanError::Rejected(r) => (json!(r.errno), json!(r.rule)),
+            LoadPlanError::Empty { .. } => (json!("EINVAL"), json!("empty-file")),
+            _ => (json!("EINVAL"), json!("image")),
+        };
+        io.json(
+            &json!({ "errno": errno, "reason": e.to_string(), "source": "model", "rule": rule }),
+        );
     }
     let note = crash_load_note(target, false, None, io);
     io.warn(&format!("{what} with kexec_load: {e}{note}"));
@@ -1166,5 +1190,264 @@ mod tests {
             r.out
         );
         assert!(host.calls.is_empty());
+    }
+
+    /// Issue #8, finding 2: a pipe, FIFO or device as an input is read to
+    /// EOF; kexec_file_load gets its bytes as a sealed memfd, kexec_load as
+    /// a segment; an empty one is refused by name.
+    mod streamed_inputs {
+        use super::*;
+        use kexec::sys::mapping::INPUT_SEALS;
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+
+        /// 300 KiB, more than a pipe holds, so reading must loop to EOF.
+        fn payload() -> Vec<u8> {
+            (0..300 * 1024u32).map(|i| (i * 7 % 251) as u8).collect()
+        }
+
+        /// A FIFO in `d` with a writer that sends `bytes` once a reader opens it.
+        fn fifo(d: &Dir, name: &str, bytes: Vec<u8>) -> String {
+            let path = d.path(name);
+            let made = std::process::Command::new("mkfifo")
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            let writer_path = path.clone();
+            std::thread::spawn(move || {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(writer_path)
+                    .unwrap();
+                let _ = f.write_all(&bytes);
+            });
+            path
+        }
+
+        fn initrd_segment(host: &FakeHost) -> Vec<u8> {
+            let segments = host.passed_segments.last().expect("a kexec_load");
+            let initrd: Vec<&kexec::Segment> = segments
+                .iter()
+                .filter(|s| s.purpose.starts_with("initrd"))
+                .collect();
+            assert_eq!(initrd.len(), 1, "{segments:?}");
+            initrd[0].data.to_vec()
+        }
+
+        fn assert_sealed_memfd_with(host: &FakeHost, bytes: &[u8]) {
+            let (_, initrd) = host.passed_files.last().expect("a kexec_file_load");
+            let initrd = initrd.as_ref().expect("an initrd descriptor");
+            assert!(initrd.regular, "kexec_file_load reads only regular files");
+            assert_eq!(initrd.seals & INPUT_SEALS, INPUT_SEALS);
+            assert!(initrd.bytes == bytes, "{} bytes passed", initrd.bytes.len());
+        }
+
+        #[test]
+        fn a_fifo_initrd_reaches_kexec_file_load_as_a_sealed_memfd() {
+            let d = Dir::new("fifo-s");
+            let initrd = fifo(&d, "initrd.fifo", payload());
+            let mut host = FakeHost::typical();
+            let arg = format!("--initrd={initrd}");
+            let r = kexec(&mut host, &["-s", "-l", &d.path("vmlinuz"), &arg]);
+            assert_eq!(r.code, 0, "{}", r.err);
+            assert_sealed_memfd_with(&host, &payload());
+        }
+
+        #[test]
+        fn a_pipe_initrd_becomes_the_initrd_segment_of_kexec_load() {
+            let d = Dir::new("pipe-c");
+            let (reader, mut writer) = std::io::pipe().unwrap();
+            std::thread::spawn(move || writer.write_all(&payload()));
+            let arg = format!("--initrd=/proc/self/fd/{}", reader.as_raw_fd());
+            let mut host = FakeHost::typical();
+            let r = kexec(&mut host, &["-c", "-l", &d.path("vmlinuz"), &arg]);
+            assert_eq!(r.code, 0, "{}", r.err);
+            assert!(initrd_segment(&host) == payload());
+            drop(reader);
+        }
+
+        #[test]
+        fn a_fifo_initrd_reaches_the_crash_kernel() {
+            let d = Dir::new("fifo-p");
+            let mut host = FakeHost::typical();
+            kexec::testing::add_crash_files(&mut host);
+            let initrd = format!("--initrd={}", fifo(&d, "p.fifo", payload()));
+            let r = kexec(&mut host, &["-p", &d.path("vmlinuz"), &initrd]);
+            assert_eq!(r.code, 0, "{}", r.err);
+            assert_sealed_memfd_with(&host, &payload());
+            let initrd = format!("--initrd={}", fifo(&d, "cp.fifo", payload()));
+            let r = kexec(&mut host, &["-c", "-p", &d.path("vmlinuz"), &initrd]);
+            assert_eq!(r.code, 0, "{}", r.err);
+            assert!(initrd_segment(&host) == payload());
+        }
+
+        #[test]
+        fn the_default_fallback_to_kexec_load_keeps_a_fifo_initrd() {
+            let d = Dir::new("fifo-a");
+            let initrd = format!("--initrd={}", fifo(&d, "a.fifo", payload()));
+            let mut host = FakeHost::typical();
+            // The kernel refuses the file call: -a goes on with kexec_load.
+            host.load_result = Err(Errno::EINVAL);
+            kexec(&mut host, &["-l", &d.path("vmlinuz"), &initrd]);
+            assert_sealed_memfd_with(&host, &payload());
+            assert!(
+                initrd_segment(&host) == payload(),
+                "the fallback's initrd segment holds every byte read from the FIFO"
+            );
+        }
+
+        #[test]
+        fn an_empty_fifo_initrd_is_refused_by_name_on_both_calls() {
+            let d = Dir::new("fifo-empty");
+            for (i, args) in [
+                vec!["-s", "-l"],
+                vec!["-c", "-l"],
+                vec!["-l"],
+                vec!["--dry-run", "-c", "-l"],
+                vec!["--dry-run", "-s", "-l"],
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let path = fifo(&d, &format!("empty{i}.fifo"), Vec::new());
+                let initrd = format!("--initrd={path}");
+                let mut host = FakeHost::typical();
+                host.set(LOADED, "1\n");
+                let kernel = d.path("vmlinuz");
+                let mut argv = args.clone();
+                argv.extend([kernel.as_str(), initrd.as_str()]);
+                let r = kexec(&mut host, &argv);
+                assert_eq!(r.code, 255, "{args:?}");
+                let said = format!("{}{}", r.out, r.err);
+                assert!(
+                    said.contains(&format!("initrd {path} (a FIFO, read to EOF) is empty"))
+                        && said.contains("is empty")
+                        && said.contains("nothing to load"),
+                    "{args:?}: {said}"
+                );
+                assert!(host.calls.is_empty(), "{args:?}: {:?}", host.calls);
+                assert_eq!(host.files[LOADED], "1\n");
+            }
+        }
+
+        #[test]
+        fn a_fifo_segment_is_read_to_eof_and_an_empty_one_refused() {
+            let d = Dir::new("fifo-seg");
+            let seg = format!("--segment={}@0x1000000", fifo(&d, "seg.fifo", payload()));
+            let mut host = FakeHost::typical();
+            let r = kexec(&mut host, &["-c", "-l", &seg]);
+            assert_eq!(r.code, 0, "{}", r.err);
+            let segments = &host.passed_segments[0];
+            assert!(segments[0].data.to_vec() == payload());
+            assert_eq!(segments[0].memsz, 300 * 1024);
+            let empty = fifo(&d, "empty.fifo", Vec::new());
+            let seg = format!("--segment={empty}@0x1000000:0x1000");
+            let mut host = FakeHost::typical();
+            let r = kexec(&mut host, &["-c", "-l", &seg]);
+            assert_eq!(r.code, 255);
+            assert!(
+                r.err.contains(&format!("segment file {empty} (a FIFO"))
+                    && r.err.contains("is empty: nothing to load"),
+                "{}",
+                r.err
+            );
+            assert!(host.calls.is_empty());
+        }
+
+        #[test]
+        fn the_plan_says_a_pipe_was_read_to_eof_and_passed_as_a_memfd() {
+            let d = Dir::new("pipe-dry");
+            let (reader, mut writer) = std::io::pipe().unwrap();
+            std::thread::spawn(move || writer.write_all(&payload()));
+            let path = format!("/proc/self/fd/{}", reader.as_raw_fd());
+            let arg = format!("--initrd={path}");
+            let mut host = FakeHost::typical();
+            let r = kexec(
+                &mut host,
+                &["--dry-run", "-s", "-l", &d.path("vmlinuz"), &arg],
+            );
+            assert_eq!(r.code, 0, "{}", r.err);
+            assert!(
+                r.out.contains(&format!(
+                    "{path} (a pipe, read to EOF: 300 KiB, passed to kexec_file_load as a sealed memfd)"
+                )),
+                "{}",
+                r.out
+            );
+            drop(reader);
+        }
+
+        #[test]
+        fn size_rules_refuse_a_huge_initrd_before_reading_it() {
+            // 32 GiB, sparse, with room for it in RAM but MemTotal 2 GiB:
+            // hashing it first would take a minute, not milliseconds.
+            let d = Dir::new("huge");
+            let huge = std::fs::File::create(d.0.join("huge.img")).unwrap();
+            huge.set_len(32 << 30).unwrap();
+            let initrd = format!("--initrd={}", d.path("huge.img"));
+            for (args, cause) in [
+                (vec!["-c", "-l"], "half of RAM"),
+                (vec!["--dry-run", "-c", "-l"], "half of RAM"),
+                (vec!["-l"], "half of RAM"),
+                (vec!["-c", "-p"], "larger than the whole region"),
+                (vec!["-p"], "4 GiB"),
+            ] {
+                let mut host = FakeHost::typical();
+                kexec::testing::add_crash_files(&mut host);
+                host.set(
+                    "/proc/iomem",
+                    "00000000-00000fff : Reserved\n\
+                     00001000-0009fbff : System RAM\n\
+                     00100000-fffffffff : System RAM\n\
+                     \x20 01000000-01e00000 : Kernel code\n\
+                     \x20 65000000-74ffffff : Crash kernel\n",
+                );
+                // The file call refuses a kernel it cannot probe: -a falls back.
+                let kernel = if args == ["-l"] {
+                    d.path("text.txt")
+                } else {
+                    d.path("vmlinuz")
+                };
+                let mut argv = args.clone();
+                argv.extend([kernel.as_str(), initrd.as_str()]);
+                let started = std::time::Instant::now();
+                let r = kexec(&mut host, &argv);
+                assert_eq!(r.code, 255, "{args:?}: {}{}", r.out, r.err);
+                assert!(
+                    format!("{}{}", r.out, r.err).contains(cause),
+                    "{args:?}: {}{}",
+                    r.out,
+                    r.err
+                );
+                assert!(host.calls.is_empty(), "{args:?}");
+                assert!(started.elapsed().as_secs() < 10, "{args:?} read the initrd");
+            }
+        }
+
+        #[test]
+        fn a_stream_larger_than_any_load_is_not_read_to_the_end() {
+            let d = Dir::new("zero");
+            let mut host = FakeHost::typical();
+            host.set("/proc/meminfo", "MemTotal:        2048 kB\n");
+            let r = kexec(
+                &mut host,
+                &[
+                    "--dry-run",
+                    "-c",
+                    "-l",
+                    &d.path("vmlinuz"),
+                    "--initrd=/dev/zero",
+                ],
+            );
+            assert_eq!(r.code, 255);
+            assert!(
+                r.err.contains("/dev/zero")
+                    && r.err.contains("a character device")
+                    && r.err.contains("stopped reading"),
+                "{}",
+                r.err
+            );
+        }
     }
 }

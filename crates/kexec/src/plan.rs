@@ -11,10 +11,12 @@ use crate::sys::abi::{
     FileFlags, KexecArch, KexecFlags, KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH,
     KEXEC_FILE_UNLOAD, KEXEC_ON_CRASH,
 };
+use crate::sys::mapping::Mapping;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Which image slot a call acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -52,12 +54,105 @@ impl Syscall {
     }
 }
 
+/// The bytes of a segment: built in memory, or a range of an input file
+/// mapped read-only, whose pages the kernel reads without our copying them.
+#[derive(Clone)]
+pub enum SegmentData {
+    Bytes(Vec<u8>),
+    Mapped {
+        map: Arc<Mapping>,
+        offset: usize,
+        len: usize,
+    },
+}
+
+/// Bytes hashed (and, for a mapping, released) at a time.
+const CHUNK: usize = 4 << 20;
+
+impl SegmentData {
+    /// `bytes` as a view of the mapping among `sources` that holds them,
+    /// else a copy.
+    pub fn share(bytes: &[u8], sources: &[&Arc<Mapping>]) -> SegmentData {
+        let at = bytes.as_ptr() as usize;
+        for map in sources {
+            let base = map.bytes().as_ptr() as usize;
+            if !bytes.is_empty() && at >= base && at + bytes.len() <= base + map.len() {
+                return SegmentData::Mapped {
+                    map: Arc::clone(map),
+                    offset: at - base,
+                    len: bytes.len(),
+                };
+            }
+        }
+        SegmentData::Bytes(bytes.to_vec())
+    }
+
+    /// Hands the bytes to `f` a chunk at a time; a mapping's pages are
+    /// released after each chunk, so hashing a huge initrd keeps little of
+    /// it resident.
+    pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) {
+        match self {
+            SegmentData::Bytes(v) => f(v),
+            SegmentData::Mapped { map, offset, len } => {
+                let mut at = *offset;
+                let end = offset + len;
+                while at < end {
+                    let next = (at + CHUNK).min(end);
+                    f(&map.bytes()[at..next]);
+                    map.release(at, next);
+                    at = next;
+                }
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for SegmentData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            SegmentData::Bytes(v) => v,
+            SegmentData::Mapped { map, offset, len } => &map.bytes()[*offset..offset + len],
+        }
+    }
+}
+
+/// Writing copies a mapped range first (only test instruments write).
+impl std::ops::DerefMut for SegmentData {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        if let SegmentData::Mapped { .. } = self {
+            *self = SegmentData::Bytes(self.to_vec());
+        }
+        match self {
+            SegmentData::Bytes(v) => v,
+            SegmentData::Mapped { .. } => unreachable!("copied above"),
+        }
+    }
+}
+
+impl From<Vec<u8>> for SegmentData {
+    fn from(bytes: Vec<u8>) -> SegmentData {
+        SegmentData::Bytes(bytes)
+    }
+}
+
+impl std::fmt::Debug for SegmentData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SegmentData::Bytes(v) => write!(f, "Bytes({} bytes)", v.len()),
+            SegmentData::Mapped { offset, len, .. } => {
+                write!(f, "Mapped({len} bytes at file offset {offset:#x})")
+            }
+        }
+    }
+}
+
 /// One kexec_load segment: `data` copied to physical `mem`, zero-filled up to `memsz`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Segment {
     pub purpose: String,
     #[serde(skip)]
-    pub data: Vec<u8>,
+    pub data: SegmentData,
     pub mem: u64,
     pub memsz: u64,
     /// The SHA-256 our purgatory checks before it enters the kernel (data,
@@ -71,6 +166,14 @@ impl Segment {
     pub fn digest_hex(&self) -> Option<String> {
         self.digest
             .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// "12.3 MiB", or "a pipe, read to EOF: 12.3 MiB" for a streamed input.
+fn streamed_or_size(input: &Input) -> String {
+    match input.streamed_from {
+        Some(kind) => format!("{kind}, read to EOF: {}", human_size(input.size)),
+        None => human_size(input.size),
     }
 }
 
@@ -95,8 +198,8 @@ pub fn describe_io(err: &io::Error) -> String {
     }
 }
 
-fn open_input(role: &'static str, path: &Path) -> Result<Input, InputError> {
-    Input::open(path).map_err(|source| InputError {
+fn open_input(role: &'static str, path: &Path, limit: u64) -> Result<Input, InputError> {
+    Input::open_within(path, limit).map_err(|source| InputError {
         role,
         path: path.to_path_buf(),
         source,
@@ -125,6 +228,20 @@ impl FileLoad {
         cmdline: String,
         extra_flags: FileFlags,
     ) -> Result<FileLoad, InputError> {
+        FileLoad::open_within(target, kernel, initrd, cmdline, extra_flags, u64::MAX)
+    }
+
+    /// As `open`; a pipe, FIFO or device is read no further than
+    /// `stream_limit` bytes (see `rules::stream_limit`).
+    pub fn open_within(
+        target: Target,
+        kernel: &Path,
+        initrd: Option<&Path>,
+        cmdline: String,
+        extra_flags: FileFlags,
+        stream_limit: u64,
+    ) -> Result<FileLoad, InputError> {
+        let open_input = |role, path| open_input(role, path, stream_limit);
         let kernel = open_input("kernel", kernel)?;
         let kernel_head = kernel.head(PROBE_BYTES).map_err(|source| InputError {
             role: "kernel",
@@ -238,6 +355,12 @@ impl Plan {
                     Some(i) => json!({ "path": i.display(), "size": i.size }),
                     None => Value::Null,
                 };
+                for (key, input) in [("kernel", Some(&f.kernel)), ("initrd", f.initrd.as_ref())] {
+                    if let Some(kind) = input.and_then(|i| i.streamed_from) {
+                        v[key]["read_to_eof"] = json!(kind);
+                        v[key]["passed_as"] = json!("sealed memfd");
+                    }
+                }
                 v["cmdline"] = json!(f.cmdline);
                 v["cmdline_len"] = json!(f.cmdline_bytes().len());
             }
@@ -296,14 +419,24 @@ impl Plan {
                 line(
                     "kernel",
                     format!(
-                        "{} ({}{header})",
+                        "{} ({}{header}{})",
                         f.kernel.display(),
-                        human_size(f.kernel.size)
+                        streamed_or_size(&f.kernel),
+                        if f.kernel.streamed_from.is_some() {
+                            ", passed to kexec_file_load as a sealed memfd"
+                        } else {
+                            ""
+                        }
                     ),
                 );
                 line(
                     "initrd",
                     match &f.initrd {
+                        Some(i) if i.streamed_from.is_some() => format!(
+                            "{} ({}, passed to kexec_file_load as a sealed memfd)",
+                            i.display(),
+                            streamed_or_size(i)
+                        ),
                         Some(i) => format!("{} ({})", i.display(), human_size(i.size)),
                         None => "none (KEXEC_FILE_NO_INITRAMFS)".to_string(),
                     },

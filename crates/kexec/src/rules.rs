@@ -394,7 +394,10 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
             } else {
                 Rule::EmptyFile
             },
-            format!("the {role} {name} is empty (0 bytes)"),
+            format!(
+                "the {role} {} is empty (0 bytes): nothing to load",
+                input.describe()
+            ),
         ));
     }
     if input.size >= MAX_FILE_SIZE {
@@ -625,6 +628,26 @@ fn crash_room(load: &FileLoad, facts: &Facts, needed: u64) -> Result<(), Rejecti
         ));
     }
     Ok(())
+}
+
+/// The half-of-RAM rule judged from the input files' sizes alone, before a
+/// byte of them is read: their segments can only be larger.
+pub fn inputs_within_half_of_ram(inputs: &[(&str, u64)], facts: &Facts) -> Result<(), Rejection> {
+    let sizes: Vec<(&str, u64)> = inputs.iter().map(|&(w, n)| (w, page_align(n))).collect();
+    half_of_ram(&sizes, facts)
+}
+
+/// The most bytes a pipe, FIFO or device given as an input is read up to:
+/// nothing larger can be loaded (half of RAM; for a crash kernel, its
+/// region), so reading further would only fill the memory.
+pub fn stream_limit(facts: &Facts, target: Target) -> u64 {
+    let half = facts
+        .mem_total
+        .map_or(u64::MAX, |total| total / PAGE_SIZE / 2 * PAGE_SIZE);
+    match target {
+        Target::Crash if facts.crash_region_size() > 0 => half.min(facts.crash_region_size()),
+        _ => half,
+    }
 }
 
 /// sanity_check_segment_list(): no segment, and not all of them together,
@@ -1014,7 +1037,7 @@ mod tests {
         Segment {
             digest: None,
             purpose: purpose.into(),
-            data: vec![0; bufsz],
+            data: vec![0; bufsz].into(),
             mem,
             memsz,
         }

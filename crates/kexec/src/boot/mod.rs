@@ -36,6 +36,11 @@ pub enum LoadPlanError {
     Memmap(#[from] MemmapError),
     #[error(transparent)]
     Build(#[from] BuildError),
+    #[error("the {role} {path} is empty: nothing to load")]
+    Empty { role: &'static str, path: String },
+    /// A rule of the kernel's, judged from the files' sizes before reading them.
+    #[error("{}", .0.reason)]
+    Rejected(crate::rules::Rejection),
 }
 
 impl System {
@@ -117,35 +122,55 @@ pub fn plan_kexec_load(
         ..
     } = file;
     let (initrd, target) = (initrd.as_ref(), *target);
-    let read = |role: &'static str, input: &Input| {
-        input.read_all().map_err(|source| LoadPlanError::Read {
+    // Every size rule is judged from the metadata before a byte is read.
+    for (role, input) in [("kernel", Some(kernel)), ("initrd", initrd)] {
+        if let Some(input) = input.filter(|i| i.size == 0) {
+            return Err(LoadPlanError::Empty {
+                role,
+                path: input.describe(),
+            });
+        }
+    }
+    if target == Target::Crash {
+        crash_files_fit(facts, kernel, initrd)?;
+    }
+    // An ELF file's size says little about its PT_LOADs (debug sections).
+    let mut sizes = Vec::new();
+    if !elf64::is_elf(&file.kernel_head) {
+        sizes.push(("kernel", kernel.size));
+    }
+    sizes.extend(initrd.map(|i| ("initrd", i.size)));
+    crate::rules::inputs_within_half_of_ram(&sizes, facts).map_err(LoadPlanError::Rejected)?;
+    // Mapped, not read: only the pages parsed or hashed are touched.
+    let map = |role: &'static str, input: &Input| {
+        input.map().map_err(|source| LoadPlanError::Read {
             role,
             path: input.display(),
             source,
         })
     };
-    if target == Target::Crash {
-        crash_files_fit(facts, kernel, initrd)?;
-    }
-    let kernel_bytes = read("kernel", kernel)?;
-    let initrd_bytes = initrd.map(|i| read("initrd", i)).transpose()?;
+    let kernel_map = map("kernel", kernel)?;
+    let initrd_map = initrd.map(|i| map("initrd", i)).transpose()?;
+    let kernel_bytes = kernel_map.bytes();
+    let initrd_bytes = initrd_map.as_ref().map(|m| m.bytes());
     let system = System::gather(host, facts, target)?;
     let file = kernel.display();
     let synthetic;
-    let boot = if elf64::is_elf(&kernel_bytes) {
+    let boot = if elf64::is_elf(kernel_bytes) {
         synthetic = elf64::synthetic_setup_header();
-        elf64::describe(
-            &file,
-            &kernel_bytes,
-            &synthetic,
-            args,
-            initrd_bytes.as_deref(),
-            cmdline,
-        )?
+        elf64::describe(&file, kernel_bytes, &synthetic, args, initrd_bytes, cmdline)?
     } else {
-        bzimage64::describe(&file, &kernel_bytes, initrd_bytes.as_deref(), cmdline)?
+        bzimage64::describe(&file, kernel_bytes, initrd_bytes, cmdline)?
     };
-    let image = x86_linux::build(&boot, target, &system, options)?;
+    let mut sources = vec![&kernel_map];
+    sources.extend(initrd_map.as_ref());
+    let mut image = x86_linux::build_from(&boot, target, &system, options, &sources)?;
+    if let Some(i) = initrd.filter(|i| i.streamed_from.is_some()) {
+        // Say where the initrd's bytes came from (a sealed memfd, mapped).
+        for s in image.segments.iter_mut().filter(|s| s.purpose == "initrd") {
+            s.purpose = format!("initrd {}, mapped from a sealed memfd", i.describe());
+        }
+    }
     let base = if target == Target::Crash {
         KEXEC_ON_CRASH
     } else {

@@ -70,7 +70,7 @@ pub fn entry(base: u64) -> u64 {
 /// SHA-256 of a segment as it will be in memory: its data, then zeros up to memsz.
 pub fn segment_digest(segment: &Segment) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(&segment.data);
+    segment.data.for_each_chunk(|chunk| h.update(chunk));
     let zeros = [0u8; 4096];
     let mut left = segment.memsz.saturating_sub(segment.data.len() as u64);
     while left > 0 {
@@ -175,7 +175,7 @@ mod tests {
         let seg = Segment {
             digest: None,
             purpose: "kernel".into(),
-            data: vec![1, 2, 3],
+            data: vec![1, 2, 3].into(),
             mem: 0x100_0000,
             memsz: 0x2000,
         };
@@ -216,7 +216,7 @@ mod tests {
         let short = Segment {
             digest: None,
             purpose: "x".into(),
-            data: vec![7; 10],
+            data: vec![7; 10].into(),
             mem: 0,
             memsz: 10,
         };

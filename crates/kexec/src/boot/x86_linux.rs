@@ -15,8 +15,10 @@ use crate::image::bzimage::{SetupHeader, XLF_CAN_BE_LOADED_ABOVE_4G, XLF_EFI_KEX
 use crate::memory::memmap::{E820Type, MemoryRegion};
 use crate::memory::ranges::{Placement, Ranges};
 use crate::memory::{human_size, Range};
-use crate::plan::{Segment, Target};
+use crate::plan::{Segment, SegmentData, Target};
 use crate::rules::{page_align, PAGE_SIZE};
+use crate::sys::mapping::Mapping;
+use std::sync::Arc;
 
 /// Named addresses of the layout.
 pub mod layout {
@@ -328,6 +330,19 @@ pub fn build(
     system: &System,
     options: &LoadOptions,
 ) -> Result<Image, BuildError> {
+    build_from(boot, target, system, options, &[])
+}
+
+/// As `build`, where the kernel and initrd bytes lie in `sources` (the
+/// input files mapped read-only): their segments are views of those
+/// mappings, not copies, so no file's bytes are held twice.
+pub fn build_from(
+    boot: &LinuxBoot,
+    target: Target,
+    system: &System,
+    options: &LoadOptions,
+    sources: &[&Arc<Mapping>],
+) -> Result<Image, BuildError> {
     let LinuxBoot {
         file,
         cmdline,
@@ -553,7 +568,7 @@ pub fn build(
         },
         mem: params_base,
         memsz: page_align(params.len() as u64),
-        data: params,
+        data: params.into(),
     }];
     let many = kernel_pieces.len() > 1;
     for (i, (at, data, memsz)) in kernel_pieces.iter().enumerate() {
@@ -569,7 +584,7 @@ pub fn build(
             purpose,
             mem: *at,
             memsz: page_align(*memsz),
-            data: data.to_vec(),
+            data: SegmentData::share(data, sources),
         });
     }
     if let (Some(at), Some(data)) = (initrd_at, initrd) {
@@ -578,7 +593,7 @@ pub fn build(
             purpose: "initrd".into(),
             mem: at,
             memsz: page_align(data.len() as u64),
-            data: data.to_vec(),
+            data: SegmentData::share(data, sources),
         });
     }
     let config = PurgatoryConfig {
@@ -605,7 +620,7 @@ pub fn build(
             purpose: format!("elfcorehdr for /proc/vmcore: {what}"),
             mem: at,
             memsz: page_align(bytes.len() as u64),
-            data: bytes,
+            data: bytes.into(),
         });
     }
     segments.insert(
@@ -615,7 +630,7 @@ pub fn build(
             purpose: "purgatory (verifies the other segments' SHA-256)".into(),
             mem: purgatory_base,
             memsz: page_align(purgatory::memsz()),
-            data: blob,
+            data: blob.into(),
         },
     );
     Ok(Image {

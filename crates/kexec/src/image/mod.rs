@@ -4,9 +4,10 @@
 pub mod bzimage;
 pub mod pe;
 
+use crate::sys::mapping::Mapping;
 use std::fs::File;
-use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// A file given on the command line, opened once: the same descriptor is
@@ -17,20 +18,85 @@ pub struct Input {
     pub file: File,
     pub size: u64,
     pub is_regular: bool,
+    /// What `path` was when it had no size to go by (a pipe, a FIFO, a
+    /// device, a procfs file): its bytes were read to EOF, once, into a
+    /// sealed memfd, which `file` now is — a regular file both system
+    /// calls can take.
+    pub streamed_from: Option<&'static str>,
 }
 
 /// Bytes read from the start of a kernel for probing.
 pub const PROBE_BYTES: usize = 64 * 1024;
 
+/// Why a file's bytes cannot be learnt from its metadata, or None.
+fn stream_kind(path: &Path, meta: &std::fs::Metadata) -> Option<&'static str> {
+    let kind = meta.file_type();
+    if kind.is_dir() || (kind.is_file() && meta.size() > 0) {
+        None
+    } else if kind.is_file() {
+        Some("a file whose size reads as 0 (procfs, sysfs)")
+    } else if kind.is_fifo() {
+        // /dev/fd/N and /proc/self/fd/N of a pipe read as "pipe:[inode]".
+        match std::fs::read_link(path) {
+            Ok(target) if target.as_os_str().as_encoded_bytes().starts_with(b"pipe:") => {
+                Some("a pipe")
+            }
+            _ => Some("a FIFO"),
+        }
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else {
+        Some("a socket")
+    }
+}
+
 impl Input {
     pub fn open(path: &Path) -> io::Result<Input> {
+        Input::open_within(path, u64::MAX)
+    }
+
+    /// Opens `path`; a pipe, FIFO, device or size-less file is read to EOF
+    /// into a sealed memfd, but no further than `limit` bytes (the most any
+    /// load could take), so `/dev/zero` cannot fill the memory.
+    pub fn open_within(path: &Path, limit: u64) -> io::Result<Input> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
+        let Some(kind) = stream_kind(path, &meta) else {
+            return Ok(Input {
+                path: path.to_path_buf(),
+                size: meta.size(),
+                is_regular: meta.file_type().is_file(),
+                file,
+                streamed_from: None,
+            });
+        };
+        let mut memfd = crate::sys::mapping::memfd("kexec-input")?;
+        let copied = io::copy(&mut (&file).take(limit.saturating_add(1)), &mut memfd)?;
+        if copied > limit {
+            return Err(io::Error::other(format!(
+                "it is {kind}, and it held more than {} without reaching its end, more than any load can take here; stopped reading",
+                crate::memory::human_size(limit)
+            )));
+        }
+        if copied == 0 && meta.file_type().is_file() {
+            // A truly empty regular file: judged as one.
+            return Ok(Input {
+                path: path.to_path_buf(),
+                size: 0,
+                is_regular: true,
+                file,
+                streamed_from: None,
+            });
+        }
+        crate::sys::mapping::seal(&memfd)?;
         Ok(Input {
             path: path.to_path_buf(),
-            size: meta.size(),
-            is_regular: meta.file_type().is_file(),
-            file,
+            file: memfd,
+            size: copied,
+            is_regular: true,
+            streamed_from: Some(kind),
         })
     }
 
@@ -54,22 +120,27 @@ impl Input {
         Ok(buf)
     }
 
-    /// The whole file, read through the open descriptor.
-    pub fn read_all(&self) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; self.size as usize];
-        let mut done = 0;
-        while done < buf.len() {
-            let n = self.file.read_at(&mut buf[done..], done as u64)?;
-            if n == 0 {
-                buf.truncate(done);
-                break;
-            }
-            done += n;
-        }
-        Ok(buf)
+    /// The file mapped read-only: its pages are read when touched, and
+    /// kexec_load takes them as they are, without a copy.
+    pub fn map(&self) -> io::Result<std::sync::Arc<Mapping>> {
+        Mapping::map(&self.file, self.size).map(std::sync::Arc::new)
     }
 
     pub fn display(&self) -> String {
         self.path.display().to_string()
+    }
+
+    /// The path and, for a streamed input, where its bytes came from:
+    /// "/dev/fd/63 (a pipe, read to EOF: 12.3 MiB)".
+    pub fn describe(&self) -> String {
+        match self.streamed_from {
+            Some(kind) if self.size == 0 => format!("{} ({kind}, read to EOF)", self.display()),
+            Some(kind) => format!(
+                "{} ({kind}, read to EOF: {})",
+                self.display(),
+                crate::memory::human_size(self.size)
+            ),
+            None => self.display(),
+        }
     }
 }

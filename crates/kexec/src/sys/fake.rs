@@ -40,6 +40,40 @@ pub struct FakeHost {
     /// The segments (mem, data) of the last kexec_load call, for tests that
     /// read what the boot image holds (zero page, command line, purgatory).
     pub last_load_data: Vec<(u64, Vec<u8>)>,
+    /// What each kexec_file_load found behind its (kernel, initrd) descriptors.
+    pub passed_files: Vec<(Option<PassedFile>, Option<PassedFile>)>,
+    /// The segments of each kexec_load, as the kernel would read them.
+    pub passed_segments: Vec<Vec<Segment>>,
+}
+
+/// A descriptor handed to the fake kexec_file_load, as the kernel sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassedFile {
+    pub regular: bool,
+    pub seals: i32,
+    pub bytes: Vec<u8>,
+}
+
+impl PassedFile {
+    fn read(fd: BorrowedFd<'_>) -> PassedFile {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::from(fd.try_clone_to_owned().expect("dup a passed fd"));
+        let regular = file.metadata().is_ok_and(|m| m.file_type().is_file());
+        let mut bytes = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        // pread, as the kernel reads: from offset 0 whatever the file position.
+        while let Ok(n) = file.read_at(&mut buf, bytes.len() as u64) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        PassedFile {
+            regular,
+            seals: super::mapping::seals(&file).unwrap_or(0),
+            bytes,
+        }
+    }
 }
 
 pub const LOADED: &str = "/sys/kernel/kexec_loaded";
@@ -91,6 +125,8 @@ impl FakeHost {
             reboot_result: Errno::EINVAL,
             interfaces: vec!["eth0".into()],
             last_load_data: Vec::new(),
+            passed_files: Vec::new(),
+            passed_segments: Vec::new(),
         }
     }
 
@@ -167,6 +203,8 @@ impl Host for FakeHost {
             cmdline: cmdline.to_vec(),
             flags,
         });
+        self.passed_files
+            .push((kernel.map(PassedFile::read), initrd.map(PassedFile::read)));
         let target = if flags.contains(KEXEC_FILE_ON_CRASH) {
             CRASH_LOADED
         } else {
@@ -187,7 +225,7 @@ impl Host for FakeHost {
         segments: &[Segment],
         flags: KexecFlags,
     ) -> Result<(), Errno> {
-        self.last_load_data = segments.iter().map(|s| (s.mem, s.data.clone())).collect();
+        self.last_load_data = segments.iter().map(|s| (s.mem, s.data.to_vec())).collect();
         self.calls.push(Call::Load {
             entry,
             segments: segments
@@ -196,6 +234,7 @@ impl Host for FakeHost {
                 .collect(),
             flags,
         });
+        self.passed_segments.push(segments.to_vec());
         let target = if flags.contains(KEXEC_ON_CRASH) {
             CRASH_LOADED
         } else {

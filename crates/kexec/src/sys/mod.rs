@@ -7,6 +7,7 @@ pub mod abi;
 pub mod errno;
 pub mod fake;
 pub mod linux;
+pub mod mapping;
 
 use crate::plan::Segment;
 use abi::{FileFlags, KexecFlags};
