@@ -82,11 +82,15 @@ EXPECTED=(
     # kexec_load, and failed reloads keep the crash kernel
     elf-cmdline-marker elf-marker-file
     elf-unload-file-exit elf-unload-file-sysfs elf-unload-load-exit elf-unload-load-sysfs
+    elf-fifo-load-exit elf-fifo-load-warns elf-fifo-lost-msg elf-fifo-lost-sysfs
     elf-crash-load-exit elf-crash-load-sysfs
     elf-reload-text-c-exit elf-reload-text-c-msg elf-reload-text-c-still-loaded
     elf-reload-text-s-exit elf-reload-text-s-msg elf-reload-text-s-still-loaded
     elf-reload-big-c-exit elf-reload-big-c-msg elf-reload-big-c-still-loaded
     elf-reload-big-s-exit elf-reload-big-s-msg elf-reload-big-s-still-loaded
+    # elf: a kexec_load crash load only the kernel refuses; ours restores
+    # the recorded crash kernel, which the crash below then runs
+    elf-restore-exit elf-restore-freed elf-restore-msg elf-restore-sysfs elf-restore-json
     # stage 3: the capture kernel (loaded through kexec_load)
     s3-elfcorehdr-cmdline s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker s3-makedumpfile
     s3-memmap-cmdline
@@ -117,6 +121,11 @@ EXPECTED=(
     rej-non-root-errno rej-non-root-msg rej-non-root-still-loaded
     rej-probe-ebadf rej-probe-etxtbsy rej-probe-no-nul
     kd1-differential kd1-crash-load-exit
+    # the record of the crash load is private; a kexec_file_load crash load
+    # only the kernel refuses; ours restores the recorded crash kernel,
+    # which the crash (kd2) then runs
+    kd1-record-private
+    kd1-restore-exit kd1-restore-freed kd1-restore-msg kd1-restore-sysfs kd1-restore-json
     kd1-load-disabled-errno kd1-load-disabled-msg kd1-load-disabled-crash-kept kd1-crash-load-sysfs
     kd2-elfcorehdr-cmdline kd2-vmcore-exists kd2-vmcore-elf kd2-vmcore-marker kd2-makedumpfile
     # lockdown run

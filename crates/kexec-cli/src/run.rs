@@ -4,10 +4,11 @@
 
 use crate::args::{self, KernelType, Parsed, Request, SyscallChoice};
 use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
+use kexec::crash_journal::{self, Aftermath, Recipe};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::memory::human_size;
 use kexec::plan::InputError;
-use kexec::rules::{self, Rejection, Rule, Source};
+use kexec::rules::{self, Rejection, Rule};
 use kexec::status::Status;
 use kexec::sys::abi::{FileFlags, KexecArch, KexecFlags, KEXEC_FILE_DEBUG, KEXEC_ON_CRASH};
 use kexec::{cmdline, load, Errno, Facts, FileLoad, Host, Plan, Target};
@@ -217,34 +218,113 @@ fn unload(req: &Request, target: Target, host: &mut dyn Host, facts: &Facts, io:
             result = load::load(host, &Plan::unload(target), facts, req.skip_preflight);
         }
     }
-    finish(
+    let code = finish(
         &plan,
         result,
+        host,
         io,
         &format!("cannot unload the {}", target.describe()),
-    )
-}
-
-/// What a failed crash load did to the crash kernel loaded before it: a
-/// refusal of ours keeps it; the kernel frees it before it checks the new one.
-fn crash_note(plan: &Plan, source: Option<Source>, io: &Out) -> String {
-    crash_load_note(plan.target(), plan.is_unload(), source, io)
-}
-
-fn crash_load_note(target: Target, unload: bool, source: Option<Source>, io: &Out) -> String {
-    match (target, unload, io.crash_loaded, source) {
-        (Target::Crash, false, true, Some(Source::Kernel)) => {
-            " — the kernel had already unloaded the crash kernel loaded before (it frees it before it checks a new one): load a working one again".into()
+    );
+    if code == EXIT_OK && target == Target::Crash {
+        io.crash_loaded = false;
+        if let Err(e) = crash_journal::forget(host) {
+            io.warn(&format!("the crash kernel is unloaded, but {e}"));
         }
-        (Target::Crash, false, true, _) => format!(
-            " — nothing was sent to the kernel, so the crash kernel loaded before stays loaded in the Crash kernel region {}",
-            io.crash_region
-        ),
-        _ => String::new(),
+    }
+    code
+}
+
+/// After a failed crash load: what /sys/kernel/kexec_crash_loaded says now,
+/// with the crash kernel loaded before restored from its record when the
+/// kernel had freed it. None for anything but a crash load.
+fn crash_aftermath(
+    target: Target,
+    unload: bool,
+    host: &mut dyn Host,
+    io: &mut Out,
+) -> Option<Aftermath> {
+    if target != Target::Crash || unload {
+        return None;
+    }
+    let aftermath = crash_journal::after_failed_load(host, io.crash_loaded);
+    io.debug(&format!(
+        "kexec_crash_loaded before {}, after the attempt {:?}, restore {:?}",
+        io.crash_loaded, aftermath.after_attempt, aftermath.restore
+    ));
+    Some(aftermath)
+}
+
+fn aftermath_note(aftermath: &Option<Aftermath>, io: &Out) -> String {
+    aftermath
+        .as_ref()
+        .map_or(String::new(), |a| a.describe(&io.crash_region))
+}
+
+/// A crash load succeeded: record it, so that a failed reload can restore it.
+fn remember_crash_load(host: &mut dyn Host, io: &mut Out, recipe: std::io::Result<Recipe>) {
+    let recorded = match recipe {
+        Ok(recipe) => crash_journal::record(host, recipe),
+        Err(e) => {
+            // An older record no longer describes what is loaded.
+            let _ = crash_journal::forget(host);
+            Err(crash_journal::RecordError(e))
+        }
+    };
+    match recorded {
+        Ok(record) => {
+            io.debug(&format!(
+                "recorded in {}: {}",
+                crash_journal::RECORD_PATH,
+                record.recipe.describe()
+            ));
+            if let Some(why) = record.recipe.unrestorable() {
+                io.warn(&format!(
+                    "the crash kernel is loaded, but a failed reload could not restore it: {why}"
+                ));
+            }
+        }
+        Err(e) => io.warn(&format!(
+            "the crash kernel is loaded, but {e}: a failed reload could not restore it"
+        )),
     }
 }
 
-fn finish(plan: &Plan, result: Result<(), Rejection>, io: &mut Out, what: &str) -> i32 {
+/// finish() for a kernel load; a crash load that succeeded is recorded.
+/// `built_from`: the files a kexec_load plan was built from.
+#[allow(clippy::too_many_arguments)]
+fn finish_kernel_load(
+    req: &Request,
+    plan: &Plan,
+    built_from: Option<&FileLoad>,
+    result: Result<(), Rejection>,
+    host: &mut dyn Host,
+    io: &mut Out,
+    what: &str,
+) -> i32 {
+    let crash_loaded = result.is_ok() && plan.target() == Target::Crash;
+    let code = finish(plan, result, host, io, what);
+    if crash_loaded {
+        let recipe = match (plan, built_from) {
+            (Plan::FileLoad(f), _) => Recipe::file_load(f),
+            (_, Some(f)) => {
+                Recipe::kernel_load(f, plan, &load_options(req), req.boot_args, req.entry)
+            }
+            _ => Err(std::io::Error::other(
+                "the files of the kexec_load plan are unknown",
+            )),
+        };
+        remember_crash_load(host, io, recipe);
+    }
+    code
+}
+
+fn finish(
+    plan: &Plan,
+    result: Result<(), Rejection>,
+    host: &mut dyn Host,
+    io: &mut Out,
+    what: &str,
+) -> i32 {
     match result {
         Ok(()) => {
             if io.json_mode {
@@ -255,12 +335,16 @@ fn finish(plan: &Plan, result: Result<(), Rejection>, io: &mut Out, what: &str) 
             EXIT_OK
         }
         Err(r) => {
+            let aftermath = crash_aftermath(plan.target(), plan.is_unload(), host, io);
             if io.json_mode {
                 let mut v = rejection_json(&r);
                 v["plan"] = plan.to_json();
+                if let Some(a) = &aftermath {
+                    v["crash_kernel"] = a.to_json();
+                }
                 io.json(&v);
             }
-            let note = crash_note(plan, Some(r.source), io);
+            let note = aftermath_note(&aftermath, io);
             io.warn(&format!("{what}: {r}{note}"));
             exit_code_for(&r)
         }
@@ -448,12 +532,19 @@ fn load_raw(
     }
     io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
     let result = load::load(host, &plan, facts, req.skip_preflight);
-    finish(
+    let crash_loaded = result.is_ok() && target == Target::Crash;
+    let code = finish(
         &plan,
         result,
+        host,
         io,
         &format!("cannot load the segments as the {}", target.describe()),
-    )
+    );
+    if crash_loaded {
+        let paths: Vec<&std::path::Path> = req.segments.iter().map(|s| s.file.as_path()).collect();
+        remember_crash_load(host, io, Ok(Recipe::segments(&paths, &plan)));
+    }
+    code
 }
 
 fn load_kernel(
@@ -510,12 +601,15 @@ fn load_kernel(
                 &json!({ "errno": "ENOEXEC", "reason": why, "source": "model", "rule": "image" }),
             );
         }
-        let note = crash_load_note(target, false, None, io);
+        let aftermath = crash_aftermath(target, false, host, io);
+        let note = aftermath_note(&aftermath, io);
         io.warn(&format!("{what}: {why}{note}"));
         return EXIT_FAILED;
     }
     let only_kexec_load = boot::needs_kexec_load(&file.kernel_head);
     let load_only_option = kexec_load_only_option(req);
+    // The files a kexec_load plan is built from (recorded after a crash load).
+    let mut built_from: Option<FileLoad> = None;
     let (plan, why) = match req.syscall {
         SyscallChoice::Auto if load_only_option.is_some() => {
             let why = format!(
@@ -523,23 +617,32 @@ fn load_kernel(
                 load_only_option.unwrap_or_default()
             );
             match kexec_load_plan(req, &file, host, facts) {
-                Ok(plan) => (plan, why),
-                Err(e) => return plan_failure(&what, target, &e, io),
+                Ok(plan) => {
+                    built_from = Some(file);
+                    (plan, why)
+                }
+                Err(e) => return plan_failure(&what, target, &e, host, io),
             }
         }
         SyscallChoice::Auto if only_kexec_load => {
             let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
             match kexec_load_plan(req, &file, host, facts) {
-                Ok(plan) => (plan, why.to_string()),
-                Err(e) => return plan_failure(&what, target, &e, io),
+                Ok(plan) => {
+                    built_from = Some(file);
+                    (plan, why.to_string())
+                }
+                Err(e) => return plan_failure(&what, target, &e, host, io),
             }
         }
         SyscallChoice::Load => match kexec_load_plan(req, &file, host, facts) {
-            Ok(plan) => (
-                plan,
-                "kexec_load (-c): our boot image and purgatory".to_string(),
-            ),
-            Err(e) => return plan_failure(&what, target, &e, io),
+            Ok(plan) => {
+                built_from = Some(file);
+                (
+                    plan,
+                    "kexec_load (-c): our boot image and purgatory".to_string(),
+                )
+            }
+            Err(e) => return plan_failure(&what, target, &e, host, io),
         },
         SyscallChoice::File => (
             Plan::FileLoad(file),
@@ -564,12 +667,14 @@ fn load_kernel(
             };
             match verdict {
                 Ok(()) if req.dry_run => (file_plan, first.to_string()),
-                Ok(()) => return finish(&file_plan, Ok(()), io, &what),
+                Ok(()) => {
+                    return finish_kernel_load(req, &file_plan, None, Ok(()), host, io, &what)
+                }
                 Err(r) if !falls_back(r.errno) => {
                     if req.dry_run {
                         return report_dry_run(&file_plan, facts, io, first);
                     }
-                    return finish(&file_plan, Err(r), io, &what);
+                    return finish(&file_plan, Err(r), host, io, &what);
                 }
                 Err(r) => {
                     let why = format!(
@@ -577,21 +682,30 @@ fn load_kernel(
                         r.errno.name(),
                         r.reason
                     );
-                    let Plan::FileLoad(file) = &file_plan else {
+                    let Plan::FileLoad(file) = file_plan else {
                         unreachable!("built above")
                     };
-                    match kexec_load_plan(req, file, host, facts) {
-                        Ok(plan) => (plan, why),
+                    match kexec_load_plan(req, &file, host, facts) {
+                        Ok(plan) => {
+                            built_from = Some(file);
+                            (plan, why)
+                        }
                         Err(e) => {
-                            // Neither call can take it: report both reasons.
+                            // Neither call can take it: report both reasons,
+                            // and what the file call (if it reached the
+                            // kernel) did to the crash kernel.
+                            let aftermath = crash_aftermath(target, false, host, io);
                             if io.json_mode {
                                 let mut v = rejection_json(&r);
-                                v["plan"] = file_plan.to_json();
+                                v["plan"] = Plan::FileLoad(file).to_json();
                                 v["fallback"] = json!(format!("kexec_load: {e}"));
+                                if let Some(a) = &aftermath {
+                                    v["crash_kernel"] = a.to_json();
+                                }
                                 io.json(&v);
                             }
                             io.warn(&format!("{what}: {r}"));
-                            let note = crash_note(&file_plan, None, io);
+                            let note = aftermath_note(&aftermath, io);
                             io.warn(&format!(
                                 "the kexec_load fallback cannot take it either: {e}{note}"
                             ));
@@ -608,21 +722,31 @@ fn load_kernel(
     io.debug(&format!("syscall: {why}"));
     io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
     let result = load::load(host, &plan, facts, req.skip_preflight);
-    finish(&plan, result, io, &what)
+    finish_kernel_load(req, &plan, built_from.as_ref(), result, host, io, &what)
 }
 
-fn plan_failure(what: &str, target: Target, e: &LoadPlanError, io: &mut Out) -> i32 {
+fn plan_failure(
+    what: &str,
+    target: Target,
+    e: &LoadPlanError,
+    host: &mut dyn Host,
+    io: &mut Out,
+) -> i32 {
+    let aftermath = crash_aftermath(target, false, host, io);
     if io.json_mode {
         let (errno, rule) = match e {
             LoadPlanError::Rejected(r) => (json!(r.errno), json!(r.rule)),
             LoadPlanError::Empty { .. } => (json!("EINVAL"), json!("empty-file")),
             _ => (json!("EINVAL"), json!("image")),
         };
-        io.json(
-            &json!({ "errno": errno, "reason": e.to_string(), "source": "model", "rule": rule }),
-        );
+        let mut v =
+            json!({ "errno": errno, "reason": e.to_string(), "source": "model", "rule": rule });
+        if let Some(a) = &aftermath {
+            v["crash_kernel"] = a.to_json();
+        }
+        io.json(&v);
     }
-    let note = crash_load_note(target, false, None, io);
+    let note = aftermath_note(&aftermath, io);
     io.warn(&format!("{what} with kexec_load: {e}{note}"));
     EXIT_FAILED
 }
@@ -1067,10 +1191,18 @@ mod tests {
         }
         assert!(host.calls.is_empty(), "{:?}", host.calls);
         assert_eq!(host.files[CRASH_LOADED], "1\n");
-        // When the kernel itself refuses, the old crash kernel is gone: say so.
+        // When the kernel itself refuses, the old crash kernel is gone, and
+        // with no record of it (loaded by another tool) it cannot come back: say so.
         host.load_result = Err(Errno::ENOMEM);
         let r = kexec(&mut host, &["-s", "-p", &d.path("vmlinuz")]);
-        assert!(r.err.contains("had already unloaded"), "{}", r.err);
+        assert!(
+            r.err
+                .contains("had unloaded the crash kernel loaded before")
+                && r.err.contains("NOT restored: no crash kernel was recorded")
+                && r.err.contains("kexec_crash_loaded is 0"),
+            "{}",
+            r.err
+        );
     }
 
     #[test]
@@ -1449,5 +1581,257 @@ mod tests {
                 r.err
             );
         }
+    }
+    // --- crash loads are transactional (issue #8: the crash kernel is kept
+    // whatever fails) ---
+
+    use kexec::crash_journal::RECORD_PATH;
+
+    /// A machine with a crash kernel loaded by us with `args` (recorded).
+    fn crash_loaded_with(args: &[&str]) -> FakeHost {
+        let mut host = FakeHost::typical();
+        kexec::testing::add_crash_files(&mut host);
+        let r = kexec(&mut host, args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.err);
+        assert_eq!(host.files[CRASH_LOADED], "1\n");
+        assert!(
+            host.state_files.contains_key(RECORD_PATH),
+            "{args:?} recorded"
+        );
+        host.calls.clear();
+        host
+    }
+
+    fn last_json(out: &str) -> Value {
+        serde_json::from_str(out.lines().rfind(|l| l.starts_with('{')).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_crash_reload_the_kernel_refuses_restores_the_recorded_crash_kernel() {
+        let d = Dir::new("restore");
+        let initrd = format!("--initrd={}", d.path("initrd"));
+        for syscall in ["-s", "-c"] {
+            let mut host = crash_loaded_with(&[
+                syscall,
+                "-p",
+                &d.path("vmlinuz"),
+                &initrd,
+                "--append=irqpoll",
+            ]);
+            // The attempt reaches the (fake) kernel, which frees the loaded
+            // crash kernel and refuses the new one; the restore is accepted.
+            host.load_results.push_back(Err(Errno::EADDRNOTAVAIL));
+            let r = kexec(
+                &mut host,
+                &[
+                    syscall,
+                    "-p",
+                    "--skip-preflight",
+                    "--json",
+                    &d.path("vmlinuz"),
+                    "--append=other",
+                ],
+            );
+            assert_eq!(r.code, 255, "{syscall}: {}", r.err);
+            assert_eq!(host.files[CRASH_LOADED], "1\n", "{syscall}");
+            assert!(
+                r.err
+                    .contains("had unloaded the crash kernel loaded before")
+                    && r.err.contains("it was restored from /run/kexec/crash.json")
+                    && r.err.contains("kexec_crash_loaded is 1 again"),
+                "{syscall}: {}",
+                r.err
+            );
+            let v = last_json(&r.out);
+            assert_eq!(v["errno"], "EADDRNOTAVAIL");
+            assert_eq!(v["crash_kernel"]["loaded"], true, "{v}");
+            assert_eq!(v["crash_kernel"]["loaded_after_attempt"], false, "{v}");
+            assert_eq!(v["crash_kernel"]["restored"], true, "{v}");
+            // The same call as recorded: the initrd and command line came back.
+            assert_eq!(host.calls.len(), 2, "{:?}", host.calls);
+            match (&host.calls[1], syscall) {
+                (
+                    Call::FileLoad {
+                        initrd,
+                        cmdline,
+                        flags,
+                        ..
+                    },
+                    "-s",
+                ) => {
+                    assert!(*initrd);
+                    assert_eq!(cmdline, b"irqpoll\0");
+                    assert_eq!(*flags, KEXEC_FILE_ON_CRASH);
+                }
+                (
+                    Call::Load {
+                        segments, flags, ..
+                    },
+                    "-c",
+                ) => {
+                    assert_eq!(flags.0, 0x3e0001);
+                    assert!(segments.len() >= 4, "{segments:?}");
+                }
+                (call, _) => panic!("{syscall}: restored with {call:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_changed_or_missing_recorded_file_is_not_restored_and_the_message_says_so() {
+        let d = Dir::new("changed");
+        let initrd = format!("--initrd={}", d.path("initrd"));
+        let mut host = crash_loaded_with(&["-s", "-p", &d.path("vmlinuz"), &initrd]);
+        std::fs::write(d.path("initrd"), b"070701 other!").unwrap();
+        host.load_result = Err(Errno::EKEYREJECTED);
+        let r = kexec(&mut host, &["-s", "-p", "--json", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 255);
+        assert_eq!(host.files[CRASH_LOADED], "0\n");
+        assert_eq!(host.calls.len(), 1, "nothing reloaded: {:?}", host.calls);
+        assert!(
+            r.err.contains("NOT restored: the initrd")
+                && r.err.contains("changed since the crash kernel was loaded")
+                && r.err.contains("SHA-256")
+                && r.err.contains("kexec_crash_loaded is 0"),
+            "{}",
+            r.err
+        );
+        let v = last_json(&r.out);
+        assert_eq!(v["crash_kernel"]["loaded"], false, "{v}");
+        assert_eq!(v["crash_kernel"]["restored"], false, "{v}");
+        assert!(v["crash_kernel"]["not_restored_because"]
+            .as_str()
+            .unwrap()
+            .contains("changed"));
+
+        let mut host = crash_loaded_with(&["-c", "-p", &d.path("vmlinuz")]);
+        let gone = d.0.join("vmlinuz.gone");
+        std::fs::rename(d.path("vmlinuz"), &gone).unwrap();
+        host.load_result = Err(Errno::EADDRNOTAVAIL);
+        let outside = format!("--segment={}@0x1000000", d.path("initrd"));
+        let r = kexec(&mut host, &["-c", "-p", &outside, "--skip-preflight"]);
+        std::fs::rename(&gone, d.path("vmlinuz")).unwrap();
+        assert!(
+            r.err.contains("NOT restored: the kernel") && r.err.contains("No such file"),
+            "{}",
+            r.err
+        );
+    }
+
+    #[test]
+    fn auto_mode_after_the_file_call_reached_the_kernel_restores_and_tells_the_truth() {
+        // Finding 3: the file call reaches the kernel (which frees the crash
+        // kernel) and fails with EINVAL; the kexec_load fallback then cannot
+        // take it either. "Nothing was sent to the kernel" would be false.
+        let d = Dir::new("autotruth");
+        let big = d.0.join("big");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(300 << 20)
+            .unwrap();
+        let big_initrd = format!("--initrd={}", big.display());
+        let initrd = format!("--initrd={}", d.path("initrd"));
+
+        // (a) the fallback cannot even be built (the initrd is larger than the region).
+        let mut host = crash_loaded_with(&["-s", "-p", &d.path("vmlinuz"), &initrd]);
+        host.load_results.push_back(Err(Errno::EINVAL));
+        let r = kexec(
+            &mut host,
+            &[
+                "-p",
+                "--skip-preflight",
+                "--json",
+                &d.path("vmlinuz"),
+                &big_initrd,
+            ],
+        );
+        assert_eq!(r.code, 255);
+        assert!(
+            matches!(
+                host.calls.as_slice(),
+                [Call::FileLoad { .. }, Call::FileLoad { .. }]
+            ),
+            "the attempt, then the restore: {:?}",
+            host.calls
+        );
+        assert_eq!(host.files[CRASH_LOADED], "1\n");
+        assert!(
+            r.err.contains("fallback cannot take it either")
+                && r.err.contains("it was restored from /run/kexec/crash.json")
+                && !r.err.contains("nothing was sent"),
+            "{}",
+            r.err
+        );
+        assert_eq!(last_json(&r.out)["crash_kernel"]["restored"], true);
+
+        // (b) the fallback is built, sent, and refused by the kernel too.
+        let mut host = crash_loaded_with(&["-c", "-p", &d.path("vmlinuz"), &initrd]);
+        host.load_results
+            .extend([Err(Errno::EINVAL), Err(Errno::ENOMEM)]);
+        let r = kexec(&mut host, &["-p", "--json", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 255);
+        assert!(
+            matches!(
+                host.calls.as_slice(),
+                [Call::FileLoad { .. }, Call::Load { .. }, Call::Load { .. }]
+            ),
+            "file call, fallback, restore through the recorded kexec_load: {:?}",
+            host.calls
+        );
+        assert_eq!(host.files[CRASH_LOADED], "1\n");
+        assert!(r.err.contains("it was restored"), "{}", r.err);
+
+        // (c) and when the restore is refused too, say so with its errno.
+        let mut host = crash_loaded_with(&["-s", "-p", &d.path("vmlinuz"), &initrd]);
+        host.load_result = Err(Errno::EINVAL);
+        let r = kexec(
+            &mut host,
+            &["-p", "--skip-preflight", &d.path("vmlinuz"), &big_initrd],
+        );
+        assert_eq!(host.files[CRASH_LOADED], "0\n");
+        assert!(
+            r.err
+                .contains("NOT restored: the reload through kexec_file_load failed")
+                && r.err.contains("EINVAL")
+                && r.err.contains("No crash kernel is loaded now"),
+            "{}",
+            r.err
+        );
+    }
+
+    #[test]
+    fn raw_crash_segments_are_recorded_restored_and_unload_forgets() {
+        let d = Dir::new("rawrestore");
+        let seg = format!("--segment={}@0x65000000", d.path("initrd"));
+        let mut host = crash_loaded_with(&["-c", "-p", &seg, "--entry=0x65000000"]);
+        host.load_results.push_back(Err(Errno::EADDRNOTAVAIL));
+        let outside = format!("--segment={}@0x1000000", d.path("initrd"));
+        let r = kexec(&mut host, &["-c", "-p", &outside, "--skip-preflight"]);
+        assert_eq!(r.code, 255);
+        assert_eq!(
+            host.calls.last(),
+            Some(&Call::Load {
+                entry: 0x6500_0000,
+                segments: vec![(0x6500_0000, 0x1000, 13)],
+                flags: KexecFlags(0x3e0001)
+            })
+        );
+        assert!(r.err.contains("raw segments"), "{}", r.err);
+        assert_eq!(host.files[CRASH_LOADED], "1\n");
+        // A crash unload leaves nothing to restore.
+        assert_eq!(kexec(&mut host, &["-c", "-p", "-u"]).code, 0);
+        assert!(host.state_files.is_empty(), "{:?}", host.state_files.keys());
+        // Nothing was loaded before this failure: nothing is restored or claimed.
+        host.load_result = Err(Errno::EADDRNOTAVAIL);
+        let r = kexec(
+            &mut host,
+            &["-c", "-p", &outside, "--skip-preflight", "--json"],
+        );
+        assert!(
+            !r.err.contains("restored") && !r.err.contains("stays loaded"),
+            "{}",
+            r.err
+        );
+        assert_eq!(last_json(&r.out)["crash_kernel"]["loaded_before"], false);
     }
 }

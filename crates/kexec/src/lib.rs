@@ -8,6 +8,7 @@
 
 pub mod boot;
 pub mod cmdline;
+pub mod crash_journal;
 pub mod exec;
 pub mod facts;
 pub mod image;

@@ -36,7 +36,7 @@ mod field {
 }
 
 /// A 16550 UART for the purgatory's messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SerialConsole {
     pub port: u16,
     pub baud: u32,

@@ -40,7 +40,8 @@ pub mod layout {
 }
 
 /// Options of the kexec_load path (kexec-tools' --mem-min/--mem-max, -i, --console-serial).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serializable: the crash-load record keeps them to rebuild the same load.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoadOptions {
     pub mem_min: u64,
     pub mem_max: u64,
@@ -290,7 +291,7 @@ pub enum Kernel<'a> {
 }
 
 /// What the next kernel receives in rsi.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BootArgs {
     /// boot_params (the zero page), as Linux expects.
     Linux,

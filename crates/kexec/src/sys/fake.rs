@@ -6,7 +6,7 @@ use super::abi::{FileFlags, KexecFlags, KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, 
 use super::errno::Errno;
 use super::Host;
 use crate::plan::Segment;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::BorrowedFd;
 
@@ -35,6 +35,10 @@ pub struct FakeHost {
     pub calls: Vec<Call>,
     /// What the next kexec_file_load / kexec_load returns.
     pub load_result: Result<(), Errno>,
+    /// Answers for the next calls, in order, before `load_result` applies.
+    pub load_results: VecDeque<Result<(), Errno>>,
+    /// Files kexec keeps for itself (Host::write_state_file), by path.
+    pub state_files: HashMap<String, Vec<u8>>,
     pub reboot_result: Errno,
     pub interfaces: Vec<String>,
     /// The segments (mem, data) of the last kexec_load call, for tests that
@@ -122,6 +126,8 @@ impl FakeHost {
             binary_files: HashMap::new(),
             calls: Vec::new(),
             load_result: Ok(()),
+            load_results: VecDeque::new(),
+            state_files: HashMap::new(),
             reboot_result: Errno::EINVAL,
             interfaces: vec!["eth0".into()],
             last_load_data: Vec::new(),
@@ -140,6 +146,10 @@ impl FakeHost {
 
     fn mark(&mut self, path: &str, loaded: bool) {
         self.set(path, if loaded { "1\n" } else { "0\n" });
+    }
+
+    fn next_load_result(&mut self) -> Result<(), Errno> {
+        self.load_results.pop_front().unwrap_or(self.load_result)
     }
 }
 
@@ -214,7 +224,7 @@ impl Host for FakeHost {
         if flags.contains(KEXEC_FILE_ON_CRASH) {
             self.mark(target, false);
         }
-        self.load_result?;
+        self.next_load_result()?;
         self.mark(target, !flags.contains(KEXEC_FILE_UNLOAD));
         Ok(())
     }
@@ -243,7 +253,7 @@ impl Host for FakeHost {
         if flags.contains(KEXEC_ON_CRASH) {
             self.mark(target, false);
         }
-        self.load_result?;
+        self.next_load_result()?;
         self.mark(target, !segments.is_empty());
         Ok(())
     }
@@ -265,5 +275,22 @@ impl Host for FakeHost {
     fn exec_shutdown(&mut self) -> io::Error {
         self.calls.push(Call::ExecShutdown);
         io::Error::from(io::ErrorKind::NotFound)
+    }
+
+    fn read_state_file(&self, path: &str) -> io::Result<Vec<u8>> {
+        self.state_files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+
+    fn write_state_file(&mut self, path: &str, bytes: &[u8]) -> io::Result<()> {
+        self.state_files.insert(path.to_string(), bytes.to_vec());
+        Ok(())
+    }
+
+    fn remove_state_file(&mut self, path: &str) -> io::Result<()> {
+        self.state_files.remove(path);
+        Ok(())
     }
 }

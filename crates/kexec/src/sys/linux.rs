@@ -10,7 +10,9 @@ use crate::plan::Segment;
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
 
 /// `struct kexec_segment` of include/uapi/linux/kexec.h.
@@ -202,5 +204,136 @@ impl Host for LinuxHost {
             last = Command::new(path).args(["-r", "now"]).exec();
         }
         last
+    }
+
+    fn read_state_file(&self, path: &str) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let path = Path::new(path);
+        if let Some(dir) = path.parent() {
+            private_dir(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)?;
+        only_ours(path, &file.metadata()?, 0o022)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn write_state_file(&mut self, path: &str, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let path = Path::new(path);
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        };
+        if !dir.exists() {
+            if let Some(up) = dir.parent() {
+                std::fs::create_dir_all(up)?;
+            }
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+        }
+        private_dir(dir)?;
+        let mut temp_name = name.to_os_string();
+        temp_name.push(format!(".tmp.{}", std::process::id()));
+        let temp = dir.join(temp_name);
+        let _ = std::fs::remove_file(&temp);
+        let written = (|| {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&temp, path)?;
+            // The rename itself is durable once the directory is synced.
+            std::fs::File::open(dir)?.sync_all()
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        written
+    }
+
+    fn remove_state_file(&mut self, path: &str) -> io::Result<()> {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// The directory of kexec's own files must be a real directory that only
+/// we (root) can write or enter: anyone else could plant a record there.
+fn private_dir(dir: &Path) -> io::Result<()> {
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.file_type().is_dir() {
+        return Err(io::Error::other(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
+    }
+    only_ours(dir, &meta, 0o077)
+}
+
+/// Refuses a file not owned by our effective uid or with any of `forbidden`
+/// mode bits set.
+fn only_ours(path: &Path, meta: &std::fs::Metadata, forbidden: u32) -> io::Result<()> {
+    // SAFETY: geteuid(2) has no arguments and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid || meta.mode() & forbidden != 0 {
+        return Err(io::Error::other(format!(
+            "{} is owned by uid {} with mode {:o}; only uid {euid} with none of the bits {forbidden:o} is trusted",
+            path.display(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn state_files_are_private_atomic_and_checked() {
+        let base = std::env::temp_dir().join(format!("kexec-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let path = base.join("kexec/crash.json");
+        let path = path.to_str().unwrap();
+        let mut host = LinuxHost;
+        host.write_state_file(path, b"one").unwrap();
+        host.write_state_file(path, b"two").unwrap();
+        assert_eq!(host.read_state_file(path).unwrap(), b"two");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&base.join("kexec")), 0o700);
+        assert_eq!(mode(Path::new(path)), 0o600);
+        assert_eq!(
+            std::fs::read_dir(base.join("kexec")).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        // A directory others can write is not trusted.
+        std::fs::set_permissions(base.join("kexec"), std::fs::Permissions::from_mode(0o777))
+            .unwrap();
+        let err = host.read_state_file(path).unwrap_err();
+        assert!(err.to_string().contains("mode 777"), "{err}");
+        std::fs::set_permissions(base.join("kexec"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        host.remove_state_file(path).unwrap();
+        host.remove_state_file(path).unwrap();
+        assert_eq!(
+            host.read_state_file(path).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

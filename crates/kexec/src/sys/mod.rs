@@ -62,6 +62,17 @@ pub trait Host {
 
     /// Replaces this process with `shutdown -r now`; returns only on failure.
     fn exec_shutdown(&mut self) -> io::Error;
+
+    /// Reads a file kexec keeps for itself (the crash-load record under
+    /// /run/kexec); refuses one that someone other than us could have written.
+    fn read_state_file(&self, path: &str) -> io::Result<Vec<u8>>;
+
+    /// Replaces such a file atomically (temp file, fsync, rename), in a
+    /// directory only we can enter (0700) and readable only by us (0600).
+    fn write_state_file(&mut self, path: &str, bytes: &[u8]) -> io::Result<()>;
+
+    /// Removes such a file; one that does not exist is already removed.
+    fn remove_state_file(&mut self, path: &str) -> io::Result<()>;
 }
 
 /// Sorts directory entries as people expect: "2" before "10", then names.

@@ -1,0 +1,771 @@
+//! Crash loads made transactional. Both system calls free the loaded crash
+//! kernel before they check a new one (kexec_load in do_kexec_load,
+//! kexec_file_load for KEXEC_FILE_ON_CRASH), so a reload the kernel refuses
+//! for any reason — a signature, IMA, lockdown, ENOMEM, a placement the model
+//! got wrong, `--skip-preflight` — leaves the machine without kdump.
+//!
+//! After every successful crash load we record what was loaded (system call,
+//! flags, each file's path, size and SHA-256, the command line and the
+//! builder's options) in `/run/kexec/crash.json`. After a failed crash load
+//! we read `/sys/kernel/kexec_crash_loaded`: when the crash kernel loaded
+//! before is gone, the recorded one is loaded again, once every file still
+//! matches its record. What we say about the crash kernel afterwards comes
+//! from that sysfs file, never from which code path ran.
+
+use crate::boot::{
+    self,
+    x86_linux::{BootArgs, LoadOptions},
+};
+use crate::facts::{path::KEXEC_CRASH_LOADED, Facts};
+use crate::image::Input;
+use crate::load;
+use crate::plan::{describe_io, FileLoad, Plan, Target};
+use crate::rules::Rejection;
+use crate::sys::abi::{FileFlags, KexecFlags};
+use crate::sys::Host;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+/// Where the record lives: tmpfs, so it never outlives the boot it describes.
+pub const RECORD_PATH: &str = "/run/kexec/crash.json";
+const RECORD_VERSION: u32 = 1;
+
+/// One input file as it was when the crash kernel was loaded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedFile {
+    /// The path for people; `path_hex` holds its exact bytes.
+    pub path: String,
+    pub path_hex: String,
+    pub size: u64,
+    /// None: not a regular file (a pipe, `<(...)`, a device) — what it gave
+    /// cannot be read again.
+    pub sha256: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedSegment {
+    pub file: RecordedFile,
+    pub mem: u64,
+    pub memsz: u64,
+}
+
+/// What it takes to make the same crash load again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recipe {
+    /// kexec_file_load of a kernel (and maybe an initrd).
+    FileLoad {
+        kernel: RecordedFile,
+        initrd: Option<RecordedFile>,
+        /// The command line's bytes (without the NUL), hex: it need not be UTF-8.
+        cmdline_hex: String,
+        flags: u64,
+    },
+    /// kexec_load of a kernel through our boot image builder.
+    KernelLoad {
+        kernel: RecordedFile,
+        initrd: Option<RecordedFile>,
+        cmdline_hex: String,
+        options: LoadOptions,
+        boot_args: BootArgs,
+        /// --entry, when it overrode the purgatory's entry.
+        entry: Option<u64>,
+        flags: u64,
+    },
+    /// kexec_load of raw segments (--segment=FILE@MEM[:MEMSZ]).
+    Segments {
+        segments: Vec<RecordedSegment>,
+        entry: u64,
+        flags: u64,
+    },
+}
+
+/// The file /run/kexec/crash.json holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub version: u32,
+    /// For people reading the file; the recipe's kind decides.
+    pub syscall: String,
+    /// Seconds since the epoch.
+    pub recorded_at: u64,
+    #[serde(flatten)]
+    pub recipe: Recipe,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The SHA-256 and length of a file, read through its open descriptor a
+/// megabyte at a time (initrds can be large).
+fn digest_input(input: &Input) -> io::Result<(u64, String)> {
+    use std::os::unix::fs::FileExt;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut offset = 0u64;
+    loop {
+        let n = match input.file.read_at(&mut buf, offset) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        offset += n as u64;
+    }
+    Ok((offset, hex(&hasher.finalize())))
+}
+
+fn recorded_input(input: &Input) -> io::Result<RecordedFile> {
+    // A pipe or FIFO gave its bytes once (into a memfd): its path cannot give them again.
+    let (size, sha256) = if input.is_regular && input.streamed_from.is_none() {
+        let (size, digest) = digest_input(input)?;
+        (size, Some(digest))
+    } else {
+        (input.size, None)
+    };
+    Ok(RecordedFile {
+        path: input.display(),
+        path_hex: hex(input.path.as_os_str().as_bytes()),
+        size,
+        sha256,
+    })
+}
+
+/// The command line a FileLoad carries, as bytes.
+fn cmdline_of(file: &FileLoad) -> Vec<u8> {
+    file.cmdline.as_bytes().to_vec()
+}
+
+impl Recipe {
+    /// A kexec_file_load that succeeded; the files are hashed through the
+    /// descriptors the kernel read.
+    pub fn file_load(file: &FileLoad) -> io::Result<Recipe> {
+        Ok(Recipe::FileLoad {
+            kernel: recorded_input(&file.kernel)?,
+            initrd: file.initrd.as_ref().map(recorded_input).transpose()?,
+            cmdline_hex: hex(&cmdline_of(file)),
+            flags: file.flags.0,
+        })
+    }
+
+    /// A kexec_load built from `file` by the boot image builder (`plan`).
+    pub fn kernel_load(
+        file: &FileLoad,
+        plan: &Plan,
+        options: &LoadOptions,
+        boot_args: BootArgs,
+        entry: Option<u64>,
+    ) -> io::Result<Recipe> {
+        let flags = match plan {
+            Plan::Load { flags, .. } => flags.0,
+            _ => 0,
+        };
+        Ok(Recipe::KernelLoad {
+            kernel: recorded_input(&file.kernel)?,
+            initrd: file.initrd.as_ref().map(recorded_input).transpose()?,
+            cmdline_hex: hex(&cmdline_of(file)),
+            options: options.clone(),
+            boot_args,
+            entry,
+            flags,
+        })
+    }
+
+    /// Raw segments: `paths[i]` gave the bytes of the plan's segment i.
+    pub fn segments(paths: &[&Path], plan: &Plan) -> Recipe {
+        let (segments, entry, flags) = match plan {
+            Plan::Load {
+                segments,
+                entry,
+                flags,
+                ..
+            } => (segments.as_slice(), *entry, flags.0),
+            _ => (&[][..], 0, 0),
+        };
+        let segments = paths
+            .iter()
+            .zip(segments)
+            .map(|(path, s)| {
+                // A pipe gave these bytes once; a regular file can give them again.
+                let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+                RecordedSegment {
+                    file: RecordedFile {
+                        path: path.display().to_string(),
+                        path_hex: hex(path.as_os_str().as_bytes()),
+                        size: s.data.len() as u64,
+                        sha256: regular.then(|| {
+                            let mut sha = Sha256::new();
+                            s.data.for_each_chunk(|chunk| sha.update(chunk));
+                            hex(&sha.finalize())
+                        }),
+                    },
+                    mem: s.mem,
+                    memsz: s.memsz,
+                }
+            })
+            .collect();
+        Recipe::Segments {
+            segments,
+            entry,
+            flags,
+        }
+    }
+
+    pub fn syscall(&self) -> &'static str {
+        match self {
+            Recipe::FileLoad { .. } => "kexec_file_load",
+            Recipe::KernelLoad { .. } | Recipe::Segments { .. } => "kexec_load",
+        }
+    }
+
+    /// Every file with its role ("kernel", "initrd", "segment 0"...).
+    fn files(&self) -> Vec<(String, &RecordedFile)> {
+        match self {
+            Recipe::FileLoad { kernel, initrd, .. } | Recipe::KernelLoad { kernel, initrd, .. } => {
+                let mut v = vec![("kernel".to_string(), kernel)];
+                if let Some(i) = initrd {
+                    v.push(("initrd".to_string(), i));
+                }
+                v
+            }
+            Recipe::Segments { segments, .. } => segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("segment {i}"), &s.file))
+                .collect(),
+        }
+    }
+
+    /// Why this load could not be made again, known already when it is recorded.
+    pub fn unrestorable(&self) -> Option<NotRestored> {
+        self.files()
+            .into_iter()
+            .find(|(_, f)| f.sha256.is_none())
+            .map(|(role, f)| NotRestored::NotRegular {
+                role,
+                path: f.path.clone(),
+            })
+    }
+
+    /// "kexec_file_load of /boot/vmlinuz with the initrd /boot/initrd.img".
+    pub fn describe(&self) -> String {
+        let files = self.files();
+        let what = match self {
+            Recipe::Segments { .. } => files
+                .iter()
+                .map(|(_, f)| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => {
+                let mut s = files[0].1.path.clone();
+                if let Some((_, i)) = files.get(1) {
+                    s.push_str(&format!(" with the initrd {}", i.path));
+                }
+                s
+            }
+        };
+        let kind = match self {
+            Recipe::Segments { .. } => "raw segments ",
+            _ => "",
+        };
+        format!("{} of {kind}{what}", self.syscall())
+    }
+}
+
+/// Why a crash kernel freed by a failed reload was not loaded again.
+#[derive(Debug, thiserror::Error)]
+pub enum NotRestored {
+    #[error("no crash kernel was recorded in {RECORD_PATH} (it records the crash loads this kexec made since boot)")]
+    NoRecord,
+    #[error("the record {RECORD_PATH} cannot be used: {0}")]
+    BadRecord(String),
+    #[error("the {role} {path} was not a regular file (a pipe, `<(...)` or a device) when the crash kernel was loaded, so what it gave cannot be read again")]
+    NotRegular { role: String, path: String },
+    #[error("the {role} {path} cannot be opened: {reason}")]
+    Missing {
+        role: String,
+        path: String,
+        reason: String,
+    },
+    #[error("the {role} {path} changed since the crash kernel was loaded: {what}")]
+    Changed {
+        role: String,
+        path: String,
+        what: String,
+    },
+    #[error("the recorded load cannot be rebuilt: {0}")]
+    Rebuild(String),
+    #[error("the reload through {syscall} failed: {rejection}")]
+    Refused {
+        syscall: &'static str,
+        rejection: Rejection,
+    },
+    #[error("the reload through {0} returned success, yet /sys/kernel/kexec_crash_loaded does not say 1")]
+    NotLoaded(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot record the crash kernel in {RECORD_PATH}: {}", describe_io(.0))]
+pub struct RecordError(pub io::Error);
+
+/// Records a crash load that succeeded, replacing any earlier record.
+pub fn record(host: &mut dyn Host, recipe: Recipe) -> Result<Record, RecordError> {
+    let record = Record {
+        version: RECORD_VERSION,
+        syscall: recipe.syscall().to_string(),
+        recorded_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        recipe,
+    };
+    let mut bytes =
+        serde_json::to_vec_pretty(&record).map_err(|e| RecordError(io::Error::other(e)))?;
+    bytes.push(b'\n');
+    if let Err(e) = host.write_state_file(RECORD_PATH, &bytes) {
+        // An older record no longer describes what is loaded.
+        let _ = host.remove_state_file(RECORD_PATH);
+        return Err(RecordError(e));
+    }
+    Ok(record)
+}
+
+/// A crash unload succeeded: nothing is left to restore.
+pub fn forget(host: &mut dyn Host) -> Result<(), RecordError> {
+    host.remove_state_file(RECORD_PATH).map_err(RecordError)
+}
+
+/// The record, if there is one.
+pub fn read_record(host: &dyn Host) -> Result<Record, NotRestored> {
+    let bytes = match host.read_state_file(RECORD_PATH) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(NotRestored::NoRecord),
+        Err(e) => return Err(NotRestored::BadRecord(describe_io(&e))),
+    };
+    let record: Record =
+        serde_json::from_slice(&bytes).map_err(|e| NotRestored::BadRecord(e.to_string()))?;
+    if record.version != RECORD_VERSION {
+        return Err(NotRestored::BadRecord(format!(
+            "version {}, this kexec writes {RECORD_VERSION}",
+            record.version
+        )));
+    }
+    Ok(record)
+}
+
+/// kexec_crash_loaded now: Ok(true/false), or why it cannot be read.
+pub fn crash_loaded(host: &dyn Host) -> Result<bool, String> {
+    match host.read_text(KEXEC_CRASH_LOADED) {
+        Ok(t) => match t.trim() {
+            "1" => Ok(true),
+            "0" => Ok(false),
+            other => Err(format!("{KEXEC_CRASH_LOADED} holds {other:?}")),
+        },
+        Err(e) => Err(format!(
+            "cannot read {KEXEC_CRASH_LOADED}: {}",
+            describe_io(&e)
+        )),
+    }
+}
+
+fn recorded_path(role: &str, file: &RecordedFile) -> Result<PathBuf, NotRestored> {
+    unhex(&file.path_hex)
+        .map(|b| PathBuf::from(OsString::from_vec(b)))
+        .ok_or_else(|| NotRestored::BadRecord(format!("the {role}'s path_hex is not hex")))
+}
+
+/// Checks a recorded file before it is opened: it must still be a regular
+/// file (opening a FIFO would block).
+fn check_kind(role: &str, file: &RecordedFile) -> Result<PathBuf, NotRestored> {
+    if file.sha256.is_none() {
+        return Err(NotRestored::NotRegular {
+            role: role.to_string(),
+            path: file.path.clone(),
+        });
+    }
+    let path = recorded_path(role, file)?;
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Ok(path),
+        Ok(_) => Err(NotRestored::Changed {
+            role: role.to_string(),
+            path: file.path.clone(),
+            what: "it is no longer a regular file".into(),
+        }),
+        Err(e) => Err(NotRestored::Missing {
+            role: role.to_string(),
+            path: file.path.clone(),
+            reason: describe_io(&e),
+        }),
+    }
+}
+
+/// The open file holds exactly the recorded bytes (read through the same
+/// descriptor that is then loaded).
+fn verify(role: &str, file: &RecordedFile, input: &Input) -> Result<(), NotRestored> {
+    let changed = |what: String| NotRestored::Changed {
+        role: role.to_string(),
+        path: file.path.clone(),
+        what,
+    };
+    let (size, digest) = digest_input(input).map_err(|e| NotRestored::Missing {
+        role: role.to_string(),
+        path: file.path.clone(),
+        reason: describe_io(&e),
+    })?;
+    if size != file.size {
+        return Err(changed(format!(
+            "it has {size} bytes, {} when recorded",
+            file.size
+        )));
+    }
+    let want = file.sha256.as_deref().unwrap_or("");
+    if digest != want {
+        return Err(changed(format!(
+            "its SHA-256 is {}…, {}… when recorded",
+            &digest[..16],
+            want.get(..16).unwrap_or(want)
+        )));
+    }
+    Ok(())
+}
+
+/// The recorded kernel and initrd, opened once and checked against the record.
+fn reopen_kernel(
+    kernel: &RecordedFile,
+    initrd: Option<&RecordedFile>,
+    cmdline_hex: &str,
+    flags: FileFlags,
+) -> Result<FileLoad, NotRestored> {
+    let kernel_path = check_kind("kernel", kernel)?;
+    let initrd_path = initrd.map(|i| check_kind("initrd", i)).transpose()?;
+    let cmdline = unhex(cmdline_hex)
+        .ok_or_else(|| NotRestored::BadRecord("cmdline_hex is not hex".into()))?;
+    let cmdline = String::from_utf8(cmdline)
+        .map_err(|_| NotRestored::Rebuild("the command line is not UTF-8".into()))?;
+    let file = FileLoad::open(
+        Target::Crash,
+        &kernel_path,
+        initrd_path.as_deref(),
+        cmdline,
+        flags,
+    )
+    .map_err(|e| NotRestored::Missing {
+        role: e.role.to_string(),
+        path: e.path.display().to_string(),
+        reason: describe_io(&e.source),
+    })?;
+    verify("kernel", kernel, &file.kernel)?;
+    if let (Some(rec), Some(input)) = (initrd, &file.initrd) {
+        verify("initrd", rec, input)?;
+    }
+    Ok(file)
+}
+
+/// Builds the recorded load again from files that still match the record.
+fn rebuild(host: &dyn Host, facts: &Facts, recipe: &Recipe) -> Result<Plan, NotRestored> {
+    match recipe {
+        Recipe::FileLoad {
+            kernel,
+            initrd,
+            cmdline_hex,
+            flags,
+        } => {
+            let file = reopen_kernel(kernel, initrd.as_ref(), cmdline_hex, FileFlags(*flags))?;
+            Ok(Plan::FileLoad(file))
+        }
+        Recipe::KernelLoad {
+            kernel,
+            initrd,
+            cmdline_hex,
+            options,
+            boot_args,
+            entry,
+            ..
+        } => {
+            let file = reopen_kernel(kernel, initrd.as_ref(), cmdline_hex, FileFlags(0))?;
+            let mut plan = boot::plan_kexec_load(host, facts, &file, *boot_args, options)
+                .map_err(|e| NotRestored::Rebuild(e.to_string()))?;
+            if let (Plan::Load { entry: e, .. }, Some(addr)) = (&mut plan, entry) {
+                *e = *addr;
+            }
+            Ok(plan)
+        }
+        Recipe::Segments {
+            segments,
+            entry,
+            flags,
+        } => {
+            let mut built = Vec::new();
+            for (i, s) in segments.iter().enumerate() {
+                let role = format!("segment {i}");
+                let path = check_kind(&role, &s.file)?;
+                let input = Input::open(&path).map_err(|e| NotRestored::Missing {
+                    role: role.clone(),
+                    path: s.file.path.clone(),
+                    reason: describe_io(&e),
+                })?;
+                verify(&role, &s.file, &input)?;
+                // Mapped, not copied: the same pages go to the kernel.
+                let map = input.map().map_err(|e| NotRestored::Missing {
+                    role: role.clone(),
+                    path: s.file.path.clone(),
+                    reason: describe_io(&e),
+                })?;
+                built.push(crate::Segment {
+                    purpose: format!("raw segment {}", s.file.path),
+                    data: crate::plan::SegmentData::share(map.bytes(), &[&map]),
+                    mem: s.mem,
+                    memsz: s.memsz,
+                    digest: None,
+                });
+            }
+            Ok(Plan::Load {
+                target: Target::Crash,
+                segments: built,
+                entry: *entry,
+                flags: KexecFlags(*flags),
+            })
+        }
+    }
+}
+
+/// Loads the recorded crash kernel again. The kernel accepted exactly this
+/// load before, so the model is not asked: the kernel decides.
+pub fn restore(host: &mut dyn Host) -> Result<Record, NotRestored> {
+    let record = read_record(host)?;
+    if let Some(why) = record.recipe.unrestorable() {
+        return Err(why);
+    }
+    let facts = Facts::gather(host);
+    let plan = rebuild(host, &facts, &record.recipe)?;
+    let syscall = record.recipe.syscall();
+    load::load(host, &plan, &facts, true)
+        .map_err(|rejection| NotRestored::Refused { syscall, rejection })?;
+    match crash_loaded(host) {
+        Ok(true) => Ok(record),
+        _ => Err(NotRestored::NotLoaded(syscall)),
+    }
+}
+
+/// What became of the crash kernel after a crash load failed.
+#[derive(Debug)]
+pub struct Aftermath {
+    /// A crash kernel was loaded before the attempt.
+    pub loaded_before: bool,
+    /// kexec_crash_loaded right after the attempt, or why it is unknown.
+    pub after_attempt: Result<bool, String>,
+    pub restore: Restore,
+}
+
+#[derive(Debug)]
+pub enum Restore {
+    /// Nothing was lost (or nothing was there to lose), or the state is unknown.
+    NotNeeded,
+    Restored(Box<Record>),
+    Failed(NotRestored),
+}
+
+/// After a crash load failed: reads kexec_crash_loaded and, when the crash
+/// kernel loaded before is gone, restores the recorded one.
+pub fn after_failed_load(host: &mut dyn Host, loaded_before: bool) -> Aftermath {
+    let after_attempt = crash_loaded(host);
+    let restore = match after_attempt {
+        Ok(false) if loaded_before => match restore(host) {
+            Ok(record) => Restore::Restored(Box::new(record)),
+            Err(why) => Restore::Failed(why),
+        },
+        _ => Restore::NotNeeded,
+    };
+    Aftermath {
+        loaded_before,
+        after_attempt,
+        restore,
+    }
+}
+
+impl Aftermath {
+    /// kexec_crash_loaded now, as far as it is known.
+    pub fn loaded_now(&self) -> Option<bool> {
+        match &self.restore {
+            Restore::Restored(_) => Some(true),
+            _ => self.after_attempt.as_ref().ok().copied(),
+        }
+    }
+
+    /// The sentence that follows the failure ("— ..."), or "" when no crash
+    /// kernel was loaded before and none is now.
+    pub fn describe(&self, region: &str) -> String {
+        const FREED: &str =
+            "the kernel had unloaded the crash kernel loaded before (it frees it before it checks a new one)";
+        match (&self.restore, &self.after_attempt) {
+            (Restore::Restored(r), _) => format!(
+                " — {FREED}; it was restored from {RECORD_PATH}: {} (kexec_crash_loaded is 1 again)",
+                r.recipe.describe()
+            ),
+            (Restore::Failed(why), _) => format!(
+                " — {FREED} and it was NOT restored: {why}. No crash kernel is loaded now (kexec_crash_loaded is 0): load a working one"
+            ),
+            (Restore::NotNeeded, Ok(true)) if self.loaded_before => format!(
+                " — the crash kernel loaded before stays loaded (kexec_crash_loaded is 1) in the Crash kernel region {region}"
+            ),
+            (Restore::NotNeeded, Ok(true)) => {
+                " — a crash kernel is loaded (kexec_crash_loaded is 1)".into()
+            }
+            // Only when none was loaded before: a lost one is always restored or explained.
+            (Restore::NotNeeded, Ok(false)) => String::new(),
+            (Restore::NotNeeded, Err(why)) => format!(
+                " — whether a crash kernel is still loaded is unknown: {why}; check with `kexec -S`"
+            ),
+        }
+    }
+
+    /// The `crash_kernel` field of `--json`.
+    pub fn to_json(&self) -> Value {
+        let (restored, why) = match &self.restore {
+            Restore::Restored(_) => (json!(true), Value::Null),
+            Restore::Failed(why) => (json!(false), json!(why.to_string())),
+            Restore::NotNeeded => (Value::Null, Value::Null),
+        };
+        json!({
+            "loaded_before": self.loaded_before,
+            "loaded_after_attempt": self.after_attempt.as_ref().ok(),
+            "loaded": self.loaded_now(),
+            "restored": restored,
+            "not_restored_because": why,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fake::CRASH_LOADED;
+    use crate::sys::FakeHost;
+
+    fn file(path: &[u8], sha256: Option<&str>) -> RecordedFile {
+        RecordedFile {
+            path: String::from_utf8_lossy(path).into_owned(),
+            path_hex: hex(path),
+            size: 4,
+            sha256: sha256.map(str::to_string),
+        }
+    }
+
+    fn file_recipe(initrd: RecordedFile) -> Recipe {
+        Recipe::FileLoad {
+            kernel: file(b"/boot/vmlinuz", Some("00")),
+            initrd: Some(initrd),
+            cmdline_hex: hex(b"irqpoll \xff"),
+            flags: 2,
+        }
+    }
+
+    #[test]
+    fn the_record_round_trips_paths_and_command_lines_as_bytes() {
+        let mut host = FakeHost::typical();
+        let recipe = file_recipe(file(b"/boot/initrd-\xe9.img", Some("00")));
+        record(&mut host, recipe.clone()).unwrap();
+        let text = String::from_utf8(host.state_files[RECORD_PATH].clone()).unwrap();
+        assert!(text.contains("\"syscall\": \"kexec_file_load\""), "{text}");
+        assert!(text.contains("\"kind\": \"file_load\""), "{text}");
+        let back = read_record(&host).unwrap();
+        assert_eq!(back.recipe, recipe);
+        let Recipe::FileLoad {
+            initrd,
+            cmdline_hex,
+            ..
+        } = back.recipe
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            recorded_path("initrd", &initrd.unwrap()).unwrap(),
+            PathBuf::from(OsString::from_vec(b"/boot/initrd-\xe9.img".to_vec()))
+        );
+        assert_eq!(unhex(&cmdline_hex).unwrap(), b"irqpoll \xff");
+        forget(&mut host).unwrap();
+        assert!(matches!(read_record(&host), Err(NotRestored::NoRecord)));
+    }
+
+    #[test]
+    fn an_initrd_from_a_pipe_cannot_be_restored_and_is_named() {
+        let mut host = FakeHost::typical();
+        let recipe = file_recipe(file(b"/dev/fd/63", None));
+        assert!(recipe.unrestorable().is_some());
+        record(&mut host, recipe).unwrap();
+        host.set(CRASH_LOADED, "0\n");
+        let after = after_failed_load(&mut host, true);
+        assert!(matches!(
+            after.restore,
+            Restore::Failed(NotRestored::NotRegular { .. })
+        ));
+        let text = after.describe("[r]");
+        assert!(
+            text.contains("NOT restored: the initrd /dev/fd/63 was not a regular file"),
+            "{text}"
+        );
+        assert!(host.calls.is_empty());
+        assert_eq!(after.to_json()["loaded"], false);
+    }
+
+    #[test]
+    fn the_state_comes_from_sysfs_not_from_the_path_taken() {
+        let mut host = FakeHost::typical();
+        record(&mut host, file_recipe(file(b"/i", Some("00")))).unwrap();
+        // Still loaded (the kernel refused before freeing it): nothing to do.
+        host.set(CRASH_LOADED, "1\n");
+        let after = after_failed_load(&mut host, true);
+        assert!(matches!(after.restore, Restore::NotNeeded));
+        assert!(after
+            .describe("[r]")
+            .contains("stays loaded (kexec_crash_loaded is 1) in the Crash kernel region [r]"));
+        // Unknown: say so, and do not load over what may still be there.
+        host.unset(CRASH_LOADED);
+        let after = after_failed_load(&mut host, true);
+        assert!(matches!(after.restore, Restore::NotNeeded));
+        assert!(
+            after.describe("[r]").contains("unknown"),
+            "{}",
+            after.describe("[r]")
+        );
+        assert_eq!(after.to_json()["loaded"], Value::Null);
+        assert!(host.calls.is_empty());
+        // None loaded before: nothing restored, nothing claimed.
+        host.set(CRASH_LOADED, "0\n");
+        let after = after_failed_load(&mut host, false);
+        assert_eq!(after.describe("[r]"), "");
+        assert!(host.calls.is_empty());
+    }
+
+    #[test]
+    fn a_bad_record_is_reported_not_trusted() {
+        let mut host = FakeHost::typical();
+        host.state_files
+            .insert(RECORD_PATH.into(), b"{ not json".to_vec());
+        host.set(CRASH_LOADED, "0\n");
+        let after = after_failed_load(&mut host, true);
+        assert!(
+            after
+                .describe("")
+                .contains("the record /run/kexec/crash.json cannot be used"),
+            "{}",
+            after.describe("")
+        );
+        assert!(host.calls.is_empty());
+    }
+}
