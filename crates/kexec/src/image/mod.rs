@@ -70,6 +70,6 @@ impl Input {
     }
 
     pub fn display(&self) -> String {
-        self.path.display().to_string()
+        crate::plan::path_text(&self.path)
     }
 }
