@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = h.real_mode_size();
         let _ = h.version_text();
     }
-    let _ = bzimage64::describe("fuzz", data, None, "x");
+    let _ = bzimage64::describe("fuzz", data, None, b"x");
     let machine = common::machine();
     let addr = data.iter().fold(0u64, |a, &b| a.rotate_left(8) ^ u64::from(b));
     let page = ZeroPage {

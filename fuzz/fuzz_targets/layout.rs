@@ -11,9 +11,9 @@ mod common;
 fuzz_target!(|data: &[u8]| {
     let header = elf64::synthetic_setup_header();
     let boot = if elf64::is_elf(data) {
-        elf64::describe("fuzz", data, &header, BootArgs::Linux, None, "x")
+        elf64::describe("fuzz", data, &header, BootArgs::Linux, None, b"x")
     } else {
-        bzimage64::describe("fuzz", data, None, "x")
+        bzimage64::describe("fuzz", data, None, b"x")
     };
     if let Ok(boot) = boot {
         if let Ok(image) = x86_linux::build(&boot, Target::Normal, &common::machine(), &Default::default()) {

@@ -43,6 +43,7 @@ EXPECTED=(
     # stage 1: status with nothing loaded, then a normal load
     s1-status-crash-empty s1-status-load-empty
     s1-print-ckr-size-exit s1-print-ckr-size-value s1-status-region
+    s1-status-kexec-load s1-status-kexec-file-load
     s1-load-exit s1-load-sysfs s1-status-load-loaded
     # stage 1: failures on top of a loaded kernel (exit code, message, still loaded)
     s1-fail-empty-file-exit s1-fail-empty-file-msg s1-fail-empty-file-still-loaded
@@ -77,10 +78,13 @@ EXPECTED=(
     kl-cmdline-marker kl-marker-file kl-memtotal kl-cpus
     # kl: --reuse-video-type, --reset-vga, --console-vga on the way here
     kl-video-type kl-vga-reset kl-vga-console
+    # kl: without /sys (a minimal initramfs) loads on both calls succeed and
+    # -S cannot tell; kl's kexec -e into elf runs without /sys too
+    kl-nosys-load-s kl-nosys-load-c kl-nosys-status kl-nosys-status-msg
     kl-elf-load-exit kl-elf-load-sysfs
     # elf: booted from the ELF vmlinux; unloads, arms kdump through
     # kexec_load, and failed reloads keep the crash kernel
-    elf-cmdline-marker elf-marker-file
+    elf-cmdline-marker elf-marker-file elf-utf8-cmdline
     elf-unload-file-exit elf-unload-file-sysfs elf-unload-load-exit elf-unload-load-sysfs
     elf-fifo-load-exit elf-fifo-load-warns elf-fifo-lost-msg elf-fifo-lost-sysfs
     elf-crash-load-exit elf-crash-load-sysfs

@@ -25,14 +25,8 @@ fn main() {
     let mut host = LinuxHost;
     let facts = Facts::gather(&host);
     let plan = Plan::FileLoad(
-        FileLoad::open(
-            Target::Normal,
-            kernel,
-            None,
-            String::new(),
-            Default::default(),
-        )
-        .expect("kernel opens"),
+        FileLoad::open(Target::Normal, kernel, None, Vec::new(), Default::default())
+            .expect("kernel opens"),
     );
     let reader = File::open(kernel).expect("kernel opens for reading");
     let result = match probe {

@@ -7,7 +7,8 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use kexec::boot::purgatory::SerialConsole;
 use kexec::boot::x86_linux::BootArgs;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 /// Which system call loads (and unloads) the image.
@@ -41,7 +42,8 @@ pub struct Request {
     pub syscall: SyscallChoice,
     pub kernel: Option<PathBuf>,
     pub initrd: Option<PathBuf>,
-    pub append: Option<String>,
+    /// --append/--command-line as given: bytes, not necessarily UTF-8.
+    pub append: Option<Vec<u8>>,
     pub reuse_cmdline: bool,
     pub image_type: Option<String>,
     pub debug: bool,
@@ -111,20 +113,30 @@ pub struct SegmentSpec {
 }
 
 impl SegmentSpec {
-    pub fn parse(text: &str) -> Result<SegmentSpec, String> {
+    /// FILE may be any bytes (a Linux file name); MEM and MEMSZ are numbers.
+    pub fn parse(arg: &OsStr) -> Result<SegmentSpec, String> {
+        let text = arg.as_bytes();
         let bad = |why: &str| {
-            format!("error: --segment={text}: {why} (expected FILE@MEM[:MEMSZ], numbers in hex with 0x or decimal)")
+            format!(
+                "error: --segment={}: {why} (expected FILE@MEM[:MEMSZ], numbers in hex with 0x or decimal)",
+                kexec::plan::path_text(arg.as_ref())
+            )
         };
-        let (file, place) = text.rsplit_once('@').ok_or_else(|| bad("no @MEM"))?;
+        let at = text
+            .iter()
+            .rposition(|&c| c == b'@')
+            .ok_or_else(|| bad("no @MEM"))?;
+        let (file, place) = (&text[..at], &text[at + 1..]);
         if file.is_empty() {
             return Err(bad("no FILE"));
         }
+        let place = std::str::from_utf8(place).map_err(|_| bad("MEM is not a number"))?;
         let (mem, memsz) = match place.split_once(':') {
             Some((m, z)) => (m, Some(z)),
             None => (place, None),
         };
         Ok(SegmentSpec {
-            file: PathBuf::from(file),
+            file: PathBuf::from(OsStr::from_bytes(file)),
             mem: parse_number(mem).ok_or_else(|| bad("MEM is not a number"))?,
             memsz: memsz
                 .map(|z| parse_number(z).ok_or_else(|| bad("MEMSZ is not a number")))
@@ -306,14 +318,14 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(flag("debug", Some('d'), "debug", "Explain each step (syscall choice, flags, plan)"))
         .arg(flag("no-checks", Some('i'), "no-checks", "Purgatory skips its digest check (kexec_load)"))
         .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Load with this loader: bzImage64 or elf-x86_64; the file must suit it (kexec_load)"))
-        .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk"))
-        .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line"))
+        .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk").value_parser(clap::value_parser!(OsString)))
+        .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line").value_parser(clap::value_parser!(OsString)))
         .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
         .arg(flag("print-ckr-size", None, "print-ckr-size", "Print the size of the crash kernel region in bytes"))
         .arg(flag("dry-run", None, "dry-run", "Print the plan and the kernel's predicted verdict; load nothing"))
         .arg(flag("json", None, "json", "Print the plan, outcome or status as one JSON object"))
         .arg(flag("skip-preflight", None, "skip-preflight", "Make the system call even when a rejection is predicted"))
-        .arg(value("segment", "segment", "FILE@MEM[:MEMSZ]", "Load FILE at physical MEM as a raw kexec_load segment (repeatable; needs --entry)").action(ArgAction::Append))
+        .arg(value("segment", "segment", "FILE@MEM[:MEMSZ]", "Load FILE at physical MEM as a raw kexec_load segment (repeatable; needs --entry)").action(ArgAction::Append).value_parser(clap::value_parser!(OsString)))
         .arg(value("entry", "entry", "ADDR", "kexec_load entry point: raw segments default to the first segment; for a kernel it replaces the purgatory's entry (expert use)"))
         .arg(value("arch", "arch", "NAME", "KEXEC_ARCH_* for raw segments: a name (X86_64, AARCH64, ...) or a number"))
         .arg(value("load-flags", "load-flags", "BITS", "Extra kexec_load flag bits, to probe the kernel's rules").hide_short_help(true))
@@ -321,7 +333,7 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(value("mem-max", "mem-max", "ADDR", "Highest address for segments (kexec_load)"))
         .arg(value("serial", "serial", "PORT", "Purgatory serial port: ttyS0, ttyS1 or 0xPORT (kexec_load)"))
         .arg(value("serial-baud", "serial-baud", "BAUD", "Purgatory serial speed (kexec_load)"))
-        .arg(Arg::new("kernel").value_name("KERNEL").num_args(0..).action(ArgAction::Append).help("The kernel image"));
+        .arg(Arg::new("kernel").value_name("KERNEL").num_args(0..).action(ArgAction::Append).value_parser(clap::value_parser!(OsString)).help("The kernel image"));
     for (long, help) in LOAD_ONLY_FLAGS {
         cmd = cmd.arg(flag(long, None, long, help).hide_short_help(true));
     }
@@ -562,19 +574,23 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
             "error: --pass-memmap-cmdline gives a crash kernel (-p) its memory map on its command line; a kernel loaded with -l boots with the firmware's memory map: drop it".into(),
         );
     }
-    let positional: Vec<&String> = m
-        .get_many::<String>("kernel")
+    let positional: Vec<&OsString> = m
+        .get_many::<OsString>("kernel")
         .map(|v| v.collect())
         .unwrap_or_default();
     if positional.len() > 1 {
         return Parsed::Usage(format!(
             "error: more than one kernel given: {} (the kernel is the only argument that is not an option)",
-            positional.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            positional
+                .iter()
+                .map(|s| kexec::plan::path_text(s.as_ref()))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let kernel = positional.first().map(PathBuf::from);
     let segments = match m
-        .get_many::<String>("segment")
+        .get_many::<OsString>("segment")
         .map(|v| {
             v.map(|t| SegmentSpec::parse(t))
                 .collect::<Result<Vec<_>, _>>()
@@ -652,8 +668,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         steps,
         syscall: syscall(&m),
         kernel,
-        initrd: m.get_one::<String>("initrd").map(PathBuf::from),
-        append: m.get_one::<String>("append").cloned(),
+        initrd: m.get_one::<OsString>("initrd").map(PathBuf::from),
+        append: m
+            .get_one::<OsString>("append")
+            .map(|a| a.clone().into_vec()),
         reuse_cmdline: m.get_flag("reuse-cmdline"),
         image_type: m.get_one::<String>("type").cloned(),
         debug: m.get_flag("debug"),
@@ -719,13 +737,13 @@ mod tests {
         ]);
         assert_eq!(r.kernel, Some(PathBuf::from("/k")));
         assert_eq!(r.initrd, Some(PathBuf::from("/i")));
-        assert_eq!(r.append.as_deref(), Some("a b"));
+        assert_eq!(r.append.as_deref(), Some(&b"a b"[..]));
         assert_eq!(r.syscall, SyscallChoice::File);
         assert!(r.steps.load && !r.steps.exec && !r.steps.shutdown);
         let r = run(&["/k", "--ramdisk=/i", "--append=x=1", "-l"]);
         assert_eq!(
             (r.initrd, r.append.as_deref()),
-            (Some(PathBuf::from("/i")), Some("x=1"))
+            (Some(PathBuf::from("/i")), Some(&b"x=1"[..]))
         );
     }
 
@@ -735,18 +753,18 @@ mod tests {
             run(&["-l", "/k", "--append=a", "--command-line=b"])
                 .append
                 .as_deref(),
-            Some("b")
+            Some(&b"b"[..])
         );
         assert_eq!(
             run(&["-l", "/k", "--command-line", "b", "--append", ""])
                 .append
                 .as_deref(),
-            Some("")
+            Some(&b""[..])
         );
         // A value that starts with a dash is still the value.
         assert_eq!(
             run(&["-l", "/k", "--append", "-x"]).append.as_deref(),
-            Some("-x")
+            Some(&b"-x"[..])
         );
     }
 
@@ -793,6 +811,49 @@ mod tests {
         assert!(usage(&["-l"]).contains("no kernel specified"));
         assert!(usage(&["-l", "/a", "/b"]).contains("more than one kernel"));
         assert!(usage(&["-l", "/k", "--initrd"]).contains("--initrd"));
+    }
+
+    #[test]
+    fn file_names_and_the_command_line_are_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let argv = [
+            bytes(b"kexec"),
+            bytes(b"-l"),
+            bytes(b"/boot/k\xff"),
+            bytes(b"--initrd=/i\xfe"),
+            bytes(b"--append=a=\xff b"),
+        ];
+        let Parsed::Run(r) = parse(argv) else {
+            panic!("not UTF-8 is no usage error")
+        };
+        assert_eq!(r.kernel, Some(PathBuf::from(bytes(b"/boot/k\xff"))));
+        assert_eq!(r.initrd, Some(PathBuf::from(bytes(b"/i\xfe"))));
+        assert_eq!(r.append.as_deref(), Some(&b"a=\xff b"[..]));
+        let argv = [
+            bytes(b"kexec"),
+            bytes(b"-c"),
+            bytes(b"-l"),
+            bytes(b"--segment=/s\xff@1@0x1000:0x2000"),
+        ];
+        let Parsed::Run(r) = parse(argv) else {
+            panic!("a segment file name may be any bytes")
+        };
+        assert_eq!(
+            r.segments,
+            vec![SegmentSpec {
+                file: PathBuf::from(bytes(b"/s\xff@1")),
+                mem: 0x1000,
+                memsz: Some(0x2000)
+            }]
+        );
+        let argv = [
+            bytes(b"kexec"),
+            bytes(b"-l"),
+            bytes(b"/a\xff"),
+            bytes(b"/b"),
+        ];
+        assert!(matches!(parse(argv), Parsed::Usage(t) if t.contains(r"/a\xff, /b")));
     }
 
     #[test]
@@ -863,6 +924,6 @@ mod tests {
         assert!(r.steps.crash);
         // systemd: separate argv, may be an empty append.
         let r = run(&["--load", "/k", "--append", "", "--initrd", "/i"]);
-        assert_eq!(r.append.as_deref(), Some(""));
+        assert_eq!(r.append.as_deref(), Some(&b""[..]));
     }
 }

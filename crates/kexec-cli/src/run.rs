@@ -7,11 +7,11 @@ use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
 use kexec::crash_journal::{self, Aftermath, Recipe};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::memory::human_size;
-use kexec::plan::InputError;
+use kexec::plan::{describe_io, path_text, InputError};
 use kexec::rules::{self, Rejection, Rule};
 use kexec::status::Status;
 use kexec::sys::abi::{FileFlags, KexecArch, KexecFlags, KEXEC_FILE_DEBUG, KEXEC_ON_CRASH};
-use kexec::{cmdline, load, Errno, Facts, FileLoad, Host, Plan, Target};
+use kexec::{cmdline, load, Errno, Facts, FileLoad, Host, Plan, Syscall, Target};
 use serde_json::{json, Value};
 use std::ffi::OsString;
 use std::io::Write;
@@ -117,7 +117,7 @@ fn exit_code_for(r: &Rejection) -> i32 {
 
 fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
     let facts = Facts::gather(host);
-    io.crash_loaded = facts.crash_loaded;
+    io.crash_loaded = facts.crash_loaded == Some(true);
     io.crash_region = match facts.main_crash_region() {
         Some(r) if r.start != 0 => format!("[{r}] ({})", human_size(r.size())),
         _ => format!("({})", human_size(facts.crash_region_size())),
@@ -146,7 +146,9 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
         return EXIT_OK;
     }
     if req.steps.shutdown {
-        if !Facts::gather(host).kexec_loaded {
+        // Unknown (no sysfs) is not "nothing loaded": shutdown and the
+        // kernel decide then.
+        if Facts::gather(host).kexec_loaded == Some(false) {
             io.warn(&ExecError::NothingLoaded.to_string());
             return EXIT_USAGE;
         }
@@ -167,7 +169,7 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
             io.debug(&line);
         }
         let code = match failure {
-            ExecError::NothingLoaded => EXIT_USAGE,
+            ExecError::NothingLoaded | ExecError::NoKexec(_) => EXIT_USAGE,
             ExecError::Refused(_) => EXIT_FAILED,
         };
         if io.json_mode {
@@ -179,7 +181,8 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
     EXIT_OK
 }
 
-/// -S: kexec-tools reports the crash kernel unless -l asks for the kernel.
+/// -S: kexec-tools reports the crash kernel unless -l asks for the kernel;
+/// like it, 255 when the sysfs file cannot be read.
 fn status(req: &Request, facts: &Facts, io: &mut Out) -> i32 {
     let report = Status::from_facts(facts);
     let loaded = if req.status_of_kernel() {
@@ -194,10 +197,10 @@ fn status(req: &Request, facts: &Facts, io: &mut Out) -> i32 {
     } else {
         let _ = write!(io.out, "{}", report.describe());
     }
-    if loaded {
-        1
-    } else {
-        0
+    match loaded {
+        Some(true) => 1,
+        Some(false) => 0,
+        None => EXIT_FAILED,
     }
 }
 
@@ -554,6 +557,13 @@ fn load_kernel(
     facts: &Facts,
     io: &mut Out,
 ) -> i32 {
+    // kexec_load plans read the files and the memory map first: a kernel
+    // without the call is told before any of that.
+    if req.syscall == SyscallChoice::Load || !req.segments.is_empty() {
+        if let Some(code) = refuse_missing_syscall(Syscall::KexecLoad, req, target, facts, io) {
+            return code;
+        }
+    }
     if target == Target::Crash {
         // As kexec-tools: no crash memory, no crash load, whatever the call.
         if let Err(r) = rules::crash_region_reserved(facts) {
@@ -572,10 +582,22 @@ fn load_kernel(
         .as_deref()
         .expect("args ensure a kernel for loads");
     let base = if req.reuse_cmdline {
-        facts
-            .cmdline
-            .as_deref()
-            .map(|line| cmdline::reusable(line, target == Target::Crash))
+        // Unreadable is an error (kexec-tools dies too), never an empty line.
+        match host.read_bytes(kexec::facts::path::CMDLINE) {
+            Ok(line) => Some(cmdline::reusable(&line, target == Target::Crash)),
+            Err(e) => {
+                let reason = format!(
+                    "cannot read {} for --reuse-cmdline: {}",
+                    kexec::facts::path::CMDLINE,
+                    describe_io(&e)
+                );
+                if io.json_mode {
+                    io.json(&json!({ "errno": Errno::from_io(&e), "reason": reason, "source": "model", "rule": "unreadable-file" }));
+                }
+                io.warn(&reason);
+                return EXIT_USAGE;
+            }
+        }
     } else {
         None
     };
@@ -592,7 +614,7 @@ fn load_kernel(
         };
     let what = format!(
         "cannot load {} as the {}",
-        kernel.display(),
+        path_text(kernel),
         target.describe()
     );
     if let Some(why) = type_mismatch(req, &file.kernel_head) {
@@ -626,6 +648,9 @@ fn load_kernel(
         }
         SyscallChoice::Auto if only_kexec_load => {
             let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
+            if let Some(code) = refuse_missing_syscall(Syscall::KexecLoad, req, target, facts, io) {
+                return code;
+            }
             match kexec_load_plan(req, &file, host, facts) {
                 Ok(plan) => {
                     built_from = Some(file);
@@ -670,7 +695,11 @@ fn load_kernel(
                 Ok(()) => {
                     return finish_kernel_load(req, &file_plan, None, Ok(()), host, io, &what)
                 }
-                Err(r) if !falls_back(r.errno) => {
+                // No fallback either when the kernel lacks kexec_load too.
+                Err(r)
+                    if !falls_back(r.errno)
+                        || rules::syscall_built(Syscall::KexecLoad, facts).is_err() =>
+                {
                     if req.dry_run {
                         return report_dry_run(&file_plan, facts, io, first);
                     }
@@ -723,6 +752,35 @@ fn load_kernel(
     io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
     let result = load::load(host, &plan, facts, req.skip_preflight);
     finish_kernel_load(req, &plan, built_from.as_ref(), result, host, io, &what)
+}
+
+/// A kernel built without `call` answers ENOSYS before it looks at anything
+/// (unless --skip-preflight asks the kernel itself). A dry run goes on: it
+/// shows the plan, and its verdict names the missing call.
+fn refuse_missing_syscall(
+    call: Syscall,
+    req: &Request,
+    target: Target,
+    facts: &Facts,
+    io: &mut Out,
+) -> Option<i32> {
+    if req.skip_preflight || req.dry_run {
+        return None;
+    }
+    let r = rules::syscall_built(call, facts).err()?;
+    if io.json_mode {
+        let mut v = rejection_json(&r);
+        if req.dry_run {
+            v["dry_run"] = json!(true);
+        }
+        io.json(&v);
+    }
+    if req.dry_run && !io.json_mode {
+        io.say(&format!("dry run: nothing is loaded\n  verdict    {r}"));
+    } else {
+        io.warn(&format!("cannot load the {}: {r}", target.describe()));
+    }
+    Some(exit_code_for(&r))
 }
 
 fn plan_failure(
@@ -809,6 +867,253 @@ mod tests {
             out: String::from_utf8(out).unwrap(),
             err: String::from_utf8(err).unwrap(),
         }
+    }
+
+    fn kexec_os(host: &mut FakeHost, args: &[OsString]) -> Ran {
+        let argv = std::iter::once(OsString::from("kexec")).chain(args.iter().cloned());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(argv, host, &mut out, &mut err);
+        Ran {
+            code,
+            out: String::from_utf8(out).unwrap(),
+            err: String::from_utf8(err).unwrap(),
+        }
+    }
+
+    #[test]
+    fn without_sysfs_exec_force_and_shutdown_go_ahead() {
+        let d = Dir::new("nosys");
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        // -e: the kernel's answer to reboot() decides (EINVAL: nothing loaded).
+        let r = kexec(&mut host, &["-e"]);
+        assert_eq!(r.code, 255, "{}", r.err);
+        assert_eq!(
+            host.calls,
+            [Call::Sync, Call::InterfacesDown, Call::Reboot],
+            "{}",
+            r.err
+        );
+        assert!(r.err.contains("EINVAL"), "{}", r.err);
+        // -f: load, then the jump.
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        kexec(&mut host, &["-f", "-s", &d.path("vmlinuz")]);
+        assert!(matches!(host.calls[0], Call::FileLoad { .. }));
+        assert_eq!(host.calls.last(), Some(&Call::Reboot), "{:?}", host.calls);
+        // No mode: load, then shutdown -r now.
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        kexec(&mut host, &["-s", &d.path("vmlinuz")]);
+        assert_eq!(host.calls.last(), Some(&Call::ExecShutdown));
+        // A load needs no sysfs either.
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        let r = kexec(&mut host, &["-c", "-l", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 0, "{}", r.err);
+    }
+
+    #[test]
+    fn status_without_sysfs_is_unknown_and_exits_255_as_kexec_tools() {
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        let r = kexec(&mut host, &["-S"]);
+        assert_eq!(r.code, 255);
+        assert!(r.out.contains("kexec_crash_loaded: unknown"), "{}", r.out);
+        let r = kexec(&mut host, &["--status", "--json"]);
+        let v: Value = serde_json::from_str(&r.out).unwrap();
+        assert_eq!(v["kexec_loaded"], Value::Null);
+        assert_eq!(v["syscalls"]["kexec_file_load"]["state"], "unknown");
+    }
+
+    #[test]
+    fn a_kernel_without_kexec_file_load_is_predicted_and_auto_uses_kexec_load() {
+        let d = Dir::new("nofile");
+        let mut host = FakeHost::typical();
+        let config = "/boot/config-6.1.0-56-amd64";
+        host.set(config, "CONFIG_KEXEC=y\n# CONFIG_KEXEC_FILE is not set\n");
+        let r = kexec(
+            &mut host,
+            &["--dry-run", "--json", "-s", "-l", &d.path("vmlinuz")],
+        );
+        assert_eq!(r.code, 255);
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(
+            (v["errno"].as_str(), v["rule"].as_str()),
+            (Some("ENOSYS"), Some("syscall-not-built"))
+        );
+        assert_eq!(
+            v["reason"],
+            format!("kexec_file_load is not built into this kernel (CONFIG_KEXEC_FILE is not set in {config}): use -c (kexec_load)")
+        );
+        let r = kexec(&mut host, &["-s", "-p", "-u"]);
+        assert_eq!(r.code, 255);
+        assert!(host.calls.is_empty(), "predicted, not sent");
+        // -a falls back as it does on the kernel's ENOSYS; -u too.
+        let r = kexec(&mut host, &["-d", "-l", &d.path("vmlinuz")]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert!(matches!(host.calls.as_slice(), [Call::Load { .. }]));
+        assert!(r.err.contains("refused with ENOSYS"), "{}", r.err);
+        assert_eq!(kexec(&mut host, &["-u"]).code, 0);
+        assert!(matches!(host.calls.as_slice(), [_, Call::Load { .. }]));
+        let r = kexec(&mut host, &["--status"]);
+        assert!(
+            r.out.contains(&format!(
+                "kexec_file_load:    unsupported (CONFIG_KEXEC_FILE is not set in {config})"
+            )) && r.out.contains(&format!(
+                "kexec_load:         supported (CONFIG_KEXEC=y in {config})"
+            )),
+            "{}",
+            r.out
+        );
+    }
+
+    #[test]
+    fn a_kernel_without_kexec_refuses_every_load_clearly() {
+        let d = Dir::new("nokexec");
+        let mut host = FakeHost::typical();
+        kexec::testing::remove_kexec(&mut host);
+        for args in [
+            vec!["--dry-run", "-l", &d.path("vmlinuz")],
+            vec!["-l", &d.path("vmlinuz")],
+            vec!["-c", "-p", &d.path("vmlinuz")],
+            vec!["-u"],
+        ] {
+            let r = kexec(&mut host, &args);
+            assert_eq!(r.code, 255, "{args:?}");
+            let text = format!("{}{}", r.out, r.err);
+            assert!(
+                text.contains("is not built into this kernel (/sys/kernel has no kexec_loaded")
+                    && text.contains("cannot load another kernel")
+                    && text.contains("ENOSYS"),
+                "{args:?}: {text}"
+            );
+        }
+        assert!(host.calls.is_empty(), "{:?}", host.calls);
+        let r = kexec(&mut host, &["-e"]);
+        assert_eq!(r.code, 1);
+        assert!(r.err.contains("no kexec support"), "{}", r.err);
+        assert!(host.calls.is_empty());
+        let r = kexec(&mut host, &["-S"]);
+        assert_eq!(r.code, 255);
+        assert!(
+            r.out.contains("kexec_crash_loaded: unsupported"),
+            "{}",
+            r.out
+        );
+        let r = kexec(&mut host, &["--status", "--json"]);
+        let v: Value = serde_json::from_str(&r.out).unwrap();
+        for call in ["kexec_load", "kexec_file_load"] {
+            assert_eq!(v["syscalls"][call]["state"], "unsupported", "{v}");
+        }
+    }
+
+    #[test]
+    fn file_names_and_command_lines_are_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let d = Dir::new("bytes");
+        let odd = d.0.join(OsString::from_vec(b"initrd-\xff".to_vec()));
+        std::fs::write(&odd, b"070701 initrd").unwrap();
+        let mut initrd = b"--initrd=".to_vec();
+        initrd.extend_from_slice(odd.as_os_str().as_encoded_bytes());
+        let initrd = OsString::from_vec(initrd);
+        let append = OsString::from_vec(b"--append=utf8test=\xff\xfe \xc3\xa9".to_vec());
+        let args = |extra: &[&str]| -> Vec<OsString> {
+            extra
+                .iter()
+                .map(OsString::from)
+                .chain([
+                    OsString::from(d.path("vmlinuz")),
+                    initrd.clone(),
+                    append.clone(),
+                ])
+                .collect()
+        };
+        let mut host = FakeHost::typical();
+        let r = kexec_os(&mut host, &args(&["-s", "-l"]));
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert_eq!(
+            host.calls,
+            [Call::FileLoad {
+                kernel: true,
+                initrd: true,
+                cmdline: b"utf8test=\xff\xfe \xc3\xa9\0".to_vec(),
+                flags: FileFlags(0)
+            }]
+        );
+        let r = kexec_os(&mut host, &args(&["-c", "-l"]));
+        assert_eq!(r.code, 0, "{}", r.err);
+        // Shown escaped, never replaced.
+        let r = kexec_os(&mut host, &args(&["--dry-run", "-s", "-l"]));
+        assert!(
+            r.out
+                .contains(r#""utf8test=\xff\xfe é" (15 bytes with NUL)"#)
+                && r.out.contains("initrd-\\xff (13 bytes)"),
+            "{}",
+            r.out
+        );
+        let r = kexec_os(&mut host, &args(&["--dry-run", "--json", "-s", "-l"]));
+        let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+        assert_eq!(v["plan"]["cmdline"], r"utf8test=\xff\xfe é");
+        assert_eq!(v["plan"]["cmdline_hex"], "75746638746573743dfffe20c3a9");
+        assert!(v["plan"]["initrd"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(r"initrd-\xff"));
+        // A missing file with such a name is named the same way.
+        let missing = b"--initrd=/nonexistent-\xff".to_vec();
+        let r = kexec_os(
+            &mut host,
+            &[
+                "-s".into(),
+                "-l".into(),
+                d.path("vmlinuz").into(),
+                OsString::from_vec(missing),
+            ],
+        );
+        assert_eq!(r.code, 255);
+        assert!(
+            r.err.contains(r"/nonexistent-\xff: No such file"),
+            "{}",
+            r.err
+        );
+    }
+
+    #[test]
+    fn reuse_cmdline_takes_bytes_and_an_unreadable_proc_cmdline_is_an_error() {
+        let d = Dir::new("reusebytes");
+        let mut host = FakeHost::typical();
+        host.set_bytes("/proc/cmdline", b"BOOT_IMAGE=/v root=/dev/vda1 x=\xff\n");
+        let r = kexec(
+            &mut host,
+            &["-s", "-l", &d.path("vmlinuz"), "--reuse-cmdline"],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert!(
+            matches!(&host.calls[0], Call::FileLoad { cmdline, .. } if cmdline == b"root=/dev/vda1 x=\xff\0"),
+            "{:?}",
+            host.calls
+        );
+        let mut host = FakeHost::typical();
+        host.unset("/proc/cmdline");
+        let r = kexec(
+            &mut host,
+            &[
+                "-s",
+                "-l",
+                &d.path("vmlinuz"),
+                "--reuse-cmdline",
+                "--append=x",
+            ],
+        );
+        assert_eq!(r.code, 1);
+        assert!(
+            r.err
+                .contains("cannot read /proc/cmdline for --reuse-cmdline: "),
+            "{}",
+            r.err
+        );
+        assert!(host.calls.is_empty());
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn main() {
         Target::Normal,
         Path::new(&args[1]),
         Some(Path::new(&args[2])),
-        args[3].clone(),
+        args[3].clone().into_bytes(),
         FileFlags(0),
     )
     .unwrap_or_else(|e| {

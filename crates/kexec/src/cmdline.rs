@@ -1,14 +1,15 @@
 //! The next kernel's command line: --reuse-cmdline and --append/--command-line
-//! composed as kexec-tools does, passed through byte for byte otherwise.
+//! composed as kexec-tools does, passed through byte for byte otherwise. A
+//! command line is bytes, not text: the kernel does not require UTF-8.
 
 /// Splits a command line into words, keeping double-quoted spaces inside
 /// their word (`foo="a b"` is one word), as the kernel's parser does.
-fn words(line: &str) -> Vec<&str> {
+fn words(line: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut start = None;
     let mut quoted = false;
-    for (i, c) in line.char_indices() {
-        if c == '"' {
+    for (i, &c) in line.iter().enumerate() {
+        if c == b'"' {
             quoted = !quoted;
         }
         if c.is_ascii_whitespace() && !quoted {
@@ -26,39 +27,69 @@ fn words(line: &str) -> Vec<&str> {
 }
 
 /// The parameter name of a word: "crashkernel" for "crashkernel=256M".
-fn param_name(word: &str) -> &str {
-    word.split_once('=').map_or(word, |(name, _)| name)
+fn param_name(word: &[u8]) -> &[u8] {
+    match word.iter().position(|&c| c == b'=') {
+        Some(at) => &word[..at],
+        None => word,
+    }
 }
 
 /// The running kernel's command line for reuse: without BOOT_IMAGE= (the
 /// boot loader's note of which file it booted), and for a crash kernel
 /// without crashkernel= (a capture kernel must not reserve memory itself).
-pub fn reusable(proc_cmdline: &str, crash: bool) -> String {
-    words(proc_cmdline.trim_end_matches('\n'))
+pub fn reusable(proc_cmdline: &[u8], crash: bool) -> Vec<u8> {
+    let line = proc_cmdline.strip_suffix(b"\n").unwrap_or(proc_cmdline);
+    words(line)
         .into_iter()
         .filter(|w| {
             let name = param_name(w);
-            name != "BOOT_IMAGE" && !(crash && name == "crashkernel")
+            name != b"BOOT_IMAGE" && !(crash && name == b"crashkernel")
         })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(&b' ')
 }
 
 /// base + " " + append, either may be absent (kexec-tools' concat_cmdline).
-pub fn compose(base: Option<&str>, append: Option<&str>) -> String {
+pub fn compose(base: Option<&[u8]>, append: Option<&[u8]>) -> Vec<u8> {
     match (base, append) {
-        (Some(b), Some(a)) => format!("{b} {a}"),
-        (Some(b), None) => b.to_string(),
-        (None, Some(a)) => a.to_string(),
-        (None, None) => String::new(),
+        (Some(b), Some(a)) => [b, a].join(&b' '),
+        (Some(b), None) => b.to_vec(),
+        (None, Some(a)) => a.to_vec(),
+        (None, None) => Vec::new(),
     }
 }
 
 /// The bytes the kernel receives: the text and its terminating NUL.
-pub fn to_kernel_bytes(text: &str) -> Vec<u8> {
-    let mut bytes = text.as_bytes().to_vec();
+pub fn to_kernel_bytes(line: &[u8]) -> Vec<u8> {
+    let mut bytes = line.to_vec();
     bytes.push(0);
     bytes
+}
+
+/// Where a NUL byte sits inside a command line: the kernel would end the
+/// line there and silently drop the rest.
+pub fn nul_position(line: &[u8]) -> Option<usize> {
+    line.iter().position(|&c| c == 0)
+}
+
+/// A command line for people, quoted and lossless: UTF-8 as Rust's `{:?}`
+/// shows it, every other byte as \xNN.
+pub fn escaped(line: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in line.utf8_chunks() {
+        let valid = format!("{:?}", chunk.valid());
+        out.push_str(&valid[1..valid.len() - 1]);
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The bytes in lower-case hex, for --json when they are not UTF-8.
+pub fn hex(line: &[u8]) -> String {
+    line.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -67,34 +98,48 @@ mod tests {
 
     #[test]
     fn reuse_drops_boot_image_and_for_crash_crashkernel() {
-        let line = "BOOT_IMAGE=/vmlinuz-6.1 root=/dev/vda1 crashkernel=256M quiet\n";
+        let line = b"BOOT_IMAGE=/vmlinuz-6.1 root=/dev/vda1 crashkernel=256M quiet\n";
         assert_eq!(
             reusable(line, false),
-            "root=/dev/vda1 crashkernel=256M quiet"
+            b"root=/dev/vda1 crashkernel=256M quiet"
         );
-        assert_eq!(reusable(line, true), "root=/dev/vda1 quiet");
+        assert_eq!(reusable(line, true), b"root=/dev/vda1 quiet");
     }
 
     #[test]
     fn reuse_drops_every_crashkernel_word_but_not_lookalikes() {
-        let line = "crashkernel=512M,high crashkernel=72M,low mycrashkernel=1 x";
-        assert_eq!(reusable(line, true), "mycrashkernel=1 x");
+        let line = b"crashkernel=512M,high crashkernel=72M,low mycrashkernel=1 x";
+        assert_eq!(reusable(line, true), b"mycrashkernel=1 x");
     }
 
     #[test]
     fn quoted_spaces_stay_in_their_word() {
-        assert_eq!(words(r#"a="b c" d"#), vec![r#"a="b c""#, "d"]);
+        assert_eq!(words(br#"a="b c" d"#), vec![&br#"a="b c""#[..], b"d"]);
         assert_eq!(
-            reusable(r#"BOOT_IMAGE="/boot/my kernel" x="1 2""#, false),
-            r#"x="1 2""#
+            reusable(br#"BOOT_IMAGE="/boot/my kernel" x="1 2""#, false),
+            br#"x="1 2""#
         );
     }
 
     #[test]
     fn compose_joins_with_one_space() {
-        assert_eq!(compose(Some("a b"), Some("c")), "a b c");
-        assert_eq!(compose(None, Some("")), "");
-        assert_eq!(compose(Some("a"), None), "a");
-        assert_eq!(to_kernel_bytes("ab"), b"ab\0");
+        assert_eq!(compose(Some(b"a b"), Some(b"c")), b"a b c");
+        assert_eq!(compose(None, Some(b"")), b"");
+        assert_eq!(compose(Some(b"a"), None), b"a");
+        assert_eq!(to_kernel_bytes(b"ab"), b"ab\0");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_pass_through_and_print_escaped() {
+        let line = b"root=/dev/vda1 label=\xff\xfe BOOT_IMAGE=/\xe9";
+        assert_eq!(reusable(line, false), b"root=/dev/vda1 label=\xff\xfe");
+        assert_eq!(
+            compose(Some(b"a\xff"), Some(b"\x80")),
+            b"a\xff \x80".to_vec()
+        );
+        assert_eq!(escaped(b"a=\"\xff\" \xc3\xa9\n"), r#""a=\"\xff\" é\n""#);
+        assert_eq!(hex(b"a\xff"), "61ff");
+        assert_eq!(nul_position(b"ab\0c"), Some(2));
+        assert_eq!(nul_position(b"abc"), None);
     }
 }

@@ -149,7 +149,7 @@ fn recorded_input(input: &Input) -> io::Result<RecordedFile> {
 
 /// The command line a FileLoad carries, as bytes.
 fn cmdline_of(file: &FileLoad) -> Vec<u8> {
-    file.cmdline.as_bytes().to_vec()
+    file.cmdline.clone()
 }
 
 impl Recipe {
@@ -455,8 +455,6 @@ fn reopen_kernel(
     let initrd_path = initrd.map(|i| check_kind("initrd", i)).transpose()?;
     let cmdline = unhex(cmdline_hex)
         .ok_or_else(|| NotRestored::BadRecord("cmdline_hex is not hex".into()))?;
-    let cmdline = String::from_utf8(cmdline)
-        .map_err(|_| NotRestored::Rebuild("the command line is not UTF-8".into()))?;
     let file = FileLoad::open(
         Target::Crash,
         &kernel_path,

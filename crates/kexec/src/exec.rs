@@ -17,6 +17,8 @@ pub struct ExecOptions {
 pub enum ExecError {
     #[error("nothing has been loaded: {} is 0; load a kernel first with `kexec -l KERNEL` (a crash kernel loaded with -p runs only on a panic)", path::KEXEC_LOADED)]
     NothingLoaded,
+    #[error("nothing can have been loaded: this kernel has no kexec support ({0})")]
+    NoKexec(String),
     #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed with {}: {}", .0.name(), explain_reboot(*.0))]
     Refused(Errno),
 }
@@ -26,7 +28,7 @@ fn explain_reboot(errno: Errno) -> &'static str {
         Errno::EPERM => "jumping to a new kernel needs CAP_SYS_BOOT; run kexec -e as root",
         Errno::EBUSY => "another kexec operation is in progress (the kernel's kexec lock is held)",
         Errno::EINVAL => {
-            "no kernel is loaded for kexec -e, or this process is not in the initial PID namespace"
+            "no kernel is loaded for kexec -e (or the kernel has no kexec support), or this process is not in the initial PID namespace"
         }
         _ => "the kernel refused to jump",
     }
@@ -41,8 +43,21 @@ pub struct Prepared {
 
 /// Jumps into the loaded kernel. Returns only when it could not.
 pub fn exec(host: &mut dyn Host, options: ExecOptions, log: &mut dyn FnMut(&str)) -> ExecError {
-    if !Facts::gather(host).kexec_loaded {
-        return ExecError::NothingLoaded;
+    let facts = Facts::gather(host);
+    match facts.kexec_loaded {
+        Some(false) => return ExecError::NothingLoaded,
+        Some(true) => {}
+        // Without sysfs (a minimal initramfs) only the kernel knows: its
+        // answer to reboot() decides, as with kexec-tools.
+        None => {
+            if let Some(why) = facts.no_kexec() {
+                return ExecError::NoKexec(why);
+            }
+            log(&format!(
+            "{} cannot be read: going ahead; the kernel refuses with EINVAL if nothing is loaded",
+            path::KEXEC_LOADED
+        ))
+        }
     }
     if options.sync {
         log("sync(): flushing file systems");
@@ -112,5 +127,33 @@ mod tests {
             &mut |_| {},
         );
         assert_eq!(host.calls, vec![Call::Reboot]);
+    }
+
+    #[test]
+    fn without_sysfs_the_kernels_answer_decides() {
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        let mut log = Vec::new();
+        let options = ExecOptions {
+            sync: true,
+            ifdown: false,
+        };
+        let err = exec(&mut host, options, &mut |l| log.push(l.to_string()));
+        assert_eq!(err, ExecError::Refused(Errno::EINVAL));
+        assert_eq!(host.calls, vec![Call::Sync, Call::Reboot]);
+        assert!(log[0].contains("cannot be read: going ahead"), "{log:?}");
+    }
+
+    #[test]
+    fn a_kernel_without_kexec_is_not_asked() {
+        let mut host = FakeHost::typical();
+        crate::testing::remove_kexec(&mut host);
+        let options = ExecOptions {
+            sync: true,
+            ifdown: true,
+        };
+        let err = exec(&mut host, options, &mut |_| {});
+        assert!(matches!(&err, ExecError::NoKexec(why) if why.contains("CONFIG_KEXEC_CORE")));
+        assert!(host.calls.is_empty(), "no sync, no ifdown, no reboot");
     }
 }

@@ -2,8 +2,10 @@
 //! inputs of the rules model and of `--status`. Gathered once per run.
 
 use crate::memory::{iomem, Range};
+use crate::plan::Syscall;
 use crate::sys::Host;
 use serde::Serialize;
+use std::io::{self, Read};
 
 pub mod path {
     pub const KEXEC_LOADED: &str = "/sys/kernel/kexec_loaded";
@@ -19,6 +21,10 @@ pub mod path {
     pub const CPUINFO: &str = "/proc/cpuinfo";
     pub const LOCKDOWN: &str = "/sys/kernel/security/lockdown";
     pub const EFI_PLATFORM_SIZE: &str = "/sys/firmware/efi/fw_platform_size";
+    pub const SYS_KERNEL: &str = "/sys/kernel";
+    /// The running kernel's own config (CONFIG_IKCONFIG_PROC), gzip-compressed.
+    pub const CONFIG_GZ: &str = "/proc/config.gz";
+    pub const KALLSYMS: &str = "/proc/kallsyms";
 }
 
 /// CAP_SYS_BOOT's bit in the capability sets (include/uapi/linux/capability.h).
@@ -43,21 +49,212 @@ pub struct Facts {
     pub five_level_paging: bool,
     /// UEFI firmware with a 32-bit runtime, which the 64-bit kexec_file loader refuses.
     pub efi_32bit: bool,
-    pub kexec_loaded: bool,
-    pub crash_loaded: bool,
+    /// /sys/kernel/kexec_loaded; None when it cannot be read (sysfs not
+    /// mounted, or a kernel without kexec): then only the kernel knows.
+    pub kexec_loaded: Option<bool>,
+    /// /sys/kernel/kexec_crash_loaded, None when it cannot be read.
+    pub crash_loaded: Option<bool>,
     /// "none", "integrity" or "confidentiality" when securityfs shows it.
     pub lockdown: Option<String>,
-    /// /proc/cmdline without its newline.
-    pub cmdline: Option<String>,
+    /// /proc/cmdline without its newline, as bytes: a command line need not
+    /// be UTF-8.
+    pub cmdline: Option<Vec<u8>>,
     /// CONFIG_KEXEC_JUMP (lets kexec_load take KEXEC_PRESERVE_CONTEXT), from
-    /// /boot/config-<release> when present.
+    /// the kernel's config (/proc/config.gz or /boot/config-<release>).
     pub kexec_jump: Option<bool>,
+    /// Whether the kernel was built with kexec_load (CONFIG_KEXEC).
+    pub kexec_load_support: Support,
+    /// Whether the kernel was built with kexec_file_load (CONFIG_KEXEC_FILE).
+    pub kexec_file_load_support: Support,
 }
 
-fn flag_file(host: &dyn Host, path: &str) -> bool {
-    host.read_text(path)
-        .map(|t| t.trim() == "1")
-        .unwrap_or(false)
+/// Whether the running kernel has one of the kexec system calls, and the
+/// fact that says so. A call it was built without answers ENOSYS.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Support {
+    /// None when no fact decides it: then it is never assumed missing.
+    pub built: Option<bool>,
+    /// The fact behind `built`, e.g. "CONFIG_KEXEC is not set in /boot/config-6.1.0-x".
+    pub evidence: Option<String>,
+}
+
+impl Support {
+    fn known(built: bool, evidence: String) -> Support {
+        Support {
+            built: Some(built),
+            evidence: Some(evidence),
+        }
+    }
+
+    /// "supported", "unsupported" or "unknown", as --status says it.
+    pub fn state(&self) -> &'static str {
+        match self.built {
+            Some(true) => "supported",
+            Some(false) => "unsupported",
+            None => "unknown",
+        }
+    }
+}
+
+/// The config option that builds each call in.
+fn config_option(call: Syscall) -> &'static str {
+    match call {
+        Syscall::KexecLoad => "CONFIG_KEXEC",
+        Syscall::KexecFileLoad => "CONFIG_KEXEC_FILE",
+    }
+}
+
+/// The symbols a call's entry point has in /proc/kallsyms: x86_64 and arm64
+/// syscall wrappers (4.17+), then the plain name of older kernels.
+fn syscall_symbols(call: Syscall) -> [&'static str; 3] {
+    match call {
+        Syscall::KexecLoad => [
+            "__x64_sys_kexec_load",
+            "__arm64_sys_kexec_load",
+            "sys_kexec_load",
+        ],
+        Syscall::KexecFileLoad => [
+            "__x64_sys_kexec_file_load",
+            "__arm64_sys_kexec_file_load",
+            "sys_kexec_file_load",
+        ],
+    }
+}
+
+/// The kernel's config and where it came from: /proc/config.gz describes
+/// the running kernel itself; /boot/config-<release> is what was installed
+/// with it.
+fn kernel_config(host: &dyn Host, release: &str) -> Option<(String, String)> {
+    if let Ok(gz) = host.read_bytes(path::CONFIG_GZ) {
+        let mut text = String::new();
+        // A config is a few hundred KiB; the cap keeps a damaged file harmless.
+        let unpacked = flate2::read::GzDecoder::new(gz.as_slice())
+            .take(16 << 20)
+            .read_to_string(&mut text);
+        if unpacked.is_ok() {
+            return Some((text, path::CONFIG_GZ.to_string()));
+        }
+    }
+    let boot = format!("/boot/config-{release}");
+    host.read_text(&boot).ok().map(|text| (text, boot))
+}
+
+/// "CONFIG_X=y" or "=m": built; "# CONFIG_X is not set": not; no line: unknown.
+fn config_value(config: &str, option: &str) -> Option<bool> {
+    config.lines().find_map(|line| {
+        let unset = line.strip_prefix("# ").and_then(|l| l.strip_prefix(option));
+        if unset == Some(" is not set") {
+            return Some(false);
+        }
+        match line.strip_prefix(option)?.strip_prefix('=')? {
+            "y" | "m" => Some(true),
+            "n" => Some(false),
+            _ => None,
+        }
+    })
+}
+
+/// Whether the kernel has kexec at all (CONFIG_KEXEC_CORE) by sysfs:
+/// /sys/kernel/kexec_loaded exists exactly then. Its absence counts only
+/// when sysfs is mounted (/sys/kernel lists other files).
+fn kexec_core_by_sysfs(host: &dyn Host) -> Option<bool> {
+    match host.read_text(path::KEXEC_LOADED) {
+        Ok(_) => Some(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mounted = host
+                .list_dir(path::SYS_KERNEL)
+                .is_ok_and(|names| !names.is_empty());
+            mounted.then_some(false)
+        }
+        Err(_) => None,
+    }
+}
+
+/// The type letters of the calls' entry points in /proc/kallsyms: "T" for
+/// the real one; "W" for the weak stub (sys_ni_syscall, ENOSYS) a kernel
+/// built without the call has instead. Stops reading once both are found.
+fn kallsyms_support(host: &dyn Host, calls: &[Syscall]) -> Vec<(Syscall, Support)> {
+    let mut found: Vec<(Syscall, Support)> = Vec::new();
+    let _ = host.scan_lines(path::KALLSYMS, &mut |line| {
+        let mut fields = line.split_whitespace();
+        let (Some(_addr), Some(kind), Some(name)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return true;
+        };
+        for &call in calls {
+            if found.iter().any(|(c, _)| *c == call) || !syscall_symbols(call).contains(&name) {
+                continue;
+            }
+            let support = match kind {
+                "T" | "t" => Support::known(true, format!("{} has {name}", path::KALLSYMS)),
+                "W" | "w" => Support::known(
+                    false,
+                    format!(
+                        "{} has only the weak stub {name}, which returns ENOSYS",
+                        path::KALLSYMS
+                    ),
+                ),
+                _ => continue,
+            };
+            found.push((call, support));
+        }
+        found.len() < calls.len()
+    });
+    found
+}
+
+/// Each call's support from the cheapest fact that decides it: sysfs (no
+/// kexec at all), then the kernel's config, then /proc/kallsyms.
+fn syscall_support(host: &dyn Host, config: Option<&(String, String)>) -> [Support; 2] {
+    const CALLS: [Syscall; 2] = [Syscall::KexecLoad, Syscall::KexecFileLoad];
+    let core = kexec_core_by_sysfs(host);
+    if core == Some(false) {
+        let why = format!(
+            "{} has no kexec_loaded: the kernel was built without CONFIG_KEXEC_CORE",
+            path::SYS_KERNEL
+        );
+        return [
+            Support::known(false, why.clone()),
+            Support::known(false, why),
+        ];
+    }
+    let mut support = [Support::default(), Support::default()];
+    if let Some((text, source)) = config {
+        let values = CALLS.map(|call| config_value(text, config_option(call)));
+        // kexec_loaded shows that one call is there: a config denying both
+        // belongs to another build of this release.
+        let stale = core == Some(true) && values == [Some(false), Some(false)];
+        for (i, call) in CALLS.into_iter().enumerate() {
+            let option = config_option(call);
+            support[i] = match values[i] {
+                _ if stale => Support::default(),
+                Some(true) => Support::known(true, format!("{option}=y in {source}")),
+                Some(false) => Support::known(false, format!("{option} is not set in {source}")),
+                None => Support::default(),
+            };
+        }
+    }
+    let undecided: Vec<Syscall> = CALLS
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| support[*i].built.is_none())
+        .map(|(_, call)| call)
+        .collect();
+    if !undecided.is_empty() {
+        for (call, found) in kallsyms_support(host, &undecided) {
+            support[CALLS.iter().position(|c| *c == call).unwrap_or(0)] = found;
+        }
+    }
+    support
+}
+
+/// "1" or "0" in a sysfs flag file; None when it cannot be read.
+fn flag_file(host: &dyn Host, path: &str) -> Option<bool> {
+    match host.read_text(path).ok()?.trim() {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    }
 }
 
 fn number_file(host: &dyn Host, path: &str) -> Option<i64> {
@@ -101,7 +298,7 @@ impl Facts {
                 .as_deref()
                 .and_then(effective_caps)
                 .map(|caps| caps & (1 << CAP_SYS_BOOT) != 0),
-            kexec_load_disabled: flag_file(host, path::KEXEC_LOAD_DISABLED),
+            kexec_load_disabled: flag_file(host, path::KEXEC_LOAD_DISABLED).unwrap_or(false),
             load_limit_reboot: number_file(host, path::KEXEC_LOAD_LIMIT_REBOOT),
             load_limit_panic: number_file(host, path::KEXEC_LOAD_LIMIT_PANIC),
             mem_total: host
@@ -131,17 +328,45 @@ impl Facts {
                 .ok()
                 .as_deref()
                 .and_then(active_lockdown),
-            cmdline: host
-                .read_text(path::CMDLINE)
-                .ok()
-                .map(|t| t.trim_end_matches('\n').to_string()),
+            cmdline: host.read_bytes(path::CMDLINE).ok().map(|mut line| {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                line
+            }),
             kexec_jump: None,
+            kexec_load_support: Support::default(),
+            kexec_file_load_support: Support::default(),
         };
-        facts.kexec_jump = host
-            .read_text(&format!("/boot/config-{}", facts.kernel_release))
-            .ok()
-            .map(|config| config.lines().any(|l| l == "CONFIG_KEXEC_JUMP=y"));
+        let config = kernel_config(host, &facts.kernel_release);
+        facts.kexec_jump = config
+            .as_ref()
+            .map(|(config, _)| config.lines().any(|l| l == "CONFIG_KEXEC_JUMP=y"));
+        [facts.kexec_load_support, facts.kexec_file_load_support] =
+            syscall_support(host, config.as_ref());
         facts
+    }
+
+    /// Whether the kernel has `call`, and how we know.
+    pub fn support(&self, call: Syscall) -> &Support {
+        match call {
+            Syscall::KexecLoad => &self.kexec_load_support,
+            Syscall::KexecFileLoad => &self.kexec_file_load_support,
+        }
+    }
+
+    /// When the kernel has neither call (nothing can be loaded, or
+    /// executed): the facts that say so.
+    pub fn no_kexec(&self) -> Option<String> {
+        let (load, file) = (&self.kexec_load_support, &self.kexec_file_load_support);
+        if load.built != Some(false) || file.built != Some(false) {
+            return None;
+        }
+        let (a, b) = (
+            load.evidence.clone().unwrap_or_default(),
+            file.evidence.clone().unwrap_or_default(),
+        );
+        Some(if a == b { a } else { format!("{a}; {b}") })
     }
 
     /// (major, minor) of the running kernel, e.g. (6, 1) for "6.1.0-56-amd64".
@@ -181,10 +406,10 @@ mod tests {
         assert_eq!(f.kernel_version(), Some((6, 1)));
         assert_eq!(f.crash_region_size(), 256 << 20);
         assert_eq!(f.load_limit_reboot, None);
-        assert!(!f.kexec_loaded);
+        assert_eq!(f.kexec_loaded, Some(false));
         assert_eq!(
             f.cmdline.as_deref(),
-            Some("BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro crashkernel=256M quiet")
+            Some(&b"BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro crashkernel=256M quiet"[..])
         );
     }
 
@@ -206,5 +431,139 @@ mod tests {
             "00000000-00000000 : System RAM\n  00000000-00000000 : Crash kernel\n",
         );
         assert_eq!(Facts::gather(&host).crash_region_size(), 256 << 20);
+    }
+
+    const BOOT_CONFIG: &str = "/boot/config-6.1.0-56-amd64";
+
+    fn support(f: &Facts) -> [(Option<bool>, String); 2] {
+        [&f.kexec_load_support, &f.kexec_file_load_support]
+            .map(|s| (s.built, s.evidence.clone().unwrap_or_default()))
+    }
+
+    #[test]
+    fn without_sysfs_what_is_loaded_and_which_calls_exist_stay_unknown() {
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        let f = Facts::gather(&host);
+        assert_eq!((f.kexec_loaded, f.crash_loaded), (None, None));
+        assert_eq!(support(&f), [(None, String::new()), (None, String::new())]);
+        assert_eq!(f.no_kexec(), None);
+    }
+
+    #[test]
+    fn sysfs_without_kexec_loaded_means_no_kexec_at_all() {
+        let mut host = FakeHost::typical();
+        crate::testing::remove_kexec(&mut host);
+        let f = Facts::gather(&host);
+        assert_eq!(f.kexec_loaded, None);
+        for (built, why) in support(&f) {
+            assert_eq!(built, Some(false));
+            assert!(why.contains("/sys/kernel has no kexec_loaded"), "{why}");
+        }
+        assert!(f.no_kexec().unwrap().contains("CONFIG_KEXEC_CORE"));
+    }
+
+    #[test]
+    fn the_config_decides_each_call() {
+        let mut host = FakeHost::typical();
+        host.set(
+            BOOT_CONFIG,
+            "CONFIG_KEXEC_CORE=y\n# CONFIG_KEXEC is not set\nCONFIG_KEXEC_FILE=y\nCONFIG_KEXEC_JUMP=y\n",
+        );
+        let f = Facts::gather(&host);
+        assert_eq!(
+            support(&f),
+            [
+                (
+                    Some(false),
+                    format!("CONFIG_KEXEC is not set in {BOOT_CONFIG}")
+                ),
+                (Some(true), format!("CONFIG_KEXEC_FILE=y in {BOOT_CONFIG}")),
+            ]
+        );
+        assert_eq!(f.kexec_jump, Some(true));
+        assert_eq!(f.no_kexec(), None);
+    }
+
+    #[test]
+    fn proc_config_gz_comes_before_the_boot_config() {
+        let mut host = FakeHost::typical();
+        host.set(BOOT_CONFIG, "CONFIG_KEXEC=y\nCONFIG_KEXEC_FILE=y\n");
+        host.set_bytes(
+            path::CONFIG_GZ,
+            &crate::testing::gzip("CONFIG_KEXEC=y\n# CONFIG_KEXEC_FILE is not set\n"),
+        );
+        let f = Facts::gather(&host);
+        assert_eq!(
+            support(&f)[1],
+            (
+                Some(false),
+                "CONFIG_KEXEC_FILE is not set in /proc/config.gz".to_string()
+            )
+        );
+        // A damaged config.gz is no evidence: the next source decides.
+        host.set_bytes(path::CONFIG_GZ, b"\x1f\x8b garbage");
+        assert_eq!(
+            Facts::gather(&host).kexec_file_load_support.built,
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn kallsyms_decides_what_the_config_leaves_open() {
+        let mut host = FakeHost::typical();
+        // No line for CONFIG_KEXEC_FILE: unknown, so kallsyms is read.
+        host.set(BOOT_CONFIG, "CONFIG_KEXEC=y\n");
+        host.set(
+            path::KALLSYMS,
+            "0000000000000000 T _text\n\
+             0000000000000000 W __pfx___x64_sys_kexec_file_load\n\
+             0000000000000000 W __x64_sys_kexec_file_load\n\
+             0000000000000000 T __x64_sys_kexec_load\n",
+        );
+        let f = Facts::gather(&host);
+        assert_eq!(support(&f)[0].0, Some(true));
+        assert!(support(&f)[0].1.contains("CONFIG_KEXEC=y"));
+        assert_eq!(support(&f)[1].0, Some(false));
+        assert!(
+            support(&f)[1]
+                .1
+                .contains("weak stub __x64_sys_kexec_file_load"),
+            "{}",
+            support(&f)[1].1
+        );
+        // Without any config: both from kallsyms; a real entry point is "T".
+        host.unset(BOOT_CONFIG);
+        let f = Facts::gather(&host);
+        assert_eq!(
+            support(&f)[0],
+            (
+                Some(true),
+                "/proc/kallsyms has __x64_sys_kexec_load".to_string()
+            )
+        );
+        // Symbols it does not know say nothing.
+        host.set(
+            path::KALLSYMS,
+            "0000000000000000 T __x64_sys_kexec_load_x\n",
+        );
+        assert_eq!(Facts::gather(&host).kexec_load_support.built, None);
+    }
+
+    #[test]
+    fn a_config_denying_both_calls_while_sysfs_shows_kexec_is_stale() {
+        let mut host = FakeHost::typical();
+        host.set(
+            BOOT_CONFIG,
+            "# CONFIG_KEXEC is not set\n# CONFIG_KEXEC_FILE is not set\n",
+        );
+        let f = Facts::gather(&host);
+        assert_eq!(support(&f), [(None, String::new()), (None, String::new())]);
+        // Without sysfs nothing contradicts it.
+        host.unmount_sys();
+        assert!(Facts::gather(&host)
+            .no_kexec()
+            .unwrap()
+            .contains(BOOT_CONFIG));
     }
 }

@@ -179,12 +179,26 @@ fn streamed_or_size(input: &Input) -> String {
 
 /// A file that could not be opened or read, with its role ("kernel", "initrd").
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open the {role} {}: {}", path.display(), describe_io(source))]
+#[error("cannot open the {role} {}: {}", path_text(path), describe_io(source))]
 pub struct InputError {
     pub role: &'static str,
     pub path: PathBuf,
     #[source]
     pub source: io::Error,
+}
+
+/// A file name for people: as it is when UTF-8, else each byte that is
+/// not UTF-8 as \xNN (Path::display would turn them into U+FFFD).
+pub fn path_text(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// "No such file or directory (ENOENT)" rather than "... (os error 2)".
@@ -214,8 +228,9 @@ pub struct FileLoad {
     /// The first bytes of the kernel, read through the open descriptor.
     pub kernel_head: Vec<u8>,
     pub initrd: Option<Input>,
-    /// The command line as text; the kernel receives it NUL-terminated.
-    pub cmdline: String,
+    /// The command line (bytes, not necessarily UTF-8); the kernel
+    /// receives it NUL-terminated.
+    pub cmdline: Vec<u8>,
     pub flags: FileFlags,
 }
 
@@ -225,7 +240,7 @@ impl FileLoad {
         target: Target,
         kernel: &Path,
         initrd: Option<&Path>,
-        cmdline: String,
+        cmdline: Vec<u8>,
         extra_flags: FileFlags,
     ) -> Result<FileLoad, InputError> {
         FileLoad::open_within(target, kernel, initrd, cmdline, extra_flags, u64::MAX)
@@ -237,7 +252,7 @@ impl FileLoad {
         target: Target,
         kernel: &Path,
         initrd: Option<&Path>,
-        cmdline: String,
+        cmdline: Vec<u8>,
         extra_flags: FileFlags,
         stream_limit: u64,
     ) -> Result<FileLoad, InputError> {
@@ -361,7 +376,16 @@ impl Plan {
                         v[key]["passed_as"] = json!("sealed memfd");
                     }
                 }
-                v["cmdline"] = json!(f.cmdline);
+                // Lossless: a command line that is not UTF-8 is shown with
+                // \xNN escapes, and its bytes are given in hex as well.
+                match std::str::from_utf8(&f.cmdline) {
+                    Ok(text) => v["cmdline"] = json!(text),
+                    Err(_) => {
+                        let shown = cmdline::escaped(&f.cmdline);
+                        v["cmdline"] = json!(shown[1..shown.len() - 1]);
+                        v["cmdline_hex"] = json!(cmdline::hex(&f.cmdline));
+                    }
+                }
                 v["cmdline_len"] = json!(f.cmdline_bytes().len());
             }
             Plan::FileUnload { flags, .. } => {
@@ -444,8 +468,8 @@ impl Plan {
                 line(
                     "cmdline",
                     format!(
-                        "{:?} ({} bytes with NUL)",
-                        f.cmdline,
+                        "{} ({} bytes with NUL)",
+                        cmdline::escaped(&f.cmdline),
                         f.cmdline_bytes().len()
                     ),
                 );

@@ -5,6 +5,7 @@
 //! `explain` turns an errno the kernel returned anyway into the same kind of
 //! message. Both name the file, field or value behind the rule.
 
+use crate::cmdline;
 use crate::facts::{path, Facts};
 use crate::image::bzimage::{
     self, SetupHeader, BOOT_FLAG, HEADER_MAGIC, LOADED_HIGH, XLF_5LEVEL,
@@ -37,6 +38,8 @@ pub const CRASH_OVERHEAD: u64 = 2 << 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
+    /// The kernel was built without this system call (ENOSYS).
+    SyscallNotBuilt,
     NoCapSysBoot,
     LoadDisabled,
     LoadLimit,
@@ -50,6 +53,8 @@ pub enum Rule {
     /// Ours, not the kernel's: it would load the file, which could not boot.
     PayloadTruncated,
     CmdlineNotTerminated,
+    /// Ours: a NUL inside the command line, where the kernel would cut it.
+    CmdlineNul,
     CmdlineTooLong,
     NoCrashRegion,
     CrashRegionTooSmall,
@@ -94,6 +99,9 @@ impl fmt::Display for Rejection {
             (Source::Model, Rule::PayloadTruncated) => {
                 "kexec refuses it: the kernel would load it and fail to boot it; reported as"
             }
+            (Source::Model, Rule::CmdlineNul) => {
+                "kexec refuses it: the kernel would take the line cut short; reported as"
+            }
             (Source::Model, _) => "the kernel would refuse it with",
             (Source::Kernel, _) => "the kernel refused it with",
         };
@@ -127,6 +135,7 @@ pub fn page_align(n: u64) -> u64 {
 /// Predicts the kernel's verdict on a plan. `Ok` means nothing known in
 /// advance stands in the way.
 pub fn check(plan: &Plan, facts: &Facts) -> Result<(), Rejection> {
+    syscall_built(plan.syscall(), facts)?;
     permission(plan.syscall(), plan.target(), facts)?;
     match plan {
         Plan::FileLoad(load) => check_file_load(load, facts),
@@ -320,6 +329,40 @@ fn check_load(
         }
     }
     Ok(())
+}
+
+/// A call the kernel was built without is sys_ni_syscall: ENOSYS before
+/// any other check. Predicted only on positive evidence (see `Facts::support`).
+pub fn syscall_built(call: Syscall, facts: &Facts) -> Result<(), Rejection> {
+    let support = facts.support(call);
+    if support.built != Some(false) {
+        return Ok(());
+    }
+    let (other, option) = match call {
+        Syscall::KexecLoad => (Syscall::KexecFileLoad, "-s"),
+        Syscall::KexecFileLoad => (Syscall::KexecLoad, "-c"),
+    };
+    let evidence = |s: &crate::facts::Support| s.evidence.clone().unwrap_or_default();
+    let what_next = match facts.support(other).built {
+        Some(false) if facts.support(other).evidence == support.evidence => {
+            ": this kernel cannot load another kernel".to_string()
+        }
+        Some(false) => format!(
+            ", and neither is {} ({}): this kernel cannot load another kernel",
+            other.name(),
+            evidence(facts.support(other))
+        ),
+        _ => format!(": use {option} ({})", other.name()),
+    };
+    Err(model(
+        Errno::ENOSYS,
+        Rule::SyscallNotBuilt,
+        format!(
+            "{} is not built into this kernel ({}){what_next}",
+            call.name(),
+            evidence(support)
+        ),
+    ))
 }
 
 /// kexec_load_check() / kexec_load_permitted(): the first thing both calls do.
@@ -550,6 +593,16 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
             Errno::EINVAL,
             Rule::CmdlineNotTerminated,
             "the command line does not end in a NUL byte".into(),
+        ));
+    }
+    if let Some(at) = cmdline::nul_position(&load.cmdline) {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::CmdlineNul,
+            format!(
+                "the command line has a NUL byte at position {at} (of {} bytes): the kernel would end it there and drop the rest",
+                load.cmdline.len()
+            ),
         ));
     }
     if let Some(why) = bzimage_truncated(load.kernel.size, &header) {
@@ -795,7 +848,14 @@ mod tests {
         cmdline: &str,
     ) -> Plan {
         Plan::FileLoad(
-            FileLoad::open(target, kernel, initrd, cmdline.into(), FileFlags(0)).unwrap(),
+            FileLoad::open(
+                target,
+                kernel,
+                initrd,
+                cmdline.as_bytes().to_vec(),
+                FileFlags(0),
+            )
+            .unwrap(),
         )
     }
 
@@ -972,7 +1032,7 @@ mod tests {
             Target::Normal,
             &k,
             Some(&f.dir.join("nope")),
-            String::new(),
+            Vec::new(),
             FileFlags(0),
         )
         .unwrap_err();
@@ -1022,7 +1082,7 @@ mod tests {
         let f = Files::new("flags");
         let k = f.put("k", &debian_like_header());
         let plan = Plan::FileLoad(
-            FileLoad::open(Target::Normal, &k, None, String::new(), FileFlags(0x8)).unwrap(),
+            FileLoad::open(Target::Normal, &k, None, Vec::new(), FileFlags(0x8)).unwrap(),
         );
         assert_eq!(
             verdict(&plan, &facts()),
@@ -1158,6 +1218,92 @@ mod tests {
             verdict(&kexec_load(Target::Crash, outside, 0x6500_0000, 1), &f),
             Some((Errno::EADDRNOTAVAIL, Rule::OutsideCrashRegion))
         );
+    }
+
+    #[test]
+    fn a_missing_syscall_is_enosys_before_anything_else() {
+        let f = Files::new("nosys");
+        let k = f.put("k", &debian_like_header());
+        let mut facts = facts();
+        facts.cap_sys_boot = Some(false); // EPERM comes later in the kernel
+        facts.kexec_file_load_support = crate::facts::Support {
+            built: Some(false),
+            evidence: Some("CONFIG_KEXEC_FILE is not set in /boot/config-6.1.0-x".into()),
+        };
+        let plan = load(Target::Normal, &k, None, "");
+        let r = check(&plan, &facts).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::ENOSYS, Rule::SyscallNotBuilt));
+        assert_eq!(
+            r.reason,
+            "kexec_file_load is not built into this kernel (CONFIG_KEXEC_FILE is not set in /boot/config-6.1.0-x): use -c (kexec_load)"
+        );
+        assert_eq!(
+            verdict(&Plan::file_unload(Target::Crash), &facts),
+            Some((Errno::ENOSYS, Rule::SyscallNotBuilt))
+        );
+        // kexec_load is there (or unknown): its plans go on to the next rule.
+        let segments = vec![seg("a", 0x100000, 0, 0x1000)];
+        let c = kexec_load(Target::Normal, segments, 0x100000, 0);
+        assert_eq!(
+            verdict(&c, &facts),
+            Some((Errno::EPERM, Rule::NoCapSysBoot))
+        );
+        // Both missing: said once, with both facts.
+        facts.kexec_load_support = crate::facts::Support {
+            built: Some(false),
+            evidence: Some("CONFIG_KEXEC is not set in /proc/config.gz".into()),
+        };
+        let r = check(&c, &facts).unwrap_err();
+        assert_eq!(r.errno, Errno::ENOSYS);
+        assert!(
+            r.reason.contains("kexec_load is not built into this kernel (CONFIG_KEXEC is not set in /proc/config.gz), and neither is kexec_file_load (CONFIG_KEXEC_FILE")
+                && r.reason.ends_with("this kernel cannot load another kernel"),
+            "{}",
+            r.reason
+        );
+        // Unknown is never missing.
+        let mut unknown = self::facts();
+        unknown.cap_sys_boot = Some(false);
+        assert_eq!(
+            verdict(&plan, &unknown),
+            Some((Errno::EPERM, Rule::NoCapSysBoot))
+        );
+    }
+
+    #[test]
+    fn a_nul_inside_the_command_line_is_refused_at_its_position() {
+        let f = Files::new("nul");
+        let k = f.put("k", &debian_like_header());
+        let plan = Plan::FileLoad(
+            FileLoad::open(
+                Target::Normal,
+                &k,
+                None,
+                b"ro\0quiet".to_vec(),
+                FileFlags(0),
+            )
+            .unwrap(),
+        );
+        let r = check(&plan, &facts()).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EINVAL, Rule::CmdlineNul));
+        assert!(
+            r.reason.contains("NUL byte at position 2 (of 8 bytes)"),
+            "{}",
+            r.reason
+        );
+        assert!(r.to_string().contains("kexec refuses it"), "{r}");
+        // Bytes that are not UTF-8 are fine.
+        let plan = Plan::FileLoad(
+            FileLoad::open(
+                Target::Normal,
+                &k,
+                None,
+                b"x=\xff\xfe".to_vec(),
+                FileFlags(0),
+            )
+            .unwrap(),
+        );
+        assert_eq!(verdict(&plan, &facts()), None);
     }
 
     #[test]

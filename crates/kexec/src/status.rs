@@ -1,15 +1,40 @@
-//! `kexec --status`: what is loaded and what memory is reserved for a crash kernel.
+//! `kexec --status`: what is loaded, what memory is reserved for a crash
+//! kernel, and which system calls the running kernel has.
 
-use crate::facts::Facts;
+use crate::facts::{path, Facts, Support};
 use crate::memory::{human_size, Range};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
-    pub kexec_loaded: bool,
-    pub kexec_crash_loaded: bool,
+    /// None (null) when /sys/kernel/kexec_loaded cannot be read.
+    pub kexec_loaded: Option<bool>,
+    pub kexec_crash_loaded: Option<bool>,
     pub kexec_crash_size: Option<u64>,
     pub crash_kernel_ranges: Vec<Range>,
+    /// Per system call: "supported", "unsupported" or "unknown", and why.
+    pub syscalls: Syscalls,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Syscalls {
+    pub kexec_load: SyscallState,
+    pub kexec_file_load: SyscallState,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyscallState {
+    pub state: &'static str,
+    pub evidence: Option<String>,
+}
+
+impl From<&Support> for SyscallState {
+    fn from(s: &Support) -> SyscallState {
+        SyscallState {
+            state: s.state(),
+            evidence: s.evidence.clone(),
+        }
+    }
 }
 
 impl Status {
@@ -19,11 +44,30 @@ impl Status {
             kexec_crash_loaded: facts.crash_loaded,
             kexec_crash_size: facts.crash_size,
             crash_kernel_ranges: facts.crash_regions.clone(),
+            syscalls: Syscalls {
+                kexec_load: (&facts.kexec_load_support).into(),
+                kexec_file_load: (&facts.kexec_file_load_support).into(),
+            },
         }
     }
 
+    /// Neither call is built in: "loaded" has no meaning then.
+    fn unsupported(&self) -> bool {
+        self.syscalls.kexec_load.state == "unsupported"
+            && self.syscalls.kexec_file_load.state == "unsupported"
+    }
+
     pub fn describe(&self) -> String {
-        let yes = |b: bool| if b { "yes" } else { "no" };
+        let loaded = |state: Option<bool>, file: &str| match state {
+            Some(true) => "yes".to_string(),
+            Some(false) => "no".to_string(),
+            None if self.unsupported() => "unsupported".to_string(),
+            None => format!("unknown ({file} cannot be read)"),
+        };
+        let call = |s: &SyscallState| match &s.evidence {
+            Some(why) => format!("{} ({why})", s.state),
+            None => s.state.to_string(),
+        };
         let ranges = if self.crash_kernel_ranges.is_empty() {
             "none (boot with crashkernel= to reserve one)".to_string()
         } else {
@@ -37,14 +81,52 @@ impl Status {
             "kexec_loaded:       {} (kernel for kexec -e)\n\
              kexec_crash_loaded: {} (crash kernel)\n\
              kexec_crash_size:   {}\n\
-             Crash kernel:       {ranges}\n",
-            yes(self.kexec_loaded),
-            yes(self.kexec_crash_loaded),
+             Crash kernel:       {ranges}\n\
+             kexec_load:         {}\n\
+             kexec_file_load:    {}\n",
+            loaded(self.kexec_loaded, path::KEXEC_LOADED),
+            loaded(self.kexec_crash_loaded, path::KEXEC_CRASH_LOADED),
             self.kexec_crash_size
                 .map_or("unknown".to_string(), |s| format!(
                     "{s} ({})",
                     human_size(s)
                 )),
+            call(&self.syscalls.kexec_load),
+            call(&self.syscalls.kexec_file_load),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::FakeHost;
+
+    #[test]
+    fn unknown_and_unsupported_are_said_so() {
+        let mut host = FakeHost::typical();
+        host.unmount_sys();
+        let text = Status::from_facts(&Facts::gather(&host)).describe();
+        assert!(
+            text.contains("kexec_loaded:       unknown (/sys/kernel/kexec_loaded cannot be read)")
+                && text.contains("kexec_load:         unknown\n"),
+            "{text}"
+        );
+        let mut host = FakeHost::typical();
+        crate::testing::remove_kexec(&mut host);
+        let status = Status::from_facts(&Facts::gather(&host));
+        let text = status.describe();
+        assert!(
+            text.contains("kexec_loaded:       unsupported")
+                && text
+                    .contains("kexec_file_load:    unsupported (/sys/kernel has no kexec_loaded"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["syscalls"]["kexec_load"]["state"], "unsupported");
+        assert_eq!(json["kexec_loaded"], serde_json::Value::Null);
+        // A typical machine: both calls unknown (no config), nothing loaded.
+        let text = Status::from_facts(&Facts::gather(&FakeHost::typical())).describe();
+        assert!(text.contains("kexec_loaded:       no"), "{text}");
     }
 }

@@ -39,3 +39,25 @@ pub fn add_crash_files(host: &mut crate::sys::FakeHost) {
         "ffffffff9a000000 T _text\nffffffff9a000000 T _stext\nffffffff9c800000 B _end\n",
     );
 }
+
+/// Makes a `FakeHost` a kernel built without kexec (CONFIG_KEXEC_CORE off):
+/// sysfs is mounted, but /sys/kernel has no kexec files.
+pub fn remove_kexec(host: &mut crate::sys::FakeHost) {
+    for file in [
+        "/sys/kernel/kexec_loaded",
+        "/sys/kernel/kexec_crash_loaded",
+        "/sys/kernel/kexec_crash_size",
+        "/proc/sys/kernel/kexec_load_disabled",
+    ] {
+        host.unset(file);
+    }
+    host.set("/sys/kernel/uevent_seqnum", "2345\n");
+}
+
+/// `text` gzip-compressed, as /proc/config.gz holds the kernel's config.
+pub fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).expect("writes to memory");
+    gz.finish().expect("writes to memory")
+}

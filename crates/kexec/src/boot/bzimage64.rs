@@ -48,7 +48,7 @@ pub fn describe<'a>(
     file: &'a str,
     kernel: &'a [u8],
     initrd: Option<&'a [u8]>,
-    cmdline: &'a str,
+    cmdline: &'a [u8],
 ) -> Result<LinuxBoot<'a>, BuildError> {
     let header = SetupHeader::read(kernel).ok_or_else(|| BuildError::Header {
         file: file.into(),

@@ -53,7 +53,7 @@ pub fn describe<'a>(
     setup_header: &'a [u8],
     args: BootArgs,
     initrd: Option<&'a [u8]>,
-    cmdline: &'a str,
+    cmdline: &'a [u8],
 ) -> Result<LinuxBoot<'a>, BuildError> {
     let err = |why: String| BuildError::Format {
         file: file.into(),
@@ -170,7 +170,7 @@ mod tests {
     fn loads_pt_load_at_p_paddr_and_enters_at_e_entry() {
         let f = tiny_vmlinux(62, 0x100_0000);
         let h = synthetic_setup_header();
-        let boot = describe("vmlinux", &f, &h, BootArgs::Linux, None, "x").unwrap();
+        let boot = describe("vmlinux", &f, &h, BootArgs::Linux, None, b"x").unwrap();
         let Kernel::Fixed { pieces, entry } = &boot.kernel else {
             panic!()
         };
@@ -191,19 +191,19 @@ mod tests {
     fn rejections_name_the_field() {
         let h = synthetic_setup_header();
         let arm = tiny_vmlinux(183, 0x100_0000);
-        let e = describe("vmlinux", &arm, &h, BootArgs::Linux, None, "")
+        let e = describe("vmlinux", &arm, &h, BootArgs::Linux, None, b"")
             .err()
             .unwrap()
             .to_string();
         assert!(e.contains("e_machine is 183"), "{e}");
         let virt = tiny_vmlinux(62, 0xffff_ffff_8100_0000);
-        let e = describe("vmlinux", &virt, &h, BootArgs::Linux, None, "")
+        let e = describe("vmlinux", &virt, &h, BootArgs::Linux, None, b"")
             .err()
             .unwrap()
             .to_string();
         assert!(e.contains("e_entry"), "{e}");
         let ok = tiny_vmlinux(62, 0x100_0000);
-        let e = describe("vmlinux", &ok, &h, BootArgs::None, Some(b"x"), "")
+        let e = describe("vmlinux", &ok, &h, BootArgs::None, Some(b"x"), b"")
             .err()
             .unwrap()
             .to_string();
@@ -211,12 +211,12 @@ mod tests {
         // Regression (fuzz/artifacts/elf_kernel timeout): a p_memsz that wraps.
         let mut wrap = tiny_vmlinux(62, 0x100_0000);
         wrap[64 + 40..64 + 48].copy_from_slice(&0xffff_ffff_ffff_c602u64.to_le_bytes());
-        let e = describe("vmlinux", &wrap, &h, BootArgs::Linux, None, "")
+        let e = describe("vmlinux", &wrap, &h, BootArgs::Linux, None, b"")
             .err()
             .unwrap()
             .to_string();
         assert!(e.contains("beyond any physical address"), "{e}");
-        let e = describe("vmlinux", &ok[..100], &h, BootArgs::Linux, None, "")
+        let e = describe("vmlinux", &ok[..100], &h, BootArgs::Linux, None, b"")
             .err()
             .unwrap()
             .to_string();

@@ -118,6 +118,8 @@ pub enum BuildError {
     Header { file: String, why: String },
     #[error("the command line is too long: {len} bytes with its NUL, but {file} takes at most {max} (setup header cmdline_size)")]
     CmdlineTooLong { file: String, len: usize, max: u64 },
+    #[error("the command line has a NUL byte at position {position} (of {len} bytes): the kernel would end it there and drop the rest")]
+    CmdlineNul { position: usize, len: usize },
     #[error("{file}: its {what} {range} is not in free RAM (the memory map has no usable RAM there, or another segment holds it)")]
     FixedOutsideRam {
         file: String,
@@ -309,7 +311,8 @@ pub struct LinuxBoot<'a> {
     pub kernel: Kernel<'a>,
     pub args: BootArgs,
     pub initrd: Option<&'a [u8]>,
-    pub cmdline: &'a str,
+    /// Bytes, not necessarily UTF-8; a NUL inside is refused.
+    pub cmdline: &'a [u8],
 }
 
 /// The region crash kernels load into: the highest "Crash kernel" range
@@ -354,6 +357,12 @@ pub fn build_from(
         file: file.into(),
         why: "too short for an x86 setup header".into(),
     })?;
+    if let Some(position) = crate::cmdline::nul_position(cmdline) {
+        return Err(BuildError::CmdlineNul {
+            position,
+            len: cmdline.len(),
+        });
+    }
 
     let ram = Ranges::new(
         system
@@ -435,15 +444,20 @@ pub fn build_from(
     };
     // The capture kernel finds the dead kernel's memory through elfcorehdr=.
     let cmdline = match &elfcorehdr {
-        Some((at, ..)) if cmdline.is_empty() => format!("elfcorehdr={at:#x}"),
-        Some((at, ..)) => format!("{cmdline} elfcorehdr={at:#x}"),
-        None => cmdline.to_string(),
+        Some((at, ..)) => crate::cmdline::compose(
+            Some(cmdline).filter(|c| !c.is_empty()),
+            Some(format!("elfcorehdr={at:#x}").as_bytes()),
+        ),
+        None => cmdline.to_vec(),
     };
     // --pass-memmap-cmdline: the capture kernel's memory map once more, as
     // memmap= words that replace its e820 table (memmap=exactmap).
     let cmdline = match &elfcorehdr {
         Some(_) if options.pass_memmap_cmdline => {
-            format!("{cmdline} {}", crash::memmap_cmdline(&memmap))
+            let mut line = cmdline;
+            line.push(b' ');
+            line.extend_from_slice(crash::memmap_cmdline(&memmap).as_bytes());
+            line
         }
         _ => cmdline,
     };
@@ -549,7 +563,7 @@ pub fn build_from(
         acpi_rsdp: efi.and_then(|e| e.acpi_rsdp),
     }
     .build();
-    params.extend_from_slice(cmdline.as_bytes());
+    params.extend_from_slice(&cmdline);
     params.push(0);
     for (i, (kind, data)) in nodes.iter().enumerate() {
         params.resize(node_at[i], 0);
@@ -688,7 +702,7 @@ mod tests {
         let k = kernel();
         let initrd = vec![1u8; 3 * MIB as usize];
         let img = build(
-            &bzimage64::describe("vmlinuz", &k, Some(&initrd), "console=ttyS0").unwrap(),
+            &bzimage64::describe("vmlinuz", &k, Some(&initrd), b"console=ttyS0").unwrap(),
             Target::Normal,
             &qemu_1536m(),
             &LoadOptions::default(),
@@ -740,7 +754,7 @@ mod tests {
     fn initrd_goes_above_4g_when_the_kernel_allows_it() {
         let sys = system(&[(0, 0x9fc00), (MIB, 0xbfff_0000), (4 * GIB, 6 * GIB)]);
         let img = build(
-            &bzimage64::describe("vmlinuz", &kernel(), Some(&[1u8; 4096]), "").unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), Some(&[1u8; 4096]), b"").unwrap(),
             Target::Normal,
             &sys,
             &LoadOptions::default(),
@@ -757,7 +771,7 @@ mod tests {
         let mut k = kernel();
         k[0x236] = 0x01;
         let img = build(
-            &bzimage64::describe("vmlinuz", &k, Some(&[1u8; 4096]), "").unwrap(),
+            &bzimage64::describe("vmlinuz", &k, Some(&[1u8; 4096]), b"").unwrap(),
             Target::Normal,
             &sys,
             &LoadOptions::default(),
@@ -770,7 +784,7 @@ mod tests {
     fn without_low_memory_the_small_segments_go_above_1m() {
         let sys = system(&[(MIB, 0x5ffe_0000)]);
         let img = build(
-            &bzimage64::describe("vmlinuz", &kernel(), None, "").unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), None, b"").unwrap(),
             Target::Normal,
             &sys,
             &LoadOptions::default(),
@@ -784,7 +798,7 @@ mod tests {
         let mut sys = qemu_1536m();
         sys.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
         let img = build(
-            &bzimage64::describe("vmlinuz", &kernel(), None, "").unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), None, b"").unwrap(),
             Target::Normal,
             &sys,
             &LoadOptions {
@@ -802,7 +816,7 @@ mod tests {
             assert!(s.mem + s.memsz <= 0x4b00_0000 || s.mem >= 0x5b00_0000);
         }
         let err = build(
-            &bzimage64::describe("vmlinuz", &kernel(), None, "").unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), None, b"").unwrap(),
             Target::Normal,
             &sys,
             &LoadOptions {
@@ -822,7 +836,7 @@ mod tests {
             .collect();
         let sys = system(&ranges);
         let img = build(
-            &bzimage64::describe("vmlinuz", &kernel(), None, "x").unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), None, b"x").unwrap(),
             Target::Normal,
             &sys,
             &LoadOptions::default(),
@@ -854,7 +868,7 @@ mod tests {
         sys.efi = EfiHandover::gather(&host, Some(&bp));
         sys.boot_params = Some(bp);
         let img = build(
-            &bzimage64::describe("vmlinuz", &kernel(), None, "x").unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), None, b"x").unwrap(),
             Target::Normal,
             &sys,
             &LoadOptions::default(),
@@ -882,7 +896,7 @@ mod tests {
             ..LoadOptions::default()
         };
         let img = build(
-            &bzimage64::describe("vmlinuz", &kernel(), None, "x").unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), None, b"x").unwrap(),
             Target::Normal,
             &sys,
             &no_efi,
@@ -904,7 +918,7 @@ mod tests {
             },
             args: BootArgs::Linux,
             initrd: Some(&[1u8; 8192]),
-            cmdline: "x",
+            cmdline: b"x",
         };
         let img = build(
             &boot,
@@ -960,7 +974,7 @@ mod tests {
         let sys = crash_system();
         let region = sys.crash_regions[0];
         let k = kernel();
-        let boot = bzimage64::describe("vmlinuz", &k, Some(&[1u8; 8192]), "irqpoll").unwrap();
+        let boot = bzimage64::describe("vmlinuz", &k, Some(&[1u8; 8192]), b"irqpoll").unwrap();
         let img = build(&boot, Target::Crash, &sys, &LoadOptions::default()).unwrap();
         assert!(region.start < img.entry && img.entry < region.end);
         for s in &img.segments {
@@ -990,6 +1004,28 @@ mod tests {
         )
         .to_string();
         assert_eq!(cmdline, format!("irqpoll elfcorehdr={:#x}", elf[0].mem));
+        // Bytes that are not UTF-8 reach the zero page as they are.
+        let bytes = bzimage64::describe("vmlinuz", &k, None, b"x=\xff\xfe").unwrap();
+        let bytes_img = build(&bytes, Target::Crash, &sys, &LoadOptions::default()).unwrap();
+        let bytes_zp = &bytes_img
+            .segments
+            .iter()
+            .find(|s| s.purpose.starts_with("zero page"))
+            .unwrap()
+            .data;
+        assert!(
+            bytes_zp[4096..].starts_with(b"x=\xff\xfe elfcorehdr=0x"),
+            "{:?}",
+            &bytes_zp[4096..4120]
+        );
+        // A NUL inside would cut the line short: refused, at its position.
+        let nul = bzimage64::describe("vmlinuz", &k, None, b"ro\0x").unwrap();
+        let err = build(&nul, Target::Crash, &sys, &LoadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("NUL byte at position 2 (of 4 bytes)"),
+            "{err}"
+        );
         // The capture kernel's e820: RAM only below 1 MiB and inside the region.
         let entries = zp[0x1e8] as usize;
         for i in 0..entries {
@@ -1017,7 +1053,7 @@ mod tests {
         let sys = crash_system();
         let initrd = vec![0u8; 300 << 20];
         let k = kernel();
-        let boot = bzimage64::describe("vmlinuz", &k, Some(&initrd), "").unwrap();
+        let boot = bzimage64::describe("vmlinuz", &k, Some(&initrd), b"").unwrap();
         let err = build(&boot, Target::Crash, &sys, &LoadOptions::default())
             .unwrap_err()
             .to_string();
@@ -1036,10 +1072,10 @@ mod tests {
     fn header_problems_name_the_field() {
         let mut k = kernel();
         k[0x234] = 0;
-        let err = bzimage64::describe("vmlinuz", &k, None, "").err().unwrap();
+        let err = bzimage64::describe("vmlinuz", &k, None, b"").err().unwrap();
         assert!(err.to_string().contains("relocatable_kernel"), "{err}");
         let err = build(
-            &bzimage64::describe("vmlinuz", &kernel(), None, &"a".repeat(2047)).unwrap(),
+            &bzimage64::describe("vmlinuz", &kernel(), None, "a".repeat(2047).as_bytes()).unwrap(),
             Target::Normal,
             &qemu_1536m(),
             &LoadOptions::default(),

@@ -127,7 +127,7 @@ impl Input {
     }
 
     pub fn display(&self) -> String {
-        self.path.display().to_string()
+        crate::plan::path_text(&self.path)
     }
 
     /// The path and, for a streamed input, where its bytes came from:

@@ -142,10 +142,25 @@ impl FakeHost {
 
     pub fn unset(&mut self, path: &str) {
         self.files.remove(path);
+        self.binary_files.remove(path);
     }
 
+    /// A file whose bytes are not text (e.g. /proc/config.gz).
+    pub fn set_bytes(&mut self, path: &str, bytes: &[u8]) {
+        self.binary_files.insert(path.to_string(), bytes.to_vec());
+    }
+
+    /// Takes /sys away, as in an initramfs that never mounted it.
+    pub fn unmount_sys(&mut self) {
+        self.files.retain(|k, _| !k.starts_with("/sys/"));
+        self.binary_files.retain(|k, _| !k.starts_with("/sys/"));
+    }
+
+    /// The kernel's bookkeeping, seen through sysfs only while it is mounted.
     fn mark(&mut self, path: &str, loaded: bool) {
-        self.set(path, if loaded { "1\n" } else { "0\n" });
+        if let Some(state) = self.files.get_mut(path) {
+            *state = if loaded { "1\n" } else { "0\n" }.to_string();
+        }
     }
 
     fn next_load_result(&mut self) -> Result<(), Errno> {
@@ -162,9 +177,11 @@ impl Host for FakeHost {
     }
 
     fn read_bytes(&self, path: &str) -> io::Result<Vec<u8>> {
+        // A text file reads as its bytes too (e.g. /proc/cmdline).
         self.binary_files
             .get(path)
             .cloned()
+            .or_else(|| self.files.get(path).map(|t| t.clone().into_bytes()))
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
 

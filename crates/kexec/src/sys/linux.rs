@@ -62,6 +62,20 @@ impl Host for LinuxHost {
         Ok(names)
     }
 
+    fn scan_lines(&self, path: &str, visit: &mut dyn FnMut(&str) -> bool) -> io::Result<()> {
+        use std::io::BufRead;
+        // Streamed: /proc/kallsyms is megabytes, and the kernel formats each
+        // line as it is read.
+        let mut reader = io::BufReader::new(std::fs::File::open(path)?);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 || !visit(line.trim_end_matches('\n')) {
+                return Ok(());
+            }
+        }
+    }
+
     fn random(&self, buf: &mut [u8]) {
         // getrandom(2) blocks only before the pool is initialised at boot.
         let mut done = 0;

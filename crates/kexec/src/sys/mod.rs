@@ -31,6 +31,17 @@ pub trait Host {
     /// Names in a procfs/sysfs directory, in numeric-then-text order.
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
 
+    /// Hands the lines of a large text file (e.g. /proc/kallsyms) to `visit`
+    /// until it returns false, so a search can stop early.
+    fn scan_lines(&self, path: &str, visit: &mut dyn FnMut(&str) -> bool) -> io::Result<()> {
+        for line in self.read_text(path)?.lines() {
+            if !visit(line) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Fresh random bytes for the next kernel (its RNG seed).
     fn random(&self, buf: &mut [u8]);
 
