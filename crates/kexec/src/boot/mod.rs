@@ -32,6 +32,8 @@ pub enum LoadPlanError {
     },
     #[error("cannot read the memory map: {0}")]
     Memmap(#[from] MemmapError),
+    #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
+    Random(std::io::Error),
     #[error(transparent)]
     Build(#[from] BuildError),
 }
@@ -39,9 +41,9 @@ pub enum LoadPlanError {
 impl System {
     /// What the next kernel's boot needs from this one; crash loads also
     /// need the memory description for the capture kernel.
-    pub fn gather(host: &dyn Host, facts: &Facts, target: Target) -> Result<System, MemmapError> {
+    pub fn gather(host: &dyn Host, facts: &Facts, target: Target) -> Result<System, LoadPlanError> {
         let mut rng_seed = [0u8; 32];
-        host.random(&mut rng_seed);
+        host.random(&mut rng_seed).map_err(LoadPlanError::Random)?;
         let boot_params = host.read_bytes(BOOT_PARAMS).ok();
         Ok(System {
             memmap: memmap::read(host)?,
@@ -71,15 +73,16 @@ fn crash_files_fit(
     for input in [Some(kernel), initrd].into_iter().flatten() {
         if input.size >= region.size() {
             let what = if std::ptr::eq(input, kernel) {
-                "kernel"
+                "kernel".to_string()
             } else {
-                "initrd"
+                format!("initrd {}", input.display())
             };
             return Err(BuildError::CrashRegionFull {
+                file: kernel.display(),
                 region: region.to_string(),
-                size: crate::memory::human_size(region.size()),
-                what: format!("{what} {}", input.display()),
-                needed: crate::memory::human_size(input.size),
+                size: region.size(),
+                what,
+                needed: input.size,
                 placed: "— it is larger than the whole region".into(),
             }
             .into());
@@ -123,21 +126,52 @@ pub fn plan_kexec_load(
     }
     let kernel_bytes = read("kernel", kernel)?;
     let initrd_bytes = initrd.map(|i| read("initrd", i)).transpose()?;
+    let name = kernel.display();
+    let bytes = KernelBytes {
+        target,
+        name: &name,
+        kernel: &kernel_bytes,
+        initrd: initrd_bytes.as_deref(),
+        cmdline,
+    };
+    plan_kexec_load_bytes(host, facts, &bytes, args, options)
+}
+
+/// A kernel (and maybe an initrd) already in memory: what
+/// `plan_kexec_load_bytes` lays out.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelBytes<'a> {
+    pub target: Target,
+    /// The kernel file's name, as every error names it.
+    pub name: &'a str,
+    pub kernel: &'a [u8],
+    pub initrd: Option<&'a [u8]>,
+    pub cmdline: &'a str,
+}
+
+/// The kexec_load plan for a kernel's bytes (bzImage64 or ELF vmlinux): the
+/// builder `plan_kexec_load` runs once it has read the files.
+pub fn plan_kexec_load_bytes(
+    host: &dyn Host,
+    facts: &Facts,
+    load: &KernelBytes,
+    args: BootArgs,
+    options: &LoadOptions,
+) -> Result<Plan, LoadPlanError> {
+    let KernelBytes {
+        target,
+        name: file,
+        kernel: kernel_bytes,
+        initrd: initrd_bytes,
+        cmdline,
+    } = *load;
     let system = System::gather(host, facts, target)?;
-    let file = kernel.display();
     let synthetic;
-    let boot = if elf64::is_elf(&kernel_bytes) {
+    let boot = if elf64::is_elf(kernel_bytes) {
         synthetic = elf64::synthetic_setup_header();
-        elf64::describe(
-            &file,
-            &kernel_bytes,
-            &synthetic,
-            args,
-            initrd_bytes.as_deref(),
-            cmdline,
-        )?
+        elf64::describe(file, kernel_bytes, &synthetic, args, initrd_bytes, cmdline)?
     } else {
-        bzimage64::describe(&file, &kernel_bytes, initrd_bytes.as_deref(), cmdline)?
+        bzimage64::describe(file, kernel_bytes, initrd_bytes, cmdline)?
     };
     let image = x86_linux::build(&boot, target, &system, options)?;
     let base = if target == Target::Crash {

@@ -30,8 +30,9 @@ pub trait Host {
     /// Names in a procfs/sysfs directory, in numeric-then-text order.
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
 
-    /// Fresh random bytes for the next kernel (its RNG seed).
-    fn random(&self, buf: &mut [u8]);
+    /// Fills `buf` with fresh random bytes for the next kernel (its RNG
+    /// seed), all of it or an error: never a partly zero seed.
+    fn random(&self, buf: &mut [u8]) -> io::Result<()>;
 
     /// kexec_file_load(2). `cmdline` is passed as is; it must end in NUL to be accepted.
     fn kexec_file_load(
