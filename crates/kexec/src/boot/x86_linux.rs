@@ -430,7 +430,7 @@ pub fn build(
                 .as_ref()
                 .map_err(|e| BuildError::CrashInfo(e.clone()))?;
             let core = info.segments(&system.crash_regions);
-            let bytes = crash::elfcorehdr(&core);
+            let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
             let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
             let range = Range::new(at, at + page_align(bytes.len() as u64));
             (
@@ -532,6 +532,7 @@ pub fn build(
         e820: &memmap,
         cmdline_addr: params_base + cmdline_at as u64,
         initrd: initrd_at.zip(initrd.map(|d| d.len() as u64)),
+        // `nodes` always starts with the RNG seed: node_at is never empty.
         setup_data: params_base + node_at[0] as u64,
         efi: efi.map(|e| {
             let map = params_base + efi_map_at as u64;
