@@ -314,21 +314,20 @@ fn crash_region(system: &System) -> Result<Range, BuildError> {
 /// kexec_load takes at most KEXEC_SEGMENT_MAX segments, and an ELF kernel
 /// may have any number of PT_LOADs: count them all before laying anything out.
 fn segment_count(boot: &LinuxBoot, target: Target) -> Result<(), BuildError> {
-    let mut parts = vec!["the purgatory".to_string(), "the zero page".to_string()];
-    let kernel = match &boot.kernel {
-        Kernel::Relocatable { .. } => 1,
-        Kernel::Fixed { pieces, .. } => pieces.len(),
+    let (kernel, kernel_part) = match &boot.kernel {
+        Kernel::Relocatable { .. } => (1, "the kernel".to_string()),
+        Kernel::Fixed { pieces, .. } => {
+            (pieces.len(), format!("{} PT_LOAD segments", pieces.len()))
+        }
     };
-    parts.push(match &boot.kernel {
-        Kernel::Relocatable { .. } => "the kernel".to_string(),
-        Kernel::Fixed { .. } => format!("{kernel} PT_LOAD segments"),
-    });
+    let mut parts = vec!["the purgatory", "the zero page", &kernel_part];
     if boot.initrd.is_some() {
-        parts.push("the initrd".into());
+        parts.push("the initrd");
     }
     if target == Target::Crash {
-        parts.push("the elfcorehdr".into());
+        parts.push("the elfcorehdr");
     }
+    // Every part is one segment, but the kernel's PT_LOADs are one each.
     let total = parts.len() - 1 + kernel;
     if total > KEXEC_SEGMENT_MAX {
         return Err(BuildError::TooManySegments {
