@@ -2139,4 +2139,92 @@ mod tests {
         );
         assert_eq!(last_json(&r.out)["crash_kernel"]["loaded_before"], false);
     }
+
+    /// Regression (issue 8, finding 1): an ELF kernel with more PT_LOADs
+    /// than kexec_load takes panicked in the purgatory builder (exit 101).
+    #[test]
+    fn an_elf_kernel_with_too_many_pt_loads_is_refused_by_name() {
+        let d = Dir::new("elf17");
+        let elf = |name: &str, base: u64, n: u64| {
+            let loads: Vec<(u64, u64, u64)> = (0..n)
+                .map(|i| (base + i * 0x2000, 0x1000, 0x1000))
+                .collect();
+            std::fs::write(d.0.join(name), kexec::testing::elf_vmlinux(&loads, base)).unwrap();
+            d.path(name)
+        };
+        let mut host = FakeHost::typical();
+        kexec::testing::add_crash_files(&mut host);
+        let initrd = format!("--initrd={}", d.path("initrd"));
+        // Purgatory + zero page + 14 PT_LOADs = 16 segments: the limit.
+        let fits = elf("elf14", 0x100_0000, 14);
+        let r = kexec(&mut host, &["--dry-run", "-c", "-l", &fits]);
+        assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+        let crash_fits = elf("crash13", 0x6600_0000, 13);
+        let r = kexec(&mut host, &["--dry-run", "-c", "-p", &crash_fits]);
+        assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+        for (args, total) in [
+            (vec!["-l", &elf("elf17", 0x100_0000, 17)], 19),
+            (vec!["-l", &elf("elf15", 0x100_0000, 15)], 17),
+            (vec!["-l", &fits, &initrd], 17),
+            (vec!["-p", &elf("crash14", 0x6600_0000, 14)], 17),
+        ] {
+            let mut argv = vec!["--dry-run", "-c"];
+            argv.extend(args.iter().copied());
+            let r = kexec(&mut host, &argv);
+            assert_eq!(r.code, EXIT_FAILED, "{argv:?}: {}{}", r.out, r.err);
+            assert!(
+                r.err.contains(args[1])
+                    && r.err
+                        .contains(&format!("needs {total} kexec_load segments"))
+                    && r.err.contains("at most 16 (KEXEC_SEGMENT_MAX)"),
+                "{argv:?}: {}",
+                r.err
+            );
+        }
+        assert!(host.calls.is_empty());
+    }
+
+    /// Regression (issue 8, finding 9): a raw segment whose end lies past
+    /// 2^64 was printed with a wrapped end address; the kernel refuses it
+    /// (mstart > mend: EADDRNOTAVAIL) and so must the model.
+    #[test]
+    fn a_segment_past_the_top_of_memory_is_printed_and_refused_truly() {
+        let d = Dir::new("wrap");
+        let mut host = FakeHost::typical();
+        for (spec, end) in [
+            (
+                "@0xfffffffffffff000:0x2000",
+                "0x10000000000000fff (past 2^64)",
+            ),
+            ("@0xfffffffffffff000:0x1000", "0xffffffffffffffff"),
+        ] {
+            let seg = format!("--segment={}{spec}", d.path("initrd"));
+            let r = kexec(&mut host, &["--dry-run", "-c", "-l", &seg]);
+            assert_eq!(r.code, 255, "{}{}", r.out, r.err);
+            assert!(
+                r.out.contains(&format!("0xfffffffffffff000-{end} ")),
+                "{}",
+                r.out
+            );
+            assert!(
+                r.out.contains("EADDRNOTAVAIL") && r.out.contains("wraps around"),
+                "{}",
+                r.out
+            );
+            let r = kexec(&mut host, &["--dry-run", "--json", "-c", "-l", &seg]);
+            let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+            assert_eq!(v["errno"], "EADDRNOTAVAIL", "{}", r.out);
+            assert_eq!(v["plan"]["segments"][0]["mem"], 0xffff_ffff_ffff_f000u64);
+        }
+        // An empty segment at 0 for a crash load: refused, not a wrapped end.
+        host.set("/sys/kernel/kexec_crash_size", "268435456\n");
+        let seg = format!("--segment={}@0x0:0x0", d.path("empty"));
+        let r = kexec(
+            &mut host,
+            &["--dry-run", "-c", "-p", &seg, "--entry=0x65000000"],
+        );
+        assert_ne!(r.code, 0, "{}{}", r.out, r.err);
+        assert!(!r.out.contains("0xffffffffffffffff"), "{}", r.out);
+        assert!(host.calls.is_empty());
+    }
 }

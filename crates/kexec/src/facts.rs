@@ -275,7 +275,7 @@ fn mem_total(meminfo: &str) -> Option<u64> {
         .trim()
         .parse()
         .ok()?;
-    Some(kb * 1024)
+    kb.checked_mul(1024)
 }
 
 /// "[integrity]" is the active lockdown mode in "none [integrity] confidentiality".
@@ -411,6 +411,13 @@ mod tests {
             f.cmdline.as_deref(),
             Some(&b"BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro crashkernel=256M quiet"[..])
         );
+    }
+
+    #[test]
+    fn an_absurd_memtotal_is_unknown_not_a_panic() {
+        let mut host = FakeHost::typical();
+        host.set(path::MEMINFO, "MemTotal: 18446744073709551615 kB\n");
+        assert_eq!(Facts::gather(&host).mem_total, None);
     }
 
     #[test]

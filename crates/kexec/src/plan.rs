@@ -309,6 +309,17 @@ pub enum Plan {
     },
 }
 
+/// The last byte of `memsz` bytes at `mem`, computed without wrapping: a
+/// segment may be asked to end past 2^64, and saying so is the point.
+fn inclusive_end(mem: u64, memsz: u64) -> String {
+    let end = u128::from(mem) + u128::from(memsz.max(1)) - 1;
+    if end > u128::from(u64::MAX) {
+        format!("{end:#x} (past 2^64)")
+    } else {
+        format!("{end:#x}")
+    }
+}
+
 impl Plan {
     pub fn file_unload(target: Target) -> Plan {
         let mut flags = KEXEC_FILE_UNLOAD;
@@ -494,9 +505,9 @@ impl Plan {
                     line(
                         &format!("segment {i}"),
                         format!(
-                            "{:#x}-{:#x} bufsz {:#x} memsz {:#x}{}  {}",
+                            "{:#x}-{} bufsz {:#x} memsz {:#x}{}  {}",
                             s.mem,
-                            s.mem + s.memsz.saturating_sub(1),
+                            inclusive_end(s.mem, s.memsz),
                             s.data.len(),
                             s.memsz,
                             s.digest_hex()

@@ -322,7 +322,8 @@ fn check_load(
                     Rule::OutsideCrashRegion,
                     format!(
                         "segment {i} ({}, {:#x}-{:#x}) is outside the Crash kernel region [{region}]",
-                        s.purpose, s.mem, s.mem + s.memsz - 1
+                        // memsz may be 0; mem + memsz was checked above.
+                        s.purpose, s.mem, s.mem + s.memsz.max(1) - 1
                     ),
                 ));
             }

@@ -61,3 +61,39 @@ pub fn gzip(text: &str) -> Vec<u8> {
     gz.write_all(text.as_bytes()).expect("writes to memory");
     gz.finish().expect("writes to memory")
 }
+
+/// An x86_64 ELF executable (a vmlinux) with one PT_LOAD per
+/// (p_paddr, p_filesz, p_memsz), its bytes (0x90) after the headers, page by
+/// page in that order, entered at `entry`.
+pub fn elf_vmlinux(loads: &[(u64, u64, u64)], entry: u64) -> Vec<u8> {
+    const EHDR: usize = 64;
+    const PHDR: usize = 56;
+    let mut offset = (EHDR + PHDR * loads.len()).next_multiple_of(4096);
+    let mut f = vec![0u8; offset];
+    f[0..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2; // ELFCLASS64
+    f[5] = 1; // little endian
+    f[6] = 1; // EV_CURRENT
+    f[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    f[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    f[20..24].copy_from_slice(&1u32.to_le_bytes());
+    f[24..32].copy_from_slice(&entry.to_le_bytes());
+    f[32..40].copy_from_slice(&(EHDR as u64).to_le_bytes()); // e_phoff
+    f[52..54].copy_from_slice(&(EHDR as u16).to_le_bytes());
+    f[54..56].copy_from_slice(&(PHDR as u16).to_le_bytes());
+    f[56..58].copy_from_slice(&(loads.len() as u16).to_le_bytes());
+    for (i, &(paddr, filesz, memsz)) in loads.iter().enumerate() {
+        let ph = EHDR + i * PHDR;
+        f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        f[ph + 4..ph + 8].copy_from_slice(&7u32.to_le_bytes()); // RWX
+        f[ph + 8..ph + 16].copy_from_slice(&(offset as u64).to_le_bytes());
+        let vaddr = 0xffff_ffff_8000_0000u64.wrapping_add(paddr);
+        f[ph + 16..ph + 24].copy_from_slice(&vaddr.to_le_bytes());
+        f[ph + 24..ph + 32].copy_from_slice(&paddr.to_le_bytes());
+        f[ph + 32..ph + 40].copy_from_slice(&filesz.to_le_bytes());
+        f[ph + 40..ph + 48].copy_from_slice(&memsz.to_le_bytes());
+        offset += (filesz as usize).next_multiple_of(4096);
+        f.resize(offset, 0x90);
+    }
+    f
+}

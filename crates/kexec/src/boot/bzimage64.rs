@@ -58,7 +58,18 @@ pub fn describe<'a>(
         ),
     })?;
     check_header(file, kernel, &header)?;
-    let data = &kernel[header.real_mode_size() as usize..];
+    // check_header refused files shorter than their real-mode part; still,
+    // no slice of file data without a bounds check.
+    let data = kernel
+        .get(header.real_mode_size() as usize..)
+        .ok_or_else(|| BuildError::Header {
+            file: file.into(),
+            why: format!(
+                "it is {} bytes, shorter than its real-mode part ({} bytes)",
+                kernel.len(),
+                header.real_mode_size()
+            ),
+        })?;
     Ok(LinuxBoot {
         file,
         setup_header: kernel,

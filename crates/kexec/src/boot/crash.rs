@@ -67,20 +67,30 @@ fn unreadable(path: &str, e: std::io::Error) -> String {
     format!("cannot read {path}: {}{hint}", crate::plan::describe_io(&e))
 }
 
-/// "0-3,5" (a sysfs CPU list) as numbers.
-fn cpu_list(text: &str) -> Vec<u32> {
+/// The most CPUs an x86_64 kernel supports (NR_CPUS with MAXSMP).
+pub const MAX_CPUS: usize = 8192;
+
+/// "0-3,5" (a sysfs CPU list) as numbers; None past MAX_CPUS, so a corrupt
+/// list cannot make us read billions of files.
+fn cpu_list(text: &str) -> Option<Vec<u32>> {
     let mut cpus = Vec::new();
     for part in text.trim().split(',').filter(|p| !p.is_empty()) {
         match part.split_once('-') {
             Some((a, b)) => {
                 if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
+                    if b >= a && (b - a) as usize >= MAX_CPUS {
+                        return None;
+                    }
                     cpus.extend(a..=b);
                 }
             }
             None => cpus.extend(part.parse::<u32>().ok()),
         }
+        if cpus.len() > MAX_CPUS {
+            return None;
+        }
     }
-    cpus
+    Some(cpus)
 }
 
 /// The direct map's base from /proc/kcore: its RAM PT_LOADs map
@@ -89,18 +99,19 @@ fn page_offset_from_kcore(head: &[u8]) -> Option<u64> {
     if head.len() < EHDR_SIZE || &head[..4] != b"\x7fELF" {
         return None;
     }
-    let u16_at = |at: usize| u16::from_le_bytes(head[at..at + 2].try_into().unwrap());
-    let u64_at = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().unwrap());
-    let phoff = u64_at(32) as usize;
-    let (phentsize, phnum) = (usize::from(u16_at(54)), usize::from(u16_at(56)));
+    // Every read is bounds-checked: /proc/kcore's header is data, and a
+    // phoff or phnum that points past what was read ends the search.
+    let u16_at = |at: usize| Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(head.get(at..at + 8)?.try_into().ok()?));
+    let phoff = usize::try_from(u64_at(32)?).ok()?;
+    let (phentsize, phnum) = (usize::from(u16_at(54)?), usize::from(u16_at(56)?));
     (0..phnum).find_map(|i| {
-        let ph = phoff + i * phentsize;
-        if ph + PHDR_SIZE > head.len()
-            || u32::from_le_bytes(head[ph..ph + 4].try_into().unwrap()) != PT_LOAD
-        {
+        let ph = i.checked_mul(phentsize)?.checked_add(phoff)?;
+        if ph.checked_add(PHDR_SIZE)? > head.len() || u32_at(ph)? != PT_LOAD {
             return None;
         }
-        let (vaddr, paddr) = (u64_at(ph + 16), u64_at(ph + 24));
+        let (vaddr, paddr) = (u64_at(ph + 16)?, u64_at(ph + 24)?);
         let base = vaddr.wrapping_sub(paddr);
         // Direct-map entries: kernel half (5-level paging starts it at
         // 0xff00...), below the kernel text mapping, 1 GiB aligned.
@@ -114,8 +125,12 @@ impl CrashInfo {
         let possible = host
             .read_text(&format!("{CPU_DIR}/possible"))
             .map_err(|e| unreadable(&format!("{CPU_DIR}/possible"), e))?;
+        let cpus = cpu_list(&possible).ok_or(format!(
+            "{CPU_DIR}/possible: {:?} lists more than {MAX_CPUS} CPUs (the most x86_64 supports)",
+            possible.trim()
+        ))?;
         let mut cpu_notes = Vec::new();
-        for cpu in cpu_list(&possible) {
+        for cpu in cpus {
             let path = format!("{CPU_DIR}/cpu{cpu}/crash_notes");
             let addr = match host.read_text(&path) {
                 Ok(text) => {
@@ -263,8 +278,20 @@ fn kernel_text(host: &dyn Host, resources: &[Resource]) -> Option<(u64, u64, u64
     (text != 0 && end > text).then_some((paddr, text, end - text))
 }
 
-/// The ELF64 core header for `segments` (e_type ET_CORE, x86_64).
-pub fn elfcorehdr(segments: &[CoreSegment]) -> Vec<u8> {
+/// e_phnum is 16 bits and 0xffff (PN_XNUM) means "see section 0": the most
+/// program headers an elfcorehdr without sections can have.
+pub const MAX_CORE_SEGMENTS: usize = 0xfffe;
+
+/// The ELF64 core header for `segments` (e_type ET_CORE, x86_64), or why
+/// there are too many of them (CPU notes and RAM ranges of /proc/iomem).
+pub fn elfcorehdr(segments: &[CoreSegment]) -> Result<Vec<u8>, String> {
+    if segments.len() > MAX_CORE_SEGMENTS {
+        return Err(format!(
+            "the CPU notes and the RAM ranges of {} make {} program headers, but an elfcorehdr holds at most {MAX_CORE_SEGMENTS} (e_phnum is 16 bits)",
+            iomem::PATH,
+            segments.len()
+        ));
+    }
     let mut h = vec![0u8; EHDR_SIZE + segments.len() * PHDR_SIZE];
     h[0..4].copy_from_slice(b"\x7fELF");
     h[4] = 2; // ELFCLASS64
@@ -288,7 +315,7 @@ pub fn elfcorehdr(segments: &[CoreSegment]) -> Vec<u8> {
         p[32..40].copy_from_slice(&s.size.to_le_bytes());
         p[40..48].copy_from_slice(&s.size.to_le_bytes());
     }
-    h
+    Ok(h)
 }
 
 /// The capture kernel's memory map: non-RAM entries as they are; RAM only
@@ -399,7 +426,7 @@ pub(crate) mod tests {
         );
         assert_eq!(loads[1].vaddr, DEFAULT_PAGE_OFFSET + 0x10_0000);
         assert_eq!(loads[2].paddr, 0x7500_0000);
-        let h = elfcorehdr(&segs);
+        let h = elfcorehdr(&segs).unwrap();
         assert_eq!(&h[..4], b"\x7fELF");
         assert_eq!(u16::from_le_bytes([h[16], h[17]]), ET_CORE);
         assert_eq!(u16::from_le_bytes([h[56], h[57]]) as usize, segs.len());
@@ -458,6 +485,40 @@ pub(crate) mod tests {
         host.unset("/sys/kernel/vmcoreinfo");
         let err = CrashInfo::gather(&host, false).unwrap_err();
         assert!(err.contains("/sys/kernel/vmcoreinfo"), "{err}");
+    }
+
+    /// Regressions (issue 8, finding 1): procfs/sysfs data is input too.
+    #[test]
+    fn corrupt_kcore_cpu_lists_and_too_many_ranges_are_errors_not_panics() {
+        let mut k = vec![0u8; 4096];
+        k[..4].copy_from_slice(b"\x7fELF");
+        k[54..56].copy_from_slice(&56u16.to_le_bytes());
+        k[56..58].copy_from_slice(&0xffffu16.to_le_bytes());
+        for phoff in [u64::MAX, u64::MAX - 40, 1 << 40, 4000] {
+            k[32..40].copy_from_slice(&phoff.to_le_bytes());
+            assert_eq!(page_offset_from_kcore(&k), None, "phoff {phoff:#x}");
+        }
+        let mut host = crash_host();
+        host.set(&format!("{CPU_DIR}/possible"), "0-4294967295\n");
+        let err = CrashInfo::gather(&host, false).unwrap_err();
+        assert!(
+            err.contains("/sys/devices/system/cpu/possible") && err.contains("8192"),
+            "{err}"
+        );
+        host.set(&format!("{CPU_DIR}/possible"), "0-8191\n");
+        assert!(CrashInfo::gather(&host, false).is_ok());
+        let note = CoreSegment {
+            kind: PT_NOTE,
+            paddr: 0x1000,
+            vaddr: 0,
+            size: 0x100,
+        };
+        assert!(elfcorehdr(&vec![note.clone(); MAX_CORE_SEGMENTS]).is_ok());
+        let err = elfcorehdr(&vec![note; MAX_CORE_SEGMENTS + 1]).unwrap_err();
+        assert!(
+            err.contains("/proc/iomem") && err.contains("65534"),
+            "{err}"
+        );
     }
 
     #[test]

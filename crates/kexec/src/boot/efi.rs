@@ -49,6 +49,8 @@ impl EfiHandover {
             .ok_or("/sys/kernel/boot_params/data is not readable")?;
         let mut info = [0u8; 32];
         info.copy_from_slice(&bp[offset::EFI_INFO..offset::EFI_INFO + 32]);
+        // bp holds at least 0x1e0 bytes (filtered above) and every field read
+        // here ends below 0x1e0: neither the slice nor the conversion can fail.
         let u32_at = |at: usize| u32::from_le_bytes(bp[at..at + 4].try_into().unwrap());
         if u32_at(offset::EFI_MEMMAP_SIZE) == 0 {
             return Err("the running kernel's efi_info is empty".into());

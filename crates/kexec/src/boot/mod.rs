@@ -16,7 +16,9 @@ use crate::image::Input;
 use crate::memory::memmap::{self, MemmapError};
 use crate::plan::{FileLoad, Plan, Target};
 use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
+use crate::sys::mapping::Mapping;
 use crate::sys::Host;
+use std::sync::Arc;
 use x86_linux::{BootArgs, BuildError, LoadOptions, System};
 
 /// The running kernel's boot_params (root only).
@@ -34,6 +36,8 @@ pub enum LoadPlanError {
     },
     #[error("cannot read the memory map: {0}")]
     Memmap(#[from] MemmapError),
+    #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
+    Random(std::io::Error),
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error("the {role} {path} is empty: nothing to load")]
@@ -46,9 +50,9 @@ pub enum LoadPlanError {
 impl System {
     /// What the next kernel's boot needs from this one; crash loads also
     /// need the memory description for the capture kernel.
-    pub fn gather(host: &dyn Host, facts: &Facts, target: Target) -> Result<System, MemmapError> {
+    pub fn gather(host: &dyn Host, facts: &Facts, target: Target) -> Result<System, LoadPlanError> {
         let mut rng_seed = [0u8; 32];
-        host.random(&mut rng_seed);
+        host.random(&mut rng_seed).map_err(LoadPlanError::Random)?;
         let boot_params = host.read_bytes(BOOT_PARAMS).ok();
         Ok(System {
             memmap: memmap::read(host)?,
@@ -82,15 +86,16 @@ fn crash_files_fit(
     for input in [Some(kernel), initrd].into_iter().flatten() {
         if input.size >= region.size() {
             let what = if std::ptr::eq(input, kernel) {
-                "kernel"
+                "kernel".to_string()
             } else {
-                "initrd"
+                format!("initrd {}", input.display())
             };
             return Err(BuildError::CrashRegionFull {
+                file: kernel.display(),
                 region: region.to_string(),
-                size: crate::memory::human_size(region.size()),
-                what: format!("{what} {}", input.display()),
-                needed: crate::memory::human_size(input.size),
+                size: region.size(),
+                what,
+                needed: input.size,
                 placed: "— it is larger than the whole region".into(),
             }
             .into());
@@ -151,26 +156,70 @@ pub fn plan_kexec_load(
     };
     let kernel_map = map("kernel", kernel)?;
     let initrd_map = initrd.map(|i| map("initrd", i)).transpose()?;
-    let kernel_bytes = kernel_map.bytes();
-    let initrd_bytes = initrd_map.as_ref().map(|m| m.bytes());
-    let system = System::gather(host, facts, target)?;
-    let file = kernel.display();
-    let synthetic;
-    let boot = if elf64::is_elf(kernel_bytes) {
-        synthetic = elf64::synthetic_setup_header();
-        elf64::describe(&file, kernel_bytes, &synthetic, args, initrd_bytes, cmdline)?
-    } else {
-        bzimage64::describe(&file, kernel_bytes, initrd_bytes, cmdline)?
-    };
+    let name = kernel.display();
     let mut sources = vec![&kernel_map];
     sources.extend(initrd_map.as_ref());
-    let mut image = x86_linux::build_from(&boot, target, &system, options, &sources)?;
-    if let Some(i) = initrd.filter(|i| i.streamed_from.is_some()) {
+    let bytes = KernelBytes {
+        target,
+        name: &name,
+        kernel: kernel_map.bytes(),
+        initrd: initrd_map.as_ref().map(|m| m.bytes()),
+        cmdline,
+        sources: &sources,
+    };
+    let mut plan = plan_kexec_load_bytes(host, facts, &bytes, args, options)?;
+    if let (Some(i), Plan::Load { segments, .. }) =
+        (initrd.filter(|i| i.streamed_from.is_some()), &mut plan)
+    {
         // Say where the initrd's bytes came from (a sealed memfd, mapped).
-        for s in image.segments.iter_mut().filter(|s| s.purpose == "initrd") {
+        for s in segments.iter_mut().filter(|s| s.purpose == "initrd") {
             s.purpose = format!("initrd {}, mapped from a sealed memfd", i.describe());
         }
     }
+    Ok(plan)
+}
+
+/// A kernel (and maybe an initrd) already in memory: what
+/// `plan_kexec_load_bytes` lays out.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelBytes<'a> {
+    pub target: Target,
+    /// The kernel file's name, as every error names it.
+    pub name: &'a str,
+    pub kernel: &'a [u8],
+    pub initrd: Option<&'a [u8]>,
+    pub cmdline: &'a [u8],
+    /// The read-only mappings `kernel` and `initrd` lie in: segments share
+    /// those pages instead of copying them (none: the bytes are copied).
+    pub sources: &'a [&'a Arc<Mapping>],
+}
+
+/// The kexec_load plan for a kernel's bytes (bzImage64 or ELF vmlinux): the
+/// builder `plan_kexec_load` runs once it has mapped the files.
+pub fn plan_kexec_load_bytes(
+    host: &dyn Host,
+    facts: &Facts,
+    load: &KernelBytes,
+    args: BootArgs,
+    options: &LoadOptions,
+) -> Result<Plan, LoadPlanError> {
+    let KernelBytes {
+        target,
+        name: file,
+        kernel: kernel_bytes,
+        initrd: initrd_bytes,
+        cmdline,
+        sources,
+    } = *load;
+    let system = System::gather(host, facts, target)?;
+    let synthetic;
+    let boot = if elf64::is_elf(kernel_bytes) {
+        synthetic = elf64::synthetic_setup_header();
+        elf64::describe(file, kernel_bytes, &synthetic, args, initrd_bytes, cmdline)?
+    } else {
+        bzimage64::describe(file, kernel_bytes, initrd_bytes, cmdline)?
+    };
+    let image = x86_linux::build_from(&boot, target, &system, options, sources)?;
     let base = if target == Target::Crash {
         KEXEC_ON_CRASH
     } else {
@@ -182,4 +231,268 @@ pub fn plan_kexec_load(
         entry: image.entry,
         flags: base.with_arch(KexecArch::X86_64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The whole kexec_load builder on many seeded random mutations of a
+    //! real-shaped bzImage and of small ELF vmlinux files: it never panics,
+    //! and every error names the kernel file. (fuzz/fuzz_targets/plan.rs
+    //! runs the same builder on arbitrary bytes.)
+    use super::*;
+    use crate::sys::FakeHost;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    const NAME: &str = "mutant-vmlinuz";
+
+    /// xorshift64*: a plain, seeded, reproducible generator.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+        fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+            from[self.below(from.len() as u64) as usize]
+        }
+    }
+
+    /// Values that break arithmetic: zero, ones, 2^32 and 2^64 edges, and
+    /// random ones.
+    fn nasty(rng: &mut Rng) -> u64 {
+        let edges = [
+            0,
+            1,
+            0xfff,
+            0x1000,
+            0x7fff_ffff,
+            0xffff_ffff,
+            1 << 32,
+            1 << 46,
+            1 << 52,
+            u64::MAX - 0xfff,
+            u64::MAX - 0x1000,
+            u64::MAX,
+        ];
+        if rng.below(2) == 0 {
+            rng.pick(&edges)
+        } else {
+            rng.next() >> rng.below(64)
+        }
+    }
+
+    /// Debian's bzImage64 header with a smaller init_size (hashing 42 MiB of
+    /// zeros per case would make this test slow), mutated: header fields
+    /// set to nasty values, random bytes, truncation.
+    fn mutant_bzimage(rng: &mut Rng) -> Vec<u8> {
+        use crate::image::bzimage::offset;
+        let mut k = crate::testing::bzimage64_sample();
+        k[offset::INIT_SIZE..offset::INIT_SIZE + 4].copy_from_slice(&0x40_0000u32.to_le_bytes());
+        let fields = [
+            (offset::SETUP_SECTS, 1),
+            (offset::BOOT_FLAG, 2),
+            (offset::JUMP, 2),
+            (offset::HEADER, 4),
+            (offset::VERSION, 2),
+            (offset::LOADFLAGS, 1),
+            (offset::INITRD_ADDR_MAX, 4),
+            (offset::KERNEL_ALIGNMENT, 4),
+            (offset::RELOCATABLE_KERNEL, 1),
+            (offset::XLOADFLAGS, 2),
+            (offset::CMDLINE_SIZE, 4),
+            (offset::PAYLOAD_OFFSET, 4),
+            (offset::PAYLOAD_LENGTH, 4),
+            (offset::PREF_ADDRESS, 8),
+            (offset::INIT_SIZE, 4),
+        ];
+        for _ in 0..1 + rng.below(4) {
+            match rng.below(4) {
+                0 | 1 => {
+                    let (at, len) = rng.pick(&fields);
+                    let v = nasty(rng).to_le_bytes();
+                    if let Some(field) = k.get_mut(at..at + len) {
+                        field.copy_from_slice(&v[..len]);
+                    }
+                }
+                2 => {
+                    let at = rng.below(k.len() as u64) as usize;
+                    if let Some(byte) = k.get_mut(at) {
+                        *byte = rng.next() as u8;
+                    }
+                }
+                _ => {
+                    let len = rng.below(k.len() as u64 + 0x1000) as usize;
+                    k.resize(len, 0x90);
+                }
+            }
+        }
+        // Over 64 MiB a layout hashes seconds of zeros in a debug build; the
+        // fuzz target covers those sizes on a small machine.
+        if let Some(field) = k.get_mut(offset::INIT_SIZE..offset::INIT_SIZE + 4) {
+            let size = u32::from_le_bytes(field.try_into().unwrap());
+            if size > 64 << 20 {
+                field.copy_from_slice(&(size % (64 << 20)).to_le_bytes());
+            }
+        }
+        k
+    }
+
+    /// A small ELF vmlinux with random PT_LOADs: counts up to 24, addresses
+    /// in RAM, in the crash region, near 2^64 or unaligned, overlapping,
+    /// zero or huge sizes, p_filesz past the file, a bad entry or header.
+    fn mutant_elf(rng: &mut Rng) -> Vec<u8> {
+        let count = rng.below(25);
+        // Half the files are well formed (they load or hit a layout limit),
+        // half have a rare defect in any load or header field.
+        let odds = if rng.below(2) == 0 { u64::MAX } else { 16 };
+        let mut loads = Vec::new();
+        let mut next = rng.pick(&[0x100_0000u64, 0x6600_0000, 0x10_0000]);
+        for _ in 0..count {
+            let paddr = match rng.below(odds) {
+                0 => nasty(rng) & !0xfff,
+                1 => nasty(rng),
+                2 => loads
+                    .last()
+                    .map_or(next, |&(p, _, _): &(u64, u64, u64)| p.wrapping_add(0x1000)),
+                _ => next,
+            };
+            let memsz = match rng.below(odds) {
+                0 => 0,
+                1 => nasty(rng) | (1 << 40),
+                _ => 0x1000 * (1 + rng.below(64)),
+            };
+            let filesz = match rng.below(odds) {
+                0 => 0,
+                1 => memsz.wrapping_add(1 + rng.below(0x1000)),
+                _ => rng.below(memsz.min(0x4000) + 1),
+            };
+            next = (paddr.wrapping_add(memsz) | 0xfff).wrapping_add(1 + 0x1000 * rng.below(3));
+            loads.push((paddr, filesz.min(0x4000), memsz));
+        }
+        let entry = match (rng.below(odds / 4), loads.first()) {
+            (0, _) | (_, None) => nasty(rng),
+            (_, Some(&(paddr, _, _))) => paddr,
+        };
+        let mut f = crate::testing::elf_vmlinux(&loads, entry);
+        let header_mutations = if rng.below(odds / 4) == 0 {
+            1 + rng.below(2)
+        } else {
+            0
+        };
+        for _ in 0..header_mutations {
+            // A header field or program header word set to a nasty value.
+            let words = [
+                24usize,
+                32,
+                54,
+                56,
+                64 + 8,
+                64 + 24,
+                64 + 32,
+                64 + 40,
+                120 + 32,
+            ];
+            let at = rng.pick(&words);
+            let v = nasty(rng).to_le_bytes();
+            let len = if at == 54 || at == 56 { 2 } else { 8 };
+            if let Some(word) = f.get_mut(at..at + len) {
+                word.copy_from_slice(&v[..len]);
+            }
+        }
+        if rng.below(odds / 2) == 0 {
+            let len = rng.below(f.len() as u64) as usize;
+            f.truncate(len);
+        }
+        f
+    }
+
+    fn check_builder(host: &FakeHost, kernel: &[u8], target: Target, what: &str) {
+        let facts = Facts::gather(host);
+        for initrd in [None, Some(&b"070701 initrd"[..])] {
+            let load = KernelBytes {
+                target,
+                name: NAME,
+                kernel,
+                initrd,
+                cmdline: b"console=ttyS0",
+                sources: &[],
+            };
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let plan = plan_kexec_load_bytes(
+                    host,
+                    &facts,
+                    &load,
+                    BootArgs::Linux,
+                    &Default::default(),
+                );
+                if let Ok(plan) = &plan {
+                    let _ = crate::rules::check(plan, &facts);
+                    let _ = (plan.describe(), plan.to_json());
+                }
+                plan
+            }));
+            match outcome {
+                Err(_) => panic!(
+                    "{what}, {target:?}, initrd {}: the builder panicked",
+                    initrd.is_some()
+                ),
+                Ok(Ok(Plan::Load { segments, .. })) => {
+                    assert!(
+                        segments.len() <= crate::sys::abi::KEXEC_SEGMENT_MAX,
+                        "{what}"
+                    );
+                }
+                Ok(Ok(_)) => panic!("{what}: not a kexec_load plan"),
+                Ok(Err(e)) => assert!(e.to_string().contains(NAME), "{what}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_whole_builder_never_panics_on_mutated_kernels() {
+        let normal = FakeHost::typical();
+        let crash = crash::tests::crash_host();
+        for seed in 1..=300u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let bz = mutant_bzimage(&mut rng);
+            let elf = mutant_elf(&mut rng);
+            for (kind, kernel) in [("bzImage", &bz), ("ELF", &elf)] {
+                let what = format!("seed {seed} {kind}");
+                check_builder(&normal, kernel, Target::Normal, &what);
+                check_builder(&crash, kernel, Target::Crash, &what);
+            }
+        }
+    }
+
+    #[test]
+    fn the_unmutated_samples_load() {
+        let mut k = crate::testing::bzimage64_sample();
+        k.resize(0x10_0000, 0x90);
+        let elf = crate::testing::elf_vmlinux(&[(0x100_0000, 0x100, 0x20_0000)], 0x100_0000);
+        for kernel in [&k, &elf] {
+            let load = KernelBytes {
+                target: Target::Normal,
+                name: NAME,
+                kernel,
+                initrd: None,
+                cmdline: b"",
+                sources: &[],
+            };
+            let host = FakeHost::typical();
+            let plan = plan_kexec_load_bytes(
+                &host,
+                &Facts::gather(&host),
+                &load,
+                BootArgs::Linux,
+                &Default::default(),
+            );
+            assert!(plan.is_ok(), "{:?}", plan.err());
+        }
+    }
 }

@@ -87,12 +87,15 @@ fn put(image: &mut [u8], at: usize, value: u64) {
 
 /// The purgatory image for `base`, verifying `segments` (none of them the
 /// purgatory itself; each with its digest taken) before it jumps as
-/// `config` says.
-pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Vec<u8> {
-    assert!(
-        segments.len() <= MAX_REGIONS,
-        "at most {MAX_REGIONS} segments to verify"
-    );
+/// `config` says. Err(count) when there are more segments than its digest
+/// table holds (MAX_REGIONS).
+pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Result<Vec<u8>, usize> {
+    if segments.len() > MAX_REGIONS {
+        return Err(segments.len());
+    }
+    // The two checks below compare the embedded blob with this file's idea
+    // of its layout: both come from this source tree at build time, so no
+    // input can trip them (the unit test below runs them on every build).
     assert_eq!(
         layout::PARAMS_SIZE as usize,
         field::END,
@@ -148,7 +151,7 @@ pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Vec<
         let digest = s.digest.unwrap_or_else(|| segment_digest(s));
         image[r + 16..r + 48].copy_from_slice(&digest);
     }
-    image
+    Ok(image)
 }
 
 #[cfg(test)]
@@ -179,8 +182,8 @@ mod tests {
             mem: 0x100_0000,
             memsz: 0x2000,
         };
-        let a = image(0x10_0000, &config, &[&seg]);
-        let b = image(0x20_0000, &config, &[&seg]);
+        let a = image(0x10_0000, &config, &[&seg]).unwrap();
+        let b = image(0x20_0000, &config, &[&seg]).unwrap();
         // Only the relocated words differ between two load addresses.
         let differing: Vec<usize> = (0..a.len() - 7)
             .step_by(8)
@@ -204,10 +207,34 @@ mod tests {
             console_vga: true,
             ..config
         };
-        let c = image(0x10_0000, &vga, &[&seg]);
+        let c = image(0x10_0000, &vga, &[&seg]).unwrap();
         assert_eq!(
             u64::from_le_bytes(c[p + 32..p + 40].try_into().unwrap()),
             FLAG_RESET_VGA | FLAG_CONSOLE_VGA
+        );
+    }
+
+    #[test]
+    fn more_segments_than_the_digest_table_holds_are_an_error() {
+        let config = PurgatoryConfig {
+            entry: 0,
+            rsi: 0,
+            skip_checks: false,
+            console: None,
+            console_vga: false,
+            reset_vga: false,
+        };
+        let seg = Segment {
+            digest: None,
+            purpose: "x".into(),
+            data: Vec::new().into(),
+            mem: 0,
+            memsz: 0x1000,
+        };
+        assert!(image(0x10_0000, &config, &[&seg; MAX_REGIONS]).is_ok());
+        assert_eq!(
+            image(0x10_0000, &config, &[&seg; MAX_REGIONS + 1]),
+            Err(MAX_REGIONS + 1)
         );
     }
 

@@ -17,6 +17,7 @@ use crate::memory::ranges::{Placement, Ranges};
 use crate::memory::{human_size, Range};
 use crate::plan::{Segment, SegmentData, Target};
 use crate::rules::{page_align, PAGE_SIZE};
+use crate::sys::abi::KEXEC_SEGMENT_MAX;
 use crate::sys::mapping::Mapping;
 use std::sync::Arc;
 
@@ -130,22 +131,39 @@ pub enum BuildError {
     NoCrashRegion,
     #[error("cannot describe the running kernel's memory for the capture kernel: {0}")]
     CrashInfo(String),
-    #[error("the crash kernel does not fit in the Crash kernel region [{region}] of {size}: no room left for the {what} ({needed}) {placed}; reserve more with crashkernel=")]
+    #[error("the crash kernel {file} does not fit in the Crash kernel region [{region}] of {}: no room left for the {what} ({}) {placed}; reserve more with crashkernel=", human_size(*.size), human_size(*.needed))]
     CrashRegionFull {
+        file: String,
         region: String,
-        size: String,
+        size: u64,
         what: String,
-        needed: String,
+        needed: u64,
         placed: String,
     },
-    #[error("no room for the {what} ({size}, aligned to {align:#x}) in free RAM between {min:#x} and {max:#x}; free RAM there: {free}")]
+    #[error("cannot lay out {file}: no room for the {what} ({size}, aligned to {align:#x}) in free RAM between {min:#x} and {max:#x}; free RAM there: {free}")]
     NoRoom {
+        file: String,
         what: String,
         size: String,
         align: u64,
         min: u64,
         max: u64,
         free: String,
+    },
+    #[error("{file} needs {total} kexec_load segments ({parts}), but kexec_load takes at most {max} (KEXEC_SEGMENT_MAX)")]
+    TooManySegments {
+        file: String,
+        total: usize,
+        parts: String,
+        max: usize,
+    },
+    #[error(
+        "{file}: {count} segments to verify, but the purgatory's digest table holds at most {max}"
+    )]
+    TooManyDigests {
+        file: String,
+        count: usize,
+        max: usize,
     },
 }
 
@@ -161,6 +179,8 @@ fn align_to(n: usize, align: usize) -> usize {
 }
 
 struct Placer {
+    /// The kernel file, named in every error.
+    file: String,
     free: Ranges,
     placed: Vec<Range>,
     /// Crash loads: the region everything must fit in, and what went there.
@@ -231,13 +251,13 @@ impl Placer {
                 self.placed.push(range);
                 Ok(at)
             }
-            None if self.crash_region.is_some() => {
-                let region = self.crash_region.expect("checked");
-                Err(BuildError::CrashRegionFull {
+            None => match self.crash_region {
+                Some(region) => Err(BuildError::CrashRegionFull {
+                    file: self.file.clone(),
                     region: region.to_string(),
-                    size: human_size(region.size()),
+                    size: region.size(),
                     what: what.to_string(),
-                    needed: human_size(size),
+                    needed: size,
                     placed: if self.placed_names.is_empty() {
                         "after keeping 2 MiB for the kernel's control pages".into()
                     } else {
@@ -246,16 +266,17 @@ impl Placer {
                             self.placed_names.join(", ")
                         )
                     },
-                })
-            }
-            None => Err(BuildError::NoRoom {
-                what: what.to_string(),
-                size: human_size(size),
-                align: request.align,
-                min: p.min,
-                max: p.max,
-                free: describe_free(&self.free.intersect(Range::new(p.min, p.max))),
-            }),
+                }),
+                None => Err(BuildError::NoRoom {
+                    file: self.file.clone(),
+                    what: what.to_string(),
+                    size: human_size(size),
+                    align: request.align,
+                    min: p.min,
+                    max: p.max,
+                    free: describe_free(&self.free.intersect(Range::new(p.min, p.max))),
+                }),
+            },
         }
     }
 }
@@ -327,6 +348,35 @@ fn crash_region(system: &System) -> Result<Range, BuildError> {
         .ok_or(BuildError::NoCrashRegion)
 }
 
+/// kexec_load takes at most KEXEC_SEGMENT_MAX segments, and an ELF kernel
+/// may have any number of PT_LOADs: count them all before laying anything out.
+fn segment_count(boot: &LinuxBoot, target: Target) -> Result<(), BuildError> {
+    let (kernel, kernel_part) = match &boot.kernel {
+        Kernel::Relocatable { .. } => (1, "the kernel".to_string()),
+        Kernel::Fixed { pieces, .. } => {
+            (pieces.len(), format!("{} PT_LOAD segments", pieces.len()))
+        }
+    };
+    let mut parts = vec!["the purgatory", "the zero page", &kernel_part];
+    if boot.initrd.is_some() {
+        parts.push("the initrd");
+    }
+    if target == Target::Crash {
+        parts.push("the elfcorehdr");
+    }
+    // Every part is one segment, but the kernel's PT_LOADs are one each.
+    let total = parts.len() - 1 + kernel;
+    if total > KEXEC_SEGMENT_MAX {
+        return Err(BuildError::TooManySegments {
+            file: boot.file.into(),
+            total,
+            parts: parts.join(", "),
+            max: KEXEC_SEGMENT_MAX,
+        });
+    }
+    Ok(())
+}
+
 /// Lays out a Linux kernel, its initrd and command line for kexec_load.
 pub fn build(
     boot: &LinuxBoot,
@@ -363,6 +413,7 @@ pub fn build_from(
             len: cmdline.len(),
         });
     }
+    segment_count(boot, target)?;
 
     let ram = Ranges::new(
         system
@@ -387,11 +438,12 @@ pub fn build_from(
             let region = crash_region(system)?;
             free = free.intersect(region).minus(Range::new(
                 region.start,
-                region.start + layout::CRASH_CONTROL_RESERVE,
+                region.start.saturating_add(layout::CRASH_CONTROL_RESERVE),
             ));
         }
     }
     let mut placer = Placer {
+        file: file.into(),
         free,
         placed: Vec::new(),
         crash_region: if target == Target::Crash {
@@ -433,7 +485,7 @@ pub fn build_from(
                 .as_ref()
                 .map_err(|e| BuildError::CrashInfo(e.clone()))?;
             let core = info.segments(&system.crash_regions);
-            let bytes = crash::elfcorehdr(&core);
+            let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
             let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
             let range = Range::new(at, at + page_align(bytes.len() as u64));
             (
@@ -550,6 +602,7 @@ pub fn build_from(
         e820: &memmap,
         cmdline_addr: params_base + cmdline_at as u64,
         initrd: initrd_at.zip(initrd.map(|d| d.len() as u64)),
+        // `nodes` always starts with the RNG seed: node_at is never empty.
         setup_data: params_base + node_at[0] as u64,
         efi: efi.map(|e| {
             let map = params_base + efi_map_at as u64;
@@ -628,7 +681,13 @@ pub fn build_from(
         s.digest = Some(purgatory::segment_digest(s));
     }
     let verified: Vec<&Segment> = segments.iter().collect();
-    let blob = purgatory::image(purgatory_base, &config, &verified);
+    let blob = purgatory::image(purgatory_base, &config, &verified).map_err(|count| {
+        BuildError::TooManyDigests {
+            file: file.into(),
+            count,
+            max: purgatory::MAX_REGIONS,
+        }
+    })?;
     if let Some((at, bytes, what)) = elfcorehdr {
         segments.push(Segment {
             digest: None,

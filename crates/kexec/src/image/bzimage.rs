@@ -60,6 +60,9 @@ pub struct SetupHeader {
     pub init_size: u32,
 }
 
+// Only `SetupHeader::read` calls these, after checking the input holds
+// HEADER_END bytes and every field ends below that: the indexing cannot fail,
+// and a slice of exactly 4 (8) bytes always converts.
 fn u8_at(b: &[u8], at: usize) -> u8 {
     b[at]
 }

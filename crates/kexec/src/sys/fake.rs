@@ -210,11 +210,12 @@ impl Host for FakeHost {
         Ok(names)
     }
 
-    fn random(&self, buf: &mut [u8]) {
+    fn random(&self, buf: &mut [u8]) -> io::Result<()> {
         // Deterministic, so tests can compare whole images.
         for (i, b) in buf.iter_mut().enumerate() {
             *b = i as u8 ^ 0x5a;
         }
+        Ok(())
     }
 
     fn kexec_file_load(

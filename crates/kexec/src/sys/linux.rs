@@ -35,6 +35,29 @@ fn result_of(ret: libc::c_long) -> Result<(), Errno> {
     }
 }
 
+/// Fills all of `buf` from `read` (getrandom): a signal (EINTR) retries,
+/// any other error or a read of nothing fails. A seed is never left partly zero.
+fn fill(buf: &mut [u8], mut read: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match read(&mut buf[done..]) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "getrandom returned nothing after {done} of {} bytes",
+                        buf.len()
+                    ),
+                ))
+            }
+            Ok(n) => done += n.min(buf.len() - done),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 impl Host for LinuxHost {
     fn read_text(&self, path: &str) -> io::Result<String> {
         std::fs::read_to_string(path)
@@ -76,18 +99,17 @@ impl Host for LinuxHost {
         }
     }
 
-    fn random(&self, buf: &mut [u8]) {
+    fn random(&self, buf: &mut [u8]) -> io::Result<()> {
         // getrandom(2) blocks only before the pool is initialised at boot.
-        let mut done = 0;
-        while done < buf.len() {
-            // SAFETY: writes at most buf.len() - done bytes into buf[done..].
-            let n =
-                unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
-            if n <= 0 {
-                break;
+        fill(buf, |rest| {
+            // SAFETY: writes at most rest.len() bytes into rest.
+            let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
             }
-            done += n as usize;
-        }
+        })
     }
 
     fn kexec_file_load(
@@ -349,5 +371,45 @@ mod tests {
             io::ErrorKind::NotFound
         );
         std::fs::remove_dir_all(&base).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod rng_tests {
+    use super::fill;
+    use std::io;
+
+    /// Regression (issue 8, finding 9): EINTR stopped the filling and left
+    /// the rest of the RNG seed zero.
+    #[test]
+    fn random_fill_retries_eintr_and_never_leaves_zeros() {
+        let mut answers = vec![
+            Err(io::Error::from_raw_os_error(libc::EINTR)),
+            Ok(5),
+            Err(io::Error::from_raw_os_error(libc::EINTR)),
+            Ok(27),
+        ]
+        .into_iter();
+        let mut seed = [0u8; 32];
+        fill(&mut seed, |rest| {
+            let answer = answers.next().expect("no more reads than answers");
+            if let Ok(n) = answer {
+                rest[..n].fill(0xa5);
+            }
+            answer
+        })
+        .unwrap();
+        assert_eq!(seed, [0xa5; 32]);
+        // Any other error, or no bytes at all, is an error, not a short seed.
+        let err = fill(&mut seed, |_| {
+            Err(io::Error::from_raw_os_error(libc::ENOSYS))
+        });
+        assert_eq!(err.unwrap_err().raw_os_error(), Some(libc::ENOSYS));
+        let err = fill(&mut seed, |_| Ok(0)).unwrap_err();
+        assert!(err.to_string().contains("0 of 32 bytes"), "{err}");
+        // The real thing fills 32 bytes.
+        let mut real = [0u8; 32];
+        crate::sys::Host::random(&super::LinuxHost, &mut real).unwrap();
+        assert_ne!(real, [0u8; 32]);
     }
 }

@@ -42,8 +42,9 @@ pub trait Host {
         Ok(())
     }
 
-    /// Fresh random bytes for the next kernel (its RNG seed).
-    fn random(&self, buf: &mut [u8]);
+    /// Fills `buf` with fresh random bytes for the next kernel (its RNG
+    /// seed), all of it or an error: never a partly zero seed.
+    fn random(&self, buf: &mut [u8]) -> io::Result<()>;
 
     /// kexec_file_load(2). `cmdline` is passed as is; it must end in NUL to be accepted.
     fn kexec_file_load(
