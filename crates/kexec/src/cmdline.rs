@@ -77,8 +77,14 @@ pub fn nul_position(line: &[u8]) -> Option<usize> {
 pub fn escaped(line: &[u8]) -> String {
     let mut out = String::from("\"");
     for chunk in line.utf8_chunks() {
-        let valid = format!("{:?}", chunk.valid());
-        out.push_str(&valid[1..valid.len() - 1]);
+        for c in chunk.valid().chars() {
+            // Control bytes as \xNN too: "\u{c}" says less and is longer.
+            if c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r' | '\0') {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.extend(c.escape_debug());
+            }
+        }
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
@@ -95,6 +101,13 @@ pub fn hex(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_bytes_are_shown_as_hex_escapes() {
+        // Found by the cmdline fuzz target: "\u{c}" made the text longer
+        // than four characters a byte.
+        assert_eq!(escaped(b"a\x0c\x1b\tb\xff"), r#""a\x0c\x1b\tb\xff""#);
+    }
 
     #[test]
     fn reuse_drops_boot_image_and_for_crash_crashkernel() {
