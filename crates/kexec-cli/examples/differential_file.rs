@@ -680,6 +680,8 @@ fn main() {
                 println!(
                     "FAIL seed={seed} case={index}: unusable answer ({why}); mutation: {mutation}; {described}"
                 );
+                // The call may have loaded something: unload before going on.
+                unload(case.crash, &mut host);
                 continue;
             }
         };
