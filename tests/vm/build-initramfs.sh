@@ -111,6 +111,12 @@ KEXEC_DIFF_BIN=${KEXEC_DIFF_BIN:-$ROOT/target/release/examples/differential}
 if [ -x "$KEXEC_DIFF_BIN" ]; then
     install_bin "$KEXEC_DIFF_BIN" /usr/local/sbin/differential
 fi
+# Test instrument: the kexec_file_load half of the differential test
+# (crates/kexec-cli/examples/differential_file.rs).
+KEXEC_DIFF_FILE_BIN=${KEXEC_DIFF_FILE_BIN:-$ROOT/target/release/examples/differential_file}
+if [ -x "$KEXEC_DIFF_FILE_BIN" ]; then
+    install_bin "$KEXEC_DIFF_FILE_BIN" /usr/local/sbin/differential_file
+fi
 # Test instrument: library-only rejections (crates/kexec-cli/examples/probes.rs).
 KEXEC_PROBES_BIN=${KEXEC_PROBES_BIN:-$ROOT/target/release/examples/probes}
 if [ -x "$KEXEC_PROBES_BIN" ]; then

@@ -124,7 +124,7 @@ EXPECTED=(
     rej-initrd-unreadable-errno rej-initrd-unreadable-msg rej-initrd-unreadable-still-loaded
     rej-non-root-errno rej-non-root-msg rej-non-root-still-loaded
     rej-probe-ebadf rej-probe-etxtbsy rej-probe-no-nul
-    kd1-differential kd1-crash-load-exit
+    kd1-differential kd1-differential-file kd1-crash-load-exit
     # the record of the crash load is private; a kexec_file_load crash load
     # only the kernel refuses; ours restores the recorded crash kernel,
     # which the crash (kd2) then runs
@@ -136,8 +136,8 @@ EXPECTED=(
     lock-kexec-load-errno lock-kexec-load-msg lock-kernel-agrees
     lock-tampered-exit lock-tampered-msg lock-nothing-loaded
     # UEFI run
-    efi1-uefi efi1-initrd-above-4g efi1-load-exit efi1-load-sysfs
-    efi2-cmdline-marker efi2-marker-file efi2-uefi efi2-runtime-map efi2-cpus
+    efi1-uefi efi1-load-exit efi1-load-sysfs
+    efi2-cmdline-marker efi2-marker-file efi2-uefi efi2-runtime-map efi2-cpus efi2-initrd-above-4g
     efi2-corrupt-load-exit
 )
 # Checked on the host, from the serial logs.
@@ -193,7 +193,9 @@ KD_LOG=$VM_OUT/serial-kdump.log
 # (default: new each run, printed so a failure can be replayed).
 DIFF_SEED=${KEXEC_DIFF_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 DIFF_CASES=${KEXEC_DIFF_CASES:-2000}
-KD_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=kd1 diffseed=$DIFF_SEED diffcases=$DIFF_CASES"
+# The kexec_file_load half (same seed): KEXEC_DIFF_FILE_CASES cases.
+DIFF_FILE_CASES=${KEXEC_DIFF_FILE_CASES:-2000}
+KD_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=kd1 diffseed=$DIFF_SEED diffcases=$DIFF_CASES difffilecases=$DIFF_FILE_CASES"
 echo "==> vm: kdump run (kexec_file_load): $KD_CMDLINE"
 t1=$SECONDS
 kd_rc=0

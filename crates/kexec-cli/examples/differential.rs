@@ -119,7 +119,14 @@ fn generate(rng: &mut Rng, m: &Machine, data: &Path) -> (Vec<String>, bool) {
     (args, crash)
 }
 
-fn errno_of(args: &[String], extra: &str, host: &mut LinuxHost) -> (Option<String>, String) {
+/// The errno (None on success) and reason of the JSON object `kexec --json`
+/// printed last. No such object, or one without an "errno" that is null or
+/// a name, is an Err with the raw output: never counted as agreement.
+fn errno_of(
+    args: &[String],
+    extra: &str,
+    host: &mut LinuxHost,
+) -> Result<(Option<String>, String), String> {
     let argv: Vec<OsString> = std::iter::once("kexec".to_string())
         .chain(args.iter().cloned())
         .chain([extra.to_string(), "--json".to_string()])
@@ -127,10 +134,34 @@ fn errno_of(args: &[String], extra: &str, host: &mut LinuxHost) -> (Option<Strin
         .collect();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     kexec_cli::run::run(argv, host, &mut out, &mut err);
-    let text = String::from_utf8_lossy(&out);
-    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("{}")).unwrap_or(Value::Null);
-    let reason = v["reason"].as_str().unwrap_or("").to_string();
-    (v["errno"].as_str().map(str::to_string), reason)
+    parse_answer(&out, &err)
+}
+
+fn parse_answer(out: &[u8], err: &[u8]) -> Result<(Option<String>, String), String> {
+    let text = String::from_utf8_lossy(out);
+    let raw = || {
+        format!(
+            "stdout {:?}, stderr {:?}",
+            text.chars().take(300).collect::<String>(),
+            String::from_utf8_lossy(err)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        )
+    };
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("no JSON object: {}", raw()))?;
+    let v: Value =
+        serde_json::from_str(line).map_err(|e| format!("unparseable JSON ({e}): {}", raw()))?;
+    let errno = match v.get("errno") {
+        Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => return Err(format!("no \"errno\" in the JSON object: {}", raw())),
+    };
+    Ok((errno, v["reason"].as_str().unwrap_or("").to_string()))
 }
 
 fn main() {
@@ -164,15 +195,37 @@ fn main() {
     for index in 0..count {
         let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(index));
         let (case, crash) = generate(&mut rng, &machine, &data);
-        let (model, why) = errno_of(&case, "--dry-run", &mut host);
-        let (kernel, kernel_why) = errno_of(&case, "--skip-preflight", &mut host);
+        let answers = (
+            errno_of(&case, "--dry-run", &mut host),
+            errno_of(&case, "--skip-preflight", &mut host),
+        );
+        let ((model, why), (kernel, kernel_why)) = match answers {
+            (Ok(m), Ok(k)) => (m, k),
+            (m, k) => {
+                mismatched += 1;
+                println!(
+                    "UNUSABLE seed={seed} case={index}: model {}, kernel {}: kexec {}",
+                    m.map_or_else(|e| e, |(e, _)| e.unwrap_or_else(|| "success".into())),
+                    k.map_or_else(|e| e, |(e, _)| e.unwrap_or_else(|| "success".into())),
+                    case.join(" ")
+                );
+                // The call may have loaded something: unload before going on.
+                let unload = vec![
+                    "-c".to_string(),
+                    if crash { "-p" } else { "-l" }.to_string(),
+                    "-u".to_string(),
+                ];
+                let _ = errno_of(&unload, "--skip-preflight", &mut host);
+                continue;
+            }
+        };
         if kernel.is_none() {
             let unload = vec![
                 "-c".to_string(),
                 if crash { "-p" } else { "-l" }.to_string(),
                 "-u".to_string(),
             ];
-            errno_of(&unload, "--skip-preflight", &mut host);
+            let _ = errno_of(&unload, "--skip-preflight", &mut host);
         }
         *by_errno
             .entry(kernel.clone().unwrap_or_else(|| "success".into()))
@@ -191,8 +244,12 @@ fn main() {
     }
     let spread: Vec<String> = by_errno.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!(
-        "differential: seed {seed}: {count} cases ({}), {agreed} agreed, {mismatched} mismatched",
+        "differential: seed {seed}: {count} cases ({}), {agreed} agreed, {mismatched} mismatched or unusable",
         spread.join(", ")
     );
-    std::process::exit(if mismatched == 0 { 0 } else { 1 });
+    std::process::exit(if mismatched == 0 && agreed == count {
+        0
+    } else {
+        1
+    });
 }

@@ -42,6 +42,8 @@ pub struct Facts {
     pub mem_total: Option<u64>,
     /// "Crash kernel" ranges of /proc/iomem; zero addresses without CAP_SYS_ADMIN.
     pub crash_regions: Vec<Range>,
+    /// Top-level "System RAM" ranges of /proc/iomem; empty when hidden.
+    pub system_ram: Vec<Range>,
     /// /sys/kernel/kexec_crash_size, readable by anyone.
     pub crash_size: Option<u64>,
     pub kernel_release: String,
@@ -307,6 +309,7 @@ impl Facts {
                 .as_deref()
                 .and_then(mem_total),
             crash_regions: iomem::crash_regions(&resources),
+            system_ram: iomem::system_ram(&resources),
             crash_size: number_file(host, path::KEXEC_CRASH_SIZE).map(|n| n as u64),
             kernel_release: host
                 .read_text(path::OSRELEASE)

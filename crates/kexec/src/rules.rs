@@ -11,7 +11,7 @@ use crate::image::bzimage::{
     self, SetupHeader, BOOT_FLAG, HEADER_MAGIC, LOADED_HIGH, XLF_5LEVEL,
     XLF_CAN_BE_LOADED_ABOVE_4G, XLF_KERNEL_64,
 };
-use crate::memory::human_size;
+use crate::memory::{human_size, Range};
 use crate::plan::{FileLoad, Plan, Segment, Syscall, Target};
 use crate::sys::abi::{
     FileFlags, KexecArch, KexecFlags, KEXEC_CRASH_HOTPLUG_SUPPORT, KEXEC_FILE_NO_INITRAMFS,
@@ -461,6 +461,14 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
 /// protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64), or None. Both our
 /// kexec_load builder and the kernel's kexec_file probe require it.
 pub fn bzimage64_signature(head: &[u8]) -> Option<String> {
+    // The kernel looks only at the setup header, never at the first bytes:
+    // an ELF magic explains a failure, it is not one by itself.
+    let why = setup_header_signature(head)?;
+    Some(elf_explanation(head).unwrap_or(why))
+}
+
+/// "it is an ELF file for ..." when the file starts with an ELF header.
+fn elf_explanation(head: &[u8]) -> Option<String> {
     if head.starts_with(b"\x7fELF") && head.len() >= 20 {
         let machine = u16::from_le_bytes([head[18], head[19]]);
         let arch = match machine {
@@ -474,6 +482,11 @@ pub fn bzimage64_signature(head: &[u8]) -> Option<String> {
         };
         return Some(format!("it is an ELF file for {arch}, not a bzImage"));
     }
+    None
+}
+
+/// bzImage64_probe's checks on the setup header alone.
+fn setup_header_signature(head: &[u8]) -> Option<String> {
     if head.len() < 2 * bzimage::SECTOR as usize {
         return Some(format!(
             "it is {} bytes long, too short to hold an x86 boot sector and setup header (at least 1024)",
@@ -596,27 +609,20 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
             "the command line does not end in a NUL byte".into(),
         ));
     }
-    if let Some(at) = cmdline::nul_position(&load.cmdline) {
-        return Err(model(
-            Errno::EINVAL,
-            Rule::CmdlineNul,
-            format!(
-                "the command line has a NUL byte at position {at} (of {} bytes): the kernel would end it there and drop the rest",
-                load.cmdline.len()
-            ),
-        ));
-    }
-    if let Some(why) = bzimage_truncated(load.kernel.size, &header) {
-        let rule = if load.kernel.size < header.real_mode_size() {
-            Rule::Truncated
-        } else {
-            Rule::PayloadTruncated
-        };
-        return Err(model(
+    // bzImage64_load: setup code cut short (the kernel's check); a cut
+    // payload is our own rule, checked last (below), after every rule of
+    // the kernel's, since the kernel would go on.
+    let truncated = bzimage_truncated(load.kernel.size, &header).map(|why| {
+        model(
             Errno::ENOEXEC,
-            rule,
+            Rule::Truncated,
             format!("{kernel} is truncated: {why}"),
-        ));
+        )
+    });
+    if load.kernel.size < header.real_mode_size() {
+        if let Some(r) = truncated {
+            return Err(r);
+        }
     }
     let size = cmdline.len() as u64;
     let limit = u64::from(header.cmdline_size).saturating_sub(ELFCOREHDR_STR_LEN);
@@ -639,7 +645,117 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
         let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
         crash_room(load, facts, kernel_memsz + initrd_memsz + margin)?;
     }
-    half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)
+    kernel_placement(load, &header, facts)?;
+    // sanity_check_segment_list(): the kernel segment holds the file minus
+    // its real-mode part (bufsz) in PAGE_ALIGN(init_size) bytes (memsz).
+    let kernel_bufsz = load.kernel.size - header.real_mode_size();
+    if kernel_bufsz > kernel_memsz {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::BufferLargerThanMemory,
+            format!(
+                "{kernel}: the kernel segment holds {kernel_bufsz} bytes (the file minus its {} bytes of setup code), more than init_size {:#x} reserves ({kernel_memsz:#x} bytes page-aligned)",
+                header.real_mode_size(),
+                header.init_size
+            ),
+        ));
+    }
+    half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)?;
+    // Our own rules, after every rule of the kernel's: the kernel would go
+    // on (it ends the command line at a NUL; it loads a cut payload).
+    if let Some(at) = cmdline::nul_position(&load.cmdline) {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::CmdlineNul,
+            format!(
+                "the command line has a NUL byte at position {at} (of {} bytes): the kernel would end it there and drop the rest",
+                load.cmdline.len()
+            ),
+        ));
+    }
+    if let Some(mut r) = truncated {
+        r.rule = Rule::PayloadTruncated;
+        return Err(r);
+    }
+    Ok(())
+}
+
+/// Lowest address the x86 file loader gives the kernel (MIN_KERNEL_LOAD_ADDR).
+pub const MIN_KERNEL_LOAD_ADDR: u64 = 1 << 20;
+
+/// Where kexec_file_load's top-down search (locate_mem_hole_top_down) puts
+/// `memsz` bytes aligned to `align` in the first of `ranges` (address
+/// order, as 6.1 walks them) that holds them at or above `min`, ignoring
+/// the other segments; None when none does. The kernel raises the
+/// alignment to a page and masks with `align - 1`, so an alignment that is
+/// not a power of two can give an address that is not page-aligned; before
+/// 6.8 the search also starts one byte low, which makes that happen for
+/// every alignment that is not a multiple of the page size.
+pub fn file_placement(
+    ranges: &[Range],
+    memsz: u64,
+    align: u64,
+    min: u64,
+    version: Option<(u32, u32)>,
+) -> Option<u64> {
+    let align = align.max(PAGE_SIZE);
+    let one_low = version.is_some_and(|v| v < (6, 8));
+    ranges.iter().find_map(|r| {
+        if r.size() < memsz || r.end <= min {
+            return None;
+        }
+        let last = r.end - 1;
+        let start = if one_low {
+            last.checked_sub(memsz)?
+        } else {
+            (last + 1).checked_sub(memsz)?
+        };
+        let start = start & !(align - 1);
+        (start >= r.start && start >= min).then_some(start)
+    })
+}
+
+/// bzImage64_load places the kernel (kexec_add_buffer) before any segment
+/// check: no room gives EADDRNOTAVAIL, and so does an address that is not
+/// page-aligned (sanity_check_segment_list).
+fn kernel_placement(load: &FileLoad, header: &SetupHeader, facts: &Facts) -> Result<(), Rejection> {
+    let (ranges, where_) = match load.target {
+        Target::Crash => match facts.main_crash_region().filter(|r| r.start != 0) {
+            Some(r) => (vec![r], format!("the Crash kernel region [{r}]")),
+            None => return Ok(()),
+        },
+        Target::Normal if facts.system_ram.is_empty() => return Ok(()),
+        Target::Normal => (facts.system_ram.clone(), "System RAM".to_string()),
+    };
+    let memsz = page_align(u64::from(header.init_size));
+    let version = facts.kernel_version();
+    // Newer kernels (6.18 per kernel.md) start the kernel at pref_address.
+    let min = if version.is_some_and(|v| v >= (6, 18)) {
+        header.pref_address.max(MIN_KERNEL_LOAD_ADDR)
+    } else {
+        MIN_KERNEL_LOAD_ADDR
+    };
+    let align = u64::from(header.kernel_alignment);
+    let kernel = load.kernel.display();
+    match file_placement(&ranges, memsz, align, min, version) {
+        None => Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::NoRoom,
+            format!(
+                "{kernel}: no room for the kernel in {where_}: init_size {:#x} ({}) aligned to kernel_alignment {align:#x}, at or above {min:#x}",
+                header.init_size,
+                human_size(memsz)
+            ),
+        )),
+        Some(at) if at % PAGE_SIZE != 0 => Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::NoRoom,
+            format!(
+                "{kernel}: kernel_alignment {align:#x} is not a multiple of the page size: the kernel's placement gives the unaligned address {at:#x}, which its segment check refuses"
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// A crash load needs a "Crash kernel" region; without one every crash
@@ -953,6 +1069,167 @@ mod tests {
             .unwrap_err()
             .reason
             .contains("ABOVE_4G"));
+    }
+
+    /// A bzImage with setup header fields changed: (offset, little-endian bytes).
+    fn image_with(fields: &[(usize, &[u8])]) -> Vec<u8> {
+        let mut image = debian_like_header();
+        for (at, bytes) in fields {
+            image[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        image
+    }
+
+    // Found by examples/differential_file.rs: the kernel never looks at the
+    // first bytes, so an ELF magic over an intact setup header is still a
+    // bzImage to it (it failed later, on the initrd, with EINVAL).
+    #[test]
+    fn elf_magic_over_a_valid_setup_header_is_a_bzimage() {
+        let f = Files::new("elfmagic");
+        let mut image = debian_like_header();
+        image[..20].copy_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\xb7\0");
+        let k = f.put("k", &image);
+        assert_eq!(
+            verdict(&load(Target::Normal, &k, Some(&f.dir), ""), &facts()),
+            Some((Errno::EINVAL, Rule::NotRegularFile))
+        );
+        assert_eq!(verdict(&load(Target::Normal, &k, None, ""), &facts()), None);
+        // Without the setup header, the ELF header still explains why.
+        let mut elf = vec![0u8; 4096];
+        elf[..20].copy_from_slice(&image[..20]);
+        let k = f.put("elf", &elf);
+        let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
+        assert_eq!(r.rule, Rule::NotBzImage64);
+        assert!(r.reason.contains("AArch64"), "{}", r.reason);
+    }
+
+    // Found by the differential test: the kernel segment's bufsz (file minus
+    // setup code) larger than PAGE_ALIGN(init_size) is EINVAL.
+    #[test]
+    fn init_size_smaller_than_the_kernel_is_refused() {
+        let f = Files::new("initsize");
+        // 0x4000 bytes, 0x1c sectors of setup: 0x400 bytes of kernel.
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::INIT_SIZE, &0u32.to_le_bytes())]),
+        );
+        let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
+        assert_eq!(
+            (r.errno, r.rule),
+            (Errno::EINVAL, Rule::BufferLargerThanMemory)
+        );
+        assert!(r.reason.contains("init_size 0x0"), "{}", r.reason);
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::INIT_SIZE, &0x400u32.to_le_bytes())]),
+        );
+        assert_eq!(verdict(&load(Target::Normal, &k, None, ""), &facts()), None);
+    }
+
+    // Found by the differential test: a kernel no System RAM range can hold
+    // is EADDRNOTAVAIL (placement comes before the half-of-RAM EINVAL).
+    #[test]
+    fn a_kernel_larger_than_any_ram_range_has_no_room() {
+        let f = Files::new("noroom");
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::INIT_SIZE, &0x8000_0000u32.to_le_bytes())]),
+        );
+        let r = check(&load(Target::Normal, &k, None, ""), &facts()).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EADDRNOTAVAIL, Rule::NoRoom));
+        assert!(r.reason.contains("System RAM"), "{}", r.reason);
+        // Fits in RAM but more than half of it: still the half-of-RAM EINVAL.
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::INIT_SIZE, &0x5000_0000u32.to_le_bytes())]),
+        );
+        assert_eq!(
+            verdict(&load(Target::Normal, &k, None, ""), &facts()),
+            Some((Errno::EINVAL, Rule::MoreThanHalfOfRam))
+        );
+        // An alignment that leaves no aligned start in RAM.
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::KERNEL_ALIGNMENT, &0x8000_0000u32.to_le_bytes())]),
+        );
+        assert_eq!(
+            verdict(&load(Target::Normal, &k, None, ""), &facts()),
+            Some((Errno::EADDRNOTAVAIL, Rule::NoRoom))
+        );
+    }
+
+    // Found by the differential test: before 6.8 the top-down search starts
+    // one byte low, so kernel_alignment 0x1800 gives an unaligned kernel
+    // address, which the segment check refuses with EADDRNOTAVAIL.
+    #[test]
+    fn an_alignment_not_a_multiple_of_the_page_is_refused_before_6_8() {
+        let f = Files::new("align");
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::KERNEL_ALIGNMENT, &0x1800u32.to_le_bytes())]),
+        );
+        let mut facts = facts();
+        for target in [Target::Normal, Target::Crash] {
+            let r = check(&load(target, &k, None, ""), &facts).unwrap_err();
+            assert_eq!((r.errno, r.rule), (Errno::EADDRNOTAVAIL, Rule::NoRoom));
+            assert!(r.reason.contains("kernel_alignment 0x1800"), "{}", r.reason);
+        }
+        facts.kernel_release = "6.8.0".into();
+        assert_eq!(verdict(&load(Target::Normal, &k, None, ""), &facts), None);
+        // A multiple of the page that is not a power of two aligns fine.
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::KERNEL_ALIGNMENT, &0x3000u32.to_le_bytes())]),
+        );
+        facts.kernel_release = "6.1.0-56-amd64".into();
+        assert_eq!(verdict(&load(Target::Normal, &k, None, ""), &facts), None);
+    }
+
+    #[test]
+    fn file_placement_follows_the_kernels_search() {
+        let ram = [
+            Range::new(0x1000, 0x9fc00),
+            Range::new(0x10_0000, 0x8000_0000),
+        ];
+        let v61 = Some((6, 1));
+        let v68 = Some((6, 8));
+        // 6.1 starts at last byte - memsz (one byte low), then masks.
+        assert_eq!(
+            file_placement(&ram, 0x20_0000, 0x20_0000, MIN_KERNEL_LOAD_ADDR, v61),
+            Some(0x7fc0_0000)
+        );
+        assert_eq!(
+            file_placement(&ram, 0x20_0000, 0x20_0000, MIN_KERNEL_LOAD_ADDR, v68),
+            Some(0x7fe0_0000)
+        );
+        assert_eq!(
+            file_placement(&ram, 0x8000_0000, 0x1000, 0x10_0000, v61),
+            None
+        );
+        assert_eq!(file_placement(&[], 0x1000, 0x1000, 0, v61), None);
+    }
+
+    // Found by the differential test: our own payload rule (the kernel would
+    // load the file) must not hide the kernel's own rules: it comes last.
+    #[test]
+    fn a_cut_payload_does_not_hide_the_kernels_own_rules() {
+        let f = Files::new("payload");
+        let k = f.put(
+            "k",
+            &image_with(&[
+                (offset::PAYLOAD_OFFSET, &0u32.to_le_bytes()),
+                (offset::PAYLOAD_LENGTH, &0x1000u32.to_le_bytes()),
+            ]),
+        );
+        assert_eq!(
+            verdict(&load(Target::Normal, &k, None, ""), &facts()),
+            Some((Errno::ENOEXEC, Rule::PayloadTruncated))
+        );
+        let long = "x".repeat(2047);
+        assert_eq!(
+            verdict(&load(Target::Normal, &k, None, &long), &facts()),
+            Some((Errno::EINVAL, Rule::CmdlineTooLong))
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::Range;
 
 pub const PATH: &str = "/proc/iomem";
 pub const CRASH_KERNEL: &str = "Crash kernel";
+pub const SYSTEM_RAM: &str = "System RAM";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resource {
@@ -67,6 +68,19 @@ pub fn crash_regions(resources: &[Resource]) -> Vec<Range> {
     regions
 }
 
+/// The top-level "System RAM" ranges, in address order: where
+/// kexec_file_load places a normal load's segments. Empty when the
+/// addresses are hidden (zeroed without CAP_SYS_ADMIN).
+pub fn system_ram(resources: &[Resource]) -> Vec<Range> {
+    let mut ram: Vec<Range> = resources
+        .iter()
+        .filter(|r| r.depth == 0 && r.name == SYSTEM_RAM && r.range.size() > 1)
+        .map(|r| r.range)
+        .collect();
+    ram.sort_by_key(|r| r.start);
+    ram
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +108,21 @@ fd000000-fdffffff : PCI Bus 0000:00
         let regions = crash_regions(&parse(SAMPLE).unwrap());
         assert_eq!(regions, vec![Range::new(0x4b00_0000, 0x5b00_0000)]);
         assert_eq!(regions[0].size(), 256 << 20);
+    }
+
+    #[test]
+    fn lists_top_level_system_ram() {
+        let ram = system_ram(&parse(SAMPLE).unwrap());
+        assert_eq!(
+            ram,
+            vec![
+                Range::new(0x1000, 0x9fc00),
+                Range::new(0x10_0000, 0x5ffe_0000)
+            ]
+        );
+        // Hidden addresses (no CAP_SYS_ADMIN) give nothing.
+        let hidden = "00000000-00000000 : System RAM\n00000000-00000000 : System RAM\n";
+        assert!(system_ram(&parse(hidden).unwrap()).is_empty());
     }
 
     #[test]
