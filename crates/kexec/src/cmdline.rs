@@ -39,14 +39,21 @@ fn param_name(word: &[u8]) -> &[u8] {
 /// without crashkernel= (a capture kernel must not reserve memory itself).
 pub fn reusable(proc_cmdline: &[u8], crash: bool) -> Vec<u8> {
     let line = proc_cmdline.strip_suffix(b"\n").unwrap_or(proc_cmdline);
-    words(line)
+    let joined = words(line)
         .into_iter()
         .filter(|w| {
             let name = param_name(w);
             name != b"BOOT_IMAGE" && !(crash && name == b"crashkernel")
         })
         .collect::<Vec<_>>()
-        .join(&b' ')
+        .join(&b' ');
+    // An unterminated quote keeps the whitespace after it in its word; at
+    // the end of the line that is only the newline(s) procfs shows.
+    let end = joined
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    joined[..end].to_vec()
 }
 
 /// base + " " + append, either may be absent (kexec-tools' concat_cmdline).
@@ -101,6 +108,15 @@ pub fn hex(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reuse_is_the_same_after_a_second_pass_with_an_open_quote() {
+        // Found by the cmdline fuzz target: the newlines after an open quote
+        // stayed in the last word, and a second pass took one more away.
+        let once = reusable(b"\n\"f\n\n\n", false);
+        assert_eq!(once, b"\"f");
+        assert_eq!(reusable(&once, false), once);
+    }
 
     #[test]
     fn control_bytes_are_shown_as_hex_escapes() {
