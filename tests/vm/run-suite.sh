@@ -185,7 +185,7 @@ qemu_rc=0
 : >"$LOG"
 want_run bios && { vm_boot "$CMDLINE" "$LOG" echo_line -drive "file=$VM_OUT/disk.img,if=virtio,format=raw" || qemu_rc=$?; }
 elapsed=$((SECONDS - t0))
-echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
+want_run bios && echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
 
 KD_LOG=$VM_OUT/serial-kdump.log
 # The differential test of the rules model runs here: KEXEC_DIFF_CASES cases
@@ -201,7 +201,7 @@ t1=$SECONDS
 kd_rc=0
 : >"$KD_LOG"
 want_run kdump && { vm_boot "$KD_CMDLINE" "$KD_LOG" echo_line || kd_rc=$?; }
-echo "==> vm: QEMU exited with $kd_rc after $((SECONDS - t1))s; serial log: $KD_LOG"
+want_run kdump && echo "==> vm: QEMU exited with $kd_rc after $((SECONDS - t1))s; serial log: $KD_LOG"
 
 LOCK_LOG=$VM_OUT/serial-lockdown.log
 LOCK_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init lockdown=integrity stage=lock"
@@ -210,7 +210,7 @@ t1=$SECONDS
 lock_rc=0
 : >"$LOCK_LOG"
 want_run lock && { vm_boot "$LOCK_CMDLINE" "$LOCK_LOG" echo_line || lock_rc=$?; }
-echo "==> vm: QEMU exited with $lock_rc after $((SECONDS - t1))s; serial log: $LOCK_LOG"
+want_run lock && echo "==> vm: QEMU exited with $lock_rc after $((SECONDS - t1))s; serial log: $LOCK_LOG"
 
 EFI_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init stage=efi1"
 echo "==> vm: UEFI run (OVMF, 6 GiB): $EFI_CMDLINE"
@@ -219,7 +219,7 @@ efi_rc=0
 rm -f "$VM_OUT/efi-stopped-by-host"
 : >"$EFI_LOG"
 want_run efi && { VM_MEM=6144 vm_boot "$EFI_CMDLINE" "$EFI_LOG" efi_line -bios /usr/share/ovmf/OVMF.fd || efi_rc=$?; }
-echo "==> vm: QEMU exited with $efi_rc after $((SECONDS - t1))s; serial log: $EFI_LOG"
+want_run efi && echo "==> vm: QEMU exited with $efi_rc after $((SECONDS - t1))s; serial log: $EFI_LOG"
 elapsed=$((SECONDS - t0))
 
 # --- results -----------------------------------------------------------------
