@@ -7,10 +7,7 @@
 
 use crate::cmdline;
 use crate::facts::{path, Facts};
-use crate::image::bzimage::{
-    self, SetupHeader, BOOT_FLAG, HEADER_MAGIC, LOADED_HIGH, XLF_5LEVEL,
-    XLF_CAN_BE_LOADED_ABOVE_4G, XLF_KERNEL_64,
-};
+use crate::image::bzimage::{SetupHeader, XLF_5LEVEL, XLF_CAN_BE_LOADED_ABOVE_4G};
 use crate::memory::{human_size, Range};
 use crate::plan::{FileLoad, Plan, Segment, Syscall, Target};
 use crate::sys::abi::{
@@ -28,7 +25,7 @@ pub const MAX_FILE_SIZE: u64 = 4 << 30;
 /// Room the x86 file loader keeps for " elfcorehdr=0x<addr>" (MAX_ELFCOREHDR_STR_LEN).
 pub const ELFCOREHDR_STR_LEN: u64 = 30;
 /// Oldest boot protocol the 64-bit kexec_file loader takes (2.12).
-pub const MIN_FILE_PROTOCOL: u16 = 0x020c;
+pub const MIN_FILE_PROTOCOL: u16 = crate::image::bzimage64::MIN_PROTOCOL;
 pub const PAGE_SIZE: u64 = 4096;
 /// What a crash load needs in the crash region besides kernel and initrd
 /// (purgatory, boot parameters, elfcorehdr, control pages), rounded up.
@@ -459,77 +456,11 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
 
 /// Why a kernel does not carry the bzImage64 signature (magic, boot flag,
 /// protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64), or None. Both our
-/// kexec_load builder and the kernel's kexec_file probe require it.
+/// kexec_load builder and the kernel's kexec_file probe require it; the
+/// checks are the format's (`image::bzimage64`), which also names what a
+/// file that is no bzImage is.
 pub fn bzimage64_signature(head: &[u8]) -> Option<String> {
-    // The kernel looks only at the setup header, never at the first bytes:
-    // an ELF magic explains a failure, it is not one by itself.
-    let why = setup_header_signature(head)?;
-    Some(elf_explanation(head).unwrap_or(why))
-}
-
-/// "it is an ELF file for ..." when the file starts with an ELF header.
-fn elf_explanation(head: &[u8]) -> Option<String> {
-    if head.starts_with(b"\x7fELF") && head.len() >= 20 {
-        let machine = u16::from_le_bytes([head[18], head[19]]);
-        let arch = match machine {
-            62 => {
-                "x86_64: an uncompressed vmlinux, which only kexec_load takes (use -c)".to_string()
-            }
-            183 => "AArch64: a kernel for another architecture".to_string(),
-            243 => "RISC-V: a kernel for another architecture".to_string(),
-            3 => "i386: a kernel for another architecture".to_string(),
-            m => format!("machine {m}: a kernel for another architecture"),
-        };
-        return Some(format!("it is an ELF file for {arch}, not a bzImage"));
-    }
-    None
-}
-
-/// bzImage64_probe's checks on the setup header alone.
-fn setup_header_signature(head: &[u8]) -> Option<String> {
-    if head.len() < 2 * bzimage::SECTOR as usize {
-        return Some(format!(
-            "it is {} bytes long, too short to hold an x86 boot sector and setup header (at least 1024)",
-            head.len()
-        ));
-    }
-    let h = match SetupHeader::read(head) {
-        Some(h) => h,
-        None => return Some("it is too short to hold an x86 setup header".into()),
-    };
-    if h.header != HEADER_MAGIC {
-        return Some(format!(
-            "no \"HdrS\" setup header magic at offset {:#x} (found {:#010x}; expected {HEADER_MAGIC:#010x})",
-            bzimage::offset::HEADER,
-            h.header
-        ));
-    }
-    if h.boot_flag != BOOT_FLAG {
-        return Some(format!(
-            "boot_flag at offset {:#x} is {:#06x}, not {BOOT_FLAG:#06x}",
-            bzimage::offset::BOOT_FLAG,
-            h.boot_flag
-        ));
-    }
-    if h.version < MIN_FILE_PROTOCOL {
-        return Some(format!(
-            "boot protocol version is {}; the 64-bit loader needs 2.12 or later",
-            h.version_text()
-        ));
-    }
-    if h.loadflags & LOADED_HIGH == 0 {
-        return Some(format!(
-            "loadflags {:#04x} lack LOADED_HIGH: it is a zImage, not a bzImage",
-            h.loadflags
-        ));
-    }
-    if h.xloadflags & XLF_KERNEL_64 == 0 {
-        return Some(format!(
-            "xloadflags {:#06x} lack XLF_KERNEL_64: it has no 64-bit entry point (a 32-bit kernel?)",
-            h.xloadflags
-        ));
-    }
-    None
+    crate::image::bzimage64::refusal(head)
 }
 
 /// Why a bzImage of `size` bytes is cut short, or None. The setup code

@@ -19,7 +19,7 @@ pub fn check_header(file: &str, kernel: &[u8], h: &SetupHeader) -> Result<(), Bu
             why,
         })
     };
-    if let Some(why) = crate::rules::bzimage64_signature(kernel) {
+    if let Some(why) = crate::image::bzimage64::refusal(kernel) {
         return err(why);
     }
     if h.relocatable_kernel == 0 {

@@ -105,9 +105,10 @@ fn crash_files_fit(
 }
 
 /// Whether only kexec_load can take this kernel (an ELF vmlinux: the x86
-/// kernel's file loader knows bzImage64 alone).
+/// kernel's file loader knows bzImage64 alone), as its format says.
 pub fn needs_kexec_load(kernel_head: &[u8]) -> bool {
-    elf64::is_elf(kernel_head)
+    crate::image::format::for_kexec_load(kernel_head)
+        .is_ok_and(|f| f.syscall(crate::plan::Syscall::KexecFileLoad).is_err())
 }
 
 /// A kexec_load plan for a kernel (bzImage64 or ELF vmlinux), its initrd
@@ -141,7 +142,9 @@ pub fn plan_kexec_load(
     }
     // An ELF file's size says little about its PT_LOADs (debug sections).
     let mut sizes = Vec::new();
-    if !elf64::is_elf(&file.kernel_head) {
+    if crate::image::format::for_kexec_load(&file.kernel_head)
+        .map_or(true, |f| f.size_is_load_size())
+    {
         sizes.push(("kernel", kernel.size));
     }
     sizes.extend(initrd.map(|i| ("initrd", i.size)));
@@ -212,13 +215,12 @@ pub fn plan_kexec_load_bytes(
         sources,
     } = *load;
     let system = System::gather(host, facts, target)?;
-    let synthetic;
-    let boot = if elf64::is_elf(kernel_bytes) {
-        synthetic = elf64::synthetic_setup_header();
-        elf64::describe(file, kernel_bytes, &synthetic, args, initrd_bytes, cmdline)?
-    } else {
-        bzimage64::describe(file, kernel_bytes, initrd_bytes, cmdline)?
-    };
+    let format =
+        crate::image::format::for_kexec_load(kernel_bytes).map_err(|why| BuildError::Header {
+            file: file.to_string(),
+            why,
+        })?;
+    let boot = format.describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
     let image = x86_linux::build_from(&boot, target, &system, options, sources)?;
     let base = if target == Target::Crash {
         KEXEC_ON_CRASH

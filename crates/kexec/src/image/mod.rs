@@ -2,7 +2,14 @@
 //! leaves the judgement of what a kernel accepts to `rules`.
 
 pub mod bzimage;
+pub mod bzimage64;
+pub mod elf_x86_64;
+pub mod format;
+pub mod identify;
 pub mod pe;
+
+pub use format::{KernelFormat, FORMATS};
+pub use identify::identify;
 
 use crate::sys::mapping::Mapping;
 use std::fs::File;

@@ -141,7 +141,7 @@ impl PeImage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A PE32+ image with a .linux and a .cmdline section.

@@ -1,0 +1,122 @@
+//! The bzImage64 format: an x86 setup header (see `bzimage`) with the
+//! signature both the kernel's kexec_file probe and our kexec_load builder
+//! want. What the kernel checks against the running system at load time
+//! (XLF_CAN_BE_LOADED_ABOVE_4G, 5-level paging, EFI) stays in `rules`.
+
+use super::bzimage::{self, SetupHeader, BOOT_FLAG, HEADER_MAGIC, LOADED_HIGH, XLF_KERNEL_64};
+use super::format::KernelFormat;
+use crate::boot::x86_linux::{BootArgs, BuildError, LinuxBoot};
+use crate::plan::Syscall;
+
+/// The oldest boot protocol the 64-bit loaders take (2.12).
+pub const MIN_PROTOCOL: u16 = 0x020c;
+
+/// The x86_64 bzImage, loaded by both system calls.
+pub struct BzImage64;
+
+impl KernelFormat for BzImage64 {
+    fn name(&self) -> &'static str {
+        "bzImage64"
+    }
+
+    fn probe(&self, head: &[u8]) -> Result<(), String> {
+        refusal(head).map_or(Ok(()), Err)
+    }
+
+    fn syscall(&self, _call: Syscall) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn describe<'a>(
+        &self,
+        file: &'a str,
+        kernel: &'a [u8],
+        _args: BootArgs,
+        initrd: Option<&'a [u8]>,
+        cmdline: &'a [u8],
+    ) -> Result<LinuxBoot<'a>, BuildError> {
+        crate::boot::bzimage64::describe(file, kernel, initrd, cmdline)
+    }
+}
+
+/// Why a kernel does not carry the bzImage64 signature (magic, boot flag,
+/// protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64), or None; when the file is
+/// something else we can name (gzip data, a PE, an arm64 Image...), that is
+/// said after the field at fault.
+pub fn refusal(head: &[u8]) -> Option<String> {
+    // The kernel looks only at the setup header, never at the first bytes:
+    // an ELF magic explains a failure, it is not one by itself.
+    let why = setup_header_signature(head)?;
+    if let Some(elf) = elf_explanation(head) {
+        return Some(elf);
+    }
+    Some(match super::identify::identify_with_advice(head) {
+        Some((what, advice)) => format!("{why}: it is {what}, not a bzImage{advice}"),
+        None => why,
+    })
+}
+
+/// "it is an ELF file for ..." when the file starts with an ELF header.
+fn elf_explanation(head: &[u8]) -> Option<String> {
+    if head.starts_with(b"\x7fELF") && head.len() >= 20 {
+        let machine = u16::from_le_bytes([head[18], head[19]]);
+        let arch = match machine {
+            62 => {
+                "x86_64: an uncompressed vmlinux, which only kexec_load takes (use -c)".to_string()
+            }
+            183 => "AArch64: a kernel for another architecture".to_string(),
+            243 => "RISC-V: a kernel for another architecture".to_string(),
+            3 => "i386: a kernel for another architecture".to_string(),
+            m => format!("machine {m}: a kernel for another architecture"),
+        };
+        return Some(format!("it is an ELF file for {arch}, not a bzImage"));
+    }
+    None
+}
+
+/// bzImage64_probe's checks on the setup header alone.
+fn setup_header_signature(head: &[u8]) -> Option<String> {
+    if head.len() < 2 * bzimage::SECTOR as usize {
+        return Some(format!(
+            "it is {} bytes long, too short to hold an x86 boot sector and setup header (at least 1024)",
+            head.len()
+        ));
+    }
+    let h = match SetupHeader::read(head) {
+        Some(h) => h,
+        None => return Some("it is too short to hold an x86 setup header".into()),
+    };
+    if h.header != HEADER_MAGIC {
+        return Some(format!(
+            "no \"HdrS\" setup header magic at offset {:#x} (found {:#010x}; expected {HEADER_MAGIC:#010x})",
+            bzimage::offset::HEADER,
+            h.header
+        ));
+    }
+    if h.boot_flag != BOOT_FLAG {
+        return Some(format!(
+            "boot_flag at offset {:#x} is {:#06x}, not {BOOT_FLAG:#06x}",
+            bzimage::offset::BOOT_FLAG,
+            h.boot_flag
+        ));
+    }
+    if h.version < MIN_PROTOCOL {
+        return Some(format!(
+            "boot protocol version is {}; the 64-bit loader needs 2.12 or later",
+            h.version_text()
+        ));
+    }
+    if h.loadflags & LOADED_HIGH == 0 {
+        return Some(format!(
+            "loadflags {:#04x} lack LOADED_HIGH: it is a zImage, not a bzImage",
+            h.loadflags
+        ));
+    }
+    if h.xloadflags & XLF_KERNEL_64 == 0 {
+        return Some(format!(
+            "xloadflags {:#06x} lack XLF_KERNEL_64: it has no 64-bit entry point (a 32-bit kernel?)",
+            h.xloadflags
+        ));
+    }
+    None
+}

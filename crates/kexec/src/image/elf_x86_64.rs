@@ -1,0 +1,69 @@
+//! The elf-x86_64 format: an x86_64 ELF executable (a Linux vmlinux),
+//! which only kexec_load takes. The loading is `boot::elf64`.
+
+use super::format::KernelFormat;
+use crate::boot::elf64::{self, ELF_MAGIC};
+use crate::boot::x86_linux::{BootArgs, BuildError, LinuxBoot};
+use crate::plan::Syscall;
+use std::sync::OnceLock;
+
+const ELFCLASS64: u8 = 2;
+const EM_X86_64: u16 = 62;
+
+/// The x86_64 ELF vmlinux.
+pub struct ElfX86_64;
+
+impl KernelFormat for ElfX86_64 {
+    fn name(&self) -> &'static str {
+        "elf-x86_64"
+    }
+
+    fn probe(&self, head: &[u8]) -> Result<(), String> {
+        if !head.starts_with(ELF_MAGIC) {
+            return Err("no ELF magic (\\x7fELF) at offset 0".into());
+        }
+        let class = head.get(4).copied();
+        let machine = head.get(18..20).map(|m| u16::from_le_bytes([m[0], m[1]]));
+        if class == Some(ELFCLASS64) && machine == Some(EM_X86_64) {
+            return Ok(());
+        }
+        let what = super::identify::identify(head).unwrap_or("a truncated ELF file");
+        Err(format!(
+            "it is an ELF file, but not an x86_64 one ({what}: EI_CLASS {}, e_machine {})",
+            class.map_or("missing".into(), |c| c.to_string()),
+            machine.map_or("missing".into(), |m| m.to_string())
+        ))
+    }
+
+    /// Any ELF file is this loader's to explain (e_machine, e_type, ...).
+    fn claims(&self, head: &[u8]) -> bool {
+        elf64::is_elf(head)
+    }
+
+    fn syscall(&self, call: Syscall) -> Result<(), String> {
+        match call {
+            Syscall::KexecLoad => Ok(()),
+            Syscall::KexecFileLoad => Err(
+                "the x86 kernel's kexec_file_load knows bzImage64 alone: an ELF vmlinux needs kexec_load".into(),
+            ),
+        }
+    }
+
+    fn size_is_load_size(&self) -> bool {
+        false
+    }
+
+    fn describe<'a>(
+        &self,
+        file: &'a str,
+        kernel: &'a [u8],
+        args: BootArgs,
+        initrd: Option<&'a [u8]>,
+        cmdline: &'a [u8],
+    ) -> Result<LinuxBoot<'a>, BuildError> {
+        // The same bytes for every vmlinux: built once, borrowed by each boot.
+        static SETUP_HEADER: OnceLock<Vec<u8>> = OnceLock::new();
+        let header = SETUP_HEADER.get_or_init(elf64::synthetic_setup_header);
+        elf64::describe(file, kernel, header, args, initrd, cmdline)
+    }
+}

@@ -1,0 +1,228 @@
+//! What a file that no format accepts is, from its magic bytes: so "not a
+//! kernel" can say "it is gzip-compressed data" rather than only which
+//! bzImage field is wrong.
+
+use super::pe::PeImage;
+
+/// A magic at an offset, what it means, and what to do about it.
+struct Magic {
+    at: usize,
+    bytes: &'static [u8],
+    what: &'static str,
+    advice: &'static str,
+}
+
+const fn magic(at: usize, bytes: &'static [u8], what: &'static str, advice: &'static str) -> Magic {
+    Magic {
+        at,
+        bytes,
+        what,
+        advice,
+    }
+}
+
+const OTHER_ARCH: &str = ": a kernel for another architecture (this kexec boots x86_64 kernels)";
+
+/// Checked in order: EFI zboot before plain PE (both start with "MZ").
+const MAGICS: &[Magic] = &[
+    magic(
+        0,
+        b"\x1f\x8b",
+        "gzip-compressed data",
+        ": decompress it first (gunzip), then load the bzImage or vmlinux inside",
+    ),
+    magic(
+        0,
+        b"\x28\xb5\x2f\xfd",
+        "zstd-compressed data",
+        ": decompress it first (unzstd), then load the bzImage or vmlinux inside",
+    ),
+    magic(
+        0,
+        b"\xfd\x37\x7a\x58\x5a\x00",
+        "xz-compressed data",
+        ": decompress it first (unxz), then load the bzImage or vmlinux inside",
+    ),
+    magic(
+        0,
+        b"\x02\x21\x4c\x18",
+        "lz4-compressed data (legacy frame)",
+        ": decompress it first (lz4 -d), then load the bzImage or vmlinux inside",
+    ),
+    magic(
+        0,
+        b"\x04\x22\x4d\x18",
+        "lz4-compressed data",
+        ": decompress it first (lz4 -d), then load the bzImage or vmlinux inside",
+    ),
+    magic(
+        0,
+        b"BZh",
+        "bzip2-compressed data",
+        ": decompress it first (bunzip2), then load the bzImage or vmlinux inside",
+    ),
+    magic(
+        0,
+        b"\x5d\x00\x00",
+        "lzma-compressed data",
+        ": decompress it first (unlzma), then load the bzImage or vmlinux inside",
+    ),
+    magic(
+        4,
+        b"zimg",
+        "an EFI zboot image (a compressed kernel in a PE wrapper, as arm64 and riscv64 build)",
+        OTHER_ARCH,
+    ),
+    magic(0x38, b"ARM\x64", "an arm64 kernel Image", OTHER_ARCH),
+    magic(0x38, b"RSC\x05", "a RISC-V kernel Image", OTHER_ARCH),
+    magic(
+        0,
+        b"070701",
+        "a cpio archive (an initramfs?)",
+        ": give it with --initrd, and the kernel as the file to load",
+    ),
+    magic(
+        0,
+        b"070702",
+        "a cpio archive (an initramfs?)",
+        ": give it with --initrd, and the kernel as the file to load",
+    ),
+    magic(0, b"#!", "a script", ": not a kernel"),
+];
+
+/// What the file whose first bytes are `head` is, when we can tell:
+/// "gzip-compressed data", "an arm64 kernel Image", "an ELF64 file for
+/// AArch64", "a unified kernel image (UKI)", "text"...
+pub fn identify(head: &[u8]) -> Option<&'static str> {
+    identify_with_advice(head).map(|(what, _)| what)
+}
+
+/// `identify` and what to do about it (": decompress it first (...)").
+pub fn identify_with_advice(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    if let Some(m) = MAGICS.iter().find(|m| {
+        head.get(m.at..m.at + m.bytes.len()) == Some(m.bytes)
+            && (m.bytes != b"zimg" || head.starts_with(b"MZ"))
+    }) {
+        return Some((m.what, m.advice));
+    }
+    if let Some(what) = elf(head) {
+        return Some((what, OTHER_ARCH));
+    }
+    if PeImage::is_pe(head) {
+        let uki = PeImage::parse(head).is_ok_and(|pe| pe.section(".linux").is_some());
+        return Some(if uki {
+            (
+                "a unified kernel image (UKI, a PE with a .linux section)",
+                ": extract its .linux section (objcopy -O binary --only-section=.linux) and load that",
+            )
+        } else {
+            (
+                "a PE/COFF executable (an EFI program)",
+                ": not a Linux kernel",
+            )
+        });
+    }
+    if is_text(head) {
+        return Some(("text", ": not a kernel"));
+    }
+    None
+}
+
+/// "an ELF64 file for AArch64" for an ELF header.
+fn elf(head: &[u8]) -> Option<&'static str> {
+    if !head.starts_with(b"\x7fELF") || head.len() < 20 {
+        return None;
+    }
+    let machine = match head[5] {
+        2 => u16::from_be_bytes([head[18], head[19]]),
+        _ => u16::from_le_bytes([head[18], head[19]]),
+    };
+    let elf64 = head[4] == 2;
+    Some(match (elf64, machine) {
+        (true, 62) => "an ELF64 file for x86_64",
+        (true, 183) => "an ELF64 file for AArch64",
+        (true, 243) => "an ELF64 file for RISC-V (riscv64)",
+        (true, 21) => "an ELF64 file for PowerPC (ppc64)",
+        (true, 22) => "an ELF64 file for s390x",
+        (true, 258) => "an ELF64 file for LoongArch",
+        (true, _) => "an ELF64 file for another machine",
+        (false, 3) => "an ELF32 file for i386",
+        (false, 40) => "an ELF32 file for ARM",
+        (false, 243) => "an ELF32 file for RISC-V (riscv32)",
+        (false, _) => "an ELF32 file for another machine",
+    })
+}
+
+/// Printable ASCII or UTF-8 text with whitespace, and no NUL, in the
+/// first 512 bytes.
+fn is_text(head: &[u8]) -> bool {
+    let start = &head[..head.len().min(512)];
+    let printable = |b: &u8| matches!(b, b'\n' | b'\r' | b'\t' | 0x20..=0x7e | 0x80..);
+    !start.is_empty()
+        && start.iter().all(printable)
+        // Valid UTF-8, or cut only by the 512-byte window.
+        && std::str::from_utf8(start).map_or_else(|e| e.error_len().is_none(), |_| true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: usize, bytes: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 4096];
+        f[offset..offset + bytes.len()].copy_from_slice(bytes);
+        f
+    }
+
+    fn elf_head(class: u8, machine: u16) -> Vec<u8> {
+        let mut f = at(0, b"\x7fELF");
+        f[4] = class;
+        f[5] = 1;
+        f[18..20].copy_from_slice(&machine.to_le_bytes());
+        f
+    }
+
+    #[test]
+    fn every_magic_is_named() {
+        let mut zboot = at(0, b"MZ");
+        zboot[4..8].copy_from_slice(b"zimg");
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (crate::testing::gzip("x"), "gzip"),
+            (at(0, b"\x28\xb5\x2f\xfd"), "zstd"),
+            (at(0, b"\xfd\x37\x7a\x58\x5a\x00"), "xz"),
+            (at(0, b"\x02\x21\x4c\x18"), "lz4"),
+            (at(0, b"\x04\x22\x4d\x18"), "lz4"),
+            (at(0, b"BZh91AY&SY"), "bzip2"),
+            (at(0, b"\x5d\x00\x00\x80\x00"), "lzma"),
+            (zboot, "EFI zboot"),
+            (at(0x38, b"ARM\x64"), "arm64 kernel Image"),
+            (at(0x38, b"RSC\x05"), "RISC-V kernel Image"),
+            (b"070701000000010000".to_vec(), "cpio"),
+            (b"#!/bin/sh\necho hi\n".to_vec(), "script"),
+            (b"console=ttyS0 root=/dev/vda\n".to_vec(), "text"),
+            (elf_head(2, 183), "ELF64 file for AArch64"),
+            (elf_head(2, 243), "ELF64 file for RISC-V"),
+            (elf_head(1, 3), "ELF32 file for i386"),
+            (elf_head(1, 40), "ELF32 file for ARM"),
+            (elf_head(2, 62), "ELF64 file for x86_64"),
+            (crate::image::pe::tests::tiny_uki(), "unified kernel image"),
+        ];
+        for (head, want) in cases {
+            let got = identify(&head);
+            assert!(got.is_some_and(|g| g.contains(want)), "{want}: got {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_plain_pe_is_not_a_uki_and_zeros_are_nothing() {
+        let mut pe = at(0, b"MZ");
+        pe[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+        pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+        let got = identify(&pe);
+        assert!(got.is_some_and(|g| g.contains("PE/COFF")), "{got:?}");
+        assert_eq!(identify(&[0u8; 4096]), None);
+        assert_eq!(identify(&[]), None);
+        // "zimg" without "MZ" is no zboot.
+        assert_eq!(identify(&at(4, b"zimg")), None);
+    }
+}
