@@ -7,6 +7,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use kexec::boot::purgatory::SerialConsole;
 use kexec::boot::x86_linux::BootArgs;
+use kexec::image::{KernelFormat, FORMATS};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -87,19 +88,30 @@ pub struct VideoOptions {
     pub reuse_video_type: bool,
 }
 
-/// The kexec-tools loader names (-t) this kexec has a loader for.
+/// A kexec-tools loader name (-t) this kexec has a loader for: a format of
+/// the library's registry (`kexec::image::FORMATS`), by its place there
+/// (a byte, which keeps `Request` small).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelType {
-    BzImage64,
-    ElfX86_64,
-}
+pub struct KernelType(u8);
 
 impl KernelType {
+    /// The registry's format named `name`, if there is one.
+    pub fn by_name(name: &str) -> Option<KernelType> {
+        let index = FORMATS.iter().position(|f| f.name() == name)?;
+        u8::try_from(index).ok().map(KernelType)
+    }
+
+    /// The format the registry holds in probe order at this place.
+    pub fn of(format: &dyn KernelFormat) -> Option<KernelType> {
+        KernelType::by_name(format.name())
+    }
+
+    pub fn format(self) -> &'static dyn KernelFormat {
+        FORMATS[usize::from(self.0)]
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            KernelType::BzImage64 => "bzImage64",
-            KernelType::ElfX86_64 => "elf-x86_64",
-        }
+        self.format().name()
     }
 }
 
@@ -385,9 +397,10 @@ fn loader_option_without_load(m: &ArgMatches, steps: &Steps) -> Option<String> {
 
 /// -t/--type as kexec-tools' x86_64 names it.
 fn kernel_type(name: &str) -> Result<KernelType, String> {
+    if let Some(known) = KernelType::by_name(name) {
+        return Ok(known);
+    }
     match name {
-        "bzImage64" => Ok(KernelType::BzImage64),
-        "elf-x86_64" => Ok(KernelType::ElfX86_64),
         "multiboot2-x86" | "multiboot-x86" | "beoboot-x86" | "nbi-x86" => Err(format!(
             "error: --type={name}: this kexec has no {name} loader (it boots Linux kernels only): use --type=bzImage64 or --type=elf-x86_64, or leave --type out"
         )),
@@ -396,7 +409,8 @@ fn kernel_type(name: &str) -> Result<KernelType, String> {
         )),
         "uki" => Err("error: --type=uki: unified kernel images are not supported: extract the .linux and .initrd sections and load those".into()),
         other => Err(format!(
-            "error: --type={other}: unknown kernel type; this kexec's loaders are bzImage64 and elf-x86_64"
+            "error: --type={other}: unknown kernel type; this kexec's loaders are {}",
+            kexec::image::format::names()
         )),
     }
 }

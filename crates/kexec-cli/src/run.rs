@@ -419,28 +419,17 @@ fn kexec_load_only_option(req: &Request) -> Option<&'static str> {
 }
 
 /// -t/--type: the named loader must accept the file, as kexec-tools' probe
-/// decides ("Wrong file type ..., file matches type ...").
+/// decides ("Wrong file type ..., file matches type ..."); the formats
+/// are probed in the registry's order.
 fn type_mismatch(req: &Request, kernel_head: &[u8]) -> Option<String> {
     let wanted = req.kernel_type?;
-    let is_elf_x86_64 = boot::elf64::is_elf(kernel_head)
-        && kernel_head.get(4) == Some(&2)
-        && kernel_head.get(18..20) == Some(&[62, 0][..]);
-    let actual = if is_elf_x86_64 {
-        Some(KernelType::ElfX86_64)
-    } else if rules::bzimage64_signature(kernel_head).is_none() {
-        Some(KernelType::BzImage64)
-    } else {
-        None
-    };
+    let actual = kexec::image::format::probe(kernel_head).and_then(KernelType::of);
     if actual == Some(wanted) {
         return None;
     }
     let what = match actual {
         Some(t) => format!("it is a {} kernel", t.name()),
-        None => match rules::bzimage64_signature(kernel_head) {
-            Some(why) if !boot::elf64::is_elf(kernel_head) => why,
-            _ => "it is an ELF file, but not an x86_64 one".into(),
-        },
+        None => kexec::image::format::not_a_kernel(kernel_head),
     };
     Some(format!(
         "--type={}: the {} loader does not accept it: {what}",
