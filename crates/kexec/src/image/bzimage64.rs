@@ -50,9 +50,14 @@ pub fn refusal(head: &[u8]) -> Option<String> {
     if let Some(elf) = elf_explanation(head) {
         return Some(elf);
     }
+    // With the "HdrS" magic in place it is a bzImage with a bad field (an
+    // EFI-stub bzImage is a PE too): only a file without one is named.
+    let has_magic = SetupHeader::read(head).is_some_and(|h| h.header == HEADER_MAGIC);
     Some(match super::identify::identify_with_advice(head) {
-        Some((what, advice)) => format!("{why}: it is {what}, not a bzImage{advice}"),
-        None => why,
+        Some((what, advice)) if !has_magic => {
+            format!("{why}: it is {what}, not a bzImage{advice}")
+        }
+        _ => why,
     })
 }
 
@@ -119,4 +124,54 @@ fn setup_header_signature(head: &[u8]) -> Option<String> {
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::bzimage64_sample;
+
+    #[test]
+    fn the_field_comes_first_then_what_the_file_is() {
+        assert_eq!(refusal(&bzimage64_sample()), None);
+        let mut zst = vec![0u8; 4096];
+        zst[..4].copy_from_slice(b"\x28\xb5\x2f\xfd");
+        let why = refusal(&zst).unwrap();
+        assert!(
+            why.starts_with("no \"HdrS\" setup header magic at offset 0x202")
+                && why.contains(": it is zstd-compressed data, not a bzImage: decompress it first"),
+            "{why}"
+        );
+        // Short files keep their length, and are named too.
+        let why = refusal(b"#!/bin/sh\nreboot\n").unwrap();
+        assert!(
+            why.contains("17 bytes long") && why.contains("a script"),
+            "{why}"
+        );
+        // Unknown bytes: the field alone.
+        let why = refusal(&[0xa5u8; 4096]).unwrap();
+        assert!(why.ends_with("expected 0x53726448)"), "{why}");
+    }
+
+    #[test]
+    fn a_bzimage_with_a_bad_field_is_not_called_something_else() {
+        // The sample, like Debian's, starts with "MZ": an EFI-stub PE.
+        let mut old = bzimage64_sample();
+        old[bzimage::offset::VERSION..bzimage::offset::VERSION + 2]
+            .copy_from_slice(&0x020bu16.to_le_bytes());
+        let why = refusal(&old).unwrap();
+        assert!(why.contains("2.11") && !why.contains("it is a"), "{why}");
+    }
+
+    #[test]
+    fn an_elf_file_keeps_its_own_explanation() {
+        let mut elf = vec![0u8; 4096];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[18] = 183;
+        let why = refusal(&elf).unwrap();
+        assert_eq!(
+            why,
+            "it is an ELF file for AArch64: a kernel for another architecture, not a bzImage"
+        );
+    }
 }

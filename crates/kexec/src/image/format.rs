@@ -59,7 +59,7 @@ pub trait KernelFormat: Sync {
 /// Every format we load, in probe order (the first that accepts a file
 /// wins). A new format is one new file in `image/` and one line here:
 ///
-/// ```ignore
+/// ```text
 /// // image/uki.rs: pub struct Uki; impl KernelFormat for Uki { ... }
 /// pub static FORMATS: &[&dyn KernelFormat] = &[
 ///     &super::elf_x86_64::ElfX86_64,

@@ -87,7 +87,7 @@ const MAGICS: &[Magic] = &[
         "a cpio archive (an initramfs?)",
         ": give it with --initrd, and the kernel as the file to load",
     ),
-    magic(0, b"#!", "a script", ": not a kernel"),
+    magic(0, b"#!", "a script", ""),
 ];
 
 /// What the file whose first bytes are `head` is, when we can tell:
@@ -106,7 +106,8 @@ pub fn identify_with_advice(head: &[u8]) -> Option<(&'static str, &'static str)>
         return Some((m.what, m.advice));
     }
     if let Some(what) = elf(head) {
-        return Some((what, OTHER_ARCH));
+        let x86_64 = what.ends_with("x86_64");
+        return Some((what, if x86_64 { "" } else { OTHER_ARCH }));
     }
     if PeImage::is_pe(head) {
         let uki = PeImage::parse(head).is_ok_and(|pe| pe.section(".linux").is_some());
@@ -116,14 +117,11 @@ pub fn identify_with_advice(head: &[u8]) -> Option<(&'static str, &'static str)>
                 ": extract its .linux section (objcopy -O binary --only-section=.linux) and load that",
             )
         } else {
-            (
-                "a PE/COFF executable (an EFI program)",
-                ": not a Linux kernel",
-            )
+            ("a PE/COFF executable (an EFI program)", "")
         });
     }
     if is_text(head) {
-        return Some(("text", ": not a kernel"));
+        return Some(("text", ""));
     }
     None
 }
