@@ -24,6 +24,13 @@ fn main() {
             purgatory.join(watched).display()
         );
     }
+    // The parameter block's crate is built into the purgatory too.
+    for watched in ["src", "Cargo.toml"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest.join("../purgatory-abi").join(watched).display()
+        );
+    }
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let elf_path = build(&purgatory, &out.join("purgatory-target"));
     let bytes = std::fs::read(&elf_path).expect("read the purgatory ELF");
@@ -115,6 +122,11 @@ fn flatten(bytes: &[u8], out: &Path) {
     };
     let entry = symbol("purgatory_start").address();
     let params = symbol("PURGATORY_PARAMS");
+    assert_eq!(
+        params.size(),
+        purgatory_abi::PARAMS_SIZE as u64,
+        "PURGATORY_PARAMS is purgatory_abi::Params"
+    );
     assert_eq!(
         entry,
         header.e_entry(endian),

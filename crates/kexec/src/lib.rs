@@ -12,6 +12,7 @@ pub mod crash_journal;
 pub mod exec;
 pub mod facts;
 pub mod image;
+pub mod layout;
 pub mod load;
 pub mod memory;
 pub mod plan;

@@ -26,10 +26,7 @@ pub const MAX_FILE_SIZE: u64 = 4 << 30;
 pub const ELFCOREHDR_STR_LEN: u64 = 30;
 /// Oldest boot protocol the 64-bit kexec_file loader takes (2.12).
 pub const MIN_FILE_PROTOCOL: u16 = crate::image::bzimage64::MIN_PROTOCOL;
-pub const PAGE_SIZE: u64 = 4096;
-/// What a crash load needs in the crash region besides kernel and initrd
-/// (purgatory, boot parameters, elfcorehdr, control pages), rounded up.
-pub const CRASH_OVERHEAD: u64 = 2 << 20;
+pub use crate::layout::{page_align, CRASH_OVERHEAD, MIN_KERNEL_LOAD_ADDR, PAGE_SIZE};
 
 /// Which rule refused. Serialized in kebab-case for `--json`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -122,11 +119,6 @@ pub fn file_flags_accepted(version: Option<(u32, u32)>) -> FileFlags {
         Some(v) if v >= (6, 8) => FileFlags(0xf),
         _ => FileFlags(0x7),
     }
-}
-
-/// Rounds a size up to whole pages, as the kernel counts them.
-pub fn page_align(n: u64) -> u64 {
-    n.div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
 /// Predicts the kernel's verdict on a plan. `Ok` means nothing known in
@@ -610,9 +602,6 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
     }
     Ok(())
 }
-
-/// Lowest address the x86 file loader gives the kernel (MIN_KERNEL_LOAD_ADDR).
-pub const MIN_KERNEL_LOAD_ADDR: u64 = 1 << 20;
 
 /// Where kexec_file_load's top-down search (locate_mem_hole_top_down) puts
 /// `memsz` bytes aligned to `align` in the first of `ranges` (address

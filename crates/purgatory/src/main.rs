@@ -10,8 +10,9 @@
 //! corrupted image. Otherwise it returns and the entry code jumps to the
 //! kernel with rsi = boot_params and rbx = 0.
 //!
-//! The loader (crates/kexec/src/purgatory.rs) fills `PURGATORY_PARAMS`; its
-//! layout is shared through `Params` below and checked by size and magic.
+//! The loader (crates/kexec/src/boot/purgatory.rs) fills `PURGATORY_PARAMS`;
+//! its layout is `Params` of crates/purgatory-abi, which both sides use, and
+//! is checked at run time by size and magic.
 
 #![no_std]
 #![no_main]
@@ -22,56 +23,21 @@ mod vga;
 use core::arch::global_asm;
 use core::mem::offset_of;
 use core::panic::PanicInfo;
+use purgatory_abi::{
+    self as abi, Params, FLAG_CONSOLE_VGA, FLAG_RESET_VGA, FLAG_SERIAL, FLAG_SKIP_CHECKS,
+    MAX_REGIONS, PARAMS_MAGIC, PARAMS_SIZE,
+};
 use sha2::{Digest, Sha256};
-
-/// "KXPURG01": the layout version of `Params`.
-pub const PARAMS_MAGIC: u64 = 0x3130_4752_5550_584b;
-pub const MAX_REGIONS: usize = 16;
-pub const FLAG_SKIP_CHECKS: u64 = 1 << 0;
-pub const FLAG_SERIAL: u64 = 1 << 1;
-pub const FLAG_RESET_VGA: u64 = 1 << 2;
-pub const FLAG_CONSOLE_VGA: u64 = 1 << 3;
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct Region {
-    pub start: u64,
-    pub len: u64,
-    pub digest: [u8; 32],
-}
-
-#[repr(C)]
-pub struct Params {
-    pub magic: u64,
-    /// size_of::<Params>(), so a loader with another layout is caught.
-    pub size: u64,
-    /// Where to jump (the kernel's startup_64) and what rsi holds (boot_params).
-    pub entry: u64,
-    pub rsi: u64,
-    pub flags: u64,
-    pub serial_port: u64,
-    pub serial_divisor: u64,
-    pub region_count: u64,
-    pub regions: [Region; MAX_REGIONS],
-}
-
-const EMPTY_REGION: Region = Region { start: 0, len: 0, digest: [0; 32] };
 
 /// Patched by the loader; in .data (not .bss) so it has file bytes to patch.
 #[no_mangle]
 #[used]
 #[link_section = ".data.purgatory_params"]
-pub static mut PURGATORY_PARAMS: Params = Params {
-    magic: PARAMS_MAGIC,
-    size: core::mem::size_of::<Params>() as u64,
-    entry: 0,
-    rsi: 0,
-    flags: 0,
-    serial_port: 0,
-    serial_divisor: 0,
-    region_count: 0,
-    regions: [EMPTY_REGION; MAX_REGIONS],
-};
+pub static mut PURGATORY_PARAMS: Params = Params::EMPTY;
+
+// The entry code below reads these two fields by offset.
+const _: () = assert!(offset_of!(Params, entry) == abi::offset::ENTRY);
+const _: () = assert!(offset_of!(Params, rsi) == abi::offset::RSI);
 
 global_asm!(
     r#"
@@ -184,7 +150,7 @@ extern "C" fn purgatory_main() {
     if flags & FLAG_RESET_VGA != 0 {
         console.line(b"purgatory: VGA reset to 80x25 text mode");
     }
-    if read_volatile(&p.magic) != PARAMS_MAGIC || read_volatile(&p.size) != core::mem::size_of::<Params>() as u64 {
+    if read_volatile(&p.magic) != PARAMS_MAGIC || read_volatile(&p.size) != PARAMS_SIZE as u64 {
         console.line(b"purgatory: parameters were not filled in by a matching loader; halting");
         halt();
     }

@@ -5,7 +5,7 @@
 
 use super::x86_linux::{layout, BootArgs, BuildError, Kernel, LinuxBoot};
 use crate::image::bzimage::SetupHeader;
-use crate::rules::PAGE_SIZE;
+use crate::layout::PAGE_SIZE;
 
 /// startup_64 sits 0x200 into the protected-mode kernel.
 pub const STARTUP_64: u64 = 0x200;

@@ -23,9 +23,7 @@ pub const KCORE: &str = "/proc/kcore";
 /// real one: 4-level and 5-level paging.
 pub const DEFAULT_PAGE_OFFSET: u64 = 0xffff_8880_0000_0000;
 pub const DEFAULT_PAGE_OFFSET_L5: u64 = 0xff11_0000_0000_0000;
-/// The kernel keeps the first 1 MiB reserved; it is not dumped (as the
-/// kernel's own elfcorehdr leaves it out).
-pub const LOW_RESERVED: u64 = 0x10_0000;
+pub use crate::layout::LOW_RESERVED;
 /// The kernel's default crash_notes size when the file is missing.
 pub const DEFAULT_NOTE_SIZE: u64 = 1024;
 

@@ -92,7 +92,7 @@ pub fn describe<'a>(
             ))
         })?;
         let (paddr, memsz) = (ph.p_paddr(endian), ph.p_memsz(endian));
-        if paddr % crate::rules::PAGE_SIZE != 0 {
+        if paddr % crate::layout::PAGE_SIZE != 0 {
             return Err(err(format!(
                 "PT_LOAD {i}: p_paddr {paddr:#x} is not page-aligned"
             )));

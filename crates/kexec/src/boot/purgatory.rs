@@ -1,9 +1,13 @@
 //! Our purgatory (crates/purgatory), built by build.rs and embedded here,
 //! and how a loader places and configures it: relocate the blob to its load
 //! address and fill its parameter block (entry, rsi, segment digests,
-//! console). The block's layout mirrors `Params` in crates/purgatory.
+//! console). The block is `Params` of crates/purgatory-abi, the type the
+//! purgatory reads.
 
 use crate::plan::Segment;
+use purgatory_abi::{
+    Params, Region, FLAG_CONSOLE_VGA, FLAG_RESET_VGA, FLAG_SERIAL, FLAG_SKIP_CHECKS, PARAMS_SIZE,
+};
 use sha2::{Digest, Sha256};
 
 mod layout {
@@ -12,28 +16,7 @@ mod layout {
 
 static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/purgatory.bin"));
 
-/// "KXPURG01", the parameter block's layout version.
-pub const PARAMS_MAGIC: u64 = 0x3130_4752_5550_584b;
-pub const MAX_REGIONS: usize = 16;
-const FLAG_SKIP_CHECKS: u64 = 1 << 0;
-const FLAG_SERIAL: u64 = 1 << 1;
-const FLAG_RESET_VGA: u64 = 1 << 2;
-const FLAG_CONSOLE_VGA: u64 = 1 << 3;
-
-/// Offsets inside the parameter block.
-mod field {
-    pub const MAGIC: usize = 0;
-    pub const SIZE: usize = 8;
-    pub const ENTRY: usize = 16;
-    pub const RSI: usize = 24;
-    pub const FLAGS: usize = 32;
-    pub const SERIAL_PORT: usize = 40;
-    pub const SERIAL_DIVISOR: usize = 48;
-    pub const REGION_COUNT: usize = 56;
-    pub const REGIONS: usize = 64;
-    pub const REGION_SIZE: usize = 48;
-    pub const END: usize = REGIONS + 16 * REGION_SIZE;
-}
+pub use purgatory_abi::{MAX_REGIONS, PARAMS_MAGIC};
 
 /// A 16550 UART for the purgatory's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -81,6 +64,42 @@ pub fn segment_digest(segment: &Segment) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The parameter block for `config` and `segments` (at most MAX_REGIONS).
+fn params(config: &PurgatoryConfig, segments: &[&Segment]) -> Params {
+    let mut flags = 0;
+    if config.skip_checks {
+        flags |= FLAG_SKIP_CHECKS;
+    }
+    if config.console.is_some() {
+        flags |= FLAG_SERIAL;
+    }
+    if config.reset_vga {
+        flags |= FLAG_RESET_VGA;
+    }
+    if config.console_vga {
+        flags |= FLAG_CONSOLE_VGA;
+    }
+    let mut params = Params {
+        entry: config.entry,
+        rsi: config.rsi,
+        flags,
+        serial_port: config.console.map_or(0, |c| u64::from(c.port)),
+        serial_divisor: config
+            .console
+            .map_or(0, |c| u64::from(115_200 / c.baud.max(1))),
+        region_count: segments.len() as u64,
+        ..Params::EMPTY
+    };
+    for (region, s) in params.regions.iter_mut().zip(segments) {
+        *region = Region {
+            start: s.mem,
+            len: s.memsz,
+            digest: s.digest.unwrap_or_else(|| segment_digest(s)),
+        };
+    }
+    params
+}
+
 fn put(image: &mut [u8], at: usize, value: u64) {
     image[at..at + 8].copy_from_slice(&value.to_le_bytes());
 }
@@ -93,12 +112,12 @@ pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Resu
     if segments.len() > MAX_REGIONS {
         return Err(segments.len());
     }
-    // The two checks below compare the embedded blob with this file's idea
-    // of its layout: both come from this source tree at build time, so no
-    // input can trip them (the unit test below runs them on every build).
+    // The checks below compare the embedded blob with the shared layout:
+    // both come from this source tree at build time, so no input can trip
+    // them (the unit test below runs them on every build).
     assert_eq!(
         layout::PARAMS_SIZE as usize,
-        field::END,
+        PARAMS_SIZE,
         "purgatory Params layout changed"
     );
     let mut image = BLOB.to_vec();
@@ -109,48 +128,13 @@ pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Resu
             base.wrapping_add(addend as u64),
         );
     }
-    let p = layout::PARAMS as usize;
-    let at = |field: usize| p + field;
+    let block = layout::PARAMS as usize..layout::PARAMS as usize + PARAMS_SIZE;
     assert_eq!(
-        u64::from_le_bytes(
-            image[at(field::MAGIC)..at(field::MAGIC) + 8]
-                .try_into()
-                .unwrap()
-        ),
-        PARAMS_MAGIC,
+        Params::from_bytes(&image[block.clone()]).map(|p| p.magic),
+        Some(PARAMS_MAGIC),
         "embedded purgatory has another parameter layout"
     );
-    put(&mut image, at(field::SIZE), field::END as u64);
-    put(&mut image, at(field::ENTRY), config.entry);
-    put(&mut image, at(field::RSI), config.rsi);
-    let mut flags = 0;
-    if config.skip_checks {
-        flags |= FLAG_SKIP_CHECKS;
-    }
-    if let Some(console) = config.console {
-        flags |= FLAG_SERIAL;
-        put(&mut image, at(field::SERIAL_PORT), u64::from(console.port));
-        put(
-            &mut image,
-            at(field::SERIAL_DIVISOR),
-            u64::from(115_200 / console.baud.max(1)),
-        );
-    }
-    if config.reset_vga {
-        flags |= FLAG_RESET_VGA;
-    }
-    if config.console_vga {
-        flags |= FLAG_CONSOLE_VGA;
-    }
-    put(&mut image, at(field::FLAGS), flags);
-    put(&mut image, at(field::REGION_COUNT), segments.len() as u64);
-    for (i, s) in segments.iter().enumerate() {
-        let r = at(field::REGIONS + i * field::REGION_SIZE);
-        put(&mut image, r, s.mem);
-        put(&mut image, r + 8, s.memsz);
-        let digest = s.digest.unwrap_or_else(|| segment_digest(s));
-        image[r + 16..r + 48].copy_from_slice(&digest);
-    }
+    image[block].copy_from_slice(&params(config, segments).to_bytes());
     Ok(image)
 }
 
@@ -212,6 +196,48 @@ mod tests {
             u64::from_le_bytes(c[p + 32..p + 40].try_into().unwrap()),
             FLAG_RESET_VGA | FLAG_CONSOLE_VGA
         );
+    }
+
+    /// What image() leaves in the blob is what the purgatory will read:
+    /// decoded by the shared type, every field is the one asked for.
+    #[test]
+    fn parameter_block_decodes_through_the_shared_type() {
+        let config = PurgatoryConfig {
+            entry: 0x1234_5000,
+            rsi: 0x8000,
+            skip_checks: true,
+            console: Some(SerialConsole {
+                port: 0x2f8,
+                baud: 9600,
+            }),
+            reset_vga: false,
+            console_vga: true,
+        };
+        let segs: Vec<Segment> = (0..3u8)
+            .map(|i| Segment {
+                digest: None,
+                purpose: "x".into(),
+                data: vec![i; 100].into(),
+                mem: 0x100_0000 * u64::from(i + 1),
+                memsz: 0x1000,
+            })
+            .collect();
+        let refs: Vec<&Segment> = segs.iter().collect();
+        let img = image(0x10_0000, &config, &refs).unwrap();
+        let p = Params::from_bytes(&img[layout::PARAMS as usize..]).unwrap();
+        assert_eq!((p.magic, p.size), (PARAMS_MAGIC, 832));
+        assert_eq!((p.entry, p.rsi), (0x1234_5000, 0x8000));
+        assert_eq!(p.flags, FLAG_SKIP_CHECKS | FLAG_SERIAL | FLAG_CONSOLE_VGA);
+        assert_eq!((p.serial_port, p.serial_divisor), (0x2f8, 12));
+        assert_eq!(p.region_count, 3);
+        for (region, seg) in p.regions.iter().zip(&segs) {
+            assert_eq!((region.start, region.len), (seg.mem, 0x1000));
+            assert_eq!(region.digest, segment_digest(seg));
+        }
+        assert!(p.regions[3..].iter().all(|r| *r == Region::EMPTY));
+        // The blob as built holds the shared type's initial block.
+        let blob = &BLOB[layout::PARAMS as usize..];
+        assert_eq!(Params::from_bytes(blob), Some(Params::EMPTY));
     }
 
     #[test]

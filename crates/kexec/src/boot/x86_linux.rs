@@ -12,33 +12,17 @@ use super::zero_page::{
     self, setup_data_node, ZeroPage, SETUP_E820_EXT, SETUP_EFI, SETUP_RNG_SEED,
 };
 use crate::image::bzimage::{SetupHeader, XLF_CAN_BE_LOADED_ABOVE_4G, XLF_EFI_KEXEC};
+use crate::layout::{page_align, PAGE_SIZE};
 use crate::memory::memmap::{E820Type, MemoryRegion};
 use crate::memory::ranges::{Placement, Ranges};
 use crate::memory::{human_size, Range};
 use crate::plan::{Segment, SegmentData, Target};
-use crate::rules::{page_align, PAGE_SIZE};
 use crate::sys::abi::KEXEC_SEGMENT_MAX;
 use crate::sys::mapping::Mapping;
 use std::sync::Arc;
 
-/// Named addresses of the layout.
-pub mod layout {
-    /// Purgatory and zero page go low, as the kernel's own loader puts them:
-    /// below 1 MiB, which the next kernel reserves anyway, so the setup_data
-    /// it keeps reserved costs no RAM (its MemTotal matches this kernel's).
-    pub const LOW_MIN: u64 = 0x3000;
-    pub const ONE_MIB: u64 = 0x10_0000;
-    /// The kernel never below 1 MiB.
-    pub const KERNEL_MIN: u64 = 0x10_0000;
-    /// Where the kernel's own file loader starts looking for initrd room.
-    pub const INITRD_MIN: u64 = 0x100_0000;
-    pub const FOUR_GIB: u64 = 1 << 32;
-    /// Crash loads leave this much of the crash region free for the kernel's
-    /// own control pages, identity-map page tables and vmcoreinfo copy.
-    pub const CRASH_CONTROL_RESERVE: u64 = 0x20_0000;
-    /// setup_data nodes are 8-byte aligned.
-    pub const SETUP_DATA_ALIGN: usize = 16;
-}
+/// Named addresses of the layout (crate::layout, under its old path too).
+pub use crate::layout;
 
 /// Options of the kexec_load path (kexec-tools' --mem-min/--mem-max, -i, --console-serial).
 /// Serializable: the crash-load record keeps them to rebuild the same load.

@@ -182,8 +182,11 @@ impl ZeroPage<'_> {
         let above_1m: u64 = self
             .e820
             .iter()
-            .filter(|r| r.kind == crate::memory::memmap::E820Type::Ram && r.range.end > 1 << 20)
-            .map(|r| r.range.end - r.range.start.max(1 << 20))
+            .filter(|r| {
+                r.kind == crate::memory::memmap::E820Type::Ram
+                    && r.range.end > crate::layout::ONE_MIB
+            })
+            .map(|r| r.range.end - r.range.start.max(crate::layout::ONE_MIB))
             .sum();
         put_u32(
             &mut page,

@@ -31,7 +31,7 @@ fn page_size() -> usize {
     if n > 0 {
         n as usize
     } else {
-        4096
+        crate::layout::PAGE_SIZE as usize
     }
 }
 
