@@ -1145,4 +1145,176 @@ mod tests {
             "{err}"
         );
     }
+
+    /// One line per segment (mem, memsz, bufsz, sha256 of the data,
+    /// purpose) and the entry: what `build` produced before it was split
+    /// into named steps. Any change to placement or bytes shows here.
+    fn fingerprint(img: &Image) -> String {
+        use sha2::{Digest, Sha256};
+        let mut out = String::new();
+        for s in &img.segments {
+            let sha: String = Sha256::digest(&s.data[..])
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            out += &format!(
+                "{:#x} {:#x} {:#x} {} {}\n",
+                s.mem,
+                s.memsz,
+                s.data.len(),
+                &sha[..16],
+                s.purpose
+            );
+        }
+        out + &format!("entry {:#x}\n", img.entry)
+    }
+
+    fn golden_images() -> Vec<(&'static str, String)> {
+        let k = kernel();
+        let initrd = vec![1u8; 3 * MIB as usize];
+        let mut out = Vec::new();
+        let normal = bzimage64::describe("vmlinuz", &k, Some(&initrd), b"console=ttyS0").unwrap();
+        let img = build(
+            &normal,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        );
+        out.push(("bzimage normal with initrd", fingerprint(&img.unwrap())));
+        let crash = bzimage64::describe("vmlinuz", &k, Some(&[1u8; 8192]), b"irqpoll").unwrap();
+        let img = build(
+            &crash,
+            Target::Crash,
+            &crash_system(),
+            &LoadOptions::default(),
+        );
+        out.push(("bzimage crash", fingerprint(&img.unwrap())));
+        let memmap_cmdline = LoadOptions {
+            pass_memmap_cmdline: true,
+            ..LoadOptions::default()
+        };
+        let img = build(&crash, Target::Crash, &crash_system(), &memmap_cmdline);
+        out.push((
+            "bzimage crash --pass-memmap-cmdline",
+            fingerprint(&img.unwrap()),
+        ));
+        let header = crate::boot::elf64::synthetic_setup_header();
+        let data = vec![0x90u8; 0x10_0000];
+        let small = vec![0x55u8; 0x1800];
+        let vmlinux = LinuxBoot {
+            file: "vmlinux",
+            setup_header: &header,
+            kernel: Kernel::Fixed {
+                pieces: vec![
+                    (0x100_0000, &data, 0x300_0000),
+                    (0x400_0000, &small, 0x2000),
+                ],
+                entry: 0x100_0000,
+            },
+            args: BootArgs::Linux,
+            initrd: Some(&[1u8; 8192]),
+            cmdline: b"x",
+        };
+        let img = build(
+            &vmlinux,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        );
+        out.push(("elf vmlinux", fingerprint(&img.unwrap())));
+        let mut bounded = qemu_1536m();
+        bounded.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
+        let mem_bounds = LoadOptions {
+            mem_min: 0x80_0000,
+            mem_max: GIB - 1,
+            ..LoadOptions::default()
+        };
+        let img = build(&normal, Target::Normal, &bounded, &mem_bounds);
+        out.push(("--mem-min/--mem-max", fingerprint(&img.unwrap())));
+        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let mut uefi = qemu_1536m();
+        uefi.efi = EfiHandover::gather(&host, Some(&bp));
+        uefi.boot_params = Some(bp);
+        let img = build(&normal, Target::Normal, &uefi, &LoadOptions::default());
+        out.push(("efi handover", fingerprint(&img.unwrap())));
+        let none = LinuxBoot {
+            args: BootArgs::None,
+            ..bzimage64::describe("vmlinuz", &k, None, b"").unwrap()
+        };
+        let img = build(
+            &none,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        );
+        out.push(("--args-none", fingerprint(&img.unwrap())));
+        let mut drm = qemu_1536m();
+        drm.framebuffer = Some("simpledrm".into());
+        let img = build(&normal, Target::Normal, &drm, &LoadOptions::default());
+        out.push(("drm framebuffer", fingerprint(&img.unwrap())));
+        let reuse = LoadOptions {
+            reuse_video_type: true,
+            ..LoadOptions::default()
+        };
+        let img = build(&normal, Target::Normal, &drm, &reuse);
+        out.push((
+            "drm framebuffer --reuse-video-type",
+            fingerprint(&img.unwrap()),
+        ));
+        out
+    }
+
+    const GOLDEN: &[(&str, &str)] = &[
+        (
+            "bzimage normal with initrd",
+            "0x92000 0xd000 0x89d1 fb68b78a970d4757 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+        (
+            "bzimage crash",
+            "0x4b200000 0xd000 0x89d1 2da9b712f6a6d236 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x1050 18843558f58e4814 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+        ),
+        (
+            "bzimage crash --pass-memmap-cmdline",
+            "0x4b200000 0xd000 0x89d1 061384102477d4e9 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x10a0 931e58bfe44b9499 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+        ),
+        (
+            "elf vmlinux",
+            "0x92000 0xd000 0x89d1 a115e51cee40fb5b purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 f7792a8f9f067596 zero page (boot_params), command line, setup_data\n0x1000000 0x3000000 0x100000 a91f61dbd06f81ea kernel vmlinux (PT_LOAD 0)\n0x4000000 0x2000 0x1800 60bd3b3864840f29 kernel vmlinux (PT_LOAD 1)\n0x5ffde000 0x2000 0x2000 6ba042a6672c6427 initrd\nentry 0x93630\n",
+        ),
+        (
+            "--mem-min/--mem-max",
+            "0x800000 0xd000 0x89d1 d73b356c66167d0a purgatory (verifies the other segments' SHA-256)\n0x80d000 0x2000 0x1040 24c9df51b0347cb0 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x801630\n",
+        ),
+        (
+            "efi handover",
+            "0x92000 0xd000 0x89d1 5fa3763dafc933d6 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1100 8c3ae71d29c90d6c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+        (
+            "--args-none",
+            "0x92000 0xd000 0x89d1 4138e97bc1c783f1 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 ddae95e63b99b24c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\nentry 0x93630\n",
+        ),
+        (
+            "drm framebuffer",
+            "0x92000 0xd000 0x89d1 1f41a93ad1dc9728 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 e66181b602ad2f17 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+        (
+            "drm framebuffer --reuse-video-type",
+            "0x92000 0xd000 0x89d1 fb68b78a970d4757 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+    ];
+
+    #[test]
+    fn layouts_match_the_golden_record() {
+        let got = golden_images();
+        if std::env::var_os("KEXEC_PRINT_GOLDEN").is_some() {
+            for (name, print) in &got {
+                println!("        (\n            {name:?},\n            {print:?},\n        ),");
+            }
+        }
+        assert_eq!(got.len(), GOLDEN.len());
+        for ((name, print), (want_name, want)) in got.iter().zip(GOLDEN) {
+            assert_eq!(name, want_name);
+            assert_eq!(print, want, "{name}");
+        }
+    }
 }
