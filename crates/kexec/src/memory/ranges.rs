@@ -53,6 +53,11 @@ impl Ranges {
 
     /// These ranges without `cut`.
     pub fn minus(&self, cut: Range) -> Ranges {
+        // An empty cut removes nothing; `overlaps` alone would split a range
+        // around it and leave a buffer unable to span the seam.
+        if cut.end <= cut.start {
+            return self.clone();
+        }
         let mut out = Vec::with_capacity(self.0.len() + 1);
         for r in &self.0 {
             if !r.overlaps(&cut) {
