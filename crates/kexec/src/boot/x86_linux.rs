@@ -390,6 +390,11 @@ pub fn build(
 /// As `build`, where the kernel and initrd bytes lie in `sources` (the
 /// input files mapped read-only): their segments are views of those
 /// mappings, not copies, so no file's bytes are held twice.
+///
+/// The steps, in the order the kernel's bzImage64_load takes them: check
+/// the inputs, find free RAM, reserve the fixed pieces, place the low
+/// parts (purgatory, elfcorehdr, zero page), place the kernel and initrd,
+/// fill in the zero page, and seal everything with the purgatory.
 pub fn build_from(
     boot: &LinuxBoot,
     target: Target,
@@ -397,24 +402,117 @@ pub fn build_from(
     options: &LoadOptions,
     sources: &[&Arc<Mapping>],
 ) -> Result<Image, BuildError> {
-    let LinuxBoot {
-        file,
-        cmdline,
-        initrd,
-        ..
-    } = *boot;
-    let header = SetupHeader::read(boot.setup_header).ok_or_else(|| BuildError::Header {
+    let file = boot.file;
+    let header = check_inputs(boot, target)?;
+    let crash_region = match target {
+        Target::Normal => None,
+        Target::Crash => Some(crash_region(system)?),
+    };
+    let mut placer = Placer {
         file: file.into(),
+        free: free_ram(system, crash_region, options),
+        placed: Vec::new(),
+        crash_region,
+        placed_names: Vec::new(),
+    };
+    // Fixed pieces first: nothing else may take their place.
+    reserve_fixed_pieces(&mut placer, file, &boot.kernel)?;
+
+    // Low: the purgatory, a crash kernel's elfcorehdr, then the zero page
+    // with the command line and setup_data.
+    let purgatory_base = placer.place_low("purgatory", purgatory::memsz())?;
+    let (elfcorehdr, memmap) = match target {
+        Target::Normal => (None, system.memmap.clone()),
+        Target::Crash => {
+            let (core, memmap) = place_elfcorehdr(&mut placer, system)?;
+            (Some(core), memmap)
+        }
+    };
+    let cmdline = final_cmdline(boot, &header, elfcorehdr.as_ref(), &memmap, options)?;
+    let efi = system
+        .efi
+        .as_ref()
+        .ok()
+        .filter(|_| header.xloadflags & XLF_EFI_KEXEC != 0 && !options.no_efi);
+    let params_layout = ParamsLayout::new(cmdline.len() + 1, system, efi, &memmap);
+    let params_base = placer.place_low("zero page and command line", params_layout.len as u64)?;
+
+    // High: the kernel with room for its decompression, then the initrd.
+    let (kernel_pieces, kernel_entry) = place_kernel(&mut placer, &boot.kernel, &header)?;
+    let initrd_at = place_initrd(&mut placer, boot.initrd, &header)?;
+
+    let no_screen = screen_info_kept(system.framebuffer.as_deref(), options.reuse_video_type);
+    let params = ZeroPage {
+        kernel_head: boot.setup_header,
+        running: system.boot_params.as_deref(),
+        keep_screen_info: no_screen.is_none(),
+        e820: &memmap,
+        cmdline_addr: params_base + params_layout.cmdline_at as u64,
+        initrd: initrd_at.zip(boot.initrd.map(|d| d.len() as u64)),
+        // `nodes` always starts with the RNG seed: node_at is never empty.
+        setup_data: params_base + params_layout.node_at[0] as u64,
+        efi: efi.map(|e| {
+            let map = params_base + params_layout.efi_map_at as u64;
+            (
+                e.info,
+                map,
+                e.runtime_map.len() as u32,
+                efi::MEMDESC_SIZE as u32,
+            )
+        }),
+        acpi_rsdp: efi.and_then(|e| e.acpi_rsdp),
+    }
+    .build();
+    let params = params_layout.fill(params, params_base, &cmdline, efi);
+
+    let mut segments = vec![Segment {
+        digest: None,
+        purpose: match &no_screen {
+            None => "zero page (boot_params), command line, setup_data".into(),
+            Some(why) => format!("zero page (boot_params), command line, setup_data; {why}"),
+        },
+        mem: params_base,
+        memsz: page_align(params.len() as u64),
+        data: params.into(),
+    }];
+    segments.extend(kernel_segments(boot, &kernel_pieces, initrd_at, sources));
+    let config = PurgatoryConfig {
+        entry: kernel_entry,
+        rsi: match boot.args {
+            BootArgs::Linux => params_base,
+            BootArgs::None => 0,
+        },
+        skip_checks: options.skip_checks,
+        console: options.console,
+        reset_vga: options.reset_vga,
+        console_vga: options.console_vga,
+    };
+    seal(file, segments, purgatory_base, &config, elfcorehdr)
+}
+
+/// The checks made before anything is laid out: a readable setup header,
+/// no NUL inside the command line, and few enough segments.
+fn check_inputs(boot: &LinuxBoot, target: Target) -> Result<SetupHeader, BuildError> {
+    let header = SetupHeader::read(boot.setup_header).ok_or_else(|| BuildError::Header {
+        file: boot.file.into(),
         why: "too short for an x86 setup header".into(),
     })?;
-    if let Some(position) = crate::cmdline::nul_position(cmdline) {
+    if let Some(position) = crate::cmdline::nul_position(boot.cmdline) {
         return Err(BuildError::CmdlineNul {
             position,
-            len: cmdline.len(),
+            len: boot.cmdline.len(),
         });
     }
     segment_count(boot, target)?;
+    Ok(header)
+}
 
+/// The RAM the next kernel's segments may go in: usable RAM between
+/// --mem-min and --mem-max (inclusive), and then for a normal load
+/// without the crash regions (a loaded capture kernel lives there), for a
+/// crash load only the crash region (`crash_region`) without its first
+/// 2 MiB, which the kernel keeps for its control pages.
+fn free_ram(system: &System, crash_region: Option<Range>, options: &LoadOptions) -> Ranges {
     let ram = Ranges::new(
         system
             .memmap
@@ -426,132 +524,199 @@ pub fn build_from(
         options.mem_min,
         options.mem_max.saturating_add(1).max(options.mem_max),
     ));
-    match target {
-        Target::Normal => {
+    match crash_region {
+        None => {
             for r in &system.crash_regions {
                 free = free.minus(*r);
             }
         }
-        Target::Crash => {
-            // Everything in the main region (crashk_res), its start left to
-            // the kernel's control pages.
-            let region = crash_region(system)?;
+        Some(region) => {
             free = free.intersect(region).minus(Range::new(
                 region.start,
                 region.start.saturating_add(layout::CRASH_CONTROL_RESERVE),
             ));
         }
     }
-    let mut placer = Placer {
-        file: file.into(),
-        free,
-        placed: Vec::new(),
-        crash_region: if target == Target::Crash {
-            crash_region(system).ok()
-        } else {
-            None
-        },
-        placed_names: Vec::new(),
-    };
-    // Fixed pieces first: nothing else may take their place.
-    if let Kernel::Fixed { pieces, .. } = &boot.kernel {
-        for (i, (at, _, memsz)) in pieces.iter().enumerate() {
-            let end = memsz
-                .checked_next_multiple_of(PAGE_SIZE)
-                .and_then(|m| at.checked_add(m));
-            let range = Range::new(*at, end.unwrap_or(u64::MAX));
-            if end.is_none() || !placer.free.contains(&range) {
-                return Err(BuildError::FixedOutsideRam {
-                    file: file.into(),
-                    what: format!("PT_LOAD segment {i}"),
-                    range: range.to_string(),
-                });
-            }
-            placer.free = placer.free.minus(range);
-            placer.placed.push(range);
-        }
-    }
-    let above_4g = header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0;
-    let high_limit = if above_4g { u64::MAX } else { layout::FOUR_GIB };
+    free
+}
 
-    // Low: the purgatory, a crash kernel's elfcorehdr, then the zero page
-    // with the command line and setup_data.
-    let purgatory_base = placer.place_low("purgatory", purgatory::memsz())?;
-    let (elfcorehdr, memmap) = match target {
-        Target::Normal => (None, system.memmap.clone()),
-        Target::Crash => {
-            let info = system
-                .crash
-                .as_ref()
-                .map_err(|e| BuildError::CrashInfo(e.clone()))?;
-            let core = info.segments(&system.crash_regions);
-            let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
-            let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
-            let range = Range::new(at, at + page_align(bytes.len() as u64));
-            (
-                Some((at, bytes, info.describe(&core))),
-                crash::capture_memmap(&system.memmap, &system.crash_regions, range),
-            )
-        }
+/// Takes an ELF vmlinux's PT_LOADs (whole pages of their memsz) out of the
+/// free RAM at their own addresses; each must lie entirely in free RAM.
+fn reserve_fixed_pieces(
+    placer: &mut Placer,
+    file: &str,
+    kernel: &Kernel,
+) -> Result<(), BuildError> {
+    let Kernel::Fixed { pieces, .. } = kernel else {
+        return Ok(());
     };
+    for (i, (at, _, memsz)) in pieces.iter().enumerate() {
+        let end = memsz
+            .checked_next_multiple_of(PAGE_SIZE)
+            .and_then(|m| at.checked_add(m));
+        let range = Range::new(*at, end.unwrap_or(u64::MAX));
+        if end.is_none() || !placer.free.contains(&range) {
+            return Err(BuildError::FixedOutsideRam {
+                file: file.into(),
+                what: format!("PT_LOAD segment {i}"),
+                range: range.to_string(),
+            });
+        }
+        placer.free = placer.free.minus(range);
+        placer.placed.push(range);
+    }
+    Ok(())
+}
+
+/// A crash load's ELF core header: where it goes, its bytes, and what it
+/// describes (for the segment's purpose).
+struct CoreHeader {
+    at: u64,
+    bytes: Vec<u8>,
+    what: String,
+}
+
+/// Builds and places (low) the elfcorehdr that shows the capture kernel
+/// the dead kernel's memory, and returns with it the capture kernel's
+/// memory map (which marks the elfcorehdr reserved).
+fn place_elfcorehdr(
+    placer: &mut Placer,
+    system: &System,
+) -> Result<(CoreHeader, Vec<MemoryRegion>), BuildError> {
+    let info = system
+        .crash
+        .as_ref()
+        .map_err(|e| BuildError::CrashInfo(e.clone()))?;
+    let core = info.segments(&system.crash_regions);
+    let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
+    let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
+    let range = Range::new(at, at + page_align(bytes.len() as u64));
+    let memmap = crash::capture_memmap(&system.memmap, &system.crash_regions, range);
+    let what = info.describe(&core);
+    Ok((CoreHeader { at, bytes, what }, memmap))
+}
+
+/// The command line the next kernel gets: the user's, for a capture kernel
+/// with elfcorehdr= (and with --pass-memmap-cmdline its memory map as
+/// memmap= words); refused when longer than the header's cmdline_size.
+fn final_cmdline(
+    boot: &LinuxBoot,
+    header: &SetupHeader,
+    elfcorehdr: Option<&CoreHeader>,
+    memmap: &[MemoryRegion],
+    options: &LoadOptions,
+) -> Result<Vec<u8>, BuildError> {
+    let cmdline = boot.cmdline;
     // The capture kernel finds the dead kernel's memory through elfcorehdr=.
-    let cmdline = match &elfcorehdr {
-        Some((at, ..)) => crate::cmdline::compose(
+    let mut line = match elfcorehdr {
+        Some(core) => crate::cmdline::compose(
             Some(cmdline).filter(|c| !c.is_empty()),
-            Some(format!("elfcorehdr={at:#x}").as_bytes()),
+            Some(format!("elfcorehdr={:#x}", core.at).as_bytes()),
         ),
         None => cmdline.to_vec(),
     };
     // --pass-memmap-cmdline: the capture kernel's memory map once more, as
     // memmap= words that replace its e820 table (memmap=exactmap).
-    let cmdline = match &elfcorehdr {
-        Some(_) if options.pass_memmap_cmdline => {
-            let mut line = cmdline;
-            line.push(b' ');
-            line.extend_from_slice(crash::memmap_cmdline(&memmap).as_bytes());
-            line
-        }
-        _ => cmdline,
-    };
-    let cmdline_len = cmdline.len() + 1;
-    if cmdline_len as u64 > u64::from(header.cmdline_size) {
+    if elfcorehdr.is_some() && options.pass_memmap_cmdline {
+        line.push(b' ');
+        line.extend_from_slice(crash::memmap_cmdline(memmap).as_bytes());
+    }
+    let len = line.len() + 1;
+    if len as u64 > u64::from(header.cmdline_size) {
         return Err(BuildError::CmdlineTooLong {
-            file: file.into(),
-            len: cmdline_len,
+            file: boot.file.into(),
+            len,
             max: header.cmdline_size.into(),
         });
     }
-    // The zero page segment: boot_params, the command line, the setup_data
-    // chain (RNG seed, EFI, extra e820 entries), then the EFI runtime map.
-    let efi = system
-        .efi
-        .as_ref()
-        .ok()
-        .filter(|_| header.xloadflags & XLF_EFI_KEXEC != 0 && !options.no_efi);
-    let mut nodes: Vec<(u32, Vec<u8>)> = vec![(SETUP_RNG_SEED, system.rng_seed.to_vec())];
-    if let Some(efi) = efi {
-        nodes.push((SETUP_EFI, efi.setup_data()));
-    }
-    if memmap.len() > zero_page::E820_MAX_IN_PAGE {
-        let extra = memmap[zero_page::E820_MAX_IN_PAGE..]
-            .iter()
-            .flat_map(zero_page::e820_entry)
-            .collect();
-        nodes.push((SETUP_E820_EXT, extra));
-    }
-    let cmdline_at = zero_page::SIZE;
-    let mut node_at = Vec::with_capacity(nodes.len());
-    let mut end = align_to(cmdline_at + cmdline_len, layout::SETUP_DATA_ALIGN);
-    for (_, data) in &nodes {
-        node_at.push(end);
-        end = align_to(end + 16 + data.len(), layout::SETUP_DATA_ALIGN);
-    }
-    let efi_map_at = end;
-    let params_len = efi_map_at + efi.map_or(0, |e| e.runtime_map.len());
-    let params_base = placer.place_low("zero page and command line", params_len as u64)?;
+    Ok(line)
+}
 
-    // High: a relocatable kernel with room for its decompression, then the initrd.
-    let (kernel_pieces, kernel_entry) = match &boot.kernel {
+/// Offsets inside the zero page segment: boot_params, the command line,
+/// the setup_data chain (RNG seed, EFI, extra e820 entries), then the EFI
+/// runtime map.
+struct ParamsLayout {
+    cmdline_at: usize,
+    /// setup_data nodes (type, payload) and where each starts.
+    nodes: Vec<(u32, Vec<u8>)>,
+    node_at: Vec<usize>,
+    efi_map_at: usize,
+    len: usize,
+}
+
+impl ParamsLayout {
+    /// `cmdline_len` counts the terminating NUL.
+    fn new(
+        cmdline_len: usize,
+        system: &System,
+        efi: Option<&EfiHandover>,
+        memmap: &[MemoryRegion],
+    ) -> ParamsLayout {
+        let mut nodes: Vec<(u32, Vec<u8>)> = vec![(SETUP_RNG_SEED, system.rng_seed.to_vec())];
+        if let Some(efi) = efi {
+            nodes.push((SETUP_EFI, efi.setup_data()));
+        }
+        if memmap.len() > zero_page::E820_MAX_IN_PAGE {
+            let extra = memmap[zero_page::E820_MAX_IN_PAGE..]
+                .iter()
+                .flat_map(zero_page::e820_entry)
+                .collect();
+            nodes.push((SETUP_E820_EXT, extra));
+        }
+        let cmdline_at = zero_page::SIZE;
+        let mut node_at = Vec::with_capacity(nodes.len());
+        let mut end = align_to(cmdline_at + cmdline_len, layout::SETUP_DATA_ALIGN);
+        for (_, data) in &nodes {
+            node_at.push(end);
+            end = align_to(end + 16 + data.len(), layout::SETUP_DATA_ALIGN);
+        }
+        let efi_map_at = end;
+        ParamsLayout {
+            cmdline_at,
+            nodes,
+            node_at,
+            efi_map_at,
+            len: efi_map_at + efi.map_or(0, |e| e.runtime_map.len()),
+        }
+    }
+
+    /// Appends to the built boot_params the command line, the chained
+    /// setup_data nodes (linked by physical address from `base`) and the
+    /// EFI runtime map, each at its offset.
+    fn fill(
+        &self,
+        mut params: Vec<u8>,
+        base: u64,
+        cmdline: &[u8],
+        efi: Option<&EfiHandover>,
+    ) -> Vec<u8> {
+        params.extend_from_slice(cmdline);
+        params.push(0);
+        for (i, (kind, data)) in self.nodes.iter().enumerate() {
+            params.resize(self.node_at[i], 0);
+            let next = self.node_at.get(i + 1).map_or(0, |&at| base + at as u64);
+            params.extend_from_slice(&setup_data_node(next, *kind, data));
+        }
+        if let Some(efi) = efi {
+            params.resize(self.efi_map_at, 0);
+            params.extend_from_slice(&efi.runtime_map);
+        }
+        params
+    }
+}
+
+/// A piece of the kernel in memory: (address, data, memsz).
+type KernelPiece<'a> = (u64, &'a [u8], u64);
+
+/// Places a relocatable kernel top-down (below 4 GiB unless the header
+/// allows above), its memsz reserved for decompression; fixed pieces stay
+/// where they are. Returns the pieces and the kernel's entry.
+fn place_kernel<'a>(
+    placer: &mut Placer,
+    kernel: &Kernel<'a>,
+    header: &SetupHeader,
+) -> Result<(Vec<KernelPiece<'a>>, u64), BuildError> {
+    match kernel {
         Kernel::Relocatable {
             data,
             memsz,
@@ -565,81 +730,67 @@ pub fn build_from(
                     size: *memsz,
                     align: (*align).max(PAGE_SIZE),
                     min: *min,
-                    max: high_limit,
+                    max: high_limit(header),
                     top_down: true,
                 },
             )?;
-            (vec![(at, *data, page_align(*memsz))], at + entry_offset)
+            Ok((vec![(at, *data, page_align(*memsz))], at + entry_offset))
         }
-        Kernel::Fixed { pieces, entry } => (pieces.clone(), *entry),
-    };
-    let initrd_at = match initrd {
-        Some(data) => {
-            let max = if above_4g {
-                u64::MAX
-            } else {
-                u64::from(header.initrd_addr_max) + 1
-            };
-            Some(placer.place(
-                "initrd",
-                Placement {
-                    size: data.len() as u64,
-                    align: PAGE_SIZE,
-                    min: layout::INITRD_MIN,
-                    max,
-                    top_down: true,
-                },
-            )?)
-        }
-        None => None,
-    };
+        Kernel::Fixed { pieces, entry } => Ok((pieces.clone(), *entry)),
+    }
+}
 
-    let no_screen = screen_info_kept(system.framebuffer.as_deref(), options.reuse_video_type);
-    let mut params = ZeroPage {
-        kernel_head: boot.setup_header,
-        running: system.boot_params.as_deref(),
-        keep_screen_info: no_screen.is_none(),
-        e820: &memmap,
-        cmdline_addr: params_base + cmdline_at as u64,
-        initrd: initrd_at.zip(initrd.map(|d| d.len() as u64)),
-        // `nodes` always starts with the RNG seed: node_at is never empty.
-        setup_data: params_base + node_at[0] as u64,
-        efi: efi.map(|e| {
-            let map = params_base + efi_map_at as u64;
-            (
-                e.info,
-                map,
-                e.runtime_map.len() as u32,
-                efi::MEMDESC_SIZE as u32,
-            )
-        }),
-        acpi_rsdp: efi.and_then(|e| e.acpi_rsdp),
+/// Where the kernel may end: anywhere with XLF_CAN_BE_LOADED_ABOVE_4G,
+/// else below 4 GiB.
+fn high_limit(header: &SetupHeader) -> u64 {
+    if header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
+        u64::MAX
+    } else {
+        layout::FOUR_GIB
     }
-    .build();
-    params.extend_from_slice(&cmdline);
-    params.push(0);
-    for (i, (kind, data)) in nodes.iter().enumerate() {
-        params.resize(node_at[i], 0);
-        let next = node_at.get(i + 1).map_or(0, |&at| params_base + at as u64);
-        params.extend_from_slice(&setup_data_node(next, *kind, data));
-    }
-    if let Some(efi) = efi {
-        params.resize(efi_map_at, 0);
-        params.extend_from_slice(&efi.runtime_map);
-    }
+}
 
-    let mut segments = vec![Segment {
-        digest: None,
-        purpose: match &no_screen {
-            None => "zero page (boot_params), command line, setup_data".into(),
-            Some(why) => format!("zero page (boot_params), command line, setup_data; {why}"),
-        },
-        mem: params_base,
-        memsz: page_align(params.len() as u64),
-        data: params.into(),
-    }];
-    let many = kernel_pieces.len() > 1;
-    for (i, (at, data, memsz)) in kernel_pieces.iter().enumerate() {
+/// Places the initrd top-down above 16 MiB, as the kernel's file loader
+/// does, and below initrd_addr_max unless the kernel takes it above 4 GiB.
+fn place_initrd(
+    placer: &mut Placer,
+    initrd: Option<&[u8]>,
+    header: &SetupHeader,
+) -> Result<Option<u64>, BuildError> {
+    let Some(data) = initrd else {
+        return Ok(None);
+    };
+    let max = if header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
+        u64::MAX
+    } else {
+        u64::from(header.initrd_addr_max) + 1
+    };
+    placer
+        .place(
+            "initrd",
+            Placement {
+                size: data.len() as u64,
+                align: PAGE_SIZE,
+                min: layout::INITRD_MIN,
+                max,
+                top_down: true,
+            },
+        )
+        .map(Some)
+}
+
+/// The kernel's segments (one per piece) and the initrd's, as views of
+/// `sources` where their bytes lie there.
+fn kernel_segments(
+    boot: &LinuxBoot,
+    pieces: &[KernelPiece],
+    initrd_at: Option<u64>,
+    sources: &[&Arc<Mapping>],
+) -> Vec<Segment> {
+    let file = boot.file;
+    let many = pieces.len() > 1;
+    let mut segments = Vec::with_capacity(pieces.len() + 1);
+    for (i, (at, data, memsz)) in pieces.iter().enumerate() {
         let purpose = match (&boot.kernel, many) {
             (Kernel::Relocatable { .. }, _) => {
                 format!("kernel {file} (protected-mode part, init_size reserved)")
@@ -655,7 +806,7 @@ pub fn build_from(
             data: SegmentData::share(data, sources),
         });
     }
-    if let (Some(at), Some(data)) = (initrd_at, initrd) {
+    if let (Some(at), Some(data)) = (initrd_at, boot.initrd) {
         segments.push(Segment {
             digest: None,
             purpose: "initrd".into(),
@@ -664,37 +815,39 @@ pub fn build_from(
             data: SegmentData::share(data, sources),
         });
     }
-    let config = PurgatoryConfig {
-        entry: kernel_entry,
-        rsi: match boot.args {
-            BootArgs::Linux => params_base,
-            BootArgs::None => 0,
-        },
-        skip_checks: options.skip_checks,
-        console: options.console,
-        reset_vga: options.reset_vga,
-        console_vga: options.console_vga,
-    };
+    segments
+}
+
+/// Digests every segment but the elfcorehdr, builds the purgatory that
+/// verifies them and jumps as `config` says, and puts it first; the
+/// elfcorehdr goes last. The image's entry is the purgatory's.
+fn seal(
+    file: &str,
+    mut segments: Vec<Segment>,
+    purgatory_base: u64,
+    config: &PurgatoryConfig,
+    elfcorehdr: Option<CoreHeader>,
+) -> Result<Image, BuildError> {
     // The elfcorehdr stays out of the digests: the kernel may rewrite it on
     // CPU or memory hotplug. It is the only segment starting with ELF magic.
     for s in &mut segments {
         s.digest = Some(purgatory::segment_digest(s));
     }
     let verified: Vec<&Segment> = segments.iter().collect();
-    let blob = purgatory::image(purgatory_base, &config, &verified).map_err(|count| {
+    let blob = purgatory::image(purgatory_base, config, &verified).map_err(|count| {
         BuildError::TooManyDigests {
             file: file.into(),
             count,
             max: purgatory::MAX_REGIONS,
         }
     })?;
-    if let Some((at, bytes, what)) = elfcorehdr {
+    if let Some(core) = elfcorehdr {
         segments.push(Segment {
             digest: None,
-            purpose: format!("elfcorehdr for /proc/vmcore: {what}"),
-            mem: at,
-            memsz: page_align(bytes.len() as u64),
-            data: bytes.into(),
+            purpose: format!("elfcorehdr for /proc/vmcore: {}", core.what),
+            mem: core.at,
+            memsz: page_align(core.bytes.len() as u64),
+            data: core.bytes.into(),
         });
     }
     segments.insert(
