@@ -209,10 +209,13 @@ mod tests {
 
     const TOP: u64 = u64::MAX;
 
+    /// Ranges as (start, end) pairs, for tables.
+    type Pairs = &'static [(u64, u64)];
+
     #[test]
     fn new_sorts_merges_and_drops_empty_ranges() {
         // (name, input, expected)
-        let cases: &[(&str, &[(u64, u64)], &[(u64, u64)])] = &[
+        let cases: &[(&str, Pairs, Pairs)] = &[
             ("empty", &[], &[]),
             ("zero size dropped", &[(5, 5)], &[]),
             ("inverted dropped", &[(9, 5)], &[]),
@@ -241,7 +244,7 @@ mod tests {
     fn minus_table() {
         let base: &[(u64, u64)] = &[(0x1000, 0x3000), (0x5000, 0x8000)];
         // (name, cut, expected)
-        let cases: &[(&str, (u64, u64), &[(u64, u64)])] = &[
+        let cases: &[(&str, (u64, u64), Pairs)] = &[
             (
                 "touching below",
                 (0, 0x1000),
@@ -293,7 +296,7 @@ mod tests {
     #[test]
     fn intersect_table() {
         let base: &[(u64, u64)] = &[(0, 0x3000), (0x5000, TOP)];
-        let cases: &[(&str, (u64, u64), &[(u64, u64)])] = &[
+        let cases: &[(&str, (u64, u64), Pairs)] = &[
             ("touching ends give nothing", (0x3000, 0x5000), &[]),
             (
                 "one byte each side",
