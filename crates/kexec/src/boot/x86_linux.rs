@@ -1470,4 +1470,284 @@ mod tests {
             assert_eq!(print, want, "{name}");
         }
     }
+
+    fn pairs(r: &Ranges) -> Vec<(u64, u64)> {
+        r.iter().map(|r| (r.start, r.end)).collect()
+    }
+
+    fn header() -> SetupHeader {
+        SetupHeader::read(&kernel()).unwrap()
+    }
+
+    #[test]
+    fn free_ram_is_ram_within_mem_bounds_and_outside_crash_regions() {
+        let mut sys = qemu_1536m();
+        sys.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
+        let all = free_ram(&sys, None, &LoadOptions::default());
+        assert_eq!(
+            pairs(&all),
+            [(0, 0x9fc00), (MIB, 0x4b00_0000), (0x5b00_0000, 0x5ffe_0000)]
+        );
+        // --mem-max is inclusive: its own byte is usable.
+        let bounded = LoadOptions {
+            mem_min: 0x2000,
+            mem_max: 0x1fff_ffff,
+            ..LoadOptions::default()
+        };
+        assert_eq!(
+            pairs(&free_ram(&sys, None, &bounded)),
+            [(0x2000, 0x9fc00), (MIB, 0x2000_0000)]
+        );
+    }
+
+    #[test]
+    fn crash_free_ram_is_the_region_less_its_control_pages() {
+        let mut sys = qemu_1536m();
+        let region = Range::new(0x4b00_0000, 0x5b00_0000);
+        sys.crash_regions = vec![Range::new(0x1000_0000, 0x1100_0000), region];
+        assert_eq!(crash_region(&sys), Ok(region), "the highest region");
+        let free = free_ram(&sys, Some(region), &LoadOptions::default());
+        assert_eq!(pairs(&free), [(0x4b20_0000, 0x5b00_0000)]);
+        sys.crash_regions.clear();
+        assert_eq!(crash_region(&sys), Err(BuildError::NoCrashRegion));
+    }
+
+    fn placer(free: &[(u64, u64)]) -> Placer {
+        Placer {
+            file: "vmlinux".into(),
+            free: Ranges::new(free.iter().map(|&(s, e)| Range::new(s, e))),
+            placed: Vec::new(),
+            crash_region: None,
+            placed_names: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn fixed_pieces_take_whole_pages_of_free_ram_or_are_named() {
+        let data = [0u8; 16];
+        let mut p = placer(&[(MIB, 64 * MIB)]);
+        let kernel = Kernel::Fixed {
+            pieces: vec![(16 * MIB, &data, 0x1001), (32 * MIB, &data, 0)],
+            entry: 16 * MIB,
+        };
+        reserve_fixed_pieces(&mut p, "vmlinux", &kernel).unwrap();
+        assert_eq!(
+            pairs(&p.free),
+            [(MIB, 16 * MIB), (16 * MIB + 0x2000, 64 * MIB)],
+            "memsz rounded up to pages; an empty piece takes nothing"
+        );
+        let cases: &[(&str, u64, u64, &str)] = &[
+            (
+                "past the end",
+                64 * MIB - 0x1000,
+                0x2000,
+                "0x3fff000-0x4000fff",
+            ),
+            (
+                "overflowing",
+                u64::MAX - 0xfff,
+                0x2000,
+                "0xfffffffffffff000-0xfffffffffffffffe",
+            ),
+            ("on a taken piece", 16 * MIB, 1, "0x1000000-0x1000fff"),
+        ];
+        for (name, at, memsz, range) in cases {
+            let kernel = Kernel::Fixed {
+                pieces: vec![(*at, &data, *memsz)],
+                entry: 0,
+            };
+            let err = reserve_fixed_pieces(&mut p, "vmlinux", &kernel).unwrap_err();
+            assert_eq!(
+                err,
+                BuildError::FixedOutsideRam {
+                    file: "vmlinux".into(),
+                    what: "PT_LOAD segment 0".into(),
+                    range: range.to_string(),
+                },
+                "{name}"
+            );
+        }
+        let relocatable = Kernel::Relocatable {
+            data: &data,
+            memsz: 0x1000,
+            align: 0x1000,
+            min: 0,
+            entry_offset: 0,
+        };
+        let before = p.free.clone();
+        reserve_fixed_pieces(&mut p, "vmlinux", &relocatable).unwrap();
+        assert_eq!(p.free, before, "a relocatable kernel has no fixed pieces");
+    }
+
+    #[test]
+    fn the_final_cmdline_adds_elfcorehdr_and_memmap_and_fits_cmdline_size() {
+        let k = kernel();
+        let boot = bzimage64::describe("vmlinuz", &k, None, b"irqpoll").unwrap();
+        let memmap = qemu_1536m().memmap;
+        let plain = final_cmdline(&boot, &header(), None, &memmap, &LoadOptions::default());
+        assert_eq!(plain.unwrap(), b"irqpoll");
+        let core = CoreHeader {
+            at: 0x4b20_d000,
+            bytes: vec![],
+            what: String::new(),
+        };
+        let crash = final_cmdline(
+            &boot,
+            &header(),
+            Some(&core),
+            &memmap,
+            &LoadOptions::default(),
+        );
+        assert_eq!(crash.unwrap(), b"irqpoll elfcorehdr=0x4b20d000");
+        let with_memmap = LoadOptions {
+            pass_memmap_cmdline: true,
+            ..LoadOptions::default()
+        };
+        let line = final_cmdline(&boot, &header(), Some(&core), &memmap, &with_memmap).unwrap();
+        let want = format!(
+            "irqpoll elfcorehdr=0x4b20d000 {}",
+            crash::memmap_cmdline(&memmap)
+        );
+        assert_eq!(String::from_utf8(line).unwrap(), want);
+        // memmap= words only for a capture kernel.
+        let normal = final_cmdline(&boot, &header(), None, &memmap, &with_memmap);
+        assert_eq!(normal.unwrap(), b"irqpoll");
+        // cmdline_size counts the NUL: exactly full fits, one more does not.
+        let mut small = header();
+        small.cmdline_size = 8;
+        assert!(final_cmdline(&boot, &small, None, &memmap, &LoadOptions::default()).is_ok());
+        small.cmdline_size = 7;
+        assert_eq!(
+            final_cmdline(&boot, &small, None, &memmap, &LoadOptions::default()),
+            Err(BuildError::CmdlineTooLong {
+                file: "vmlinuz".into(),
+                len: 8,
+                max: 7
+            })
+        );
+    }
+
+    #[test]
+    fn the_zero_page_layout_chains_setup_data_after_the_cmdline() {
+        let sys = qemu_1536m();
+        let layout = ParamsLayout::new(14, &sys, None, &sys.memmap);
+        assert_eq!(layout.cmdline_at, 4096);
+        assert_eq!(layout.node_at, [4096 + 16], "16-byte aligned after the NUL");
+        assert_eq!(layout.len, 4096 + 16 + 16 + 32);
+        let params = layout.fill(vec![0; 4096], 0x9_0000, b"console=ttyS0", None);
+        assert_eq!(params.len(), layout.len);
+        assert_eq!(&params[4096..4110], b"console=ttyS0\0");
+        let node = &params[4112..];
+        assert_eq!(&node[..8], &[0; 8], "the last node links to nothing");
+        assert_eq!(
+            u32::from_le_bytes(node[8..12].try_into().unwrap()),
+            SETUP_RNG_SEED
+        );
+        assert_eq!(&node[16..], &[7; 32]);
+
+        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let efi = EfiHandover::gather(&host, Some(&bp)).unwrap();
+        let layout = ParamsLayout::new(16, &sys, Some(&efi), &sys.memmap);
+        let efi_node = efi.setup_data().len();
+        assert_eq!(layout.node_at, [4096 + 16, 4096 + 16 + 48]);
+        assert_eq!(layout.efi_map_at, align_to(4096 + 64 + 16 + efi_node, 16));
+        assert_eq!(layout.len, layout.efi_map_at + efi.runtime_map.len());
+        let params = layout.fill(vec![0; 4096], 0x9_0000, b"fifteen bytes..", Some(&efi));
+        assert_eq!(params.len(), layout.len);
+        assert_eq!(
+            u64::from_le_bytes(params[4112..4120].try_into().unwrap()),
+            0x9_0000 + 4096 + 64,
+            "the RNG seed links to the EFI node by physical address"
+        );
+        assert_eq!(&params[layout.efi_map_at..], &efi.runtime_map[..]);
+    }
+
+    #[test]
+    fn kernel_and_initrd_respect_the_4g_flags() {
+        let data = [0u8; 16];
+        let kernel = Kernel::Relocatable {
+            data: &data,
+            memsz: 0x30_0000,
+            align: 0x20_0000,
+            min: MIB,
+            entry_offset: 0x200,
+        };
+        let mut above = header();
+        above.xloadflags |= XLF_CAN_BE_LOADED_ABOVE_4G;
+        let mut below = header();
+        below.xloadflags &= !XLF_CAN_BE_LOADED_ABOVE_4G;
+        below.initrd_addr_max = 0x7fff_ffff;
+        let ram = [(MIB, 3 * GIB), (4 * GIB, 5 * GIB)];
+
+        let mut p = placer(&ram);
+        let (pieces, entry) = place_kernel(&mut p, &kernel, &above).unwrap();
+        assert_eq!(pieces, [(5 * GIB - 0x40_0000, &data[..], 0x30_0000)]);
+        assert_eq!(entry, 5 * GIB - 0x40_0000 + 0x200);
+        let at = place_initrd(&mut p, Some(&[1; 5000]), &above).unwrap();
+        assert_eq!(
+            at,
+            Some(5 * GIB - 0x2000),
+            "above the kernel's alignment gap"
+        );
+
+        let mut p = placer(&ram);
+        let (pieces, _) = place_kernel(&mut p, &kernel, &below).unwrap();
+        assert_eq!(pieces[0].0, 3 * GIB - 0x40_0000, "aligned, below 4 GiB");
+        let at = place_initrd(&mut p, Some(&[1; 5000]), &below).unwrap();
+        assert_eq!(at, Some(0x8000_0000 - 0x2000), "ends at initrd_addr_max");
+        assert_eq!(place_initrd(&mut p, None, &below), Ok(None));
+        let mut high = placer(&[(4 * GIB, 5 * GIB)]);
+        let err = place_initrd(&mut high, Some(&[1; 5000]), &below).unwrap_err();
+        assert!(err.to_string().contains("no room for the initrd"), "{err}");
+        // Fixed pieces are passed through.
+        let fixed = Kernel::Fixed {
+            pieces: vec![(16 * MIB, &data, 0x1000)],
+            entry: 16 * MIB + 4,
+        };
+        let (pieces, entry) = place_kernel(&mut placer(&ram), &fixed, &below).unwrap();
+        assert_eq!(
+            (pieces, entry),
+            (vec![(16 * MIB, &data[..], 0x1000)], 16 * MIB + 4)
+        );
+    }
+
+    #[test]
+    fn sealing_digests_all_but_the_elfcorehdr_and_puts_the_purgatory_first() {
+        let segment = |mem: u64, byte: u8| Segment {
+            digest: None,
+            purpose: format!("test {byte}"),
+            mem,
+            memsz: 0x1000,
+            data: vec![byte; 100].into(),
+        };
+        let config = PurgatoryConfig {
+            entry: 0x100_0000,
+            rsi: 0x9_0000,
+            skip_checks: false,
+            console: None,
+            reset_vga: false,
+            console_vga: false,
+        };
+        let core = CoreHeader {
+            at: 0x8_0000,
+            bytes: b"\x7fELF".to_vec(),
+            what: "test".into(),
+        };
+        let segments = vec![segment(0x9_0000, 1), segment(0x100_0000, 2)];
+        let img = seal("vmlinuz", segments, 0x7_0000, &config, Some(core)).unwrap();
+        let s = &img.segments;
+        assert_eq!(s.len(), 4);
+        assert_eq!((s[0].mem, s[0].digest), (0x7_0000, None));
+        assert!(s[0].purpose.starts_with("purgatory"));
+        assert_eq!(img.entry, purgatory::entry(0x7_0000));
+        assert!(s[1].digest.is_some() && s[2].digest.is_some());
+        assert_eq!(s[3].purpose, "elfcorehdr for /proc/vmcore: test");
+        assert_eq!((s[3].mem, s[3].digest), (0x8_0000, None));
+        // More segments than the digest table holds: named.
+        let many = (0..=purgatory::MAX_REGIONS as u64)
+            .map(|i| segment(i * 0x1000, 3))
+            .collect();
+        let err = seal("vmlinuz", many, 0x7_0000, &config, None).unwrap_err();
+        assert!(matches!(err, BuildError::TooManyDigests { .. }), "{err}");
+    }
 }
