@@ -571,6 +571,21 @@ mod tests {
             ANY,
             (Some(0x1000), Some(0x3000)),
         ),
+        case("zero size, nothing free", &[], (0, PAGE), ANY, (None, None)),
+        case(
+            "split by min, enough above it",
+            &[(0, 0x1010)],
+            (0x10, 1),
+            (0x1000, TOP),
+            (Some(0x1000), Some(0x1000)),
+        ),
+        case(
+            "split by max, enough below it",
+            &[(0xff0, 0x1010)],
+            (0x10, 1),
+            (0, 0x1000),
+            (Some(0xff0), Some(0xff0)),
+        ),
     ];
 
     #[test]
