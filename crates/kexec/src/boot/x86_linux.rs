@@ -374,6 +374,11 @@ pub fn build(
 /// As `build`, where the kernel and initrd bytes lie in `sources` (the
 /// input files mapped read-only): their segments are views of those
 /// mappings, not copies, so no file's bytes are held twice.
+///
+/// The steps, in the order the kernel's bzImage64_load takes them: check
+/// the inputs, find free RAM, reserve the fixed pieces, place the low
+/// parts (purgatory, elfcorehdr, zero page), place the kernel and initrd,
+/// fill in the zero page, and seal everything with the purgatory.
 pub fn build_from(
     boot: &LinuxBoot,
     target: Target,
@@ -381,24 +386,117 @@ pub fn build_from(
     options: &LoadOptions,
     sources: &[&Arc<Mapping>],
 ) -> Result<Image, BuildError> {
-    let LinuxBoot {
-        file,
-        cmdline,
-        initrd,
-        ..
-    } = *boot;
-    let header = SetupHeader::read(boot.setup_header).ok_or_else(|| BuildError::Header {
+    let file = boot.file;
+    let header = check_inputs(boot, target)?;
+    let crash_region = match target {
+        Target::Normal => None,
+        Target::Crash => Some(crash_region(system)?),
+    };
+    let mut placer = Placer {
         file: file.into(),
+        free: free_ram(system, crash_region, options),
+        placed: Vec::new(),
+        crash_region,
+        placed_names: Vec::new(),
+    };
+    // Fixed pieces first: nothing else may take their place.
+    reserve_fixed_pieces(&mut placer, file, &boot.kernel)?;
+
+    // Low: the purgatory, a crash kernel's elfcorehdr, then the zero page
+    // with the command line and setup_data.
+    let purgatory_base = placer.place_low("purgatory", purgatory::memsz())?;
+    let (elfcorehdr, memmap) = match target {
+        Target::Normal => (None, system.memmap.clone()),
+        Target::Crash => {
+            let (core, memmap) = place_elfcorehdr(&mut placer, system)?;
+            (Some(core), memmap)
+        }
+    };
+    let cmdline = final_cmdline(boot, &header, elfcorehdr.as_ref(), &memmap, options)?;
+    let efi = system
+        .efi
+        .as_ref()
+        .ok()
+        .filter(|_| header.xloadflags & XLF_EFI_KEXEC != 0 && !options.no_efi);
+    let params_layout = ParamsLayout::new(cmdline.len() + 1, system, efi, &memmap);
+    let params_base = placer.place_low("zero page and command line", params_layout.len as u64)?;
+
+    // High: the kernel with room for its decompression, then the initrd.
+    let (kernel_pieces, kernel_entry) = place_kernel(&mut placer, &boot.kernel, &header)?;
+    let initrd_at = place_initrd(&mut placer, boot.initrd, &header)?;
+
+    let no_screen = screen_info_kept(system.framebuffer.as_deref(), options.reuse_video_type);
+    let params = ZeroPage {
+        kernel_head: boot.setup_header,
+        running: system.boot_params.as_deref(),
+        keep_screen_info: no_screen.is_none(),
+        e820: &memmap,
+        cmdline_addr: params_base + params_layout.cmdline_at as u64,
+        initrd: initrd_at.zip(boot.initrd.map(|d| d.len() as u64)),
+        // `nodes` always starts with the RNG seed: node_at is never empty.
+        setup_data: params_base + params_layout.node_at[0] as u64,
+        efi: efi.map(|e| {
+            let map = params_base + params_layout.efi_map_at as u64;
+            (
+                e.info,
+                map,
+                e.runtime_map.len() as u32,
+                efi::MEMDESC_SIZE as u32,
+            )
+        }),
+        acpi_rsdp: efi.and_then(|e| e.acpi_rsdp),
+    }
+    .build();
+    let params = params_layout.fill(params, params_base, &cmdline, efi);
+
+    let mut segments = vec![Segment {
+        digest: None,
+        purpose: match &no_screen {
+            None => "zero page (boot_params), command line, setup_data".into(),
+            Some(why) => format!("zero page (boot_params), command line, setup_data; {why}"),
+        },
+        mem: params_base,
+        memsz: page_align(params.len() as u64),
+        data: params.into(),
+    }];
+    segments.extend(kernel_segments(boot, &kernel_pieces, initrd_at, sources));
+    let config = PurgatoryConfig {
+        entry: kernel_entry,
+        rsi: match boot.args {
+            BootArgs::Linux => params_base,
+            BootArgs::None => 0,
+        },
+        skip_checks: options.skip_checks,
+        console: options.console,
+        reset_vga: options.reset_vga,
+        console_vga: options.console_vga,
+    };
+    seal(file, segments, purgatory_base, &config, elfcorehdr)
+}
+
+/// The checks made before anything is laid out: a readable setup header,
+/// no NUL inside the command line, and few enough segments.
+fn check_inputs(boot: &LinuxBoot, target: Target) -> Result<SetupHeader, BuildError> {
+    let header = SetupHeader::read(boot.setup_header).ok_or_else(|| BuildError::Header {
+        file: boot.file.into(),
         why: "too short for an x86 setup header".into(),
     })?;
-    if let Some(position) = crate::cmdline::nul_position(cmdline) {
+    if let Some(position) = crate::cmdline::nul_position(boot.cmdline) {
         return Err(BuildError::CmdlineNul {
             position,
-            len: cmdline.len(),
+            len: boot.cmdline.len(),
         });
     }
     segment_count(boot, target)?;
+    Ok(header)
+}
 
+/// The RAM the next kernel's segments may go in: usable RAM between
+/// --mem-min and --mem-max (inclusive), and then for a normal load
+/// without the crash regions (a loaded capture kernel lives there), for a
+/// crash load only the crash region (`crash_region`) without its first
+/// 2 MiB, which the kernel keeps for its control pages.
+fn free_ram(system: &System, crash_region: Option<Range>, options: &LoadOptions) -> Ranges {
     let ram = Ranges::new(
         system
             .memmap
@@ -410,132 +508,199 @@ pub fn build_from(
         options.mem_min,
         options.mem_max.saturating_add(1).max(options.mem_max),
     ));
-    match target {
-        Target::Normal => {
+    match crash_region {
+        None => {
             for r in &system.crash_regions {
                 free = free.minus(*r);
             }
         }
-        Target::Crash => {
-            // Everything in the main region (crashk_res), its start left to
-            // the kernel's control pages.
-            let region = crash_region(system)?;
+        Some(region) => {
             free = free.intersect(region).minus(Range::new(
                 region.start,
                 region.start.saturating_add(layout::CRASH_CONTROL_RESERVE),
             ));
         }
     }
-    let mut placer = Placer {
-        file: file.into(),
-        free,
-        placed: Vec::new(),
-        crash_region: if target == Target::Crash {
-            crash_region(system).ok()
-        } else {
-            None
-        },
-        placed_names: Vec::new(),
-    };
-    // Fixed pieces first: nothing else may take their place.
-    if let Kernel::Fixed { pieces, .. } = &boot.kernel {
-        for (i, (at, _, memsz)) in pieces.iter().enumerate() {
-            let end = memsz
-                .checked_next_multiple_of(PAGE_SIZE)
-                .and_then(|m| at.checked_add(m));
-            let range = Range::new(*at, end.unwrap_or(u64::MAX));
-            if end.is_none() || !placer.free.contains(&range) {
-                return Err(BuildError::FixedOutsideRam {
-                    file: file.into(),
-                    what: format!("PT_LOAD segment {i}"),
-                    range: range.to_string(),
-                });
-            }
-            placer.free = placer.free.minus(range);
-            placer.placed.push(range);
-        }
-    }
-    let above_4g = header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0;
-    let high_limit = if above_4g { u64::MAX } else { layout::FOUR_GIB };
+    free
+}
 
-    // Low: the purgatory, a crash kernel's elfcorehdr, then the zero page
-    // with the command line and setup_data.
-    let purgatory_base = placer.place_low("purgatory", purgatory::memsz())?;
-    let (elfcorehdr, memmap) = match target {
-        Target::Normal => (None, system.memmap.clone()),
-        Target::Crash => {
-            let info = system
-                .crash
-                .as_ref()
-                .map_err(|e| BuildError::CrashInfo(e.clone()))?;
-            let core = info.segments(&system.crash_regions);
-            let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
-            let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
-            let range = Range::new(at, at + page_align(bytes.len() as u64));
-            (
-                Some((at, bytes, info.describe(&core))),
-                crash::capture_memmap(&system.memmap, &system.crash_regions, range),
-            )
-        }
+/// Takes an ELF vmlinux's PT_LOADs (whole pages of their memsz) out of the
+/// free RAM at their own addresses; each must lie entirely in free RAM.
+fn reserve_fixed_pieces(
+    placer: &mut Placer,
+    file: &str,
+    kernel: &Kernel,
+) -> Result<(), BuildError> {
+    let Kernel::Fixed { pieces, .. } = kernel else {
+        return Ok(());
     };
+    for (i, (at, _, memsz)) in pieces.iter().enumerate() {
+        let end = memsz
+            .checked_next_multiple_of(PAGE_SIZE)
+            .and_then(|m| at.checked_add(m));
+        let range = Range::new(*at, end.unwrap_or(u64::MAX));
+        if end.is_none() || !placer.free.contains(&range) {
+            return Err(BuildError::FixedOutsideRam {
+                file: file.into(),
+                what: format!("PT_LOAD segment {i}"),
+                range: range.to_string(),
+            });
+        }
+        placer.free = placer.free.minus(range);
+        placer.placed.push(range);
+    }
+    Ok(())
+}
+
+/// A crash load's ELF core header: where it goes, its bytes, and what it
+/// describes (for the segment's purpose).
+struct CoreHeader {
+    at: u64,
+    bytes: Vec<u8>,
+    what: String,
+}
+
+/// Builds and places (low) the elfcorehdr that shows the capture kernel
+/// the dead kernel's memory, and returns with it the capture kernel's
+/// memory map (which marks the elfcorehdr reserved).
+fn place_elfcorehdr(
+    placer: &mut Placer,
+    system: &System,
+) -> Result<(CoreHeader, Vec<MemoryRegion>), BuildError> {
+    let info = system
+        .crash
+        .as_ref()
+        .map_err(|e| BuildError::CrashInfo(e.clone()))?;
+    let core = info.segments(&system.crash_regions);
+    let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
+    let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
+    let range = Range::new(at, at + page_align(bytes.len() as u64));
+    let memmap = crash::capture_memmap(&system.memmap, &system.crash_regions, range);
+    let what = info.describe(&core);
+    Ok((CoreHeader { at, bytes, what }, memmap))
+}
+
+/// The command line the next kernel gets: the user's, for a capture kernel
+/// with elfcorehdr= (and with --pass-memmap-cmdline its memory map as
+/// memmap= words); refused when longer than the header's cmdline_size.
+fn final_cmdline(
+    boot: &LinuxBoot,
+    header: &SetupHeader,
+    elfcorehdr: Option<&CoreHeader>,
+    memmap: &[MemoryRegion],
+    options: &LoadOptions,
+) -> Result<Vec<u8>, BuildError> {
+    let cmdline = boot.cmdline;
     // The capture kernel finds the dead kernel's memory through elfcorehdr=.
-    let cmdline = match &elfcorehdr {
-        Some((at, ..)) => crate::cmdline::compose(
+    let mut line = match elfcorehdr {
+        Some(core) => crate::cmdline::compose(
             Some(cmdline).filter(|c| !c.is_empty()),
-            Some(format!("elfcorehdr={at:#x}").as_bytes()),
+            Some(format!("elfcorehdr={:#x}", core.at).as_bytes()),
         ),
         None => cmdline.to_vec(),
     };
     // --pass-memmap-cmdline: the capture kernel's memory map once more, as
     // memmap= words that replace its e820 table (memmap=exactmap).
-    let cmdline = match &elfcorehdr {
-        Some(_) if options.pass_memmap_cmdline => {
-            let mut line = cmdline;
-            line.push(b' ');
-            line.extend_from_slice(crash::memmap_cmdline(&memmap).as_bytes());
-            line
-        }
-        _ => cmdline,
-    };
-    let cmdline_len = cmdline.len() + 1;
-    if cmdline_len as u64 > u64::from(header.cmdline_size) {
+    if elfcorehdr.is_some() && options.pass_memmap_cmdline {
+        line.push(b' ');
+        line.extend_from_slice(crash::memmap_cmdline(memmap).as_bytes());
+    }
+    let len = line.len() + 1;
+    if len as u64 > u64::from(header.cmdline_size) {
         return Err(BuildError::CmdlineTooLong {
-            file: file.into(),
-            len: cmdline_len,
+            file: boot.file.into(),
+            len,
             max: header.cmdline_size.into(),
         });
     }
-    // The zero page segment: boot_params, the command line, the setup_data
-    // chain (RNG seed, EFI, extra e820 entries), then the EFI runtime map.
-    let efi = system
-        .efi
-        .as_ref()
-        .ok()
-        .filter(|_| header.xloadflags & XLF_EFI_KEXEC != 0 && !options.no_efi);
-    let mut nodes: Vec<(u32, Vec<u8>)> = vec![(SETUP_RNG_SEED, system.rng_seed.to_vec())];
-    if let Some(efi) = efi {
-        nodes.push((SETUP_EFI, efi.setup_data()));
-    }
-    if memmap.len() > zero_page::E820_MAX_IN_PAGE {
-        let extra = memmap[zero_page::E820_MAX_IN_PAGE..]
-            .iter()
-            .flat_map(zero_page::e820_entry)
-            .collect();
-        nodes.push((SETUP_E820_EXT, extra));
-    }
-    let cmdline_at = zero_page::SIZE;
-    let mut node_at = Vec::with_capacity(nodes.len());
-    let mut end = align_to(cmdline_at + cmdline_len, layout::SETUP_DATA_ALIGN);
-    for (_, data) in &nodes {
-        node_at.push(end);
-        end = align_to(end + 16 + data.len(), layout::SETUP_DATA_ALIGN);
-    }
-    let efi_map_at = end;
-    let params_len = efi_map_at + efi.map_or(0, |e| e.runtime_map.len());
-    let params_base = placer.place_low("zero page and command line", params_len as u64)?;
+    Ok(line)
+}
 
-    // High: a relocatable kernel with room for its decompression, then the initrd.
-    let (kernel_pieces, kernel_entry) = match &boot.kernel {
+/// Offsets inside the zero page segment: boot_params, the command line,
+/// the setup_data chain (RNG seed, EFI, extra e820 entries), then the EFI
+/// runtime map.
+struct ParamsLayout {
+    cmdline_at: usize,
+    /// setup_data nodes (type, payload) and where each starts.
+    nodes: Vec<(u32, Vec<u8>)>,
+    node_at: Vec<usize>,
+    efi_map_at: usize,
+    len: usize,
+}
+
+impl ParamsLayout {
+    /// `cmdline_len` counts the terminating NUL.
+    fn new(
+        cmdline_len: usize,
+        system: &System,
+        efi: Option<&EfiHandover>,
+        memmap: &[MemoryRegion],
+    ) -> ParamsLayout {
+        let mut nodes: Vec<(u32, Vec<u8>)> = vec![(SETUP_RNG_SEED, system.rng_seed.to_vec())];
+        if let Some(efi) = efi {
+            nodes.push((SETUP_EFI, efi.setup_data()));
+        }
+        if memmap.len() > zero_page::E820_MAX_IN_PAGE {
+            let extra = memmap[zero_page::E820_MAX_IN_PAGE..]
+                .iter()
+                .flat_map(zero_page::e820_entry)
+                .collect();
+            nodes.push((SETUP_E820_EXT, extra));
+        }
+        let cmdline_at = zero_page::SIZE;
+        let mut node_at = Vec::with_capacity(nodes.len());
+        let mut end = align_to(cmdline_at + cmdline_len, layout::SETUP_DATA_ALIGN);
+        for (_, data) in &nodes {
+            node_at.push(end);
+            end = align_to(end + 16 + data.len(), layout::SETUP_DATA_ALIGN);
+        }
+        let efi_map_at = end;
+        ParamsLayout {
+            cmdline_at,
+            nodes,
+            node_at,
+            efi_map_at,
+            len: efi_map_at + efi.map_or(0, |e| e.runtime_map.len()),
+        }
+    }
+
+    /// Appends to the built boot_params the command line, the chained
+    /// setup_data nodes (linked by physical address from `base`) and the
+    /// EFI runtime map, each at its offset.
+    fn fill(
+        &self,
+        mut params: Vec<u8>,
+        base: u64,
+        cmdline: &[u8],
+        efi: Option<&EfiHandover>,
+    ) -> Vec<u8> {
+        params.extend_from_slice(cmdline);
+        params.push(0);
+        for (i, (kind, data)) in self.nodes.iter().enumerate() {
+            params.resize(self.node_at[i], 0);
+            let next = self.node_at.get(i + 1).map_or(0, |&at| base + at as u64);
+            params.extend_from_slice(&setup_data_node(next, *kind, data));
+        }
+        if let Some(efi) = efi {
+            params.resize(self.efi_map_at, 0);
+            params.extend_from_slice(&efi.runtime_map);
+        }
+        params
+    }
+}
+
+/// A piece of the kernel in memory: (address, data, memsz).
+type KernelPiece<'a> = (u64, &'a [u8], u64);
+
+/// Places a relocatable kernel top-down (below 4 GiB unless the header
+/// allows above), its memsz reserved for decompression; fixed pieces stay
+/// where they are. Returns the pieces and the kernel's entry.
+fn place_kernel<'a>(
+    placer: &mut Placer,
+    kernel: &Kernel<'a>,
+    header: &SetupHeader,
+) -> Result<(Vec<KernelPiece<'a>>, u64), BuildError> {
+    match kernel {
         Kernel::Relocatable {
             data,
             memsz,
@@ -549,81 +714,67 @@ pub fn build_from(
                     size: *memsz,
                     align: (*align).max(PAGE_SIZE),
                     min: *min,
-                    max: high_limit,
+                    max: high_limit(header),
                     top_down: true,
                 },
             )?;
-            (vec![(at, *data, page_align(*memsz))], at + entry_offset)
+            Ok((vec![(at, *data, page_align(*memsz))], at + entry_offset))
         }
-        Kernel::Fixed { pieces, entry } => (pieces.clone(), *entry),
-    };
-    let initrd_at = match initrd {
-        Some(data) => {
-            let max = if above_4g {
-                u64::MAX
-            } else {
-                u64::from(header.initrd_addr_max) + 1
-            };
-            Some(placer.place(
-                "initrd",
-                Placement {
-                    size: data.len() as u64,
-                    align: PAGE_SIZE,
-                    min: layout::INITRD_MIN,
-                    max,
-                    top_down: true,
-                },
-            )?)
-        }
-        None => None,
-    };
+        Kernel::Fixed { pieces, entry } => Ok((pieces.clone(), *entry)),
+    }
+}
 
-    let no_screen = screen_info_kept(system.framebuffer.as_deref(), options.reuse_video_type);
-    let mut params = ZeroPage {
-        kernel_head: boot.setup_header,
-        running: system.boot_params.as_deref(),
-        keep_screen_info: no_screen.is_none(),
-        e820: &memmap,
-        cmdline_addr: params_base + cmdline_at as u64,
-        initrd: initrd_at.zip(initrd.map(|d| d.len() as u64)),
-        // `nodes` always starts with the RNG seed: node_at is never empty.
-        setup_data: params_base + node_at[0] as u64,
-        efi: efi.map(|e| {
-            let map = params_base + efi_map_at as u64;
-            (
-                e.info,
-                map,
-                e.runtime_map.len() as u32,
-                efi::MEMDESC_SIZE as u32,
-            )
-        }),
-        acpi_rsdp: efi.and_then(|e| e.acpi_rsdp),
+/// Where the kernel may end: anywhere with XLF_CAN_BE_LOADED_ABOVE_4G,
+/// else below 4 GiB.
+fn high_limit(header: &SetupHeader) -> u64 {
+    if header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
+        u64::MAX
+    } else {
+        layout::FOUR_GIB
     }
-    .build();
-    params.extend_from_slice(&cmdline);
-    params.push(0);
-    for (i, (kind, data)) in nodes.iter().enumerate() {
-        params.resize(node_at[i], 0);
-        let next = node_at.get(i + 1).map_or(0, |&at| params_base + at as u64);
-        params.extend_from_slice(&setup_data_node(next, *kind, data));
-    }
-    if let Some(efi) = efi {
-        params.resize(efi_map_at, 0);
-        params.extend_from_slice(&efi.runtime_map);
-    }
+}
 
-    let mut segments = vec![Segment {
-        digest: None,
-        purpose: match &no_screen {
-            None => "zero page (boot_params), command line, setup_data".into(),
-            Some(why) => format!("zero page (boot_params), command line, setup_data; {why}"),
-        },
-        mem: params_base,
-        memsz: page_align(params.len() as u64),
-        data: params.into(),
-    }];
-    let many = kernel_pieces.len() > 1;
-    for (i, (at, data, memsz)) in kernel_pieces.iter().enumerate() {
+/// Places the initrd top-down above 16 MiB, as the kernel's file loader
+/// does, and below initrd_addr_max unless the kernel takes it above 4 GiB.
+fn place_initrd(
+    placer: &mut Placer,
+    initrd: Option<&[u8]>,
+    header: &SetupHeader,
+) -> Result<Option<u64>, BuildError> {
+    let Some(data) = initrd else {
+        return Ok(None);
+    };
+    let max = if header.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G != 0 {
+        u64::MAX
+    } else {
+        u64::from(header.initrd_addr_max) + 1
+    };
+    placer
+        .place(
+            "initrd",
+            Placement {
+                size: data.len() as u64,
+                align: PAGE_SIZE,
+                min: layout::INITRD_MIN,
+                max,
+                top_down: true,
+            },
+        )
+        .map(Some)
+}
+
+/// The kernel's segments (one per piece) and the initrd's, as views of
+/// `sources` where their bytes lie there.
+fn kernel_segments(
+    boot: &LinuxBoot,
+    pieces: &[KernelPiece],
+    initrd_at: Option<u64>,
+    sources: &[&Arc<Mapping>],
+) -> Vec<Segment> {
+    let file = boot.file;
+    let many = pieces.len() > 1;
+    let mut segments = Vec::with_capacity(pieces.len() + 1);
+    for (i, (at, data, memsz)) in pieces.iter().enumerate() {
         let purpose = match (&boot.kernel, many) {
             (Kernel::Relocatable { .. }, _) => {
                 format!("kernel {file} (protected-mode part, init_size reserved)")
@@ -639,7 +790,7 @@ pub fn build_from(
             data: SegmentData::share(data, sources),
         });
     }
-    if let (Some(at), Some(data)) = (initrd_at, initrd) {
+    if let (Some(at), Some(data)) = (initrd_at, boot.initrd) {
         segments.push(Segment {
             digest: None,
             purpose: "initrd".into(),
@@ -648,37 +799,39 @@ pub fn build_from(
             data: SegmentData::share(data, sources),
         });
     }
-    let config = PurgatoryConfig {
-        entry: kernel_entry,
-        rsi: match boot.args {
-            BootArgs::Linux => params_base,
-            BootArgs::None => 0,
-        },
-        skip_checks: options.skip_checks,
-        console: options.console,
-        reset_vga: options.reset_vga,
-        console_vga: options.console_vga,
-    };
+    segments
+}
+
+/// Digests every segment but the elfcorehdr, builds the purgatory that
+/// verifies them and jumps as `config` says, and puts it first; the
+/// elfcorehdr goes last. The image's entry is the purgatory's.
+fn seal(
+    file: &str,
+    mut segments: Vec<Segment>,
+    purgatory_base: u64,
+    config: &PurgatoryConfig,
+    elfcorehdr: Option<CoreHeader>,
+) -> Result<Image, BuildError> {
     // The elfcorehdr stays out of the digests: the kernel may rewrite it on
     // CPU or memory hotplug. It is the only segment starting with ELF magic.
     for s in &mut segments {
         s.digest = Some(purgatory::segment_digest(s));
     }
     let verified: Vec<&Segment> = segments.iter().collect();
-    let blob = purgatory::image(purgatory_base, &config, &verified).map_err(|count| {
+    let blob = purgatory::image(purgatory_base, config, &verified).map_err(|count| {
         BuildError::TooManyDigests {
             file: file.into(),
             count,
             max: purgatory::MAX_REGIONS,
         }
     })?;
-    if let Some((at, bytes, what)) = elfcorehdr {
+    if let Some(core) = elfcorehdr {
         segments.push(Segment {
             digest: None,
-            purpose: format!("elfcorehdr for /proc/vmcore: {what}"),
-            mem: at,
-            memsz: page_align(bytes.len() as u64),
-            data: bytes.into(),
+            purpose: format!("elfcorehdr for /proc/vmcore: {}", core.what),
+            mem: core.at,
+            memsz: page_align(core.bytes.len() as u64),
+            data: core.bytes.into(),
         });
     }
     segments.insert(
@@ -1128,5 +1281,457 @@ mod tests {
             err.to_string().contains("2048 bytes") && err.to_string().contains("2047"),
             "{err}"
         );
+    }
+
+    /// One line per segment (mem, memsz, bufsz, sha256 of the data,
+    /// purpose) and the entry: what `build` produced before it was split
+    /// into named steps. Any change to placement or bytes shows here.
+    fn fingerprint(img: &Image) -> String {
+        use sha2::{Digest, Sha256};
+        let mut out = String::new();
+        for s in &img.segments {
+            let sha: String = Sha256::digest(&s.data[..])
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            out += &format!(
+                "{:#x} {:#x} {:#x} {} {}\n",
+                s.mem,
+                s.memsz,
+                s.data.len(),
+                &sha[..16],
+                s.purpose
+            );
+        }
+        out + &format!("entry {:#x}\n", img.entry)
+    }
+
+    fn golden_images() -> Vec<(&'static str, String)> {
+        let k = kernel();
+        let initrd = vec![1u8; 3 * MIB as usize];
+        let mut out = Vec::new();
+        let normal = bzimage64::describe("vmlinuz", &k, Some(&initrd), b"console=ttyS0").unwrap();
+        let img = build(
+            &normal,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        );
+        out.push(("bzimage normal with initrd", fingerprint(&img.unwrap())));
+        let crash = bzimage64::describe("vmlinuz", &k, Some(&[1u8; 8192]), b"irqpoll").unwrap();
+        let img = build(
+            &crash,
+            Target::Crash,
+            &crash_system(),
+            &LoadOptions::default(),
+        );
+        out.push(("bzimage crash", fingerprint(&img.unwrap())));
+        let memmap_cmdline = LoadOptions {
+            pass_memmap_cmdline: true,
+            ..LoadOptions::default()
+        };
+        let img = build(&crash, Target::Crash, &crash_system(), &memmap_cmdline);
+        out.push((
+            "bzimage crash --pass-memmap-cmdline",
+            fingerprint(&img.unwrap()),
+        ));
+        let header = crate::boot::elf64::synthetic_setup_header();
+        let data = vec![0x90u8; 0x10_0000];
+        let small = vec![0x55u8; 0x1800];
+        let vmlinux = LinuxBoot {
+            file: "vmlinux",
+            setup_header: &header,
+            kernel: Kernel::Fixed {
+                pieces: vec![
+                    (0x100_0000, &data, 0x300_0000),
+                    (0x400_0000, &small, 0x2000),
+                ],
+                entry: 0x100_0000,
+            },
+            args: BootArgs::Linux,
+            initrd: Some(&[1u8; 8192]),
+            cmdline: b"x",
+        };
+        let img = build(
+            &vmlinux,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        );
+        out.push(("elf vmlinux", fingerprint(&img.unwrap())));
+        let mut bounded = qemu_1536m();
+        bounded.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
+        let mem_bounds = LoadOptions {
+            mem_min: 0x80_0000,
+            mem_max: GIB - 1,
+            ..LoadOptions::default()
+        };
+        let img = build(&normal, Target::Normal, &bounded, &mem_bounds);
+        out.push(("--mem-min/--mem-max", fingerprint(&img.unwrap())));
+        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let mut uefi = qemu_1536m();
+        uefi.efi = EfiHandover::gather(&host, Some(&bp));
+        uefi.boot_params = Some(bp);
+        let img = build(&normal, Target::Normal, &uefi, &LoadOptions::default());
+        out.push(("efi handover", fingerprint(&img.unwrap())));
+        let none = LinuxBoot {
+            args: BootArgs::None,
+            ..bzimage64::describe("vmlinuz", &k, None, b"").unwrap()
+        };
+        let img = build(
+            &none,
+            Target::Normal,
+            &qemu_1536m(),
+            &LoadOptions::default(),
+        );
+        out.push(("--args-none", fingerprint(&img.unwrap())));
+        let mut drm = qemu_1536m();
+        drm.framebuffer = Some("simpledrm".into());
+        let img = build(&normal, Target::Normal, &drm, &LoadOptions::default());
+        out.push(("drm framebuffer", fingerprint(&img.unwrap())));
+        let reuse = LoadOptions {
+            reuse_video_type: true,
+            ..LoadOptions::default()
+        };
+        let img = build(&normal, Target::Normal, &drm, &reuse);
+        out.push((
+            "drm framebuffer --reuse-video-type",
+            fingerprint(&img.unwrap()),
+        ));
+        out
+    }
+
+    const GOLDEN: &[(&str, &str)] = &[
+        (
+            "bzimage normal with initrd",
+            "0x92000 0xd000 0x89d1 fb68b78a970d4757 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+        (
+            "bzimage crash",
+            "0x4b200000 0xd000 0x89d1 2da9b712f6a6d236 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x1050 18843558f58e4814 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+        ),
+        (
+            "bzimage crash --pass-memmap-cmdline",
+            "0x4b200000 0xd000 0x89d1 061384102477d4e9 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x10a0 931e58bfe44b9499 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+        ),
+        (
+            "elf vmlinux",
+            "0x92000 0xd000 0x89d1 a115e51cee40fb5b purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 f7792a8f9f067596 zero page (boot_params), command line, setup_data\n0x1000000 0x3000000 0x100000 a91f61dbd06f81ea kernel vmlinux (PT_LOAD 0)\n0x4000000 0x2000 0x1800 60bd3b3864840f29 kernel vmlinux (PT_LOAD 1)\n0x5ffde000 0x2000 0x2000 6ba042a6672c6427 initrd\nentry 0x93630\n",
+        ),
+        (
+            "--mem-min/--mem-max",
+            "0x800000 0xd000 0x89d1 d73b356c66167d0a purgatory (verifies the other segments' SHA-256)\n0x80d000 0x2000 0x1040 24c9df51b0347cb0 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x801630\n",
+        ),
+        (
+            "efi handover",
+            "0x92000 0xd000 0x89d1 5fa3763dafc933d6 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1100 8c3ae71d29c90d6c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+        (
+            "--args-none",
+            "0x92000 0xd000 0x89d1 4138e97bc1c783f1 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 ddae95e63b99b24c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\nentry 0x93630\n",
+        ),
+        (
+            "drm framebuffer",
+            "0x92000 0xd000 0x89d1 1f41a93ad1dc9728 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 e66181b602ad2f17 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+        (
+            "drm framebuffer --reuse-video-type",
+            "0x92000 0xd000 0x89d1 fb68b78a970d4757 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+        ),
+    ];
+
+    #[test]
+    fn layouts_match_the_golden_record() {
+        let got = golden_images();
+        if std::env::var_os("KEXEC_PRINT_GOLDEN").is_some() {
+            for (name, print) in &got {
+                println!("        (\n            {name:?},\n            {print:?},\n        ),");
+            }
+        }
+        assert_eq!(got.len(), GOLDEN.len());
+        for ((name, print), (want_name, want)) in got.iter().zip(GOLDEN) {
+            assert_eq!(name, want_name);
+            assert_eq!(print, want, "{name}");
+        }
+    }
+
+    fn pairs(r: &Ranges) -> Vec<(u64, u64)> {
+        r.iter().map(|r| (r.start, r.end)).collect()
+    }
+
+    fn header() -> SetupHeader {
+        SetupHeader::read(&kernel()).unwrap()
+    }
+
+    #[test]
+    fn free_ram_is_ram_within_mem_bounds_and_outside_crash_regions() {
+        let mut sys = qemu_1536m();
+        sys.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
+        let all = free_ram(&sys, None, &LoadOptions::default());
+        assert_eq!(
+            pairs(&all),
+            [(0, 0x9fc00), (MIB, 0x4b00_0000), (0x5b00_0000, 0x5ffe_0000)]
+        );
+        // --mem-max is inclusive: its own byte is usable.
+        let bounded = LoadOptions {
+            mem_min: 0x2000,
+            mem_max: 0x1fff_ffff,
+            ..LoadOptions::default()
+        };
+        assert_eq!(
+            pairs(&free_ram(&sys, None, &bounded)),
+            [(0x2000, 0x9fc00), (MIB, 0x2000_0000)]
+        );
+    }
+
+    #[test]
+    fn crash_free_ram_is_the_region_less_its_control_pages() {
+        let mut sys = qemu_1536m();
+        let region = Range::new(0x4b00_0000, 0x5b00_0000);
+        sys.crash_regions = vec![Range::new(0x1000_0000, 0x1100_0000), region];
+        assert_eq!(crash_region(&sys), Ok(region), "the highest region");
+        let free = free_ram(&sys, Some(region), &LoadOptions::default());
+        assert_eq!(pairs(&free), [(0x4b20_0000, 0x5b00_0000)]);
+        sys.crash_regions.clear();
+        assert_eq!(crash_region(&sys), Err(BuildError::NoCrashRegion));
+    }
+
+    fn placer(free: &[(u64, u64)]) -> Placer {
+        Placer {
+            file: "vmlinux".into(),
+            free: Ranges::new(free.iter().map(|&(s, e)| Range::new(s, e))),
+            placed: Vec::new(),
+            crash_region: None,
+            placed_names: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn fixed_pieces_take_whole_pages_of_free_ram_or_are_named() {
+        let data = [0u8; 16];
+        let mut p = placer(&[(MIB, 64 * MIB)]);
+        let kernel = Kernel::Fixed {
+            pieces: vec![(16 * MIB, &data, 0x1001), (32 * MIB, &data, 0)],
+            entry: 16 * MIB,
+        };
+        reserve_fixed_pieces(&mut p, "vmlinux", &kernel).unwrap();
+        assert_eq!(
+            pairs(&p.free),
+            [(MIB, 16 * MIB), (16 * MIB + 0x2000, 64 * MIB)],
+            "memsz rounded up to pages; an empty piece takes nothing"
+        );
+        let cases: &[(&str, u64, u64, &str)] = &[
+            (
+                "past the end",
+                64 * MIB - 0x1000,
+                0x2000,
+                "0x3fff000-0x4000fff",
+            ),
+            (
+                "overflowing",
+                u64::MAX - 0xfff,
+                0x2000,
+                "0xfffffffffffff000-0xfffffffffffffffe",
+            ),
+            ("on a taken piece", 16 * MIB, 1, "0x1000000-0x1000fff"),
+        ];
+        for (name, at, memsz, range) in cases {
+            let kernel = Kernel::Fixed {
+                pieces: vec![(*at, &data, *memsz)],
+                entry: 0,
+            };
+            let err = reserve_fixed_pieces(&mut p, "vmlinux", &kernel).unwrap_err();
+            assert_eq!(
+                err,
+                BuildError::FixedOutsideRam {
+                    file: "vmlinux".into(),
+                    what: "PT_LOAD segment 0".into(),
+                    range: range.to_string(),
+                },
+                "{name}"
+            );
+        }
+        let relocatable = Kernel::Relocatable {
+            data: &data,
+            memsz: 0x1000,
+            align: 0x1000,
+            min: 0,
+            entry_offset: 0,
+        };
+        let before = p.free.clone();
+        reserve_fixed_pieces(&mut p, "vmlinux", &relocatable).unwrap();
+        assert_eq!(p.free, before, "a relocatable kernel has no fixed pieces");
+    }
+
+    #[test]
+    fn the_final_cmdline_adds_elfcorehdr_and_memmap_and_fits_cmdline_size() {
+        let k = kernel();
+        let boot = bzimage64::describe("vmlinuz", &k, None, b"irqpoll").unwrap();
+        let memmap = qemu_1536m().memmap;
+        let plain = final_cmdline(&boot, &header(), None, &memmap, &LoadOptions::default());
+        assert_eq!(plain.unwrap(), b"irqpoll");
+        let core = CoreHeader {
+            at: 0x4b20_d000,
+            bytes: vec![],
+            what: String::new(),
+        };
+        let crash = final_cmdline(
+            &boot,
+            &header(),
+            Some(&core),
+            &memmap,
+            &LoadOptions::default(),
+        );
+        assert_eq!(crash.unwrap(), b"irqpoll elfcorehdr=0x4b20d000");
+        let with_memmap = LoadOptions {
+            pass_memmap_cmdline: true,
+            ..LoadOptions::default()
+        };
+        let line = final_cmdline(&boot, &header(), Some(&core), &memmap, &with_memmap).unwrap();
+        let want = format!(
+            "irqpoll elfcorehdr=0x4b20d000 {}",
+            crash::memmap_cmdline(&memmap)
+        );
+        assert_eq!(String::from_utf8(line).unwrap(), want);
+        // memmap= words only for a capture kernel.
+        let normal = final_cmdline(&boot, &header(), None, &memmap, &with_memmap);
+        assert_eq!(normal.unwrap(), b"irqpoll");
+        // cmdline_size counts the NUL: exactly full fits, one more does not.
+        let mut small = header();
+        small.cmdline_size = 8;
+        assert!(final_cmdline(&boot, &small, None, &memmap, &LoadOptions::default()).is_ok());
+        small.cmdline_size = 7;
+        assert_eq!(
+            final_cmdline(&boot, &small, None, &memmap, &LoadOptions::default()),
+            Err(BuildError::CmdlineTooLong {
+                file: "vmlinuz".into(),
+                len: 8,
+                max: 7
+            })
+        );
+    }
+
+    #[test]
+    fn the_zero_page_layout_chains_setup_data_after_the_cmdline() {
+        let sys = qemu_1536m();
+        let layout = ParamsLayout::new(14, &sys, None, &sys.memmap);
+        assert_eq!(layout.cmdline_at, 4096);
+        assert_eq!(layout.node_at, [4096 + 16], "16-byte aligned after the NUL");
+        assert_eq!(layout.len, 4096 + 16 + 16 + 32);
+        let params = layout.fill(vec![0; 4096], 0x9_0000, b"console=ttyS0", None);
+        assert_eq!(params.len(), layout.len);
+        assert_eq!(&params[4096..4110], b"console=ttyS0\0");
+        let node = &params[4112..];
+        assert_eq!(&node[..8], &[0; 8], "the last node links to nothing");
+        assert_eq!(
+            u32::from_le_bytes(node[8..12].try_into().unwrap()),
+            SETUP_RNG_SEED
+        );
+        assert_eq!(&node[16..], &[7; 32]);
+
+        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let efi = EfiHandover::gather(&host, Some(&bp)).unwrap();
+        let layout = ParamsLayout::new(16, &sys, Some(&efi), &sys.memmap);
+        let efi_node = efi.setup_data().len();
+        assert_eq!(layout.node_at, [4096 + 16, 4096 + 16 + 48]);
+        assert_eq!(layout.efi_map_at, align_to(4096 + 64 + 16 + efi_node, 16));
+        assert_eq!(layout.len, layout.efi_map_at + efi.runtime_map.len());
+        let params = layout.fill(vec![0; 4096], 0x9_0000, b"fifteen bytes..", Some(&efi));
+        assert_eq!(params.len(), layout.len);
+        assert_eq!(
+            u64::from_le_bytes(params[4112..4120].try_into().unwrap()),
+            0x9_0000 + 4096 + 64,
+            "the RNG seed links to the EFI node by physical address"
+        );
+        assert_eq!(&params[layout.efi_map_at..], &efi.runtime_map[..]);
+    }
+
+    #[test]
+    fn kernel_and_initrd_respect_the_4g_flags() {
+        let data = [0u8; 16];
+        let kernel = Kernel::Relocatable {
+            data: &data,
+            memsz: 0x30_0000,
+            align: 0x20_0000,
+            min: MIB,
+            entry_offset: 0x200,
+        };
+        let mut above = header();
+        above.xloadflags |= XLF_CAN_BE_LOADED_ABOVE_4G;
+        let mut below = header();
+        below.xloadflags &= !XLF_CAN_BE_LOADED_ABOVE_4G;
+        below.initrd_addr_max = 0x7fff_ffff;
+        let ram = [(MIB, 3 * GIB), (4 * GIB, 5 * GIB)];
+
+        let mut p = placer(&ram);
+        let (pieces, entry) = place_kernel(&mut p, &kernel, &above).unwrap();
+        assert_eq!(pieces, [(5 * GIB - 0x40_0000, &data[..], 0x30_0000)]);
+        assert_eq!(entry, 5 * GIB - 0x40_0000 + 0x200);
+        let at = place_initrd(&mut p, Some(&[1; 5000]), &above).unwrap();
+        assert_eq!(
+            at,
+            Some(5 * GIB - 0x2000),
+            "above the kernel's alignment gap"
+        );
+
+        let mut p = placer(&ram);
+        let (pieces, _) = place_kernel(&mut p, &kernel, &below).unwrap();
+        assert_eq!(pieces[0].0, 3 * GIB - 0x40_0000, "aligned, below 4 GiB");
+        let at = place_initrd(&mut p, Some(&[1; 5000]), &below).unwrap();
+        assert_eq!(at, Some(0x8000_0000 - 0x2000), "ends at initrd_addr_max");
+        assert_eq!(place_initrd(&mut p, None, &below), Ok(None));
+        let mut high = placer(&[(4 * GIB, 5 * GIB)]);
+        let err = place_initrd(&mut high, Some(&[1; 5000]), &below).unwrap_err();
+        assert!(err.to_string().contains("no room for the initrd"), "{err}");
+        // Fixed pieces are passed through.
+        let fixed = Kernel::Fixed {
+            pieces: vec![(16 * MIB, &data, 0x1000)],
+            entry: 16 * MIB + 4,
+        };
+        let (pieces, entry) = place_kernel(&mut placer(&ram), &fixed, &below).unwrap();
+        assert_eq!(
+            (pieces, entry),
+            (vec![(16 * MIB, &data[..], 0x1000)], 16 * MIB + 4)
+        );
+    }
+
+    #[test]
+    fn sealing_digests_all_but_the_elfcorehdr_and_puts_the_purgatory_first() {
+        let segment = |mem: u64, byte: u8| Segment {
+            digest: None,
+            purpose: format!("test {byte}"),
+            mem,
+            memsz: 0x1000,
+            data: vec![byte; 100].into(),
+        };
+        let config = PurgatoryConfig {
+            entry: 0x100_0000,
+            rsi: 0x9_0000,
+            skip_checks: false,
+            console: None,
+            reset_vga: false,
+            console_vga: false,
+        };
+        let core = CoreHeader {
+            at: 0x8_0000,
+            bytes: b"\x7fELF".to_vec(),
+            what: "test".into(),
+        };
+        let segments = vec![segment(0x9_0000, 1), segment(0x100_0000, 2)];
+        let img = seal("vmlinuz", segments, 0x7_0000, &config, Some(core)).unwrap();
+        let s = &img.segments;
+        assert_eq!(s.len(), 4);
+        assert_eq!((s[0].mem, s[0].digest), (0x7_0000, None));
+        assert!(s[0].purpose.starts_with("purgatory"));
+        assert_eq!(img.entry, purgatory::entry(0x7_0000));
+        assert!(s[1].digest.is_some() && s[2].digest.is_some());
+        assert_eq!(s[3].purpose, "elfcorehdr for /proc/vmcore: test");
+        assert_eq!((s[3].mem, s[3].digest), (0x8_0000, None));
+        // More segments than the digest table holds: named.
+        let many = (0..=purgatory::MAX_REGIONS as u64)
+            .map(|i| segment(i * 0x1000, 3))
+            .collect();
+        let err = seal("vmlinuz", many, 0x7_0000, &config, None).unwrap_err();
+        assert!(matches!(err, BuildError::TooManyDigests { .. }), "{err}");
     }
 }

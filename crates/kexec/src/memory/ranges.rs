@@ -53,6 +53,11 @@ impl Ranges {
 
     /// These ranges without `cut`.
     pub fn minus(&self, cut: Range) -> Ranges {
+        // An empty cut removes nothing; `overlaps` alone would split a range
+        // around it and leave a buffer unable to span the seam.
+        if cut.end <= cut.start {
+            return self.clone();
+        }
         let mut out = Vec::with_capacity(self.0.len() + 1);
         for r in &self.0 {
             if !r.overlaps(&cut) {
@@ -192,5 +197,419 @@ mod tests {
         assert_eq!(big.find_space(p), Some(6 * GIB - 2 * MIB));
         let below_4g = Placement { max: 4 * GIB, ..p };
         assert_eq!(big.find_space(below_4g), None);
+    }
+
+    fn set(ranges: &[(u64, u64)]) -> Ranges {
+        Ranges::new(ranges.iter().map(|&(s, e)| Range::new(s, e)))
+    }
+
+    fn pairs(r: &Ranges) -> Vec<(u64, u64)> {
+        r.iter().map(|r| (r.start, r.end)).collect()
+    }
+
+    const TOP: u64 = u64::MAX;
+
+    /// Ranges as (start, end) pairs, for tables.
+    type Pairs = &'static [(u64, u64)];
+
+    #[test]
+    fn new_sorts_merges_and_drops_empty_ranges() {
+        // (name, input, expected)
+        let cases: &[(&str, Pairs, Pairs)] = &[
+            ("empty", &[], &[]),
+            ("zero size dropped", &[(5, 5)], &[]),
+            ("inverted dropped", &[(9, 5)], &[]),
+            ("adjacent merge", &[(0, 5), (5, 9)], &[(0, 9)]),
+            (
+                "one byte apart stay apart",
+                &[(0, 5), (6, 9)],
+                &[(0, 5), (6, 9)],
+            ),
+            ("overlapping merge", &[(0, 6), (5, 9)], &[(0, 9)]),
+            ("contained merge", &[(0, 9), (2, 3)], &[(0, 9)]),
+            ("unsorted", &[(7, 9), (0, 2)], &[(0, 2), (7, 9)]),
+            (
+                "touching 0 and the top",
+                &[(0, 1), (TOP - 1, TOP)],
+                &[(0, 1), (TOP - 1, TOP)],
+            ),
+            ("whole space", &[(0, TOP), (5, 6)], &[(0, TOP)]),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(pairs(&set(input)), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn minus_table() {
+        let base: &[(u64, u64)] = &[(0x1000, 0x3000), (0x5000, 0x8000)];
+        // (name, cut, expected)
+        let cases: &[(&str, (u64, u64), Pairs)] = &[
+            (
+                "touching below",
+                (0, 0x1000),
+                &[(0x1000, 0x3000), (0x5000, 0x8000)],
+            ),
+            (
+                "touching above",
+                (0x3000, 0x5000),
+                &[(0x1000, 0x3000), (0x5000, 0x8000)],
+            ),
+            (
+                "first byte",
+                (0x1000, 0x1001),
+                &[(0x1001, 0x3000), (0x5000, 0x8000)],
+            ),
+            (
+                "last byte",
+                (0x2fff, 0x3000),
+                &[(0x1000, 0x2fff), (0x5000, 0x8000)],
+            ),
+            ("exact range", (0x1000, 0x3000), &[(0x5000, 0x8000)]),
+            (
+                "middle",
+                (0x6000, 0x7000),
+                &[(0x1000, 0x3000), (0x5000, 0x6000), (0x7000, 0x8000)],
+            ),
+            (
+                "across both",
+                (0x2000, 0x6000),
+                &[(0x1000, 0x2000), (0x6000, 0x8000)],
+            ),
+            ("everything", (0, TOP), &[]),
+            (
+                "zero size inside",
+                (0x2000, 0x2000),
+                &[(0x1000, 0x3000), (0x5000, 0x8000)],
+            ),
+            (
+                "inverted",
+                (0x2800, 0x2000),
+                &[(0x1000, 0x3000), (0x5000, 0x8000)],
+            ),
+        ];
+        for (name, (s, e), want) in cases {
+            assert_eq!(pairs(&set(base).minus(Range::new(*s, *e))), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn intersect_table() {
+        let base: &[(u64, u64)] = &[(0, 0x3000), (0x5000, TOP)];
+        let cases: &[(&str, (u64, u64), Pairs)] = &[
+            ("touching ends give nothing", (0x3000, 0x5000), &[]),
+            (
+                "one byte each side",
+                (0x2fff, 0x5001),
+                &[(0x2fff, 0x3000), (0x5000, 0x5001)],
+            ),
+            ("from 0", (0, 0x10), &[(0, 0x10)]),
+            ("to the top", (TOP - 1, TOP), &[(TOP - 1, TOP)]),
+            ("zero size window", (0x1000, 0x1000), &[]),
+            ("inverted window", (0x2000, 0x1000), &[]),
+            ("all", (0, TOP), &[(0, 0x3000), (0x5000, TOP)]),
+        ];
+        for (name, (s, e), want) in cases {
+            assert_eq!(
+                pairs(&set(base).intersect(Range::new(*s, *e))),
+                *want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn contains_is_half_open() {
+        let r = set(&[(0x1000, 0x3000), (0x3000, 0x4000), (0x5000, 0x6000)]);
+        assert!(
+            r.contains(&Range::new(0x1000, 0x4000)),
+            "merged adjacent ranges"
+        );
+        assert!(r.contains(&Range::new(0x3fff, 0x4000)));
+        assert!(!r.contains(&Range::new(0x3fff, 0x4001)));
+        assert!(!r.contains(&Range::new(0xfff, 0x1001)));
+        assert!(
+            !r.contains(&Range::new(0x3000, 0x5001)),
+            "not across a hole"
+        );
+    }
+
+    struct SpaceCase {
+        name: &'static str,
+        free: &'static [(u64, u64)],
+        size: u64,
+        align: u64,
+        min: u64,
+        max: u64,
+        /// Expected address bottom-up, then top-down.
+        want: (Option<u64>, Option<u64>),
+    }
+
+    const fn case(
+        name: &'static str,
+        free: &'static [(u64, u64)],
+        (size, align): (u64, u64),
+        (min, max): (u64, u64),
+        want: (Option<u64>, Option<u64>),
+    ) -> SpaceCase {
+        SpaceCase {
+            name,
+            free,
+            size,
+            align,
+            min,
+            max,
+            want,
+        }
+    }
+
+    const ANY: (u64, u64) = (0, TOP);
+    const PAGE: u64 = 0x1000;
+
+    const SPACE_CASES: &[SpaceCase] = &[
+        case("empty free set", &[], (PAGE, PAGE), ANY, (None, None)),
+        case(
+            "exact fit",
+            &[(0x1000, 0x3000)],
+            (0x2000, PAGE),
+            ANY,
+            (Some(0x1000), Some(0x1000)),
+        ),
+        case(
+            "one byte too big",
+            &[(0x1000, 0x3000)],
+            (0x2001, 1),
+            ANY,
+            (None, None),
+        ),
+        case(
+            "max at the exclusive end",
+            &[(0, 0x10000)],
+            (PAGE, PAGE),
+            (0, 0x10000),
+            (Some(0), Some(0xf000)),
+        ),
+        case(
+            "max one below the end",
+            &[(0, 0x10000)],
+            (PAGE, PAGE),
+            (0, 0xffff),
+            (Some(0), Some(0xe000)),
+        ),
+        case(
+            "min at the start",
+            &[(0x1000, 0x10000)],
+            (PAGE, PAGE),
+            (0x1000, TOP),
+            (Some(0x1000), Some(0xf000)),
+        ),
+        case(
+            "min one past the start",
+            &[(0x1000, 0x10000)],
+            (PAGE, PAGE),
+            (0x1001, TOP),
+            (Some(0x2000), Some(0xf000)),
+        ),
+        case(
+            "min and max leave exactly the size",
+            &[(0, 0x10000)],
+            (PAGE, PAGE),
+            (0x3000, 0x4000),
+            (Some(0x3000), Some(0x3000)),
+        ),
+        case(
+            "min and max leave one byte less",
+            &[(0, 0x10000)],
+            (PAGE, 1),
+            (0x3000, 0x3fff),
+            (None, None),
+        ),
+        case(
+            "min above max",
+            &[(0, 0x10000)],
+            (PAGE, PAGE),
+            (0x4000, 0x1000),
+            (None, None),
+        ),
+        case(
+            "adjacent ranges hold one buffer",
+            &[(0x1000, 0x2000), (0x2000, 0x4000)],
+            (0x3000, PAGE),
+            ANY,
+            (Some(0x1000), Some(0x1000)),
+        ),
+        case(
+            "overlapping ranges hold one buffer",
+            &[(0x1000, 0x3000), (0x2000, 0x4000)],
+            (0x3000, PAGE),
+            ANY,
+            (Some(0x1000), Some(0x1000)),
+        ),
+        case(
+            "a one-byte hole splits",
+            &[(0x1000, 0x2000), (0x2001, 0x4000)],
+            (0x1fff, 1),
+            ANY,
+            (Some(0x2001), Some(0x2001)),
+        ),
+        case(
+            "a one-byte hole is not crossed",
+            &[(0x1000, 0x2000), (0x2001, 0x4000)],
+            (0x2000, 1),
+            ANY,
+            (None, None),
+        ),
+        case(
+            "range at 0",
+            &[(0, PAGE)],
+            (PAGE, PAGE),
+            ANY,
+            (Some(0), Some(0)),
+        ),
+        case(
+            "range up to u64::MAX",
+            &[(TOP - 0xffff, TOP)],
+            (PAGE, PAGE),
+            ANY,
+            (Some(TOP - 0xfff - 0xf000), Some(TOP - 0xfff - 0x1000)),
+        ),
+        case(
+            "whole address space",
+            &[(0, TOP)],
+            (PAGE, PAGE),
+            ANY,
+            (Some(0), Some(TOP - 0xfff - 0x1000)),
+        ),
+        case(
+            "aligning past u64::MAX",
+            &[(TOP - 10, TOP)],
+            (1, PAGE),
+            ANY,
+            (None, None),
+        ),
+        case(
+            "size past u64::MAX",
+            &[(PAGE, TOP)],
+            (TOP, 1),
+            ANY,
+            (None, None),
+        ),
+        case(
+            "non-power-of-two alignment",
+            &[(0x1000, 0x10000)],
+            (100, 3000),
+            ANY,
+            (Some(6000), Some(63000)),
+        ),
+        case(
+            "non-power-of-two alignment, none fits",
+            &[(3001, 5999)],
+            (1, 3000),
+            ANY,
+            (None, None),
+        ),
+        case(
+            "alignment 0 means 1",
+            &[(0x1001, 0x2000)],
+            (0x10, 0),
+            ANY,
+            (Some(0x1001), Some(0x1ff0)),
+        ),
+        case(
+            "alignment larger than the range",
+            &[(1 << 20, 2 << 20)],
+            (PAGE, 4 << 20),
+            ANY,
+            (None, None),
+        ),
+        case(
+            "alignment larger than a range at 0",
+            &[(0, 2 << 20)],
+            (PAGE, 4 << 20),
+            ANY,
+            (Some(0), Some(0)),
+        ),
+        case(
+            "alignment skips to the next range",
+            &[(1 << 20, 2 << 20), (4 << 20, 5 << 20)],
+            (PAGE, 4 << 20),
+            ANY,
+            (Some(4 << 20), Some(4 << 20)),
+        ),
+        case(
+            "direction picks the end",
+            &[(0x1000, 0x2000), (0x3000, 0x4000)],
+            (PAGE, PAGE),
+            ANY,
+            (Some(0x1000), Some(0x3000)),
+        ),
+        case(
+            "max clamp drops the upper range",
+            &[(0x1000, 0x2000), (0x3000, 0x4000)],
+            (PAGE, PAGE),
+            (0, 0x3fff),
+            (Some(0x1000), Some(0x1000)),
+        ),
+        case(
+            "min clamp drops the lower range",
+            &[(0x1000, 0x2000), (0x3000, 0x4000)],
+            (PAGE, PAGE),
+            (0x1001, TOP),
+            (Some(0x3000), Some(0x3000)),
+        ),
+        case(
+            "top-down skips a high range too small",
+            &[(0x1000, 0x4000), (0x5000, 0x5800)],
+            (PAGE, PAGE),
+            ANY,
+            (Some(0x1000), Some(0x3000)),
+        ),
+        case(
+            "zero size",
+            &[(0x1000, 0x3000)],
+            (0, PAGE),
+            ANY,
+            (Some(0x1000), Some(0x3000)),
+        ),
+        case("zero size, nothing free", &[], (0, PAGE), ANY, (None, None)),
+        case(
+            "split by min, enough above it",
+            &[(0, 0x1010)],
+            (0x10, 1),
+            (0x1000, TOP),
+            (Some(0x1000), Some(0x1000)),
+        ),
+        case(
+            "split by max, enough below it",
+            &[(0xff0, 0x1010)],
+            (0x10, 1),
+            (0, 0x1000),
+            (Some(0xff0), Some(0xff0)),
+        ),
+    ];
+
+    #[test]
+    fn find_space_table() {
+        for c in SPACE_CASES {
+            let free = set(c.free);
+            for (top_down, want) in [(false, c.want.0), (true, c.want.1)] {
+                let p = Placement {
+                    size: c.size,
+                    align: c.align,
+                    min: c.min,
+                    max: c.max,
+                    top_down,
+                };
+                let got = free.find_space(p);
+                assert_eq!(got, want, "{} (top_down: {top_down})", c.name);
+                // Whatever is found lies in free space, in the window, aligned.
+                if let Some(at) = got {
+                    let buffer = Range::new(at, at + c.size);
+                    assert!(free.contains(&buffer), "{}: {buffer} not free", c.name);
+                    assert!(at >= c.min && at + c.size <= c.max, "{}", c.name);
+                    assert_eq!(at % c.align.max(1), 0, "{}", c.name);
+                }
+            }
+        }
     }
 }
