@@ -12,9 +12,11 @@ pub const KEXEC_SEGMENT_MAX: usize = 16;
 /// `reboot(2)` command that jumps into the loaded kernel.
 pub const LINUX_REBOOT_CMD_KEXEC: i32 = 0x4558_4543;
 
-/// x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-pub const SYS_KEXEC_LOAD: i64 = 246;
-pub const SYS_KEXEC_FILE_LOAD: i64 = 320;
+/// The system call numbers of the target being built, as libc defines them
+/// per architecture (x86_64: 246 and 320, arch/x86/entry/syscalls/syscall_64.tbl;
+/// aarch64: 104 and 294, include/uapi/asm-generic/unistd.h).
+pub const SYS_KEXEC_LOAD: libc::c_long = libc::SYS_kexec_load;
+pub const SYS_KEXEC_FILE_LOAD: libc::c_long = libc::SYS_kexec_file_load;
 
 /// Flags of kexec_load(2): the low 16 bits are flags, the high 16 bits the architecture.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -271,6 +273,22 @@ impl KexecArch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The numbers of each architecture's system call table, so a libc that
+    /// got them wrong (or a missing cfg) fails here, not in a real call.
+    #[test]
+    fn syscall_numbers_match_the_target_table() {
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            (SYS_KEXEC_LOAD, SYS_KEXEC_FILE_LOAD, libc::SYS_reboot),
+            (246, 320, 169)
+        );
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(
+            (SYS_KEXEC_LOAD, SYS_KEXEC_FILE_LOAD, libc::SYS_reboot),
+            (104, 294, 142)
+        );
+    }
 
     #[test]
     fn arch_values_match_the_uapi_header() {
