@@ -6,13 +6,15 @@
 //! from `facts`) → `sys` (the system calls) → `exec` (the jump). `load` carries a plan
 //! out and `status` reports what is loaded.
 
+pub mod arch;
 pub mod boot;
 pub mod cmdline;
 pub mod crash_journal;
 pub mod exec;
 pub mod facts;
 pub mod image;
-pub mod layout;
+/// The x86_64 physical layout, under its old path.
+pub use arch::x86_64::layout;
 pub mod load;
 pub mod memory;
 pub mod plan;

@@ -1,21 +1,17 @@
 //! Building boot images for kexec_load: user space hands the kernel finished
 //! segments and an entry point, so everything the next kernel needs — its
 //! image, boot_params, command line, initrd and our purgatory — is laid out
-//! here.
+//! here. What is generic stays in this module (reading the files, the size
+//! rules, gathering the running system); the images themselves are built by
+//! the architecture's module (`crate::arch`).
 
-pub mod bzimage64;
-pub mod crash;
-pub mod efi;
-pub mod elf64;
-pub mod purgatory;
-pub mod x86_linux;
-pub mod zero_page;
+// The x86_64 builders under their old paths, which callers keep using.
+pub use crate::arch::x86_64::{bzimage64, crash, efi, elf64, purgatory, x86_linux, zero_page};
 
 use crate::facts::Facts;
 use crate::image::Input;
 use crate::memory::memmap::{self, MemmapError};
 use crate::plan::{FileLoad, Plan, Target};
-use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
 use crate::sys::mapping::Mapping;
 use crate::sys::Host;
 use std::sync::Arc;
@@ -45,6 +41,9 @@ pub enum LoadPlanError {
     /// A rule of the kernel's, judged from the files' sizes before reading them.
     #[error("{}", .0.reason)]
     Rejected(crate::rules::Rejection),
+    /// No module of ours builds kexec_load images for this architecture.
+    #[error("cannot build a kexec_load image on {arch}: only x86_64 images are built")]
+    UnsupportedArch { arch: &'static str },
 }
 
 impl System {
@@ -107,8 +106,10 @@ fn crash_files_fit(
 /// Whether only kexec_load can take this kernel (an ELF vmlinux: the x86
 /// kernel's file loader knows bzImage64 alone), as its format says.
 pub fn needs_kexec_load(kernel_head: &[u8]) -> bool {
-    crate::image::format::for_kexec_load(kernel_head)
-        .is_ok_and(|f| f.syscall(crate::plan::Syscall::KexecFileLoad).is_err())
+    crate::image::format::for_kexec_load(kernel_head).is_ok_and(|f| match crate::arch::native() {
+        Some(arch) => !arch.file_loader_takes(f),
+        None => f.syscall(crate::plan::Syscall::KexecFileLoad).is_err(),
+    })
 }
 
 /// A kexec_load plan for a kernel (bzImage64 or ELF vmlinux), its initrd
@@ -206,33 +207,10 @@ pub fn plan_kexec_load_bytes(
     args: BootArgs,
     options: &LoadOptions,
 ) -> Result<Plan, LoadPlanError> {
-    let KernelBytes {
-        target,
-        name: file,
-        kernel: kernel_bytes,
-        initrd: initrd_bytes,
-        cmdline,
-        sources,
-    } = *load;
-    let system = System::gather(host, facts, target)?;
-    let format =
-        crate::image::format::for_kexec_load(kernel_bytes).map_err(|why| BuildError::Header {
-            file: file.to_string(),
-            why,
-        })?;
-    let boot = format.describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
-    let image = x86_linux::build_from(&boot, target, &system, options, sources)?;
-    let base = if target == Target::Crash {
-        KEXEC_ON_CRASH
-    } else {
-        KexecFlags(0)
-    };
-    Ok(Plan::Load {
-        target,
-        segments: image.segments,
-        entry: image.entry,
-        flags: base.with_arch(KexecArch::X86_64),
-    })
+    let arch = crate::arch::native().ok_or(LoadPlanError::UnsupportedArch {
+        arch: std::env::consts::ARCH,
+    })?;
+    arch.plan_kexec_load(host, facts, load, args, options)
 }
 
 #[cfg(test)]

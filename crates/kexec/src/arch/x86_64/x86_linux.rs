@@ -853,7 +853,7 @@ fn seal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::boot::bzimage64;
+    use crate::arch::x86_64::bzimage64;
     use crate::testing::bzimage64_sample;
 
     const MIB: u64 = 1 << 20;
@@ -1059,7 +1059,7 @@ mod tests {
 
     #[test]
     fn uefi_hands_over_efi_info_the_runtime_map_and_setup_efi() {
-        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let (host, bp) = crate::arch::x86_64::efi::tests::efi_host();
         let mut sys = qemu_1536m();
         sys.efi = EfiHandover::gather(&host, Some(&bp));
         sys.boot_params = Some(bp);
@@ -1103,7 +1103,7 @@ mod tests {
 
     #[test]
     fn an_elf_vmlinux_keeps_its_physical_addresses() {
-        let header = crate::boot::elf64::synthetic_setup_header();
+        let header = crate::arch::x86_64::elf64::synthetic_setup_header();
         let data = vec![0x90u8; 0x10_0000];
         let boot = LinuxBoot {
             file: "vmlinux",
@@ -1161,7 +1161,7 @@ mod tests {
     fn crash_system() -> System {
         let mut sys = qemu_1536m();
         sys.crash_regions = vec![Range::new(0x4b00_0000, 0x5b00_0000)];
-        sys.crash = CrashInfo::gather(&crate::boot::crash::tests::crash_host(), false);
+        sys.crash = CrashInfo::gather(&crate::arch::x86_64::crash::tests::crash_host(), false);
         sys
     }
 
@@ -1240,7 +1240,7 @@ mod tests {
         }
         // The purgatory's digests leave the elfcorehdr out.
         let purgatory = &img.segments[0];
-        let digest = crate::boot::purgatory::segment_digest(elf[0]);
+        let digest = crate::arch::x86_64::purgatory::segment_digest(elf[0]);
         assert!(!purgatory.data.windows(32).any(|w| w == digest));
     }
 
@@ -1335,7 +1335,7 @@ mod tests {
             "bzimage crash --pass-memmap-cmdline",
             fingerprint(&img.unwrap()),
         ));
-        let header = crate::boot::elf64::synthetic_setup_header();
+        let header = crate::arch::x86_64::elf64::synthetic_setup_header();
         let data = vec![0x90u8; 0x10_0000];
         let small = vec![0x55u8; 0x1800];
         let vmlinux = LinuxBoot {
@@ -1368,7 +1368,7 @@ mod tests {
         };
         let img = build(&normal, Target::Normal, &bounded, &mem_bounds);
         out.push(("--mem-min/--mem-max", fingerprint(&img.unwrap())));
-        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let (host, bp) = crate::arch::x86_64::efi::tests::efi_host();
         let mut uefi = qemu_1536m();
         uefi.efi = EfiHandover::gather(&host, Some(&bp));
         uefi.boot_params = Some(bp);
@@ -1629,7 +1629,7 @@ mod tests {
         );
         assert_eq!(&node[16..], &[7; 32]);
 
-        let (host, bp) = crate::boot::efi::tests::efi_host();
+        let (host, bp) = crate::arch::x86_64::efi::tests::efi_host();
         let efi = EfiHandover::gather(&host, Some(&bp)).unwrap();
         let layout = ParamsLayout::new(16, &sys, Some(&efi), &sys.memmap);
         let efi_node = efi.setup_data().len();

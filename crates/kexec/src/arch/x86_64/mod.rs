@@ -1,0 +1,78 @@
+//! x86_64: the Linux boot protocol on the kexec_load path (zero page,
+//! purgatory, kdump's elfcorehdr, the UEFI handover), its kernel formats'
+//! layouts and the physical layout they share.
+
+pub mod bzimage64;
+pub mod crash;
+pub mod efi;
+pub mod elf64;
+pub mod layout;
+pub mod purgatory;
+pub mod x86_linux;
+pub mod zero_page;
+
+use super::Arch;
+use crate::boot::{KernelBytes, LoadPlanError};
+use crate::facts::Facts;
+use crate::image::format::KernelFormat;
+use crate::plan::{Plan, Syscall, Target};
+use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
+use crate::sys::Host;
+use x86_linux::{BootArgs, BuildError, LoadOptions, System};
+
+/// The x86_64 architecture.
+pub struct X86_64;
+
+impl Arch for X86_64 {
+    fn name(&self) -> &'static str {
+        "x86_64"
+    }
+
+    fn kexec_arch(&self) -> KexecArch {
+        KexecArch::X86_64
+    }
+
+    /// arch/x86's kexec_file_loaders[] holds bzImage64 alone; each format
+    /// says whether it is that one.
+    fn file_loader_takes(&self, format: &dyn KernelFormat) -> bool {
+        format.syscall(Syscall::KexecFileLoad).is_ok()
+    }
+
+    fn plan_kexec_load(
+        &self,
+        host: &dyn Host,
+        facts: &Facts,
+        load: &KernelBytes,
+        args: BootArgs,
+        options: &LoadOptions,
+    ) -> Result<Plan, LoadPlanError> {
+        let KernelBytes {
+            target,
+            name: file,
+            kernel: kernel_bytes,
+            initrd: initrd_bytes,
+            cmdline,
+            sources,
+        } = *load;
+        let system = System::gather(host, facts, target)?;
+        let format = crate::image::format::for_kexec_load(kernel_bytes).map_err(|why| {
+            BuildError::Header {
+                file: file.to_string(),
+                why,
+            }
+        })?;
+        let boot = format.describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
+        let image = x86_linux::build_from(&boot, target, &system, options, sources)?;
+        let base = if target == Target::Crash {
+            KEXEC_ON_CRASH
+        } else {
+            KexecFlags(0)
+        };
+        Ok(Plan::Load {
+            target,
+            segments: image.segments,
+            entry: image.entry,
+            flags: base.with_arch(self.kexec_arch()),
+        })
+    }
+}
