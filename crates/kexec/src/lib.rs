@@ -4,7 +4,8 @@
 //! The modules follow the data: `image` (kernel formats) → `plan` (what to
 //! load, with which call and flags) → `rules` (the kernel's checks, predicted
 //! from `facts`) → `sys` (the system calls) → `exec` (the jump). `load` carries a plan
-//! out and `status` reports what is loaded.
+//! out and `status` reports what is loaded. `boot` plans a kexec_load image;
+//! `arch` builds it for the target architecture (`arch::x86_64` today).
 
 pub mod arch;
 pub mod boot;

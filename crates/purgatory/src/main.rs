@@ -10,7 +10,7 @@
 //! corrupted image. Otherwise it returns and the entry code jumps to the
 //! kernel with rsi = boot_params and rbx = 0.
 //!
-//! The loader (crates/kexec/src/boot/purgatory.rs) fills `PURGATORY_PARAMS`;
+//! The loader (crates/kexec/src/arch/x86_64/purgatory.rs) fills `PURGATORY_PARAMS`;
 //! its layout is `Params` of crates/purgatory-abi, which both sides use, and
 //! is checked at run time by size and magic.
 
