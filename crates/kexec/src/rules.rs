@@ -1521,3 +1521,449 @@ mod tests {
         assert_eq!(explain(Errno::ENOSYS, &plan, &facts).source, Source::Kernel);
     }
 }
+
+/// Golden record of the kexec_load half of the model: for a broad set of
+/// plans, the exact (errno, rule, message) `check` gives, so that a
+/// restructuring of `check_load` keeps every verdict, message and the order
+/// in which rules win when several apply.
+#[cfg(test)]
+mod load_golden {
+    use super::*;
+    use crate::sys::FakeHost;
+
+    fn seg(purpose: &str, mem: u64, bufsz: usize, memsz: u64) -> Segment {
+        Segment {
+            digest: None,
+            purpose: purpose.into(),
+            data: vec![0; bufsz].into(),
+            mem,
+            memsz,
+        }
+    }
+
+    fn load(target: Target, segments: Vec<Segment>, entry: u64, flags: u64) -> Plan {
+        Plan::Load {
+            target,
+            segments,
+            entry,
+            flags: KexecFlags(flags),
+        }
+    }
+
+    fn verdict(plan: &Plan, facts: &Facts) -> String {
+        match check(plan, facts) {
+            Ok(()) => "ok".into(),
+            Err(r) => format!("{} {:?} {}", r.errno.name(), r.rule, r.reason),
+        }
+    }
+
+    fn table() -> Vec<(&'static str, String)> {
+        let f = Facts::gather(&FakeHost::typical());
+        let one = || vec![seg("a", 0x100000, 10, 0x1000)];
+        let crash = || vec![seg("k", 0x6500_0000, 10, 0x1000)];
+        let n = Target::Normal;
+        let c = Target::Crash;
+        let with = |change: &dyn Fn(&mut Facts)| {
+            let mut g = f.clone();
+            change(&mut g);
+            g
+        };
+        let locked = with(&|g| g.lockdown = Some("integrity".into()));
+        let unlocked = with(&|g| g.lockdown = Some("none".into()));
+        let jump = with(&|g| g.kexec_jump = Some(true));
+        let new = with(&|g| g.kernel_release = "6.10.0".into());
+        let la57 = with(&|g| g.five_level_paging = true);
+        let no_crash = with(&|g| {
+            g.crash_regions.clear();
+            g.crash_size = Some(0);
+        });
+        let hidden = with(&|g| {
+            g.crash_regions = vec![Range { start: 0, end: 0 }];
+            g.crash_size = Some(0x1000_0000);
+        });
+        let no_mem = with(&|g| g.mem_total = None);
+        let many = |k: u64| -> Vec<Segment> {
+            (0..k)
+                .map(|i| seg("s", 0x100000 + i * 0x1000, 0, 0x1000))
+                .collect()
+        };
+        let plans: Vec<(&str, Plan, &Facts)> = vec![
+            ("ok normal", load(n, one(), 0x100000, 0x3e0000), &f),
+            (
+                "ok two",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 10, 0x1000),
+                        seg("b", 0x200000, 0, 0x2000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "ok adjacent",
+                load(
+                    n,
+                    vec![seg("a", 0x100000, 0, 0x1000), seg("b", 0x101000, 0, 0x1000)],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "ok zero memsz",
+                load(n, vec![seg("a", 0x100000, 0, 0)], 0, 0),
+                &f,
+            ),
+            ("ok crash", load(c, crash(), 0x6500_0000, 1), &f),
+            (
+                "ok crash end",
+                load(c, vec![seg("k", 0x74ff_f000, 0, 0x1000)], 0x74ff_ffff, 1),
+                &f,
+            ),
+            ("ok 16 segments", load(n, many(16), 0, 0), &f),
+            (
+                "ok unload",
+                Plan::Unload {
+                    flags: KexecFlags(0),
+                    target: n,
+                },
+                &f,
+            ),
+            (
+                "ok crash unload",
+                Plan::Unload {
+                    flags: KexecFlags(1),
+                    target: c,
+                },
+                &f,
+            ),
+            ("ok lockdown none", load(n, one(), 0, 0), &unlocked),
+            (
+                "ok no mem_total",
+                load(n, vec![seg("a", 0x100000, 0, 1 << 40)], 0, 0),
+                &no_mem,
+            ),
+            ("ok preserve with jump", load(n, one(), 0, 2), &jump),
+            ("ok update elfcorehdr 6.10", load(n, one(), 0, 0xc), &new),
+            ("ok high flags ignored", load(n, one(), 0, 1 << 32), &f),
+            (
+                "ok la57 above 2^46",
+                load(n, vec![seg("a", 1 << 46, 0, 0x1000)], 0, 0),
+                &la57,
+            ),
+            ("lockdown", load(n, one(), 0, 0), &locked),
+            (
+                "lockdown unload",
+                Plan::Unload {
+                    flags: KexecFlags(0),
+                    target: n,
+                },
+                &locked,
+            ),
+            ("lockdown before flags", load(n, one(), 0, 0x4), &locked),
+            ("unknown flag", load(n, one(), 0, 0x4), &f),
+            ("preserve without jump", load(n, one(), 0, 2), &f),
+            (
+                "unknown flag unload",
+                Plan::Unload {
+                    flags: KexecFlags(0x8),
+                    target: n,
+                },
+                &f,
+            ),
+            ("flags before count", load(n, many(17), 0, 0x4), &f),
+            ("too many", load(n, many(17), 0, 0), &f),
+            ("count before arch", load(n, many(17), 0, 0xB70000), &f),
+            ("foreign arch", load(n, one(), 0, 0xB70000), &f),
+            ("unknown arch", load(n, one(), 0, 0x12340000), &f),
+            ("native arch ok", load(n, one(), 0, 0x3e0000), &f),
+            (
+                "foreign arch unload",
+                Plan::Unload {
+                    flags: KexecFlags(0x280000),
+                    target: n,
+                },
+                &f,
+            ),
+            (
+                "crash no region",
+                load(c, crash(), 0x6500_0000, 1),
+                &no_crash,
+            ),
+            (
+                "crash hidden region",
+                load(c, crash(), 0x6500_0000, 1),
+                &hidden,
+            ),
+            ("crash entry below", load(c, crash(), 0x1000, 1), &f),
+            ("crash entry at end", load(c, crash(), 0x7500_0000, 1), &f),
+            (
+                "crash entry before destination",
+                load(c, vec![seg("k", 0x6500_0800, 0, 0x1000)], 0x1000, 1),
+                &f,
+            ),
+            (
+                "wrap",
+                load(n, vec![seg("a", u64::MAX - 0xfff, 0, 0x2000)], 0, 0),
+                &f,
+            ),
+            (
+                "unaligned mem",
+                load(n, vec![seg("a", 0x100800, 10, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "unaligned end",
+                load(n, vec![seg("a", 0x100000, 10, 0x800)], 0, 0),
+                &f,
+            ),
+            (
+                "at limit",
+                load(n, vec![seg("a", (1 << 46) - 0x1000, 0, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "above limit",
+                load(n, vec![seg("a", 1 << 46, 0, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "la57 at limit",
+                load(n, vec![seg("a", (1 << 52) - 0x1000, 0, 0x1000)], 0, 0),
+                &la57,
+            ),
+            (
+                "second segment bad",
+                load(
+                    n,
+                    vec![seg("a", 0x100000, 0, 0x1000), seg("b", 0x200000, 0, 0x1800)],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "alignment before overlap",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0, 0x2000),
+                        seg("b", 0x101000, 0, 0x1000),
+                        seg("c", 0x300800, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 10, 0x2000),
+                        seg("b", 0x101000, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap reversed",
+                load(
+                    n,
+                    vec![seg("a", 0x101000, 0, 0x1000), seg("b", 0x100000, 0, 0x3000)],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap later pair",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0, 0x1000),
+                        seg("b", 0x200000, 0, 0x1000),
+                        seg("c", 0x200000, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap before bufsz",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0x3000, 0x2000),
+                        seg("b", 0x101000, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "bufsz",
+                load(n, vec![seg("a", 0x100000, 0x2000, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "bufsz second",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0, 0x1000),
+                        seg("b", 0x200000, 0x1001, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "bufsz before half",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0x2000, 0x1000),
+                        seg("b", 0x200000, 0, 1 << 40),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "half one",
+                load(n, vec![seg("a", 0x100000, 0, 1 << 30)], 0, 0),
+                &f,
+            ),
+            (
+                "half sum",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x1000_0000, 0, 0x1800_0000),
+                        seg("b", 0x3000_0000, 0, 0x1800_0000),
+                        seg("c", 0x5000_0000, 0, 0x1800_0000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "half before crash region",
+                load(c, vec![seg("k", 0x1000_0000, 0, 1 << 30)], 0x6500_0000, 1),
+                &f,
+            ),
+            (
+                "crash segment outside",
+                load(c, vec![seg("k", 0x1000_0000, 0, 0x1000)], 0x6500_0000, 1),
+                &f,
+            ),
+            (
+                "crash segment across end",
+                load(c, vec![seg("k", 0x74ff_f000, 0, 0x2000)], 0x6500_0000, 1),
+                &f,
+            ),
+            (
+                "crash zero memsz outside",
+                load(
+                    c,
+                    vec![seg("k", 0x6500_0000, 0, 0x1000), seg("z", 0x1000, 0, 0)],
+                    0x6500_0000,
+                    1,
+                ),
+                &f,
+            ),
+            (
+                "crash no region unload",
+                Plan::Unload {
+                    flags: KexecFlags(1),
+                    target: c,
+                },
+                &no_crash,
+            ),
+        ];
+        plans
+            .into_iter()
+            .map(|(name, plan, facts)| (name, verdict(&plan, facts)))
+            .collect()
+    }
+
+    #[rustfmt::skip]
+    const GOLDEN: &[(&str, &str)] = &[
+        ("ok normal", "ok"),
+        ("ok two", "ok"),
+        ("ok adjacent", "ok"),
+        ("ok zero memsz", "ok"),
+        ("ok crash", "ok"),
+        ("ok crash end", "ok"),
+        ("ok 16 segments", "ok"),
+        ("ok unload", "ok"),
+        ("ok crash unload", "ok"),
+        ("ok lockdown none", "ok"),
+        ("ok no mem_total", "ok"),
+        ("ok preserve with jump", "ok"),
+        ("ok update elfcorehdr 6.10", "ok"),
+        ("ok high flags ignored", "ok"),
+        ("ok la57 above 2^46", "ok"),
+        ("lockdown", "EPERM Lockdown the kernel is locked down (lockdown=integrity), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+        ("lockdown unload", "EPERM Lockdown the kernel is locked down (lockdown=integrity), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+        ("lockdown before flags", "EPERM Lockdown the kernel is locked down (lockdown=integrity), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+        ("unknown flag", "EINVAL UnknownFlags kexec_load flags 0x4 (KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_DEFAULT) include 0x4, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("preserve without jump", "EINVAL UnknownFlags kexec_load flags 0x2 (KEXEC_PRESERVE_CONTEXT|KEXEC_ARCH_DEFAULT) include 0x2, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("unknown flag unload", "EINVAL UnknownFlags kexec_load flags 0x8 (KEXEC_CRASH_HOTPLUG_SUPPORT|KEXEC_ARCH_DEFAULT) include 0x8, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("flags before count", "EINVAL UnknownFlags kexec_load flags 0x4 (KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_DEFAULT) include 0x4, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("too many", "EINVAL TooManySegments 17 segments given; kexec_load takes at most 16"),
+        ("count before arch", "EINVAL TooManySegments 17 segments given; kexec_load takes at most 16"),
+        ("foreign arch", "EINVAL ForeignArch the image is for KEXEC_ARCH_AARCH64, but this kernel only takes KEXEC_ARCH_DEFAULT or KEXEC_ARCH_X86_64"),
+        ("unknown arch", "EINVAL ForeignArch the image is for 0x12340000, but this kernel only takes KEXEC_ARCH_DEFAULT or KEXEC_ARCH_X86_64"),
+        ("native arch ok", "ok"),
+        ("foreign arch unload", "EINVAL ForeignArch the image is for KEXEC_ARCH_ARM, but this kernel only takes KEXEC_ARCH_DEFAULT or KEXEC_ARCH_X86_64"),
+        ("crash no region", "EADDRNOTAVAIL NoCrashRegion no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first"),
+        ("crash hidden region", "EADDRNOTAVAIL NoCrashRegion the Crash kernel region's addresses are hidden from this process (it needs root to read /proc/iomem)"),
+        ("crash entry below", "EADDRNOTAVAIL OutsideCrashRegion the entry point 0x1000 is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash entry at end", "EADDRNOTAVAIL OutsideCrashRegion the entry point 0x75000000 is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash entry before destination", "EADDRNOTAVAIL OutsideCrashRegion the entry point 0x1000 is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("wrap", "EADDRNOTAVAIL BadDestination segment 0 (a): mem 0xfffffffffffff000 + memsz 0x2000 wraps around"),
+        ("unaligned mem", "EADDRNOTAVAIL BadDestination segment 0 (a): mem 0x100800 is not page-aligned (4096)"),
+        ("unaligned end", "EADDRNOTAVAIL BadDestination segment 0 (a): its end mem + memsz = 0x100800 is not page-aligned (memsz 0x800)"),
+        ("at limit", "EADDRNOTAVAIL BadDestination segment 0 (a): it ends at 0x400000000000, at or above the destination limit 0x3fffffffffff"),
+        ("above limit", "EADDRNOTAVAIL BadDestination segment 0 (a): it ends at 0x400000001000, at or above the destination limit 0x3fffffffffff"),
+        ("la57 at limit", "EADDRNOTAVAIL BadDestination segment 0 (a): it ends at 0x10000000000000, at or above the destination limit 0xfffffffffffff"),
+        ("second segment bad", "EADDRNOTAVAIL BadDestination segment 1 (b): its end mem + memsz = 0x201800 is not page-aligned (memsz 0x1800)"),
+        ("alignment before overlap", "EADDRNOTAVAIL BadDestination segment 2 (c): mem 0x300800 is not page-aligned (4096)"),
+        ("overlap", "EINVAL Overlap segment 0 (a, 0x100000-0x101fff) overlaps segment 1 (b, 0x101000-0x101fff)"),
+        ("overlap reversed", "EINVAL Overlap segment 0 (a, 0x101000-0x101fff) overlaps segment 1 (b, 0x100000-0x102fff)"),
+        ("overlap later pair", "EINVAL Overlap segment 1 (b, 0x200000-0x200fff) overlaps segment 2 (c, 0x200000-0x200fff)"),
+        ("overlap before bufsz", "EINVAL Overlap segment 0 (a, 0x100000-0x101fff) overlaps segment 1 (b, 0x101000-0x101fff)"),
+        ("bufsz", "EINVAL BufferLargerThanMemory segment 0 (a): bufsz 0x2000 is larger than memsz 0x1000"),
+        ("bufsz second", "EINVAL BufferLargerThanMemory segment 1 (b): bufsz 0x1001 is larger than memsz 0x1000"),
+        ("bufsz before half", "EINVAL BufferLargerThanMemory segment 0 (a): bufsz 0x2000 is larger than memsz 0x1000"),
+        ("half one", "EINVAL MoreThanHalfOfRam the a needs 1 GiB of memory, and with the other segments 1 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("half sum", "EINVAL MoreThanHalfOfRam the c needs 384 MiB of memory, and with the other segments 1.1 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("half before crash region", "EINVAL MoreThanHalfOfRam the k needs 1 GiB of memory, and with the other segments 1 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("crash segment outside", "EADDRNOTAVAIL OutsideCrashRegion segment 0 (k, 0x10000000-0x10000fff) is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash segment across end", "EADDRNOTAVAIL OutsideCrashRegion segment 0 (k, 0x74fff000-0x75000fff) is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash zero memsz outside", "EADDRNOTAVAIL OutsideCrashRegion segment 1 (z, 0x1000-0x1000) is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash no region unload", "ok"),
+    ];
+
+    #[test]
+    fn every_verdict_message_and_order_is_kept() {
+        let got = table();
+        assert_eq!(got.len(), GOLDEN.len());
+        for ((name, verdict), (want_name, want)) in got.iter().zip(GOLDEN) {
+            assert_eq!((*name, verdict.as_str()), (*want_name, *want));
+        }
+    }
+}
