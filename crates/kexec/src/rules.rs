@@ -161,7 +161,10 @@ pub fn destination_limit(facts: &Facts) -> u64 {
     (1u64 << bits) - 1
 }
 
-/// kexec_load(): kernel/kexec.c and sanity_check_segment_list(), in order.
+/// kexec_load(), in the kernel's order: kexec_load_check() and the
+/// architecture test of the system call (kernel/kexec.c), then
+/// kimage_alloc_init()'s crash entry test and sanity_check_segment_list()
+/// (kernel/kexec_core.c). Each step is one named check below.
 fn check_load(
     target: Target,
     segments: &[Segment],
@@ -169,6 +172,34 @@ fn check_load(
     flags: KexecFlags,
     facts: &Facts,
 ) -> Result<(), Rejection> {
+    load_not_locked_down(facts)?;
+    load_flags_known(flags, facts)?;
+    segment_count_within_max(segments)?;
+    load_arch_native(flags)?;
+    if segments.is_empty() {
+        return Ok(()); // an unload
+    }
+    let crash_region = match target {
+        Target::Crash => Some(crash_entry_in_region(entry, facts)?),
+        Target::Normal => None,
+    };
+    segment_destinations_valid(segments, facts)?;
+    segments_do_not_overlap(segments)?;
+    segment_buffers_fit(segments)?;
+    let sizes: Vec<(&str, u64)> = segments
+        .iter()
+        .map(|s| (s.purpose.as_str(), s.memsz))
+        .collect();
+    half_of_ram(&sizes, facts)?;
+    if let Some(region) = crash_region {
+        segments_in_crash_region(segments, region)?;
+    }
+    Ok(())
+}
+
+/// kexec_load_check(): security_locked_down(LOCKDOWN_KEXEC) refuses any
+/// kexec_load (EPERM) while the kernel is locked down.
+fn load_not_locked_down(facts: &Facts) -> Result<(), Rejection> {
     if let Some(mode) = facts.lockdown.as_deref().filter(|m| *m != "none") {
         return Err(model(
             Errno::EPERM,
@@ -176,6 +207,12 @@ fn check_load(
             format!("the kernel is locked down (lockdown={mode}), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
         ));
     }
+    Ok(())
+}
+
+/// kexec_load_check(): `(flags & KEXEC_FLAGS) != (flags & ~KEXEC_ARCH_MASK)`
+/// gives EINVAL: a flag bit this kernel does not know.
+fn load_flags_known(flags: KexecFlags, facts: &Facts) -> Result<(), Rejection> {
     let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
     // The kernel masks with ~KEXEC_ARCH_MASK as a 32-bit constant: only the
     // low 16 bits are flags; bits 32 and up are ignored.
@@ -190,6 +227,11 @@ fn check_load(
             ),
         ));
     }
+    Ok(())
+}
+
+/// kexec_load_check(): `nr_segments > KEXEC_SEGMENT_MAX` gives EINVAL.
+fn segment_count_within_max(segments: &[Segment]) -> Result<(), Rejection> {
     if segments.len() > KEXEC_SEGMENT_MAX {
         return Err(model(
             Errno::EINVAL,
@@ -200,6 +242,12 @@ fn check_load(
             ),
         ));
     }
+    Ok(())
+}
+
+/// SYSCALL_DEFINE4(kexec_load): `flags & KEXEC_ARCH_MASK` must be
+/// KEXEC_ARCH (this architecture) or KEXEC_ARCH_DEFAULT, else EINVAL.
+fn load_arch_native(flags: KexecFlags) -> Result<(), Rejection> {
     let arch = flags.arch_bits();
     if arch != 0 && arch != KexecArch::native().value() {
         let name = KexecArch::from_value(arch)
@@ -213,29 +261,35 @@ fn check_load(
             ),
         ));
     }
-    if segments.is_empty() {
-        return Ok(()); // an unload
-    }
-    let crash_region = facts
+    Ok(())
+}
+
+/// kimage_alloc_init() for KEXEC_ON_CRASH: an entry point outside crashk_res
+/// gives EADDRNOTAVAIL (and so does a crash load with no region reserved).
+/// Returns the region, which the segments are checked against last.
+fn crash_entry_in_region(entry: u64, facts: &Facts) -> Result<Range, Rejection> {
+    let region = facts
         .main_crash_region()
         .filter(|r| r.start != 0 || r.end > 1);
-    if target == Target::Crash {
-        match crash_region {
-            None => return crash_region_reserved(facts).and(Err(model(
-                Errno::EADDRNOTAVAIL,
-                Rule::NoCrashRegion,
-                "the Crash kernel region's addresses are hidden from this process (it needs root to read /proc/iomem)".into(),
-            ))),
-            Some(r) if entry < r.start || entry >= r.end => {
-                return Err(model(
-                    Errno::EADDRNOTAVAIL,
-                    Rule::OutsideCrashRegion,
-                    format!("the entry point {entry:#x} is outside the Crash kernel region [{r}]"),
-                ))
-            }
-            _ => {}
-        }
+    match region {
+        None => crash_region_reserved(facts).and(Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::NoCrashRegion,
+            "the Crash kernel region's addresses are hidden from this process (it needs root to read /proc/iomem)".into(),
+        ))),
+        Some(r) if entry < r.start || entry >= r.end => Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::OutsideCrashRegion,
+            format!("the entry point {entry:#x} is outside the Crash kernel region [{r}]"),
+        )),
+        Some(r) => Ok(r),
     }
+}
+
+/// sanity_check_segment_list(), first loop: for every segment in turn,
+/// `mem + memsz` wrapping, `mem` or `mem + memsz` not page-aligned, or
+/// `mem + memsz >= KEXEC_DESTINATION_MEMORY_LIMIT` gives EADDRNOTAVAIL.
+fn segment_destinations_valid(segments: &[Segment], facts: &Facts) -> Result<(), Rejection> {
     let limit = destination_limit(facts);
     for (i, s) in segments.iter().enumerate() {
         let end = s.mem.checked_add(s.memsz);
@@ -264,6 +318,12 @@ fn check_load(
             ));
         }
     }
+    Ok(())
+}
+
+/// sanity_check_segment_list(), second loop: two segments whose
+/// destinations overlap give EINVAL (the first pair in index order).
+fn segments_do_not_overlap(segments: &[Segment]) -> Result<(), Rejection> {
     for (i, a) in segments.iter().enumerate() {
         for (j, b) in segments.iter().enumerate().skip(i + 1) {
             if a.mem < b.mem + b.memsz && b.mem < a.mem + a.memsz {
@@ -283,6 +343,11 @@ fn check_load(
             }
         }
     }
+    Ok(())
+}
+
+/// sanity_check_segment_list(), third loop: `bufsz > memsz` gives EINVAL.
+fn segment_buffers_fit(segments: &[Segment]) -> Result<(), Rejection> {
     for (i, s) in segments.iter().enumerate() {
         if s.data.len() as u64 > s.memsz {
             return Err(model(
@@ -297,25 +362,25 @@ fn check_load(
             ));
         }
     }
-    let sizes: Vec<(&str, u64)> = segments
-        .iter()
-        .map(|s| (s.purpose.as_str(), s.memsz))
-        .collect();
-    half_of_ram(&sizes, facts)?;
-    if target == Target::Crash {
-        let region = crash_region.expect("checked above");
-        for (i, s) in segments.iter().enumerate() {
-            if s.mem < region.start || s.mem + s.memsz > region.end {
-                return Err(model(
-                    Errno::EADDRNOTAVAIL,
-                    Rule::OutsideCrashRegion,
-                    format!(
-                        "segment {i} ({}, {:#x}-{:#x}) is outside the Crash kernel region [{region}]",
-                        // memsz may be 0; mem + memsz was checked above.
-                        s.purpose, s.mem, s.mem + s.memsz.max(1) - 1
-                    ),
-                ));
-            }
+    Ok(())
+}
+
+/// sanity_check_segment_list(), last loop for KEXEC_ON_CRASH: a segment
+/// outside crashk_res gives EADDRNOTAVAIL.
+fn segments_in_crash_region(segments: &[Segment], region: Range) -> Result<(), Rejection> {
+    for (i, s) in segments.iter().enumerate() {
+        if s.mem < region.start || s.mem + s.memsz > region.end {
+            return Err(model(
+                Errno::EADDRNOTAVAIL,
+                Rule::OutsideCrashRegion,
+                format!(
+                    "segment {i} ({}, {:#x}-{:#x}) is outside the Crash kernel region [{region}]",
+                    // memsz may be 0; mem + memsz was checked above.
+                    s.purpose,
+                    s.mem,
+                    s.mem + s.memsz.max(1) - 1
+                ),
+            ));
         }
     }
     Ok(())
