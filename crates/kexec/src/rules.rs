@@ -2032,3 +2032,244 @@ mod load_golden {
         }
     }
 }
+
+/// Golden record of the kexec_file_load half of the model, as `load_golden`
+/// is for kexec_load: the exact (errno, rule, message) for a broad set of
+/// files, with the temporary directory's name replaced by `<dir>`.
+#[cfg(test)]
+mod file_golden {
+    use super::*;
+    use crate::image::bzimage::offset;
+    use crate::sys::FakeHost;
+    use crate::testing::bzimage64_sample;
+    use std::path::{Path, PathBuf};
+
+    fn image_with(fields: &[(usize, &[u8])]) -> Vec<u8> {
+        let mut image = bzimage64_sample();
+        for (at, bytes) in fields {
+            image[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        image
+    }
+
+    /// Name, target, kernel, initrd, command line, flags, facts.
+    type Row<'a> = (
+        &'a str,
+        Target,
+        &'a Path,
+        Option<&'a Path>,
+        &'a str,
+        u64,
+        &'a Facts,
+    );
+
+    fn table(dir: &Path) -> Vec<(String, String)> {
+        std::fs::create_dir_all(dir).unwrap();
+        let put = |name: &str, bytes: &[u8]| -> PathBuf {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let u32le = |v: u32| v.to_le_bytes();
+        let good = put("vmlinuz", &bzimage64_sample());
+        let initrd = put("initrd", b"0707010000");
+        let empty = put("empty", b"");
+        let text = put("text", &b"not a kernel\n".repeat(400));
+        let cut_setup = put("cut-setup", &bzimage64_sample()[..0x1000]);
+        let cut_payload = put(
+            "cut-payload",
+            &image_with(&[
+                (offset::PAYLOAD_OFFSET, &u32le(0)),
+                (offset::PAYLOAD_LENGTH, &u32le(0x1000)),
+            ]),
+        );
+        let init0 = put("init0", &image_with(&[(offset::INIT_SIZE, &u32le(0))]));
+        let huge = put(
+            "huge",
+            &image_with(&[(offset::INIT_SIZE, &u32le(0x8000_0000))]),
+        );
+        let big = put(
+            "big",
+            &image_with(&[(offset::INIT_SIZE, &u32le(0x5000_0000))]),
+        );
+        let crash_big = put(
+            "crash-big",
+            &image_with(&[(offset::INIT_SIZE, &u32le(0x1000_0000))]),
+        );
+        let align = put(
+            "align",
+            &image_with(&[(offset::KERNEL_ALIGNMENT, &u32le(0x1800))]),
+        );
+        let old = put("old", &image_with(&[(offset::VERSION, &[0x0b, 0x02])]));
+        let no64 = put("no64", &image_with(&[(offset::XLOADFLAGS, &[0x02, 0])]));
+        let no5 = put("no5", &image_with(&[(offset::XLOADFLAGS, &[0x03, 0])]));
+        let f = Facts::gather(&FakeHost::typical());
+        let with = |change: &dyn Fn(&mut Facts)| {
+            let mut g = f.clone();
+            change(&mut g);
+            g
+        };
+        let la57 = with(&|g| g.five_level_paging = true);
+        let v68 = with(&|g| g.kernel_release = "6.8.0".into());
+        let no_crash = with(&|g| {
+            g.crash_regions.clear();
+            g.crash_size = Some(0);
+        });
+        let no_ram = with(&|g| g.system_ram.clear());
+        let no_mem = with(&|g| g.mem_total = None);
+        let n = Target::Normal;
+        let c = Target::Crash;
+        let long = "a".repeat(2017);
+        let fits = "a".repeat(2016);
+        let rows: Vec<Row> = vec![
+            ("ok", n, &good, Some(&initrd), "console=ttyS0", 0, &f),
+            ("ok crash", c, &good, Some(&initrd), "x", 2, &f),
+            ("ok no initrd", n, &good, None, "", 0, &f),
+            ("ok longest cmdline", n, &good, None, &fits, 0, &f),
+            (
+                "ok no-initramfs skips initrd",
+                n,
+                &good,
+                Some(&empty),
+                "",
+                4,
+                &f,
+            ),
+            ("no ram facts", n, &huge, None, "", 0, &no_ram),
+            ("ok align on 6.8", n, &align, None, "", 0, &v68),
+            ("unknown file flags", n, &good, None, "", 0x40, &f),
+            ("flags before file", n, &empty, None, "", 0x40, &f),
+            ("empty kernel", n, &empty, None, "", 0, &f),
+            ("directory kernel", n, dir, None, "", 0, &f),
+            ("text kernel", n, &text, None, "", 0, &f),
+            ("old protocol", n, &old, None, "", 0, &f),
+            ("not 64-bit", n, &no64, None, "", 0, &f),
+            ("ok 5-level", n, &good, None, "", 0, &la57),
+            ("5-level without XLF_5LEVEL", n, &no5, None, "", 0, &la57),
+            ("probe before initrd", n, &text, Some(&empty), "", 0, &f),
+            ("empty initrd", n, &good, Some(&empty), "", 0, &f),
+            ("directory initrd", n, &good, Some(dir), "", 0, &f),
+            ("cut setup", n, &cut_setup, None, "", 0, &f),
+            (
+                "initrd before cut setup",
+                n,
+                &cut_setup,
+                Some(&empty),
+                "",
+                0,
+                &f,
+            ),
+            (
+                "cut setup before cmdline",
+                n,
+                &cut_setup,
+                None,
+                &long,
+                0,
+                &f,
+            ),
+            ("cmdline too long", n, &good, None, &long, 0, &f),
+            (
+                "cmdline too long before payload",
+                n,
+                &cut_payload,
+                None,
+                &long,
+                0,
+                &f,
+            ),
+            ("crash no region", c, &good, None, "", 2, &no_crash),
+            ("crash too small", c, &crash_big, Some(&initrd), "", 2, &f),
+            (
+                "cmdline before crash room",
+                c,
+                &crash_big,
+                None,
+                &long,
+                2,
+                &f,
+            ),
+            ("no room", n, &huge, None, "", 0, &f),
+            ("unaligned placement", n, &align, None, "", 0, &f),
+            ("unaligned placement crash", c, &align, None, "", 2, &f),
+            ("bufsz", n, &init0, None, "", 0, &f),
+            ("half of ram", n, &big, None, "", 0, &f),
+            ("no mem facts", n, &big, None, "", 0, &no_mem),
+            ("nul in cmdline", n, &good, None, "a\0b", 0, &f),
+            ("nul after kernel rules", n, &init0, None, "a\0b", 0, &f),
+            ("payload cut", n, &cut_payload, None, "", 0, &f),
+            ("nul before payload", n, &cut_payload, None, "a\0b", 0, &f),
+        ];
+        let dir_name = dir.display().to_string();
+        rows.into_iter()
+            .map(|(name, target, kernel, initrd, cmdline, flags, facts)| {
+                let plan = FileLoad::open(
+                    target,
+                    kernel,
+                    initrd,
+                    cmdline.as_bytes().to_vec(),
+                    FileFlags(flags),
+                )
+                .map(Plan::FileLoad);
+                let verdict = match plan.map(|p| check(&p, facts)) {
+                    Err(e) => format!("open: {e}"),
+                    Ok(Ok(())) => "ok".into(),
+                    Ok(Err(r)) => format!("{} {:?} {}", r.errno.name(), r.rule, r.reason),
+                };
+                (name.to_string(), verdict.replace(&dir_name, "<dir>"))
+            })
+            .collect()
+    }
+
+    #[rustfmt::skip]
+    const GOLDEN: &[(&str, &str)] = &[
+        ("ok", "ok"),
+        ("ok crash", "ok"),
+        ("ok no initrd", "ok"),
+        ("ok longest cmdline", "ok"),
+        ("ok no-initramfs skips initrd", "ok"),
+        ("no ram facts", "EINVAL MoreThanHalfOfRam the kernel needs 2 GiB of memory, and with the other segments 2 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("ok align on 6.8", "ok"),
+        ("unknown file flags", "EINVAL UnknownFlags kexec_file_load flags 0x44 (KEXEC_FILE_NO_INITRAMFS|0x40) include 0x40, which the running kernel 6.1.0-56-amd64 does not know (it accepts 0x7)"),
+        ("flags before file", "EINVAL UnknownFlags kexec_file_load flags 0x44 (KEXEC_FILE_NO_INITRAMFS|0x40) include 0x40, which the running kernel 6.1.0-56-amd64 does not know (it accepts 0x7)"),
+        ("empty kernel", "EINVAL EmptyFile the kernel <dir>/empty is empty (0 bytes): nothing to load"),
+        ("directory kernel", "EINVAL NotRegularFile the kernel <dir> is not a regular file (the kernel reads only regular files)"),
+        ("text kernel", "ENOEXEC NotBzImage64 <dir>/text is not an x86_64 bzImage the kernel can load: no \"HdrS\" setup header magic at offset 0x202 (found 0x656e7265; expected 0x53726448): it is text, not a bzImage"),
+        ("old protocol", "ENOEXEC NotBzImage64 <dir>/old is not an x86_64 bzImage the kernel can load: boot protocol version is 2.11; the 64-bit loader needs 2.12 or later"),
+        ("not 64-bit", "ENOEXEC NotBzImage64 <dir>/no64 is not an x86_64 bzImage the kernel can load: xloadflags 0x0002 lack XLF_KERNEL_64: it has no 64-bit entry point (a 32-bit kernel?)"),
+        ("ok 5-level", "ok"),
+        ("5-level without XLF_5LEVEL", "ENOEXEC NotBzImage64 <dir>/no5 is not an x86_64 bzImage the kernel can load: the running kernel uses 5-level paging but xloadflags 0x0003 lack XLF_5LEVEL"),
+        ("probe before initrd", "ENOEXEC NotBzImage64 <dir>/text is not an x86_64 bzImage the kernel can load: no \"HdrS\" setup header magic at offset 0x202 (found 0x656e7265; expected 0x53726448): it is text, not a bzImage"),
+        ("empty initrd", "EINVAL EmptyInitrd the initrd <dir>/empty is empty (0 bytes): nothing to load"),
+        ("directory initrd", "EINVAL NotRegularFile the initrd <dir> is not a regular file (the kernel reads only regular files)"),
+        ("cut setup", "ENOEXEC Truncated <dir>/cut-setup is truncated: it is 4096 bytes, but its setup_sects (27) alone take 14336 bytes"),
+        ("initrd before cut setup", "EINVAL EmptyInitrd the initrd <dir>/empty is empty (0 bytes): nothing to load"),
+        ("cut setup before cmdline", "ENOEXEC Truncated <dir>/cut-setup is truncated: it is 4096 bytes, but its setup_sects (27) alone take 14336 bytes"),
+        ("cmdline too long", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/vmlinuz takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
+        ("cmdline too long before payload", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/cut-payload takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
+        ("crash no region", "EADDRNOTAVAIL NoCrashRegion no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first"),
+        ("crash too small", "EADDRNOTAVAIL CrashRegionTooSmall the crash kernel does not fit in the Crash kernel region [0x65000000-0x74ffffff] of 256 MiB: the kernel <dir>/crash-big (init_size 256 MiB) and the initrd <dir>/initrd (10 bytes) and the loader's 2 MiB need at least 260 MiB; reserve more with crashkernel="),
+        ("cmdline before crash room", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/crash-big takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
+        ("no room", "EADDRNOTAVAIL NoRoom <dir>/huge: no room for the kernel in System RAM: init_size 0x80000000 (2 GiB) aligned to kernel_alignment 0x200000, at or above 0x100000"),
+        ("unaligned placement", "EADDRNOTAVAIL NoRoom <dir>/align: kernel_alignment 0x1800 is not a multiple of the page size: the kernel's placement gives the unaligned address 0x7d5de800, which its segment check refuses"),
+        ("unaligned placement crash", "EADDRNOTAVAIL NoRoom <dir>/align: kernel_alignment 0x1800 is not a multiple of the page size: the kernel's placement gives the unaligned address 0x725fe800, which its segment check refuses"),
+        ("bufsz", "EINVAL BufferLargerThanMemory <dir>/init0: the kernel segment holds 2048 bytes (the file minus its 14336 bytes of setup code), more than init_size 0x0 reserves (0x0 bytes page-aligned)"),
+        ("half of ram", "EINVAL MoreThanHalfOfRam the kernel needs 1.2 GiB of memory, and with the other segments 1.2 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("no mem facts", "ok"),
+        ("nul in cmdline", "EINVAL CmdlineNul the command line has a NUL byte at position 1 (of 3 bytes): the kernel would end it there and drop the rest"),
+        ("nul after kernel rules", "EINVAL BufferLargerThanMemory <dir>/init0: the kernel segment holds 2048 bytes (the file minus its 14336 bytes of setup code), more than init_size 0x0 reserves (0x0 bytes page-aligned)"),
+        ("payload cut", "ENOEXEC PayloadTruncated <dir>/cut-payload is truncated: it is 16384 bytes, but its compressed payload (payload_offset 0x0, payload_length 4096) ends at byte 18432: 2048 bytes are missing"),
+        ("nul before payload", "EINVAL CmdlineNul the command line has a NUL byte at position 1 (of 3 bytes): the kernel would end it there and drop the rest"),
+    ];
+
+    #[test]
+    fn every_verdict_message_and_order_is_kept() {
+        let dir = std::env::temp_dir().join(format!("kexec-file-golden-{}", std::process::id()));
+        let got = table(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(got.len(), GOLDEN.len());
+        for ((name, verdict), (want_name, want)) in got.iter().zip(GOLDEN) {
+            assert_eq!((name.as_str(), verdict.as_str()), (*want_name, *want));
+        }
+    }
+}
