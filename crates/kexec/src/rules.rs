@@ -570,87 +570,148 @@ pub fn bzimage64_probe(head: &[u8], facts: &Facts) -> Option<String> {
     None
 }
 
+/// kexec_file_load(), in the kernel's order: the flags test of the system
+/// call (kernel/kexec_file.c), kimage_file_prepare_segments() (read the
+/// kernel, probe it, read the initrd, copy the command line),
+/// bzImage64_load() (arch/x86/kernel/kexec-bzimage64.c), then
+/// sanity_check_segment_list() (kernel/kexec_core.c). Our own two rules
+/// come last, since the kernel would go on. Each step is one named check.
 fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
     file_flags(load.flags, facts)?;
-    let kernel = load.kernel.display();
     readable_file("kernel", &load.kernel)?;
+    let header = kernel_is_bzimage64(load, facts)?;
+    let initrd_size = initrd_readable(load)?;
+    cmdline_nul_terminated(load)?;
+    setup_code_complete(load, &header)?;
+    cmdline_fits(load, &header)?;
+    let kernel_memsz = page_align(u64::from(header.init_size));
+    let initrd_memsz = page_align(initrd_size);
+    if load.target == Target::Crash {
+        crash_kernel_fits(load, &header, facts, kernel_memsz + initrd_memsz)?;
+    }
+    kernel_placement(load, &header, facts)?;
+    kernel_segment_fits(load, &header)?;
+    half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)?;
+    cmdline_has_no_inner_nul(load)?;
+    payload_complete(load, &header)
+}
+
+/// kimage_file_prepare_segments() → kexec_image_probe_default() →
+/// bzImage64_probe(): a kernel the 64-bit bzImage loader does not take
+/// gives ENOEXEC. Returns the setup header the probe read.
+fn kernel_is_bzimage64(load: &FileLoad, facts: &Facts) -> Result<SetupHeader, Rejection> {
     if let Some(why) = bzimage64_probe(&load.kernel_head, facts) {
         return Err(model(
             Errno::ENOEXEC,
             Rule::NotBzImage64,
-            format!("{kernel} is not an x86_64 bzImage the kernel can load: {why}"),
+            format!(
+                "{} is not an x86_64 bzImage the kernel can load: {why}",
+                load.kernel.display()
+            ),
         ));
     }
-    let header = load.header().expect("the probe read the header");
-    let initrd_size = match (&load.initrd, load.flags.contains(KEXEC_FILE_NO_INITRAMFS)) {
+    Ok(load.header().expect("the probe read the header"))
+}
+
+/// kimage_file_prepare_segments(): the initrd is read (kernel_read_file)
+/// unless KEXEC_FILE_NO_INITRAMFS is set. Returns its size (0 without one).
+fn initrd_readable(load: &FileLoad) -> Result<u64, Rejection> {
+    match (&load.initrd, load.flags.contains(KEXEC_FILE_NO_INITRAMFS)) {
         (Some(initrd), false) => {
             readable_file("initrd", initrd)?;
-            initrd.size
+            Ok(initrd.size)
         }
-        _ => 0,
-    };
-    let cmdline = load.cmdline_bytes();
-    if cmdline.last() != Some(&0) {
+        _ => Ok(0),
+    }
+}
+
+/// kimage_file_prepare_segments(): a command line whose last byte is not
+/// NUL gives EINVAL.
+fn cmdline_nul_terminated(load: &FileLoad) -> Result<(), Rejection> {
+    if load.cmdline_bytes().last() != Some(&0) {
         return Err(model(
             Errno::EINVAL,
             Rule::CmdlineNotTerminated,
             "the command line does not end in a NUL byte".into(),
         ));
     }
-    // bzImage64_load: setup code cut short (the kernel's check); a cut
-    // payload is our own rule, checked last (below), after every rule of
-    // the kernel's, since the kernel would go on.
-    let truncated = bzimage_truncated(load.kernel.size, &header).map(|why| {
-        model(
-            Errno::ENOEXEC,
-            Rule::Truncated,
-            format!("{kernel} is truncated: {why}"),
-        )
-    });
+    Ok(())
+}
+
+/// bzImage64_load(): a file shorter than its setup code gives ENOEXEC. A
+/// cut payload past the setup code is our own rule (`payload_complete`).
+fn setup_code_complete(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
     if load.kernel.size < header.real_mode_size() {
-        if let Some(r) = truncated {
-            return Err(r);
+        if let Some(why) = bzimage_truncated(load.kernel.size, header) {
+            return Err(model(
+                Errno::ENOEXEC,
+                Rule::Truncated,
+                format!("{} is truncated: {why}", load.kernel.display()),
+            ));
         }
     }
-    let size = cmdline.len() as u64;
+    Ok(())
+}
+
+/// bzImage64_load(): `cmdline_len + MAX_ELFCOREHDR_STR_LEN >
+/// header->cmdline_size` gives EINVAL.
+fn cmdline_fits(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
+    let size = load.cmdline_bytes().len() as u64;
     let limit = u64::from(header.cmdline_size).saturating_sub(ELFCOREHDR_STR_LEN);
     if size > u64::from(header.cmdline_size) || size > limit {
         return Err(model(
             Errno::EINVAL,
             Rule::CmdlineTooLong,
             format!(
-                "the command line is too long: {} bytes with its NUL, but {kernel} takes at most {limit} (cmdline_size {} minus {ELFCOREHDR_STR_LEN} the kexec_file loader keeps for elfcorehdr=)",
-                size, header.cmdline_size
+                "the command line is too long: {} bytes with its NUL, but {} takes at most {limit} (cmdline_size {} minus {ELFCOREHDR_STR_LEN} the kexec_file loader keeps for elfcorehdr=)",
+                size,
+                load.kernel.display(),
+                header.cmdline_size
             ),
         ));
     }
+    Ok(())
+}
+
+/// bzImage64_load() for a crash kernel: everything it places goes into the
+/// crash region, or the placement fails with EADDRNOTAVAIL. Besides kernel
+/// and initrd (`kernel_and_initrd` bytes) the kernel places its purgatory,
+/// boot parameters, elfcorehdr and control pages there, and aligns the
+/// kernel: keep a margin so a load we let through does fit.
+fn crash_kernel_fits(
+    load: &FileLoad,
+    header: &SetupHeader,
+    facts: &Facts,
+    kernel_and_initrd: u64,
+) -> Result<(), Rejection> {
+    let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
+    crash_room(load, facts, kernel_and_initrd + margin)
+}
+
+/// sanity_check_segment_list(): the kernel segment holds the file minus
+/// its real-mode part (bufsz) in PAGE_ALIGN(init_size) bytes (memsz);
+/// `bufsz > memsz` gives EINVAL.
+fn kernel_segment_fits(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
     let kernel_memsz = page_align(u64::from(header.init_size));
-    let initrd_memsz = page_align(initrd_size);
-    if load.target == Target::Crash {
-        // Besides kernel and initrd the kernel places its purgatory, boot
-        // parameters, elfcorehdr and control pages there, and aligns the
-        // kernel: keep a margin so a load we let through does fit.
-        let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
-        crash_room(load, facts, kernel_memsz + initrd_memsz + margin)?;
-    }
-    kernel_placement(load, &header, facts)?;
-    // sanity_check_segment_list(): the kernel segment holds the file minus
-    // its real-mode part (bufsz) in PAGE_ALIGN(init_size) bytes (memsz).
     let kernel_bufsz = load.kernel.size - header.real_mode_size();
     if kernel_bufsz > kernel_memsz {
         return Err(model(
             Errno::EINVAL,
             Rule::BufferLargerThanMemory,
             format!(
-                "{kernel}: the kernel segment holds {kernel_bufsz} bytes (the file minus its {} bytes of setup code), more than init_size {:#x} reserves ({kernel_memsz:#x} bytes page-aligned)",
+                "{}: the kernel segment holds {kernel_bufsz} bytes (the file minus its {} bytes of setup code), more than init_size {:#x} reserves ({kernel_memsz:#x} bytes page-aligned)",
+                load.kernel.display(),
                 header.real_mode_size(),
                 header.init_size
             ),
         ));
     }
-    half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)?;
-    // Our own rules, after every rule of the kernel's: the kernel would go
-    // on (it ends the command line at a NUL; it loads a cut payload).
+    Ok(())
+}
+
+/// Ours, after every rule of the kernel's: the kernel would end the command
+/// line at its first NUL and drop the rest.
+fn cmdline_has_no_inner_nul(load: &FileLoad) -> Result<(), Rejection> {
     if let Some(at) = cmdline::nul_position(&load.cmdline) {
         return Err(model(
             Errno::EINVAL,
@@ -661,9 +722,18 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
             ),
         ));
     }
-    if let Some(mut r) = truncated {
-        r.rule = Rule::PayloadTruncated;
-        return Err(r);
+    Ok(())
+}
+
+/// Ours, last: the kernel would load a file whose compressed payload is
+/// cut short, which could not boot.
+fn payload_complete(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
+    if let Some(why) = bzimage_truncated(load.kernel.size, header) {
+        return Err(model(
+            Errno::ENOEXEC,
+            Rule::PayloadTruncated,
+            format!("{} is truncated: {why}", load.kernel.display()),
+        ));
     }
     Ok(())
 }
