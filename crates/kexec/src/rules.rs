@@ -161,7 +161,10 @@ pub fn destination_limit(facts: &Facts) -> u64 {
     (1u64 << bits) - 1
 }
 
-/// kexec_load(): kernel/kexec.c and sanity_check_segment_list(), in order.
+/// kexec_load(), in the kernel's order: kexec_load_check() and the
+/// architecture test of the system call (kernel/kexec.c), then
+/// kimage_alloc_init()'s crash entry test and sanity_check_segment_list()
+/// (kernel/kexec_core.c). Each step is one named check below.
 fn check_load(
     target: Target,
     segments: &[Segment],
@@ -169,6 +172,34 @@ fn check_load(
     flags: KexecFlags,
     facts: &Facts,
 ) -> Result<(), Rejection> {
+    load_not_locked_down(facts)?;
+    load_flags_known(flags, facts)?;
+    segment_count_within_max(segments)?;
+    load_arch_native(flags)?;
+    if segments.is_empty() {
+        return Ok(()); // an unload
+    }
+    let crash_region = match target {
+        Target::Crash => Some(crash_entry_in_region(entry, facts)?),
+        Target::Normal => None,
+    };
+    segment_destinations_valid(segments, facts)?;
+    segments_do_not_overlap(segments)?;
+    segment_buffers_fit(segments)?;
+    let sizes: Vec<(&str, u64)> = segments
+        .iter()
+        .map(|s| (s.purpose.as_str(), s.memsz))
+        .collect();
+    half_of_ram(&sizes, facts)?;
+    if let Some(region) = crash_region {
+        segments_in_crash_region(segments, region)?;
+    }
+    Ok(())
+}
+
+/// kexec_load_check(): security_locked_down(LOCKDOWN_KEXEC) refuses any
+/// kexec_load (EPERM) while the kernel is locked down.
+fn load_not_locked_down(facts: &Facts) -> Result<(), Rejection> {
     if let Some(mode) = facts.lockdown.as_deref().filter(|m| *m != "none") {
         return Err(model(
             Errno::EPERM,
@@ -176,6 +207,12 @@ fn check_load(
             format!("the kernel is locked down (lockdown={mode}), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
         ));
     }
+    Ok(())
+}
+
+/// kexec_load_check(): `(flags & KEXEC_FLAGS) != (flags & ~KEXEC_ARCH_MASK)`
+/// gives EINVAL: a flag bit this kernel does not know.
+fn load_flags_known(flags: KexecFlags, facts: &Facts) -> Result<(), Rejection> {
     let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
     // The kernel masks with ~KEXEC_ARCH_MASK as a 32-bit constant: only the
     // low 16 bits are flags; bits 32 and up are ignored.
@@ -190,6 +227,11 @@ fn check_load(
             ),
         ));
     }
+    Ok(())
+}
+
+/// kexec_load_check(): `nr_segments > KEXEC_SEGMENT_MAX` gives EINVAL.
+fn segment_count_within_max(segments: &[Segment]) -> Result<(), Rejection> {
     if segments.len() > KEXEC_SEGMENT_MAX {
         return Err(model(
             Errno::EINVAL,
@@ -200,6 +242,12 @@ fn check_load(
             ),
         ));
     }
+    Ok(())
+}
+
+/// SYSCALL_DEFINE4(kexec_load): `flags & KEXEC_ARCH_MASK` must be
+/// KEXEC_ARCH (this architecture) or KEXEC_ARCH_DEFAULT, else EINVAL.
+fn load_arch_native(flags: KexecFlags) -> Result<(), Rejection> {
     let arch = flags.arch_bits();
     if arch != 0 && arch != KexecArch::native().value() {
         let name = KexecArch::from_value(arch)
@@ -213,29 +261,35 @@ fn check_load(
             ),
         ));
     }
-    if segments.is_empty() {
-        return Ok(()); // an unload
-    }
-    let crash_region = facts
+    Ok(())
+}
+
+/// kimage_alloc_init() for KEXEC_ON_CRASH: an entry point outside crashk_res
+/// gives EADDRNOTAVAIL (and so does a crash load with no region reserved).
+/// Returns the region, which the segments are checked against last.
+fn crash_entry_in_region(entry: u64, facts: &Facts) -> Result<Range, Rejection> {
+    let region = facts
         .main_crash_region()
         .filter(|r| r.start != 0 || r.end > 1);
-    if target == Target::Crash {
-        match crash_region {
-            None => return crash_region_reserved(facts).and(Err(model(
-                Errno::EADDRNOTAVAIL,
-                Rule::NoCrashRegion,
-                "the Crash kernel region's addresses are hidden from this process (it needs root to read /proc/iomem)".into(),
-            ))),
-            Some(r) if entry < r.start || entry >= r.end => {
-                return Err(model(
-                    Errno::EADDRNOTAVAIL,
-                    Rule::OutsideCrashRegion,
-                    format!("the entry point {entry:#x} is outside the Crash kernel region [{r}]"),
-                ))
-            }
-            _ => {}
-        }
+    match region {
+        None => crash_region_reserved(facts).and(Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::NoCrashRegion,
+            "the Crash kernel region's addresses are hidden from this process (it needs root to read /proc/iomem)".into(),
+        ))),
+        Some(r) if entry < r.start || entry >= r.end => Err(model(
+            Errno::EADDRNOTAVAIL,
+            Rule::OutsideCrashRegion,
+            format!("the entry point {entry:#x} is outside the Crash kernel region [{r}]"),
+        )),
+        Some(r) => Ok(r),
     }
+}
+
+/// sanity_check_segment_list(), first loop: for every segment in turn,
+/// `mem + memsz` wrapping, `mem` or `mem + memsz` not page-aligned, or
+/// `mem + memsz >= KEXEC_DESTINATION_MEMORY_LIMIT` gives EADDRNOTAVAIL.
+fn segment_destinations_valid(segments: &[Segment], facts: &Facts) -> Result<(), Rejection> {
     let limit = destination_limit(facts);
     for (i, s) in segments.iter().enumerate() {
         let end = s.mem.checked_add(s.memsz);
@@ -264,6 +318,12 @@ fn check_load(
             ));
         }
     }
+    Ok(())
+}
+
+/// sanity_check_segment_list(), second loop: two segments whose
+/// destinations overlap give EINVAL (the first pair in index order).
+fn segments_do_not_overlap(segments: &[Segment]) -> Result<(), Rejection> {
     for (i, a) in segments.iter().enumerate() {
         for (j, b) in segments.iter().enumerate().skip(i + 1) {
             if a.mem < b.mem + b.memsz && b.mem < a.mem + a.memsz {
@@ -283,6 +343,11 @@ fn check_load(
             }
         }
     }
+    Ok(())
+}
+
+/// sanity_check_segment_list(), third loop: `bufsz > memsz` gives EINVAL.
+fn segment_buffers_fit(segments: &[Segment]) -> Result<(), Rejection> {
     for (i, s) in segments.iter().enumerate() {
         if s.data.len() as u64 > s.memsz {
             return Err(model(
@@ -297,25 +362,25 @@ fn check_load(
             ));
         }
     }
-    let sizes: Vec<(&str, u64)> = segments
-        .iter()
-        .map(|s| (s.purpose.as_str(), s.memsz))
-        .collect();
-    half_of_ram(&sizes, facts)?;
-    if target == Target::Crash {
-        let region = crash_region.expect("checked above");
-        for (i, s) in segments.iter().enumerate() {
-            if s.mem < region.start || s.mem + s.memsz > region.end {
-                return Err(model(
-                    Errno::EADDRNOTAVAIL,
-                    Rule::OutsideCrashRegion,
-                    format!(
-                        "segment {i} ({}, {:#x}-{:#x}) is outside the Crash kernel region [{region}]",
-                        // memsz may be 0; mem + memsz was checked above.
-                        s.purpose, s.mem, s.mem + s.memsz.max(1) - 1
-                    ),
-                ));
-            }
+    Ok(())
+}
+
+/// sanity_check_segment_list(), last loop for KEXEC_ON_CRASH: a segment
+/// outside crashk_res gives EADDRNOTAVAIL.
+fn segments_in_crash_region(segments: &[Segment], region: Range) -> Result<(), Rejection> {
+    for (i, s) in segments.iter().enumerate() {
+        if s.mem < region.start || s.mem + s.memsz > region.end {
+            return Err(model(
+                Errno::EADDRNOTAVAIL,
+                Rule::OutsideCrashRegion,
+                format!(
+                    "segment {i} ({}, {:#x}-{:#x}) is outside the Crash kernel region [{region}]",
+                    // memsz may be 0; mem + memsz was checked above.
+                    s.purpose,
+                    s.mem,
+                    s.mem + s.memsz.max(1) - 1
+                ),
+            ));
         }
     }
     Ok(())
@@ -505,87 +570,148 @@ pub fn bzimage64_probe(head: &[u8], facts: &Facts) -> Option<String> {
     None
 }
 
+/// kexec_file_load(), in the kernel's order: the flags test of the system
+/// call (kernel/kexec_file.c), kimage_file_prepare_segments() (read the
+/// kernel, probe it, read the initrd, copy the command line),
+/// bzImage64_load() (arch/x86/kernel/kexec-bzimage64.c), then
+/// sanity_check_segment_list() (kernel/kexec_core.c). Our own two rules
+/// come last, since the kernel would go on. Each step is one named check.
 fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
     file_flags(load.flags, facts)?;
-    let kernel = load.kernel.display();
     readable_file("kernel", &load.kernel)?;
+    let header = kernel_is_bzimage64(load, facts)?;
+    let initrd_size = initrd_readable(load)?;
+    cmdline_nul_terminated(load)?;
+    setup_code_complete(load, &header)?;
+    cmdline_fits(load, &header)?;
+    let kernel_memsz = page_align(u64::from(header.init_size));
+    let initrd_memsz = page_align(initrd_size);
+    if load.target == Target::Crash {
+        crash_kernel_fits(load, &header, facts, kernel_memsz + initrd_memsz)?;
+    }
+    kernel_placement(load, &header, facts)?;
+    kernel_segment_fits(load, &header)?;
+    half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)?;
+    cmdline_has_no_inner_nul(load)?;
+    payload_complete(load, &header)
+}
+
+/// kimage_file_prepare_segments() → kexec_image_probe_default() →
+/// bzImage64_probe(): a kernel the 64-bit bzImage loader does not take
+/// gives ENOEXEC. Returns the setup header the probe read.
+fn kernel_is_bzimage64(load: &FileLoad, facts: &Facts) -> Result<SetupHeader, Rejection> {
     if let Some(why) = bzimage64_probe(&load.kernel_head, facts) {
         return Err(model(
             Errno::ENOEXEC,
             Rule::NotBzImage64,
-            format!("{kernel} is not an x86_64 bzImage the kernel can load: {why}"),
+            format!(
+                "{} is not an x86_64 bzImage the kernel can load: {why}",
+                load.kernel.display()
+            ),
         ));
     }
-    let header = load.header().expect("the probe read the header");
-    let initrd_size = match (&load.initrd, load.flags.contains(KEXEC_FILE_NO_INITRAMFS)) {
+    Ok(load.header().expect("the probe read the header"))
+}
+
+/// kimage_file_prepare_segments(): the initrd is read (kernel_read_file)
+/// unless KEXEC_FILE_NO_INITRAMFS is set. Returns its size (0 without one).
+fn initrd_readable(load: &FileLoad) -> Result<u64, Rejection> {
+    match (&load.initrd, load.flags.contains(KEXEC_FILE_NO_INITRAMFS)) {
         (Some(initrd), false) => {
             readable_file("initrd", initrd)?;
-            initrd.size
+            Ok(initrd.size)
         }
-        _ => 0,
-    };
-    let cmdline = load.cmdline_bytes();
-    if cmdline.last() != Some(&0) {
+        _ => Ok(0),
+    }
+}
+
+/// kimage_file_prepare_segments(): a command line whose last byte is not
+/// NUL gives EINVAL.
+fn cmdline_nul_terminated(load: &FileLoad) -> Result<(), Rejection> {
+    if load.cmdline_bytes().last() != Some(&0) {
         return Err(model(
             Errno::EINVAL,
             Rule::CmdlineNotTerminated,
             "the command line does not end in a NUL byte".into(),
         ));
     }
-    // bzImage64_load: setup code cut short (the kernel's check); a cut
-    // payload is our own rule, checked last (below), after every rule of
-    // the kernel's, since the kernel would go on.
-    let truncated = bzimage_truncated(load.kernel.size, &header).map(|why| {
-        model(
-            Errno::ENOEXEC,
-            Rule::Truncated,
-            format!("{kernel} is truncated: {why}"),
-        )
-    });
+    Ok(())
+}
+
+/// bzImage64_load(): a file shorter than its setup code gives ENOEXEC. A
+/// cut payload past the setup code is our own rule (`payload_complete`).
+fn setup_code_complete(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
     if load.kernel.size < header.real_mode_size() {
-        if let Some(r) = truncated {
-            return Err(r);
+        if let Some(why) = bzimage_truncated(load.kernel.size, header) {
+            return Err(model(
+                Errno::ENOEXEC,
+                Rule::Truncated,
+                format!("{} is truncated: {why}", load.kernel.display()),
+            ));
         }
     }
-    let size = cmdline.len() as u64;
+    Ok(())
+}
+
+/// bzImage64_load(): `cmdline_len + MAX_ELFCOREHDR_STR_LEN >
+/// header->cmdline_size` gives EINVAL.
+fn cmdline_fits(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
+    let size = load.cmdline_bytes().len() as u64;
     let limit = u64::from(header.cmdline_size).saturating_sub(ELFCOREHDR_STR_LEN);
     if size > u64::from(header.cmdline_size) || size > limit {
         return Err(model(
             Errno::EINVAL,
             Rule::CmdlineTooLong,
             format!(
-                "the command line is too long: {} bytes with its NUL, but {kernel} takes at most {limit} (cmdline_size {} minus {ELFCOREHDR_STR_LEN} the kexec_file loader keeps for elfcorehdr=)",
-                size, header.cmdline_size
+                "the command line is too long: {} bytes with its NUL, but {} takes at most {limit} (cmdline_size {} minus {ELFCOREHDR_STR_LEN} the kexec_file loader keeps for elfcorehdr=)",
+                size,
+                load.kernel.display(),
+                header.cmdline_size
             ),
         ));
     }
+    Ok(())
+}
+
+/// bzImage64_load() for a crash kernel: everything it places goes into the
+/// crash region, or the placement fails with EADDRNOTAVAIL. Besides kernel
+/// and initrd (`kernel_and_initrd` bytes) the kernel places its purgatory,
+/// boot parameters, elfcorehdr and control pages there, and aligns the
+/// kernel: keep a margin so a load we let through does fit.
+fn crash_kernel_fits(
+    load: &FileLoad,
+    header: &SetupHeader,
+    facts: &Facts,
+    kernel_and_initrd: u64,
+) -> Result<(), Rejection> {
+    let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
+    crash_room(load, facts, kernel_and_initrd + margin)
+}
+
+/// sanity_check_segment_list(): the kernel segment holds the file minus
+/// its real-mode part (bufsz) in PAGE_ALIGN(init_size) bytes (memsz);
+/// `bufsz > memsz` gives EINVAL.
+fn kernel_segment_fits(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
     let kernel_memsz = page_align(u64::from(header.init_size));
-    let initrd_memsz = page_align(initrd_size);
-    if load.target == Target::Crash {
-        // Besides kernel and initrd the kernel places its purgatory, boot
-        // parameters, elfcorehdr and control pages there, and aligns the
-        // kernel: keep a margin so a load we let through does fit.
-        let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
-        crash_room(load, facts, kernel_memsz + initrd_memsz + margin)?;
-    }
-    kernel_placement(load, &header, facts)?;
-    // sanity_check_segment_list(): the kernel segment holds the file minus
-    // its real-mode part (bufsz) in PAGE_ALIGN(init_size) bytes (memsz).
     let kernel_bufsz = load.kernel.size - header.real_mode_size();
     if kernel_bufsz > kernel_memsz {
         return Err(model(
             Errno::EINVAL,
             Rule::BufferLargerThanMemory,
             format!(
-                "{kernel}: the kernel segment holds {kernel_bufsz} bytes (the file minus its {} bytes of setup code), more than init_size {:#x} reserves ({kernel_memsz:#x} bytes page-aligned)",
+                "{}: the kernel segment holds {kernel_bufsz} bytes (the file minus its {} bytes of setup code), more than init_size {:#x} reserves ({kernel_memsz:#x} bytes page-aligned)",
+                load.kernel.display(),
                 header.real_mode_size(),
                 header.init_size
             ),
         ));
     }
-    half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)?;
-    // Our own rules, after every rule of the kernel's: the kernel would go
-    // on (it ends the command line at a NUL; it loads a cut payload).
+    Ok(())
+}
+
+/// Ours, after every rule of the kernel's: the kernel would end the command
+/// line at its first NUL and drop the rest.
+fn cmdline_has_no_inner_nul(load: &FileLoad) -> Result<(), Rejection> {
     if let Some(at) = cmdline::nul_position(&load.cmdline) {
         return Err(model(
             Errno::EINVAL,
@@ -596,9 +722,18 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
             ),
         ));
     }
-    if let Some(mut r) = truncated {
-        r.rule = Rule::PayloadTruncated;
-        return Err(r);
+    Ok(())
+}
+
+/// Ours, last: the kernel would load a file whose compressed payload is
+/// cut short, which could not boot.
+fn payload_complete(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
+    if let Some(why) = bzimage_truncated(load.kernel.size, header) {
+        return Err(model(
+            Errno::ENOEXEC,
+            Rule::PayloadTruncated,
+            format!("{} is truncated: {why}", load.kernel.display()),
+        ));
     }
     Ok(())
 }
@@ -1519,5 +1654,692 @@ mod tests {
             .reason
             .contains("signature"));
         assert_eq!(explain(Errno::ENOSYS, &plan, &facts).source, Source::Kernel);
+    }
+}
+
+/// Golden record of the kexec_load half of the model: for a broad set of
+/// plans, the exact (errno, rule, message) `check` gives, so that a
+/// restructuring of `check_load` keeps every verdict, message and the order
+/// in which rules win when several apply.
+#[cfg(test)]
+mod load_golden {
+    use super::*;
+    use crate::sys::FakeHost;
+
+    fn seg(purpose: &str, mem: u64, bufsz: usize, memsz: u64) -> Segment {
+        Segment {
+            digest: None,
+            purpose: purpose.into(),
+            data: vec![0; bufsz].into(),
+            mem,
+            memsz,
+        }
+    }
+
+    fn load(target: Target, segments: Vec<Segment>, entry: u64, flags: u64) -> Plan {
+        Plan::Load {
+            target,
+            segments,
+            entry,
+            flags: KexecFlags(flags),
+        }
+    }
+
+    fn verdict(plan: &Plan, facts: &Facts) -> String {
+        match check(plan, facts) {
+            Ok(()) => "ok".into(),
+            Err(r) => format!("{} {:?} {}", r.errno.name(), r.rule, r.reason),
+        }
+    }
+
+    fn table() -> Vec<(&'static str, String)> {
+        let f = Facts::gather(&FakeHost::typical());
+        let one = || vec![seg("a", 0x100000, 10, 0x1000)];
+        let crash = || vec![seg("k", 0x6500_0000, 10, 0x1000)];
+        let n = Target::Normal;
+        let c = Target::Crash;
+        let with = |change: &dyn Fn(&mut Facts)| {
+            let mut g = f.clone();
+            change(&mut g);
+            g
+        };
+        let locked = with(&|g| g.lockdown = Some("integrity".into()));
+        let unlocked = with(&|g| g.lockdown = Some("none".into()));
+        let jump = with(&|g| g.kexec_jump = Some(true));
+        let new = with(&|g| g.kernel_release = "6.10.0".into());
+        let la57 = with(&|g| g.five_level_paging = true);
+        let no_crash = with(&|g| {
+            g.crash_regions.clear();
+            g.crash_size = Some(0);
+        });
+        let hidden = with(&|g| {
+            g.crash_regions = vec![Range { start: 0, end: 0 }];
+            g.crash_size = Some(0x1000_0000);
+        });
+        let no_mem = with(&|g| g.mem_total = None);
+        let many = |k: u64| -> Vec<Segment> {
+            (0..k)
+                .map(|i| seg("s", 0x100000 + i * 0x1000, 0, 0x1000))
+                .collect()
+        };
+        let plans: Vec<(&str, Plan, &Facts)> = vec![
+            ("ok normal", load(n, one(), 0x100000, 0x3e0000), &f),
+            (
+                "ok two",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 10, 0x1000),
+                        seg("b", 0x200000, 0, 0x2000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "ok adjacent",
+                load(
+                    n,
+                    vec![seg("a", 0x100000, 0, 0x1000), seg("b", 0x101000, 0, 0x1000)],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "ok zero memsz",
+                load(n, vec![seg("a", 0x100000, 0, 0)], 0, 0),
+                &f,
+            ),
+            ("ok crash", load(c, crash(), 0x6500_0000, 1), &f),
+            (
+                "ok crash end",
+                load(c, vec![seg("k", 0x74ff_f000, 0, 0x1000)], 0x74ff_ffff, 1),
+                &f,
+            ),
+            ("ok 16 segments", load(n, many(16), 0, 0), &f),
+            (
+                "ok unload",
+                Plan::Unload {
+                    flags: KexecFlags(0),
+                    target: n,
+                },
+                &f,
+            ),
+            (
+                "ok crash unload",
+                Plan::Unload {
+                    flags: KexecFlags(1),
+                    target: c,
+                },
+                &f,
+            ),
+            ("ok lockdown none", load(n, one(), 0, 0), &unlocked),
+            (
+                "ok no mem_total",
+                load(n, vec![seg("a", 0x100000, 0, 1 << 40)], 0, 0),
+                &no_mem,
+            ),
+            ("ok preserve with jump", load(n, one(), 0, 2), &jump),
+            ("ok update elfcorehdr 6.10", load(n, one(), 0, 0xc), &new),
+            ("ok high flags ignored", load(n, one(), 0, 1 << 32), &f),
+            (
+                "ok la57 above 2^46",
+                load(n, vec![seg("a", 1 << 46, 0, 0x1000)], 0, 0),
+                &la57,
+            ),
+            ("lockdown", load(n, one(), 0, 0), &locked),
+            (
+                "lockdown unload",
+                Plan::Unload {
+                    flags: KexecFlags(0),
+                    target: n,
+                },
+                &locked,
+            ),
+            ("lockdown before flags", load(n, one(), 0, 0x4), &locked),
+            ("unknown flag", load(n, one(), 0, 0x4), &f),
+            ("preserve without jump", load(n, one(), 0, 2), &f),
+            (
+                "unknown flag unload",
+                Plan::Unload {
+                    flags: KexecFlags(0x8),
+                    target: n,
+                },
+                &f,
+            ),
+            ("flags before count", load(n, many(17), 0, 0x4), &f),
+            ("too many", load(n, many(17), 0, 0), &f),
+            ("count before arch", load(n, many(17), 0, 0xB70000), &f),
+            ("foreign arch", load(n, one(), 0, 0xB70000), &f),
+            ("unknown arch", load(n, one(), 0, 0x12340000), &f),
+            ("native arch ok", load(n, one(), 0, 0x3e0000), &f),
+            (
+                "foreign arch unload",
+                Plan::Unload {
+                    flags: KexecFlags(0x280000),
+                    target: n,
+                },
+                &f,
+            ),
+            (
+                "crash no region",
+                load(c, crash(), 0x6500_0000, 1),
+                &no_crash,
+            ),
+            (
+                "crash hidden region",
+                load(c, crash(), 0x6500_0000, 1),
+                &hidden,
+            ),
+            ("crash entry below", load(c, crash(), 0x1000, 1), &f),
+            ("crash entry at end", load(c, crash(), 0x7500_0000, 1), &f),
+            (
+                "crash entry before destination",
+                load(c, vec![seg("k", 0x6500_0800, 0, 0x1000)], 0x1000, 1),
+                &f,
+            ),
+            (
+                "wrap",
+                load(n, vec![seg("a", u64::MAX - 0xfff, 0, 0x2000)], 0, 0),
+                &f,
+            ),
+            (
+                "unaligned mem",
+                load(n, vec![seg("a", 0x100800, 10, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "unaligned end",
+                load(n, vec![seg("a", 0x100000, 10, 0x800)], 0, 0),
+                &f,
+            ),
+            (
+                "at limit",
+                load(n, vec![seg("a", (1 << 46) - 0x1000, 0, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "above limit",
+                load(n, vec![seg("a", 1 << 46, 0, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "la57 at limit",
+                load(n, vec![seg("a", (1 << 52) - 0x1000, 0, 0x1000)], 0, 0),
+                &la57,
+            ),
+            (
+                "second segment bad",
+                load(
+                    n,
+                    vec![seg("a", 0x100000, 0, 0x1000), seg("b", 0x200000, 0, 0x1800)],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "alignment before overlap",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0, 0x2000),
+                        seg("b", 0x101000, 0, 0x1000),
+                        seg("c", 0x300800, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 10, 0x2000),
+                        seg("b", 0x101000, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap reversed",
+                load(
+                    n,
+                    vec![seg("a", 0x101000, 0, 0x1000), seg("b", 0x100000, 0, 0x3000)],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap later pair",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0, 0x1000),
+                        seg("b", 0x200000, 0, 0x1000),
+                        seg("c", 0x200000, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "overlap before bufsz",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0x3000, 0x2000),
+                        seg("b", 0x101000, 0, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "bufsz",
+                load(n, vec![seg("a", 0x100000, 0x2000, 0x1000)], 0, 0),
+                &f,
+            ),
+            (
+                "bufsz second",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0, 0x1000),
+                        seg("b", 0x200000, 0x1001, 0x1000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "bufsz before half",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x100000, 0x2000, 0x1000),
+                        seg("b", 0x200000, 0, 1 << 40),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "half one",
+                load(n, vec![seg("a", 0x100000, 0, 1 << 30)], 0, 0),
+                &f,
+            ),
+            (
+                "half sum",
+                load(
+                    n,
+                    vec![
+                        seg("a", 0x1000_0000, 0, 0x1800_0000),
+                        seg("b", 0x3000_0000, 0, 0x1800_0000),
+                        seg("c", 0x5000_0000, 0, 0x1800_0000),
+                    ],
+                    0,
+                    0,
+                ),
+                &f,
+            ),
+            (
+                "half before crash region",
+                load(c, vec![seg("k", 0x1000_0000, 0, 1 << 30)], 0x6500_0000, 1),
+                &f,
+            ),
+            (
+                "crash segment outside",
+                load(c, vec![seg("k", 0x1000_0000, 0, 0x1000)], 0x6500_0000, 1),
+                &f,
+            ),
+            (
+                "crash segment across end",
+                load(c, vec![seg("k", 0x74ff_f000, 0, 0x2000)], 0x6500_0000, 1),
+                &f,
+            ),
+            (
+                "crash zero memsz outside",
+                load(
+                    c,
+                    vec![seg("k", 0x6500_0000, 0, 0x1000), seg("z", 0x1000, 0, 0)],
+                    0x6500_0000,
+                    1,
+                ),
+                &f,
+            ),
+            (
+                "crash no region unload",
+                Plan::Unload {
+                    flags: KexecFlags(1),
+                    target: c,
+                },
+                &no_crash,
+            ),
+        ];
+        plans
+            .into_iter()
+            .map(|(name, plan, facts)| (name, verdict(&plan, facts)))
+            .collect()
+    }
+
+    #[rustfmt::skip]
+    const GOLDEN: &[(&str, &str)] = &[
+        ("ok normal", "ok"),
+        ("ok two", "ok"),
+        ("ok adjacent", "ok"),
+        ("ok zero memsz", "ok"),
+        ("ok crash", "ok"),
+        ("ok crash end", "ok"),
+        ("ok 16 segments", "ok"),
+        ("ok unload", "ok"),
+        ("ok crash unload", "ok"),
+        ("ok lockdown none", "ok"),
+        ("ok no mem_total", "ok"),
+        ("ok preserve with jump", "ok"),
+        ("ok update elfcorehdr 6.10", "ok"),
+        ("ok high flags ignored", "ok"),
+        ("ok la57 above 2^46", "ok"),
+        ("lockdown", "EPERM Lockdown the kernel is locked down (lockdown=integrity), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+        ("lockdown unload", "EPERM Lockdown the kernel is locked down (lockdown=integrity), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+        ("lockdown before flags", "EPERM Lockdown the kernel is locked down (lockdown=integrity), which forbids kexec_load; load a signed kernel with kexec_file_load instead (kexec -s)"),
+        ("unknown flag", "EINVAL UnknownFlags kexec_load flags 0x4 (KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_DEFAULT) include 0x4, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("preserve without jump", "EINVAL UnknownFlags kexec_load flags 0x2 (KEXEC_PRESERVE_CONTEXT|KEXEC_ARCH_DEFAULT) include 0x2, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("unknown flag unload", "EINVAL UnknownFlags kexec_load flags 0x8 (KEXEC_CRASH_HOTPLUG_SUPPORT|KEXEC_ARCH_DEFAULT) include 0x8, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("flags before count", "EINVAL UnknownFlags kexec_load flags 0x4 (KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_DEFAULT) include 0x4, which the running kernel 6.1.0-56-amd64 does not accept (it takes 0x1)"),
+        ("too many", "EINVAL TooManySegments 17 segments given; kexec_load takes at most 16"),
+        ("count before arch", "EINVAL TooManySegments 17 segments given; kexec_load takes at most 16"),
+        ("foreign arch", "EINVAL ForeignArch the image is for KEXEC_ARCH_AARCH64, but this kernel only takes KEXEC_ARCH_DEFAULT or KEXEC_ARCH_X86_64"),
+        ("unknown arch", "EINVAL ForeignArch the image is for 0x12340000, but this kernel only takes KEXEC_ARCH_DEFAULT or KEXEC_ARCH_X86_64"),
+        ("native arch ok", "ok"),
+        ("foreign arch unload", "EINVAL ForeignArch the image is for KEXEC_ARCH_ARM, but this kernel only takes KEXEC_ARCH_DEFAULT or KEXEC_ARCH_X86_64"),
+        ("crash no region", "EADDRNOTAVAIL NoCrashRegion no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first"),
+        ("crash hidden region", "EADDRNOTAVAIL NoCrashRegion the Crash kernel region's addresses are hidden from this process (it needs root to read /proc/iomem)"),
+        ("crash entry below", "EADDRNOTAVAIL OutsideCrashRegion the entry point 0x1000 is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash entry at end", "EADDRNOTAVAIL OutsideCrashRegion the entry point 0x75000000 is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash entry before destination", "EADDRNOTAVAIL OutsideCrashRegion the entry point 0x1000 is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("wrap", "EADDRNOTAVAIL BadDestination segment 0 (a): mem 0xfffffffffffff000 + memsz 0x2000 wraps around"),
+        ("unaligned mem", "EADDRNOTAVAIL BadDestination segment 0 (a): mem 0x100800 is not page-aligned (4096)"),
+        ("unaligned end", "EADDRNOTAVAIL BadDestination segment 0 (a): its end mem + memsz = 0x100800 is not page-aligned (memsz 0x800)"),
+        ("at limit", "EADDRNOTAVAIL BadDestination segment 0 (a): it ends at 0x400000000000, at or above the destination limit 0x3fffffffffff"),
+        ("above limit", "EADDRNOTAVAIL BadDestination segment 0 (a): it ends at 0x400000001000, at or above the destination limit 0x3fffffffffff"),
+        ("la57 at limit", "EADDRNOTAVAIL BadDestination segment 0 (a): it ends at 0x10000000000000, at or above the destination limit 0xfffffffffffff"),
+        ("second segment bad", "EADDRNOTAVAIL BadDestination segment 1 (b): its end mem + memsz = 0x201800 is not page-aligned (memsz 0x1800)"),
+        ("alignment before overlap", "EADDRNOTAVAIL BadDestination segment 2 (c): mem 0x300800 is not page-aligned (4096)"),
+        ("overlap", "EINVAL Overlap segment 0 (a, 0x100000-0x101fff) overlaps segment 1 (b, 0x101000-0x101fff)"),
+        ("overlap reversed", "EINVAL Overlap segment 0 (a, 0x101000-0x101fff) overlaps segment 1 (b, 0x100000-0x102fff)"),
+        ("overlap later pair", "EINVAL Overlap segment 1 (b, 0x200000-0x200fff) overlaps segment 2 (c, 0x200000-0x200fff)"),
+        ("overlap before bufsz", "EINVAL Overlap segment 0 (a, 0x100000-0x101fff) overlaps segment 1 (b, 0x101000-0x101fff)"),
+        ("bufsz", "EINVAL BufferLargerThanMemory segment 0 (a): bufsz 0x2000 is larger than memsz 0x1000"),
+        ("bufsz second", "EINVAL BufferLargerThanMemory segment 1 (b): bufsz 0x1001 is larger than memsz 0x1000"),
+        ("bufsz before half", "EINVAL BufferLargerThanMemory segment 0 (a): bufsz 0x2000 is larger than memsz 0x1000"),
+        ("half one", "EINVAL MoreThanHalfOfRam the a needs 1 GiB of memory, and with the other segments 1 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("half sum", "EINVAL MoreThanHalfOfRam the c needs 384 MiB of memory, and with the other segments 1.1 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("half before crash region", "EINVAL MoreThanHalfOfRam the k needs 1 GiB of memory, and with the other segments 1 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("crash segment outside", "EADDRNOTAVAIL OutsideCrashRegion segment 0 (k, 0x10000000-0x10000fff) is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash segment across end", "EADDRNOTAVAIL OutsideCrashRegion segment 0 (k, 0x74fff000-0x75000fff) is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash zero memsz outside", "EADDRNOTAVAIL OutsideCrashRegion segment 1 (z, 0x1000-0x1000) is outside the Crash kernel region [0x65000000-0x74ffffff]"),
+        ("crash no region unload", "ok"),
+    ];
+
+    #[test]
+    fn every_verdict_message_and_order_is_kept() {
+        let got = table();
+        assert_eq!(got.len(), GOLDEN.len());
+        for ((name, verdict), (want_name, want)) in got.iter().zip(GOLDEN) {
+            assert_eq!((*name, verdict.as_str()), (*want_name, *want));
+        }
+    }
+}
+
+/// Golden record of the kexec_file_load half of the model, as `load_golden`
+/// is for kexec_load: the exact (errno, rule, message) for a broad set of
+/// files, with the temporary directory's name replaced by `<dir>`.
+#[cfg(test)]
+mod file_golden {
+    use super::*;
+    use crate::image::bzimage::offset;
+    use crate::sys::FakeHost;
+    use crate::testing::bzimage64_sample;
+    use std::path::{Path, PathBuf};
+
+    fn image_with(fields: &[(usize, &[u8])]) -> Vec<u8> {
+        let mut image = bzimage64_sample();
+        for (at, bytes) in fields {
+            image[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        image
+    }
+
+    /// Name, target, kernel, initrd, command line, flags, facts.
+    type Row<'a> = (
+        &'a str,
+        Target,
+        &'a Path,
+        Option<&'a Path>,
+        &'a str,
+        u64,
+        &'a Facts,
+    );
+
+    fn table(dir: &Path) -> Vec<(String, String)> {
+        std::fs::create_dir_all(dir).unwrap();
+        let put = |name: &str, bytes: &[u8]| -> PathBuf {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let u32le = |v: u32| v.to_le_bytes();
+        let good = put("vmlinuz", &bzimage64_sample());
+        let initrd = put("initrd", b"0707010000");
+        let empty = put("empty", b"");
+        let text = put("text", &b"not a kernel\n".repeat(400));
+        let cut_setup = put("cut-setup", &bzimage64_sample()[..0x1000]);
+        let cut_payload = put(
+            "cut-payload",
+            &image_with(&[
+                (offset::PAYLOAD_OFFSET, &u32le(0)),
+                (offset::PAYLOAD_LENGTH, &u32le(0x1000)),
+            ]),
+        );
+        let init0 = put("init0", &image_with(&[(offset::INIT_SIZE, &u32le(0))]));
+        let huge = put(
+            "huge",
+            &image_with(&[(offset::INIT_SIZE, &u32le(0x8000_0000))]),
+        );
+        let big = put(
+            "big",
+            &image_with(&[(offset::INIT_SIZE, &u32le(0x5000_0000))]),
+        );
+        let crash_big = put(
+            "crash-big",
+            &image_with(&[(offset::INIT_SIZE, &u32le(0x1000_0000))]),
+        );
+        let align = put(
+            "align",
+            &image_with(&[(offset::KERNEL_ALIGNMENT, &u32le(0x1800))]),
+        );
+        let old = put("old", &image_with(&[(offset::VERSION, &[0x0b, 0x02])]));
+        let no64 = put("no64", &image_with(&[(offset::XLOADFLAGS, &[0x02, 0])]));
+        let no5 = put("no5", &image_with(&[(offset::XLOADFLAGS, &[0x03, 0])]));
+        let f = Facts::gather(&FakeHost::typical());
+        let with = |change: &dyn Fn(&mut Facts)| {
+            let mut g = f.clone();
+            change(&mut g);
+            g
+        };
+        let la57 = with(&|g| g.five_level_paging = true);
+        let v68 = with(&|g| g.kernel_release = "6.8.0".into());
+        let no_crash = with(&|g| {
+            g.crash_regions.clear();
+            g.crash_size = Some(0);
+        });
+        let no_ram = with(&|g| g.system_ram.clear());
+        let no_mem = with(&|g| g.mem_total = None);
+        let n = Target::Normal;
+        let c = Target::Crash;
+        let long = "a".repeat(2017);
+        let fits = "a".repeat(2016);
+        let rows: Vec<Row> = vec![
+            ("ok", n, &good, Some(&initrd), "console=ttyS0", 0, &f),
+            ("ok crash", c, &good, Some(&initrd), "x", 2, &f),
+            ("ok no initrd", n, &good, None, "", 0, &f),
+            ("ok longest cmdline", n, &good, None, &fits, 0, &f),
+            (
+                "ok no-initramfs skips initrd",
+                n,
+                &good,
+                Some(&empty),
+                "",
+                4,
+                &f,
+            ),
+            ("no ram facts", n, &huge, None, "", 0, &no_ram),
+            ("ok align on 6.8", n, &align, None, "", 0, &v68),
+            ("unknown file flags", n, &good, None, "", 0x40, &f),
+            ("flags before file", n, &empty, None, "", 0x40, &f),
+            ("empty kernel", n, &empty, None, "", 0, &f),
+            ("directory kernel", n, dir, None, "", 0, &f),
+            ("text kernel", n, &text, None, "", 0, &f),
+            ("old protocol", n, &old, None, "", 0, &f),
+            ("not 64-bit", n, &no64, None, "", 0, &f),
+            ("ok 5-level", n, &good, None, "", 0, &la57),
+            ("5-level without XLF_5LEVEL", n, &no5, None, "", 0, &la57),
+            ("probe before initrd", n, &text, Some(&empty), "", 0, &f),
+            ("empty initrd", n, &good, Some(&empty), "", 0, &f),
+            ("directory initrd", n, &good, Some(dir), "", 0, &f),
+            ("cut setup", n, &cut_setup, None, "", 0, &f),
+            (
+                "initrd before cut setup",
+                n,
+                &cut_setup,
+                Some(&empty),
+                "",
+                0,
+                &f,
+            ),
+            (
+                "cut setup before cmdline",
+                n,
+                &cut_setup,
+                None,
+                &long,
+                0,
+                &f,
+            ),
+            ("cmdline too long", n, &good, None, &long, 0, &f),
+            (
+                "cmdline too long before payload",
+                n,
+                &cut_payload,
+                None,
+                &long,
+                0,
+                &f,
+            ),
+            ("crash no region", c, &good, None, "", 2, &no_crash),
+            ("crash too small", c, &crash_big, Some(&initrd), "", 2, &f),
+            (
+                "cmdline before crash room",
+                c,
+                &crash_big,
+                None,
+                &long,
+                2,
+                &f,
+            ),
+            ("no room", n, &huge, None, "", 0, &f),
+            ("unaligned placement", n, &align, None, "", 0, &f),
+            ("unaligned placement crash", c, &align, None, "", 2, &f),
+            ("bufsz", n, &init0, None, "", 0, &f),
+            ("half of ram", n, &big, None, "", 0, &f),
+            ("no mem facts", n, &big, None, "", 0, &no_mem),
+            ("nul in cmdline", n, &good, None, "a\0b", 0, &f),
+            ("nul after kernel rules", n, &init0, None, "a\0b", 0, &f),
+            ("payload cut", n, &cut_payload, None, "", 0, &f),
+            ("nul before payload", n, &cut_payload, None, "a\0b", 0, &f),
+        ];
+        let dir_name = dir.display().to_string();
+        rows.into_iter()
+            .map(|(name, target, kernel, initrd, cmdline, flags, facts)| {
+                let plan = FileLoad::open(
+                    target,
+                    kernel,
+                    initrd,
+                    cmdline.as_bytes().to_vec(),
+                    FileFlags(flags),
+                )
+                .map(Plan::FileLoad);
+                let verdict = match plan.map(|p| check(&p, facts)) {
+                    Err(e) => format!("open: {e}"),
+                    Ok(Ok(())) => "ok".into(),
+                    Ok(Err(r)) => format!("{} {:?} {}", r.errno.name(), r.rule, r.reason),
+                };
+                (name.to_string(), verdict.replace(&dir_name, "<dir>"))
+            })
+            .collect()
+    }
+
+    #[rustfmt::skip]
+    const GOLDEN: &[(&str, &str)] = &[
+        ("ok", "ok"),
+        ("ok crash", "ok"),
+        ("ok no initrd", "ok"),
+        ("ok longest cmdline", "ok"),
+        ("ok no-initramfs skips initrd", "ok"),
+        ("no ram facts", "EINVAL MoreThanHalfOfRam the kernel needs 2 GiB of memory, and with the other segments 2 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("ok align on 6.8", "ok"),
+        ("unknown file flags", "EINVAL UnknownFlags kexec_file_load flags 0x44 (KEXEC_FILE_NO_INITRAMFS|0x40) include 0x40, which the running kernel 6.1.0-56-amd64 does not know (it accepts 0x7)"),
+        ("flags before file", "EINVAL UnknownFlags kexec_file_load flags 0x44 (KEXEC_FILE_NO_INITRAMFS|0x40) include 0x40, which the running kernel 6.1.0-56-amd64 does not know (it accepts 0x7)"),
+        ("empty kernel", "EINVAL EmptyFile the kernel <dir>/empty is empty (0 bytes): nothing to load"),
+        ("directory kernel", "EINVAL NotRegularFile the kernel <dir> is not a regular file (the kernel reads only regular files)"),
+        ("text kernel", "ENOEXEC NotBzImage64 <dir>/text is not an x86_64 bzImage the kernel can load: no \"HdrS\" setup header magic at offset 0x202 (found 0x656e7265; expected 0x53726448): it is text, not a bzImage"),
+        ("old protocol", "ENOEXEC NotBzImage64 <dir>/old is not an x86_64 bzImage the kernel can load: boot protocol version is 2.11; the 64-bit loader needs 2.12 or later"),
+        ("not 64-bit", "ENOEXEC NotBzImage64 <dir>/no64 is not an x86_64 bzImage the kernel can load: xloadflags 0x0002 lack XLF_KERNEL_64: it has no 64-bit entry point (a 32-bit kernel?)"),
+        ("ok 5-level", "ok"),
+        ("5-level without XLF_5LEVEL", "ENOEXEC NotBzImage64 <dir>/no5 is not an x86_64 bzImage the kernel can load: the running kernel uses 5-level paging but xloadflags 0x0003 lack XLF_5LEVEL"),
+        ("probe before initrd", "ENOEXEC NotBzImage64 <dir>/text is not an x86_64 bzImage the kernel can load: no \"HdrS\" setup header magic at offset 0x202 (found 0x656e7265; expected 0x53726448): it is text, not a bzImage"),
+        ("empty initrd", "EINVAL EmptyInitrd the initrd <dir>/empty is empty (0 bytes): nothing to load"),
+        ("directory initrd", "EINVAL NotRegularFile the initrd <dir> is not a regular file (the kernel reads only regular files)"),
+        ("cut setup", "ENOEXEC Truncated <dir>/cut-setup is truncated: it is 4096 bytes, but its setup_sects (27) alone take 14336 bytes"),
+        ("initrd before cut setup", "EINVAL EmptyInitrd the initrd <dir>/empty is empty (0 bytes): nothing to load"),
+        ("cut setup before cmdline", "ENOEXEC Truncated <dir>/cut-setup is truncated: it is 4096 bytes, but its setup_sects (27) alone take 14336 bytes"),
+        ("cmdline too long", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/vmlinuz takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
+        ("cmdline too long before payload", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/cut-payload takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
+        ("crash no region", "EADDRNOTAVAIL NoCrashRegion no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first"),
+        ("crash too small", "EADDRNOTAVAIL CrashRegionTooSmall the crash kernel does not fit in the Crash kernel region [0x65000000-0x74ffffff] of 256 MiB: the kernel <dir>/crash-big (init_size 256 MiB) and the initrd <dir>/initrd (10 bytes) and the loader's 2 MiB need at least 260 MiB; reserve more with crashkernel="),
+        ("cmdline before crash room", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/crash-big takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
+        ("no room", "EADDRNOTAVAIL NoRoom <dir>/huge: no room for the kernel in System RAM: init_size 0x80000000 (2 GiB) aligned to kernel_alignment 0x200000, at or above 0x100000"),
+        ("unaligned placement", "EADDRNOTAVAIL NoRoom <dir>/align: kernel_alignment 0x1800 is not a multiple of the page size: the kernel's placement gives the unaligned address 0x7d5de800, which its segment check refuses"),
+        ("unaligned placement crash", "EADDRNOTAVAIL NoRoom <dir>/align: kernel_alignment 0x1800 is not a multiple of the page size: the kernel's placement gives the unaligned address 0x725fe800, which its segment check refuses"),
+        ("bufsz", "EINVAL BufferLargerThanMemory <dir>/init0: the kernel segment holds 2048 bytes (the file minus its 14336 bytes of setup code), more than init_size 0x0 reserves (0x0 bytes page-aligned)"),
+        ("half of ram", "EINVAL MoreThanHalfOfRam the kernel needs 1.2 GiB of memory, and with the other segments 1.2 GiB; the kernel refuses loads larger than half of RAM (992 MiB of MemTotal 1.9 GiB)"),
+        ("no mem facts", "ok"),
+        ("nul in cmdline", "EINVAL CmdlineNul the command line has a NUL byte at position 1 (of 3 bytes): the kernel would end it there and drop the rest"),
+        ("nul after kernel rules", "EINVAL BufferLargerThanMemory <dir>/init0: the kernel segment holds 2048 bytes (the file minus its 14336 bytes of setup code), more than init_size 0x0 reserves (0x0 bytes page-aligned)"),
+        ("payload cut", "ENOEXEC PayloadTruncated <dir>/cut-payload is truncated: it is 16384 bytes, but its compressed payload (payload_offset 0x0, payload_length 4096) ends at byte 18432: 2048 bytes are missing"),
+        ("nul before payload", "EINVAL CmdlineNul the command line has a NUL byte at position 1 (of 3 bytes): the kernel would end it there and drop the rest"),
+    ];
+
+    #[test]
+    fn every_verdict_message_and_order_is_kept() {
+        let dir = std::env::temp_dir().join(format!("kexec-file-golden-{}", std::process::id()));
+        let got = table(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(got.len(), GOLDEN.len());
+        for ((name, verdict), (want_name, want)) in got.iter().zip(GOLDEN) {
+            assert_eq!((name.as_str(), verdict.as_str()), (*want_name, *want));
+        }
     }
 }
