@@ -100,11 +100,6 @@ pub fn escaped(line: &[u8]) -> String {
     out
 }
 
-/// The bytes in lower-case hex, for --json when they are not UTF-8.
-pub fn hex(line: &[u8]) -> String {
-    line.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +162,7 @@ mod tests {
             b"a\xff \x80".to_vec()
         );
         assert_eq!(escaped(b"a=\"\xff\" \xc3\xa9\n"), r#""a=\"\xff\" é\n""#);
-        assert_eq!(hex(b"a\xff"), "61ff");
+        assert_eq!(crate::hex::encode(b"a\xff"), "61ff");
         assert_eq!(nul_position(b"ab\0c"), Some(2));
         assert_eq!(nul_position(b"abc"), None);
     }

@@ -17,6 +17,7 @@ use crate::boot::{
     x86_linux::{BootArgs, LoadOptions},
 };
 use crate::facts::{path::KEXEC_CRASH_LOADED, Facts};
+use crate::hex::{decode as unhex, encode as hex};
 use crate::image::Input;
 use crate::load;
 use crate::plan::{describe_io, FileLoad, Plan, Target};
@@ -95,20 +96,6 @@ pub struct Record {
     pub recorded_at: u64,
     #[serde(flatten)]
     pub recipe: Recipe,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The SHA-256 and length of a file, read through its open descriptor a

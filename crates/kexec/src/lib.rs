@@ -13,6 +13,7 @@ pub mod cmdline;
 pub mod crash_journal;
 pub mod exec;
 pub mod facts;
+pub mod hex;
 pub mod image;
 /// The x86_64 physical layout, under its old path.
 pub use arch::x86_64::layout;

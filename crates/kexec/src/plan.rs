@@ -164,8 +164,7 @@ pub struct Segment {
 impl Segment {
     /// The purgatory's digest in hex, when it checks this segment.
     pub fn digest_hex(&self) -> Option<String> {
-        self.digest
-            .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+        self.digest.map(|d| crate::hex::encode(&d))
     }
 }
 
@@ -394,7 +393,7 @@ impl Plan {
                     Err(_) => {
                         let shown = cmdline::escaped(&f.cmdline);
                         v["cmdline"] = json!(shown[1..shown.len() - 1]);
-                        v["cmdline_hex"] = json!(cmdline::hex(&f.cmdline));
+                        v["cmdline_hex"] = json!(crate::hex::encode(&f.cmdline));
                     }
                 }
                 v["cmdline_len"] = json!(f.cmdline_bytes().len());
