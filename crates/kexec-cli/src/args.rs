@@ -6,23 +6,15 @@
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use kexec::boot::purgatory::SerialConsole;
-use kexec::boot::x86_linux::BootArgs;
+use kexec::boot::x86_linux::{BootArgs, LoadOptions};
 use kexec::image::{KernelFormat, FORMATS};
+use kexec::request::{Action, CmdlineSpec, Options, Payload, RawSegment};
+use kexec::Target;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
-/// Which system call loads (and unloads) the image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyscallChoice {
-    /// -s: kexec_file_load only.
-    File,
-    /// -c: kexec_load only.
-    Load,
-    /// -a (the default): kexec_file_load, falling back to kexec_load when the
-    /// kernel cannot take the image through the file call.
-    Auto,
-}
+pub use kexec::request::SyscallChoice;
 
 /// What kexec-tools' main() computes from the options: do_load, do_exec, ...
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -160,6 +152,59 @@ impl SegmentSpec {
 impl Request {
     pub fn status_of_kernel(&self) -> bool {
         self.status_kernel
+    }
+
+    /// The library's request for one step: unload, or load, of `target`.
+    pub fn library_request(&self, target: Target, load: bool) -> kexec::Request {
+        let action = if !load {
+            Action::Unload
+        } else if !self.segments.is_empty() {
+            Action::Load(Payload::Segments(
+                self.segments
+                    .iter()
+                    .map(|s| RawSegment {
+                        file: s.file.clone(),
+                        mem: s.mem,
+                        memsz: s.memsz,
+                    })
+                    .collect(),
+            ))
+        } else {
+            Action::Load(Payload::Kernel {
+                kernel: self.kernel.clone().unwrap_or_default(),
+                initrd: self.initrd.clone(),
+                cmdline: CmdlineSpec {
+                    reuse: self.reuse_cmdline,
+                    append: self.append.clone(),
+                },
+                format: self.kernel_type.map(KernelType::name),
+            })
+        };
+        kexec::Request {
+            target,
+            action,
+            syscall: self.syscall,
+            options: Options {
+                boot: LoadOptions {
+                    mem_min: self.mem_min,
+                    mem_max: self.mem_max,
+                    skip_checks: self.no_checks,
+                    console: self.console,
+                    no_efi: self.no_efi,
+                    reset_vga: self.video.reset_vga,
+                    console_vga: self.video.console_vga,
+                    reuse_video_type: self.video.reuse_video_type,
+                    pass_memmap_cmdline: self.pass_memmap_cmdline,
+                },
+                boot_args: self.boot_args,
+                entry: self.entry,
+                arch: self.arch,
+                load_flags: self.load_flags,
+                debug: self.debug,
+                skip_preflight: self.skip_preflight,
+            },
+            dry_run: self.dry_run,
+        }
     }
 }
 

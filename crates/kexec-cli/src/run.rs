@@ -1,17 +1,14 @@
-//! Runs a parsed request against a `Host`: the real system in `main`, a fake
-//! one in tests. Exit codes follow kexec-tools: 0 ok, 1 usage or "nothing
+//! Runs a parsed command line against a `Host` (the real system in `main`,
+//! a fake one in tests) through the library's entry point, and renders what
+//! it returns. Exit codes follow kexec-tools: 0 ok, 1 usage or "nothing
 //! loaded", 255 a failed load; `-S` 1 when loaded, 0 when not.
 
-use crate::args::{self, KernelType, Parsed, Request, SyscallChoice};
-use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
-use kexec::crash_journal::{self, Aftermath, Recipe};
+use crate::args::{self, Parsed, Request};
 use kexec::exec::{self, ExecError, ExecOptions};
-use kexec::memory::human_size;
-use kexec::plan::{describe_io, path_text, InputError};
-use kexec::rules::{self, Rejection, Rule};
+use kexec::request::{Failure, FailureKind, Outcome};
+use kexec::rules::Rejection;
 use kexec::status::Status;
-use kexec::sys::abi::{FileFlags, KexecArch, KexecFlags, KEXEC_FILE_DEBUG, KEXEC_ON_CRASH};
-use kexec::{cmdline, load, Errno, Facts, FileLoad, Host, Plan, Syscall, Target};
+use kexec::{Facts, Host, Kexec, Target};
 use serde_json::{json, Value};
 use std::ffi::OsString;
 use std::io::Write;
@@ -25,10 +22,6 @@ struct Out<'a> {
     err: &'a mut dyn Write,
     debug: bool,
     json_mode: bool,
-    /// A crash kernel was loaded when we started (for the "still loaded" note).
-    crash_loaded: bool,
-    /// "[0x...-0x...] (256 MiB)", for messages about crash loads.
-    crash_region: String,
 }
 
 impl Out<'_> {
@@ -61,8 +54,6 @@ pub fn run(
         err,
         debug: false,
         json_mode: false,
-        crash_loaded: false,
-        crash_region: String::new(),
     };
     match args::parse(argv) {
         Parsed::Help(text) => {
@@ -80,7 +71,7 @@ pub fn run(
                     .next()
                     .unwrap_or("")
                     .trim_start_matches("error: ");
-                io.json(&json!({ "errno": "EINVAL", "reason": reason, "source": "usage", "rule": "usage" }));
+                io.json(&rejection_json(&Failure::usage(reason).rejection));
             }
             let _ = writeln!(io.err, "{}", text.trim_end());
             let _ = writeln!(io.err, "Try `kexec --help` for the options.");
@@ -105,25 +96,17 @@ fn rejection_json(r: &Rejection) -> Value {
 const SUCCESS_JSON: fn() -> Value =
     || json!({ "errno": null, "reason": null, "source": null, "rule": null });
 
-/// kexec-tools dies (exit 1) before loading when no crash memory is
-/// reserved or the kernel file is empty ("Cannot read"); every other refused
-/// load is a failed load (255).
-fn exit_code_for(r: &Rejection) -> i32 {
-    match r.rule {
-        Rule::NoCrashRegion | Rule::EmptyFile => EXIT_USAGE,
-        _ => EXIT_FAILED,
+fn exit_code(failure: &Failure) -> i32 {
+    match failure.kind {
+        FailureKind::Invalid => EXIT_USAGE,
+        FailureKind::Refused => EXIT_FAILED,
     }
 }
 
 fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
-    let facts = Facts::gather(host);
-    io.crash_loaded = facts.crash_loaded == Some(true);
-    io.crash_region = match facts.main_crash_region() {
-        Some(r) if r.start != 0 => format!("[{r}] ({})", human_size(r.size())),
-        _ => format!("({})", human_size(facts.crash_region_size())),
-    };
+    let mut kexec = Kexec::new(host);
     if req.steps.status {
-        return status(req, &facts, io);
+        return status(req, kexec.facts(), io);
     }
     let target = if req.steps.crash {
         Target::Crash
@@ -131,13 +114,13 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
         Target::Normal
     };
     if req.steps.unload {
-        let code = unload(req, target, host, &facts, io);
+        let code = render(&kexec.perform(&req.library_request(target, false)), io);
         if code != EXIT_OK || !req.steps.load {
             return code;
         }
     }
     if req.steps.load {
-        let code = load_kernel(req, target, host, &facts, io);
+        let code = render(&kexec.perform(&req.library_request(target, true)), io);
         if code != EXIT_OK || req.dry_run {
             return code;
         }
@@ -148,11 +131,12 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
     if req.steps.shutdown {
         // Unknown (no sysfs) is not "nothing loaded": shutdown and the
         // kernel decide then.
-        if Facts::gather(host).kexec_loaded == Some(false) {
+        kexec.refresh();
+        if kexec.facts().kexec_loaded == Some(false) {
             io.warn(&ExecError::NothingLoaded.to_string());
             return EXIT_USAGE;
         }
-        let err = host.exec_shutdown();
+        let err = kexec.host().exec_shutdown();
         io.warn(&format!(
             "cannot run `shutdown -r now` to reboot into the loaded kernel: {err}"
         ));
@@ -164,7 +148,9 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
             ifdown: req.steps.ifdown,
         };
         let mut steps = Vec::new();
-        let failure = exec::exec(host, options, &mut |line| steps.push(line.to_string()));
+        let failure = exec::exec(kexec.host(), options, &mut |line| {
+            steps.push(line.to_string())
+        });
         for line in steps {
             io.debug(&line);
         }
@@ -173,7 +159,9 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
             ExecError::Refused(_) => EXIT_FAILED,
         };
         if io.json_mode {
-            io.json(&json!({ "action": "exec", "errno": match failure { ExecError::Refused(e) => json!(e), _ => json!("EINVAL") }, "reason": failure.to_string(), "source": "kernel" }));
+            let mut v = rejection_json(&failure.rejection());
+            v["action"] = json!("exec");
+            io.json(&v);
         }
         io.warn(&failure.to_string());
         return code;
@@ -204,615 +192,93 @@ fn status(req: &Request, facts: &Facts, io: &mut Out) -> i32 {
     }
 }
 
-fn unload(req: &Request, target: Target, host: &mut dyn Host, facts: &Facts, io: &mut Out) -> i32 {
-    let plan = match req.syscall {
-        SyscallChoice::Load => Plan::unload(target),
-        SyscallChoice::File | SyscallChoice::Auto => Plan::file_unload(target),
-    };
-    io.debug(&format!("unload plan:\n{}", plan.describe()));
-    if req.dry_run {
-        return report_dry_run(&plan, facts, io, "unload");
+/// Shows an outcome: the debug log, then the JSON line or the messages.
+fn render(outcome: &Outcome, io: &mut Out) -> i32 {
+    for line in &outcome.log {
+        io.debug(line);
     }
-    let mut result = load::load(host, &plan, facts, req.skip_preflight);
-    if let Err(r) = &result {
-        // Like kexec-tools -a: a kernel without kexec_file_load unloads through kexec_load.
-        if req.syscall == SyscallChoice::Auto && r.errno == Errno::ENOSYS {
-            io.debug("kexec_file_load is not implemented here; unloading with kexec_load");
-            result = load::load(host, &Plan::unload(target), facts, req.skip_preflight);
-        }
+    if outcome.dry_run {
+        return render_dry_run(outcome, io);
     }
-    let code = finish(
-        &plan,
-        result,
-        host,
-        io,
-        &format!("cannot unload the {}", target.describe()),
-    );
-    if code == EXIT_OK && target == Target::Crash {
-        io.crash_loaded = false;
-        if let Err(e) = crash_journal::forget(host) {
-            io.warn(&format!("the crash kernel is unloaded, but {e}"));
-        }
-    }
-    code
-}
-
-/// After a failed crash load: what /sys/kernel/kexec_crash_loaded says now,
-/// with the crash kernel loaded before restored from its record when the
-/// kernel had freed it. None for anything but a crash load.
-fn crash_aftermath(
-    target: Target,
-    unload: bool,
-    host: &mut dyn Host,
-    io: &mut Out,
-) -> Option<Aftermath> {
-    if target != Target::Crash || unload {
-        return None;
-    }
-    let aftermath = crash_journal::after_failed_load(host, io.crash_loaded);
-    io.debug(&format!(
-        "kexec_crash_loaded before {}, after the attempt {:?}, restore {:?}",
-        io.crash_loaded, aftermath.after_attempt, aftermath.restore
-    ));
-    Some(aftermath)
-}
-
-fn aftermath_note(aftermath: &Option<Aftermath>, io: &Out) -> String {
-    aftermath
-        .as_ref()
-        .map_or(String::new(), |a| a.describe(&io.crash_region))
-}
-
-/// A crash load succeeded: record it, so that a failed reload can restore it.
-fn remember_crash_load(host: &mut dyn Host, io: &mut Out, recipe: std::io::Result<Recipe>) {
-    let recorded = match recipe {
-        Ok(recipe) => crash_journal::record(host, recipe),
-        Err(e) => {
-            // An older record no longer describes what is loaded.
-            let _ = crash_journal::forget(host);
-            Err(crash_journal::RecordError(e))
-        }
-    };
-    match recorded {
-        Ok(record) => {
-            io.debug(&format!(
-                "recorded in {}: {}",
-                crash_journal::RECORD_PATH,
-                record.recipe.describe()
-            ));
-            if let Some(why) = record.recipe.unrestorable() {
-                io.warn(&format!(
-                    "the crash kernel is loaded, but a failed reload could not restore it: {why}"
-                ));
-            }
-        }
-        Err(e) => io.warn(&format!(
-            "the crash kernel is loaded, but {e}: a failed reload could not restore it"
-        )),
-    }
-}
-
-/// finish() for a kernel load; a crash load that succeeded is recorded.
-/// `built_from`: the files a kexec_load plan was built from.
-#[allow(clippy::too_many_arguments)]
-fn finish_kernel_load(
-    req: &Request,
-    plan: &Plan,
-    built_from: Option<&FileLoad>,
-    result: Result<(), Rejection>,
-    host: &mut dyn Host,
-    io: &mut Out,
-    what: &str,
-) -> i32 {
-    let crash_loaded = result.is_ok() && plan.target() == Target::Crash;
-    let code = finish(plan, result, host, io, what);
-    if crash_loaded {
-        let recipe = match (plan, built_from) {
-            (Plan::FileLoad(f), _) => Recipe::file_load(f),
-            (_, Some(f)) => {
-                Recipe::kernel_load(f, plan, &load_options(req), req.boot_args, req.entry)
-            }
-            _ => Err(std::io::Error::other(
-                "the files of the kexec_load plan are unknown",
-            )),
-        };
-        remember_crash_load(host, io, recipe);
-    }
-    code
-}
-
-fn finish(
-    plan: &Plan,
-    result: Result<(), Rejection>,
-    host: &mut dyn Host,
-    io: &mut Out,
-    what: &str,
-) -> i32 {
-    match result {
+    match &outcome.result {
         Ok(()) => {
             if io.json_mode {
                 let mut v = SUCCESS_JSON();
-                v["plan"] = plan.to_json();
+                if let Some(plan) = &outcome.plan {
+                    v["plan"] = plan.to_json();
+                }
                 io.json(&v);
+            }
+            for warning in &outcome.warnings {
+                io.warn(warning);
             }
             EXIT_OK
         }
-        Err(r) => {
-            let aftermath = crash_aftermath(plan.target(), plan.is_unload(), host, io);
+        Err(failure) => {
             if io.json_mode {
-                let mut v = rejection_json(&r);
-                v["plan"] = plan.to_json();
-                if let Some(a) = &aftermath {
+                let mut v = rejection_json(&failure.rejection);
+                if let Some(plan) = &outcome.plan {
+                    v["plan"] = plan.to_json();
+                }
+                if let Some(fallback) = &failure.fallback {
+                    v["fallback"] = json!(fallback);
+                }
+                if let Some(a) = &outcome.crash_kernel {
                     v["crash_kernel"] = a.to_json();
                 }
                 io.json(&v);
             }
-            let note = aftermath_note(&aftermath, io);
-            io.warn(&format!("{what}: {r}{note}"));
-            exit_code_for(&r)
+            for line in failure.message.lines() {
+                io.warn(line);
+            }
+            exit_code(failure)
         }
     }
 }
 
-/// Prints the plan, why its system call was chosen, and the model's verdict.
-fn report_dry_run(plan: &Plan, facts: &Facts, io: &mut Out, why: &str) -> i32 {
-    let verdict = rules::check(plan, facts);
+/// A dry run: the plan, why its system call was chosen, and the model's verdict.
+fn render_dry_run(outcome: &Outcome, io: &mut Out) -> i32 {
+    let why = outcome.syscall_choice.as_deref().unwrap_or_default();
     if io.json_mode {
-        let mut v = match &verdict {
+        let mut v = match &outcome.result {
             Ok(()) => SUCCESS_JSON(),
-            Err(r) => rejection_json(r),
+            Err(f) => rejection_json(&f.rejection),
         };
         v["dry_run"] = json!(true);
-        v["plan"] = plan.to_json();
+        if let Some(plan) = &outcome.plan {
+            v["plan"] = plan.to_json();
+        }
         v["syscall_choice"] = json!(why);
         io.json(&v);
     } else {
+        let plan = outcome
+            .plan
+            .as_ref()
+            .map(|p| p.describe())
+            .unwrap_or_default();
         io.say(&format!(
             "dry run: nothing is loaded\n{}\n  chosen     {why}",
-            plan.describe().trim_end()
+            plan.trim_end()
         ));
-        match &verdict {
+        match &outcome.result {
             Ok(()) => io.say("  verdict    the kernel's rules predict success"),
-            Err(r) => io.say(&format!("  verdict    {r}")),
+            Err(f) => io.say(&format!("  verdict    {}", f.rejection)),
         }
     }
-    match verdict {
+    match &outcome.result {
         Ok(()) => EXIT_OK,
-        Err(r) => exit_code_for(&r),
+        Err(f) => exit_code(f),
     }
-}
-
-/// kexec-tools' -a: the file call's refusals that send it to kexec_load.
-fn falls_back(errno: Errno) -> bool {
-    matches!(
-        errno,
-        Errno::ENOSYS | Errno::EINVAL | Errno::ENOEXEC | Errno::EOPNOTSUPP
-    )
-}
-
-fn load_options(req: &Request) -> LoadOptions {
-    LoadOptions {
-        mem_min: req.mem_min,
-        mem_max: req.mem_max,
-        skip_checks: req.no_checks,
-        console: req.console,
-        no_efi: req.no_efi,
-        reset_vga: req.video.reset_vga,
-        console_vga: req.video.console_vga,
-        reuse_video_type: req.video.reuse_video_type,
-        pass_memmap_cmdline: req.pass_memmap_cmdline,
-    }
-}
-
-/// The first option given that only our kexec_load boot image honours
-/// (args.rs refuses them with -s; with -a they choose kexec_load).
-fn kexec_load_only_option(req: &Request) -> Option<&'static str> {
-    let given = [
-        (req.kernel_type.is_some(), "--type"),
-        (req.console.is_some(), "--console-serial"),
-        (req.video.console_vga, "--console-vga"),
-        (req.video.reset_vga, "--reset-vga"),
-        (req.video.reuse_video_type, "--reuse-video-type"),
-        (req.pass_memmap_cmdline, "--pass-memmap-cmdline"),
-    ];
-    given.iter().find(|(on, _)| *on).map(|(_, name)| *name)
-}
-
-/// -t/--type: the named loader must accept the file, as kexec-tools' probe
-/// decides ("Wrong file type ..., file matches type ..."); the formats
-/// are probed in the registry's order.
-fn type_mismatch(req: &Request, kernel_head: &[u8]) -> Option<String> {
-    let wanted = req.kernel_type?;
-    let actual = kexec::image::format::probe(kernel_head).and_then(KernelType::of);
-    if actual == Some(wanted) {
-        return None;
-    }
-    let what = match actual {
-        Some(t) => format!("it is a {} kernel", t.name()),
-        None => kexec::image::format::not_a_kernel(kernel_head),
-    };
-    Some(format!(
-        "--type={}: the {} loader does not accept it: {what}",
-        wanted.name(),
-        wanted.name()
-    ))
-}
-
-/// The kexec_load plan for the files the file plan already opened.
-fn kexec_load_plan(
-    req: &Request,
-    file: &FileLoad,
-    host: &dyn Host,
-    facts: &Facts,
-) -> Result<Plan, LoadPlanError> {
-    let mut plan = boot::plan_kexec_load(host, facts, file, req.boot_args, &load_options(req))?;
-    // --entry overrides where the kernel jumps, as in kexec-tools (which
-    // then bypasses the purgatory): for experts debugging an image.
-    if let (Plan::Load { entry, .. }, Some(addr)) = (&mut plan, req.entry) {
-        *entry = addr;
-    }
-    Ok(plan)
-}
-
-/// Raw segments: exactly these, through kexec_load.
-fn load_raw(
-    req: &Request,
-    target: Target,
-    host: &mut dyn Host,
-    facts: &Facts,
-    io: &mut Out,
-) -> i32 {
-    if req.syscall == SyscallChoice::File {
-        io.warn("--segment loads raw segments, which only kexec_load takes: drop -s");
-        return EXIT_USAGE;
-    }
-    let mut segments = Vec::new();
-    let limit = rules::stream_limit(facts, target);
-    for spec in &req.segments {
-        // Opened once and mapped through the same descriptor (a pipe or
-        // device is first read to EOF into a sealed memfd).
-        let input = kexec::image::Input::open_within(&spec.file, limit);
-        let mapped = input.and_then(|i| Ok((i.map()?, i)));
-        let (map, input) = match mapped {
-            Ok(m) => m,
-            Err(source) => {
-                let e = InputError {
-                    role: "segment",
-                    path: spec.file.clone(),
-                    source,
-                };
-                return input_failure(&e, io);
-            }
-        };
-        if map.is_empty() {
-            // A 0-byte segment would load nothing from this file, silently.
-            let reason = format!(
-                "the segment file {} is empty: nothing to load",
-                input.describe()
-            );
-            if io.json_mode {
-                io.json(&json!({ "errno": "EINVAL", "reason": reason, "source": "model", "rule": "empty-file" }));
-            }
-            io.warn(&reason);
-            return EXIT_FAILED;
-        }
-        let memsz = spec
-            .memsz
-            .unwrap_or_else(|| (map.len() as u64).div_ceil(rules::PAGE_SIZE) * rules::PAGE_SIZE);
-        segments.push(kexec::Segment {
-            digest: None,
-            purpose: format!("raw segment {}", input.describe()),
-            data: kexec::plan::SegmentData::share(map.bytes(), &[&map]),
-            mem: spec.mem,
-            memsz,
-        });
-    }
-    let base = if target == Target::Crash {
-        KEXEC_ON_CRASH.0
-    } else {
-        0
-    };
-    let arch = req.arch.unwrap_or(KexecArch::native().value());
-    let plan = Plan::Load {
-        target,
-        entry: req.entry.unwrap_or(segments.first().map_or(0, |s| s.mem)),
-        flags: KexecFlags(base | req.load_flags | arch),
-        segments,
-    };
-    if req.dry_run {
-        return report_dry_run(&plan, facts, io, "kexec_load: raw segments");
-    }
-    io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
-    let result = load::load(host, &plan, facts, req.skip_preflight);
-    let crash_loaded = result.is_ok() && target == Target::Crash;
-    let code = finish(
-        &plan,
-        result,
-        host,
-        io,
-        &format!("cannot load the segments as the {}", target.describe()),
-    );
-    if crash_loaded {
-        let paths: Vec<&std::path::Path> = req.segments.iter().map(|s| s.file.as_path()).collect();
-        remember_crash_load(host, io, Ok(Recipe::segments(&paths, &plan)));
-    }
-    code
-}
-
-fn load_kernel(
-    req: &Request,
-    target: Target,
-    host: &mut dyn Host,
-    facts: &Facts,
-    io: &mut Out,
-) -> i32 {
-    // kexec_load plans read the files and the memory map first: a kernel
-    // without the call is told before any of that.
-    if req.syscall == SyscallChoice::Load || !req.segments.is_empty() {
-        if let Some(code) = refuse_missing_syscall(Syscall::KexecLoad, req, target, facts, io) {
-            return code;
-        }
-    }
-    if target == Target::Crash {
-        // As kexec-tools: no crash memory, no crash load, whatever the call.
-        if let Err(r) = rules::crash_region_reserved(facts) {
-            if io.json_mode {
-                io.json(&rejection_json(&r));
-            }
-            io.warn(&format!("cannot load a crash kernel: {}", r.reason));
-            return exit_code_for(&r);
-        }
-    }
-    if !req.segments.is_empty() {
-        return load_raw(req, target, host, facts, io);
-    }
-    let kernel = req
-        .kernel
-        .as_deref()
-        .expect("args ensure a kernel for loads");
-    let base = if req.reuse_cmdline {
-        // Unreadable is an error (kexec-tools dies too), never an empty line.
-        match host.read_bytes(kexec::facts::path::CMDLINE) {
-            Ok(line) => Some(cmdline::reusable(&line, target == Target::Crash)),
-            Err(e) => {
-                let reason = format!(
-                    "cannot read {} for --reuse-cmdline: {}",
-                    kexec::facts::path::CMDLINE,
-                    describe_io(&e)
-                );
-                if io.json_mode {
-                    io.json(&json!({ "errno": Errno::from_io(&e), "reason": reason, "source": "model", "rule": "unreadable-file" }));
-                }
-                io.warn(&reason);
-                return EXIT_USAGE;
-            }
-        }
-    } else {
-        None
-    };
-    let text = cmdline::compose(base.as_deref(), req.append.as_deref());
-    let mut extra = FileFlags(0);
-    if req.debug && rules::file_flags_accepted(facts.kernel_version()).contains(KEXEC_FILE_DEBUG) {
-        extra |= KEXEC_FILE_DEBUG;
-    }
-    let limit = rules::stream_limit(facts, target);
-    let file =
-        match FileLoad::open_within(target, kernel, req.initrd.as_deref(), text, extra, limit) {
-            Ok(f) => f,
-            Err(e) => return input_failure(&e, io),
-        };
-    let what = format!(
-        "cannot load {} as the {}",
-        path_text(kernel),
-        target.describe()
-    );
-    if let Some(why) = type_mismatch(req, &file.kernel_head) {
-        if io.json_mode {
-            io.json(
-                &json!({ "errno": "ENOEXEC", "reason": why, "source": "model", "rule": "image" }),
-            );
-        }
-        let aftermath = crash_aftermath(target, false, host, io);
-        let note = aftermath_note(&aftermath, io);
-        io.warn(&format!("{what}: {why}{note}"));
-        return EXIT_FAILED;
-    }
-    let only_kexec_load = boot::needs_kexec_load(&file.kernel_head);
-    let load_only_option = kexec_load_only_option(req);
-    // The files a kexec_load plan is built from (recorded after a crash load).
-    let mut built_from: Option<FileLoad> = None;
-    let (plan, why) = match req.syscall {
-        SyscallChoice::Auto if load_only_option.is_some() => {
-            let why = format!(
-                "kexec_load (auto): {} is honoured only by kexec_load (our boot image and purgatory)",
-                load_only_option.unwrap_or_default()
-            );
-            match kexec_load_plan(req, &file, host, facts) {
-                Ok(plan) => {
-                    built_from = Some(file);
-                    (plan, why)
-                }
-                Err(e) => return plan_failure(&what, target, &e, host, io),
-            }
-        }
-        SyscallChoice::Auto if only_kexec_load => {
-            let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
-            if let Some(code) = refuse_missing_syscall(Syscall::KexecLoad, req, target, facts, io) {
-                return code;
-            }
-            match kexec_load_plan(req, &file, host, facts) {
-                Ok(plan) => {
-                    built_from = Some(file);
-                    (plan, why.to_string())
-                }
-                Err(e) => return plan_failure(&what, target, &e, host, io),
-            }
-        }
-        SyscallChoice::Load => match kexec_load_plan(req, &file, host, facts) {
-            Ok(plan) => {
-                built_from = Some(file);
-                (
-                    plan,
-                    "kexec_load (-c): our boot image and purgatory".to_string(),
-                )
-            }
-            Err(e) => return plan_failure(&what, target, &e, host, io),
-        },
-        SyscallChoice::File => (
-            Plan::FileLoad(file),
-            "kexec_file_load (-s): the kernel parses the bzImage itself".to_string(),
-        ),
-        SyscallChoice::Auto => {
-            let first = "kexec_file_load (auto, the default: the file call first, kexec_load if the kernel cannot take the image that way)";
-            let file_plan = Plan::FileLoad(file);
-            let verdict = if req.skip_preflight {
-                Ok(())
-            } else {
-                rules::check(&file_plan, facts)
-            };
-            let verdict = match verdict {
-                Ok(()) if req.dry_run => Ok(()),
-                Ok(()) => {
-                    io.debug(&format!("syscall: {first}"));
-                    io.debug(&format!("plan:\n{}", file_plan.describe().trim_end()));
-                    load::load(host, &file_plan, facts, true)
-                }
-                Err(r) => Err(r),
-            };
-            match verdict {
-                Ok(()) if req.dry_run => (file_plan, first.to_string()),
-                Ok(()) => {
-                    return finish_kernel_load(req, &file_plan, None, Ok(()), host, io, &what)
-                }
-                // No fallback either when the kernel lacks kexec_load too.
-                Err(r)
-                    if !falls_back(r.errno)
-                        || rules::syscall_built(Syscall::KexecLoad, facts).is_err() =>
-                {
-                    if req.dry_run {
-                        return report_dry_run(&file_plan, facts, io, first);
-                    }
-                    return finish(&file_plan, Err(r), host, io, &what);
-                }
-                Err(r) => {
-                    let why = format!(
-                        "kexec_load (auto): kexec_file_load would be refused with {} ({}), which sends kexec-tools -a to kexec_load too",
-                        r.errno.name(),
-                        r.reason
-                    );
-                    let Plan::FileLoad(file) = file_plan else {
-                        unreachable!("built above")
-                    };
-                    match kexec_load_plan(req, &file, host, facts) {
-                        Ok(plan) => {
-                            built_from = Some(file);
-                            (plan, why)
-                        }
-                        Err(e) => {
-                            // Neither call can take it: report both reasons,
-                            // and what the file call (if it reached the
-                            // kernel) did to the crash kernel.
-                            let aftermath = crash_aftermath(target, false, host, io);
-                            if io.json_mode {
-                                let mut v = rejection_json(&r);
-                                v["plan"] = Plan::FileLoad(file).to_json();
-                                v["fallback"] = json!(format!("kexec_load: {e}"));
-                                if let Some(a) = &aftermath {
-                                    v["crash_kernel"] = a.to_json();
-                                }
-                                io.json(&v);
-                            }
-                            io.warn(&format!("{what}: {r}"));
-                            let note = aftermath_note(&aftermath, io);
-                            io.warn(&format!(
-                                "the kexec_load fallback cannot take it either: {e}{note}"
-                            ));
-                            return exit_code_for(&r);
-                        }
-                    }
-                }
-            }
-        }
-    };
-    if req.dry_run {
-        return report_dry_run(&plan, facts, io, &why);
-    }
-    io.debug(&format!("syscall: {why}"));
-    io.debug(&format!("plan:\n{}", plan.describe().trim_end()));
-    let result = load::load(host, &plan, facts, req.skip_preflight);
-    finish_kernel_load(req, &plan, built_from.as_ref(), result, host, io, &what)
-}
-
-/// A kernel built without `call` answers ENOSYS before it looks at anything
-/// (unless --skip-preflight asks the kernel itself). A dry run goes on: it
-/// shows the plan, and its verdict names the missing call.
-fn refuse_missing_syscall(
-    call: Syscall,
-    req: &Request,
-    target: Target,
-    facts: &Facts,
-    io: &mut Out,
-) -> Option<i32> {
-    if req.skip_preflight || req.dry_run {
-        return None;
-    }
-    let r = rules::syscall_built(call, facts).err()?;
-    if io.json_mode {
-        let mut v = rejection_json(&r);
-        if req.dry_run {
-            v["dry_run"] = json!(true);
-        }
-        io.json(&v);
-    }
-    if req.dry_run && !io.json_mode {
-        io.say(&format!("dry run: nothing is loaded\n  verdict    {r}"));
-    } else {
-        io.warn(&format!("cannot load the {}: {r}", target.describe()));
-    }
-    Some(exit_code_for(&r))
-}
-
-fn plan_failure(
-    what: &str,
-    target: Target,
-    e: &LoadPlanError,
-    host: &mut dyn Host,
-    io: &mut Out,
-) -> i32 {
-    let aftermath = crash_aftermath(target, false, host, io);
-    if io.json_mode {
-        let (errno, rule) = match e {
-            LoadPlanError::Rejected(r) => (json!(r.errno), json!(r.rule)),
-            LoadPlanError::Empty { .. } => (json!("EINVAL"), json!("empty-file")),
-            _ => (json!("EINVAL"), json!("image")),
-        };
-        let mut v =
-            json!({ "errno": errno, "reason": e.to_string(), "source": "model", "rule": rule });
-        if let Some(a) = &aftermath {
-            v["crash_kernel"] = a.to_json();
-        }
-        io.json(&v);
-    }
-    let note = aftermath_note(&aftermath, io);
-    io.warn(&format!("{what} with kexec_load: {e}{note}"));
-    EXIT_FAILED
-}
-
-fn input_failure(e: &InputError, io: &mut Out) -> i32 {
-    let errno = Errno::from_io(&e.source);
-    if io.json_mode {
-        io.json(&json!({ "errno": errno, "reason": e.to_string(), "source": "model", "rule": "unreadable-file" }));
-    }
-    io.warn(&e.to_string());
-    EXIT_FAILED
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kexec::sys::abi::{FileFlags, KexecFlags};
     use kexec::sys::abi::{KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD};
     use kexec::sys::fake::{Call, CRASH_LOADED, LOADED};
     use kexec::testing::bzimage64_sample;
+    use kexec::Errno;
     use kexec::FakeHost;
     use std::path::PathBuf;
 

@@ -2,6 +2,7 @@
 //! loaded kernel with reboot(LINUX_REBOOT_CMD_KEXEC).
 
 use crate::facts::{path, Facts};
+use crate::rules::{Rejection, Rule, Source};
 use crate::sys::errno::Errno;
 use crate::sys::Host;
 
@@ -21,6 +22,31 @@ pub enum ExecError {
     NoKexec(String),
     #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed with {}: {}", .0.name(), explain_reboot(*.0))]
     Refused(Errno),
+}
+
+impl ExecError {
+    /// The errno, rule and source `--json` reports for a jump that did not happen.
+    pub fn rejection(&self) -> Rejection {
+        let (errno, rule, source) = match self {
+            ExecError::NothingLoaded => (Errno::EINVAL, Rule::NothingLoaded, Source::Model),
+            ExecError::NoKexec(_) => (Errno::EINVAL, Rule::SyscallNotBuilt, Source::Model),
+            ExecError::Refused(e) => {
+                let rule = match *e {
+                    Errno::EPERM => Rule::NoCapSysBoot,
+                    Errno::EBUSY => Rule::Busy,
+                    Errno::EINVAL => Rule::NothingLoaded,
+                    _ => Rule::Other,
+                };
+                (*e, rule, Source::Kernel)
+            }
+        };
+        Rejection {
+            errno,
+            rule,
+            reason: self.to_string(),
+            source,
+        }
+    }
 }
 
 fn explain_reboot(errno: Errno) -> &'static str {

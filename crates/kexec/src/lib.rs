@@ -20,6 +20,7 @@ pub use arch::x86_64::layout;
 pub mod load;
 pub mod memory;
 pub mod plan;
+pub mod request;
 pub mod rules;
 pub mod status;
 pub mod sys;
@@ -28,6 +29,7 @@ pub mod testing;
 
 pub use facts::Facts;
 pub use plan::{FileLoad, Plan, Segment, Syscall, Target};
+pub use request::{Kexec, Outcome, Request, SyscallChoice};
 pub use rules::{Rejection, Rule, Source};
 pub use sys::errno::Errno;
 pub use sys::{FakeHost, Host, LinuxHost};

@@ -69,6 +69,19 @@ pub enum Rule {
     FileBusy,
     NoRoom,
     Other,
+    // Refusals of ours, before any system call or rule of the kernel's.
+    /// The request is malformed (a usage error of the front end's options).
+    Usage,
+    /// An input file (kernel, initrd, segment, /proc/cmdline) cannot be read.
+    UnreadableFile,
+    /// `--type` names a loader that does not accept the kernel file.
+    WrongType,
+    /// Our kexec_load builder cannot make a bootable image of the kernel file.
+    Image,
+    /// No kexec_load image builder of ours for this architecture.
+    UnsupportedArch,
+    /// `kexec -e` with nothing loaded.
+    NothingLoaded,
 }
 
 /// Whether the model predicted the rejection or the kernel returned it.
@@ -77,6 +90,8 @@ pub enum Rule {
 pub enum Source {
     Model,
     Kernel,
+    /// The front end's arguments, before any model or kernel judged anything.
+    Usage,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -98,6 +113,7 @@ impl fmt::Display for Rejection {
             }
             (Source::Model, _) => "the kernel would refuse it with",
             (Source::Kernel, _) => "the kernel refused it with",
+            (Source::Usage, _) => "a usage error:",
         };
         write!(f, "{} ({who} {})", self.reason, self.errno.name())
     }
