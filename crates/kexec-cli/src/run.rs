@@ -6,7 +6,6 @@
 use crate::args::{self, Parsed, Request};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::request::{Failure, FailureKind, Outcome};
-use kexec::rules::Rejection;
 use kexec::status::Status;
 use kexec::{Facts, Host, Kexec, Target};
 use serde_json::{json, Value};
@@ -71,7 +70,7 @@ pub fn run(
                     .next()
                     .unwrap_or("")
                     .trim_start_matches("error: ");
-                io.json(&rejection_json(&Failure::usage(reason).rejection));
+                io.json(&Failure::usage(reason).rejection.to_json());
             }
             let _ = writeln!(io.err, "{}", text.trim_end());
             let _ = writeln!(io.err, "Try `kexec --help` for the options.");
@@ -88,13 +87,6 @@ pub fn run(
         }
     }
 }
-
-fn rejection_json(r: &Rejection) -> Value {
-    json!({ "errno": r.errno, "reason": r.reason, "source": r.source, "rule": r.rule })
-}
-
-const SUCCESS_JSON: fn() -> Value =
-    || json!({ "errno": null, "reason": null, "source": null, "rule": null });
 
 fn exit_code(failure: &Failure) -> i32 {
     match failure.kind {
@@ -159,7 +151,7 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
             ExecError::Refused(_) => EXIT_FAILED,
         };
         if io.json_mode {
-            let mut v = rejection_json(&failure.rejection());
+            let mut v = failure.rejection().to_json();
             v["action"] = json!("exec");
             io.json(&v);
         }
@@ -200,34 +192,17 @@ fn render(outcome: &Outcome, io: &mut Out) -> i32 {
     if outcome.dry_run {
         return render_dry_run(outcome, io);
     }
+    if io.json_mode {
+        io.json(&outcome.to_json());
+    }
     match &outcome.result {
         Ok(()) => {
-            if io.json_mode {
-                let mut v = SUCCESS_JSON();
-                if let Some(plan) = &outcome.plan {
-                    v["plan"] = plan.to_json();
-                }
-                io.json(&v);
-            }
             for warning in &outcome.warnings {
                 io.warn(warning);
             }
             EXIT_OK
         }
         Err(failure) => {
-            if io.json_mode {
-                let mut v = rejection_json(&failure.rejection);
-                if let Some(plan) = &outcome.plan {
-                    v["plan"] = plan.to_json();
-                }
-                if let Some(fallback) = &failure.fallback {
-                    v["fallback"] = json!(fallback);
-                }
-                if let Some(a) = &outcome.crash_kernel {
-                    v["crash_kernel"] = a.to_json();
-                }
-                io.json(&v);
-            }
             for line in failure.message.lines() {
                 io.warn(line);
             }
@@ -240,16 +215,7 @@ fn render(outcome: &Outcome, io: &mut Out) -> i32 {
 fn render_dry_run(outcome: &Outcome, io: &mut Out) -> i32 {
     let why = outcome.syscall_choice.as_deref().unwrap_or_default();
     if io.json_mode {
-        let mut v = match &outcome.result {
-            Ok(()) => SUCCESS_JSON(),
-            Err(f) => rejection_json(&f.rejection),
-        };
-        v["dry_run"] = json!(true);
-        if let Some(plan) = &outcome.plan {
-            v["plan"] = plan.to_json();
-        }
-        v["syscall_choice"] = json!(why);
-        io.json(&v);
+        io.json(&outcome.to_json());
     } else {
         let plan = outcome
             .plan

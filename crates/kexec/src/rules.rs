@@ -29,7 +29,7 @@ pub const MIN_FILE_PROTOCOL: u16 = crate::image::bzimage64::MIN_PROTOCOL;
 pub use crate::layout::{page_align, CRASH_OVERHEAD, MIN_KERNEL_LOAD_ADDR, PAGE_SIZE};
 
 /// Which rule refused. Serialized in kebab-case for `--json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// The kernel was built without this system call (ENOSYS).
@@ -85,7 +85,7 @@ pub enum Rule {
 }
 
 /// Whether the model predicted the rejection or the kernel returned it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     Model,
@@ -100,6 +100,18 @@ pub struct Rejection {
     pub rule: Rule,
     pub reason: String,
     pub source: Source,
+}
+
+impl Rejection {
+    /// `errno`, `reason`, `source` and `rule`: the fields of `kexec --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "errno": self.errno,
+            "reason": self.reason,
+            "source": self.source,
+            "rule": self.rule,
+        })
+    }
 }
 
 impl fmt::Display for Rejection {
