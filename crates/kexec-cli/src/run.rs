@@ -4,7 +4,7 @@
 //! loaded", 255 a failed load; `-S` 1 when loaded, 0 when not.
 
 use crate::args::{self, Parsed, Request};
-use kexec::exec::{self, ExecError, ExecOptions};
+use kexec::exec::{ExecError, ExecOptions};
 use kexec::request::{Failure, FailureKind, Outcome};
 use kexec::status::Status;
 use kexec::{Facts, Host, Kexec, Target};
@@ -120,45 +120,30 @@ fn execute(req: &Request, host: &mut dyn Host, io: &mut Out) -> i32 {
     if req.dry_run {
         return EXIT_OK;
     }
-    if req.steps.shutdown {
-        // Unknown (no sysfs) is not "nothing loaded": shutdown and the
-        // kernel decide then.
-        kexec.refresh();
-        if kexec.facts().kexec_loaded == Some(false) {
-            io.warn(&ExecError::NothingLoaded.to_string());
-            return EXIT_USAGE;
-        }
-        let err = kexec.host().exec_shutdown();
-        io.warn(&format!(
-            "cannot run `shutdown -r now` to reboot into the loaded kernel: {err}"
-        ));
-        return EXIT_FAILED;
-    }
-    if req.steps.exec {
-        let options = ExecOptions {
+    let failure = if req.steps.shutdown {
+        kexec.shutdown()
+    } else if req.steps.exec {
+        let (failure, steps) = kexec.exec(ExecOptions {
             sync: req.steps.sync,
             ifdown: req.steps.ifdown,
-        };
-        let mut steps = Vec::new();
-        let failure = exec::exec(kexec.host(), options, &mut |line| {
-            steps.push(line.to_string())
         });
         for line in steps {
             io.debug(&line);
         }
-        let code = match failure {
-            ExecError::NothingLoaded | ExecError::NoKexec(_) => EXIT_USAGE,
-            ExecError::Refused(_) => EXIT_FAILED,
-        };
         if io.json_mode {
             let mut v = failure.rejection().to_json();
             v["action"] = json!("exec");
             io.json(&v);
         }
-        io.warn(&failure.to_string());
-        return code;
+        failure
+    } else {
+        return EXIT_OK;
+    };
+    io.warn(&failure.to_string());
+    match failure {
+        ExecError::NothingLoaded | ExecError::NoKexec(_) => EXIT_USAGE,
+        ExecError::Refused(_) | ExecError::Shutdown { .. } => EXIT_FAILED,
     }
-    EXIT_OK
 }
 
 /// -S: kexec-tools reports the crash kernel unless -l asks for the kernel;

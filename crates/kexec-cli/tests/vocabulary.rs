@@ -11,7 +11,13 @@ fn the_cli_spells_out_no_errno_rule_or_source_of_its_own() {
         // The CLI's own tests may name what they expect.
         let code = text.split("#[cfg(test)]").next().unwrap();
         for (n, line) in code.lines().enumerate() {
-            for field in ["\"errno\"", "\"rule\"", "\"source\"", "\"reason\"", "Errno::E"] {
+            for field in [
+                "\"errno\"",
+                "\"rule\"",
+                "\"source\"",
+                "\"reason\"",
+                "Errno::E",
+            ] {
                 assert!(
                     !line.contains(field),
                     "{}:{}: {field} is the library's to say: {line}",

@@ -22,6 +22,14 @@ pub enum ExecError {
     NoKexec(String),
     #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed with {}: {}", .0.name(), explain_reboot(*.0))]
     Refused(Errno),
+    /// `kexec` without a mode: `shutdown -r now` could not be run.
+    #[error("cannot run `shutdown -r now` to reboot into the loaded kernel: {why}")]
+    Shutdown {
+        /// What exec(2) of shutdown failed with.
+        errno: Errno,
+        /// The error, described.
+        why: String,
+    },
 }
 
 impl ExecError {
@@ -30,6 +38,7 @@ impl ExecError {
         let (errno, rule, source) = match self {
             ExecError::NothingLoaded => (Errno::EINVAL, Rule::NothingLoaded, Source::Model),
             ExecError::NoKexec(_) => (Errno::EINVAL, Rule::SyscallNotBuilt, Source::Model),
+            ExecError::Shutdown { errno, .. } => (*errno, Rule::Other, Source::Model),
             ExecError::Refused(e) => {
                 let rule = match *e {
                     Errno::EPERM => Rule::NoCapSysBoot,
@@ -102,6 +111,21 @@ pub fn exec(host: &mut dyn Host, options: ExecOptions, log: &mut dyn FnMut(&str)
     }
     log("reboot(LINUX_REBOOT_CMD_KEXEC)");
     ExecError::Refused(host.reboot_kexec())
+}
+
+/// `kexec` without a mode (kexec-tools' default): load, then reboot
+/// through `shutdown -r now`, whose init runs `kexec -e` at the end.
+/// Returns only when it could not.
+pub fn shutdown(host: &mut dyn Host) -> ExecError {
+    // Unknown (no sysfs) is not "nothing loaded": shutdown and the kernel decide then.
+    if Facts::gather(host).kexec_loaded == Some(false) {
+        return ExecError::NothingLoaded;
+    }
+    let err = host.exec_shutdown();
+    ExecError::Shutdown {
+        errno: Errno::from_io(&err),
+        why: err.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 
 use crate::boot::{self, x86_linux::BootArgs, x86_linux::LoadOptions, LoadPlanError};
 use crate::crash_journal::{self, Aftermath, Recipe};
+use crate::exec::{self, ExecError, ExecOptions};
 use crate::facts::{self, Facts};
 use crate::image::format as formats;
 use crate::image::Input;
@@ -352,14 +353,18 @@ impl<'h> Kexec<'h> {
         &self.facts
     }
 
-    /// The host, for what the session does not wrap (exec, shutdown).
-    pub fn host(&mut self) -> &mut dyn Host {
-        self.host
+    /// Jumps into the loaded kernel (`kexec -e`): returns only when it
+    /// could not, with why and the steps taken before.
+    pub fn exec(&mut self, options: ExecOptions) -> (ExecError, Vec<String>) {
+        let mut steps = Vec::new();
+        let failure = exec::exec(self.host, options, &mut |line| steps.push(line.to_string()));
+        (failure, steps)
     }
 
-    /// Reads the facts again (after a load, before a jump).
-    pub fn refresh(&mut self) {
-        self.facts = Facts::gather(self.host);
+    /// Reboots into the loaded kernel through `shutdown -r now` (`kexec`
+    /// without a mode); returns only when it could not.
+    pub fn shutdown(&mut self) -> ExecError {
+        exec::shutdown(self.host)
     }
 
     /// Carries out one request.
