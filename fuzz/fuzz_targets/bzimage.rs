@@ -9,9 +9,9 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = kexec::rules::bzimage64_signature(data);
+    let _ = kexec::image::bzimage64::refusal(data);
     if let Some(h) = SetupHeader::read(data) {
-        let _ = kexec::rules::bzimage_truncated(data.len() as u64, &h);
+        let _ = kexec::image::bzimage64::truncated(data.len() as u64, &h);
         let _ = h.real_mode_size();
         let _ = h.version_text();
     }

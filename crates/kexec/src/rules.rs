@@ -7,7 +7,8 @@
 
 use crate::cmdline;
 use crate::facts::{path, Facts};
-use crate::image::bzimage::{SetupHeader, XLF_5LEVEL, XLF_CAN_BE_LOADED_ABOVE_4G};
+use crate::image::bzimage::SetupHeader;
+use crate::image::bzimage64;
 use crate::memory::{human_size, Range};
 use crate::plan::{FileLoad, Plan, Segment, Syscall, Target};
 use crate::sys::abi::{
@@ -539,65 +540,6 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
     Ok(())
 }
 
-/// Why a kernel does not carry the bzImage64 signature (magic, boot flag,
-/// protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64), or None. Both our
-/// kexec_load builder and the kernel's kexec_file probe require it; the
-/// checks are the format's (`image::bzimage64`), which also names what a
-/// file that is no bzImage is.
-pub fn bzimage64_signature(head: &[u8]) -> Option<String> {
-    crate::image::bzimage64::refusal(head)
-}
-
-/// Why a bzImage of `size` bytes is cut short, or None. The setup code
-/// check is the kernel's (ENOEXEC); the payload check is ours: the kernel
-/// would load such a file, and its decompressor would fail at boot.
-pub fn bzimage_truncated(size: u64, h: &SetupHeader) -> Option<String> {
-    let real_mode = h.real_mode_size();
-    if size < real_mode {
-        return Some(format!(
-            "it is {size} bytes, but its setup_sects ({}) alone take {real_mode} bytes",
-            h.setup_sects
-        ));
-    }
-    let payload_end = real_mode + u64::from(h.payload_offset) + u64::from(h.payload_length);
-    if h.payload_length != 0 && size < payload_end {
-        return Some(format!(
-            "it is {size} bytes, but its compressed payload (payload_offset {:#x}, payload_length {}) ends at byte {payload_end}: {} bytes are missing",
-            h.payload_offset,
-            h.payload_length,
-            payload_end - size
-        ));
-    }
-    None
-}
-
-/// Why a kernel is not a bzImage64 the x86_64 kexec_file loader takes
-/// (bzImage64_probe), or None when it is one.
-pub fn bzimage64_probe(head: &[u8], facts: &Facts) -> Option<String> {
-    if let Some(why) = bzimage64_signature(head) {
-        return Some(why);
-    }
-    let h = SetupHeader::read(head)?;
-    if h.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G == 0 {
-        return Some(format!(
-            "xloadflags {:#06x} lack XLF_CAN_BE_LOADED_ABOVE_4G",
-            h.xloadflags
-        ));
-    }
-    if facts.efi_32bit {
-        return Some(
-            "the firmware's EFI runtime is 32-bit, which the 64-bit loader cannot hand over".into(),
-        );
-    }
-    if facts.five_level_paging && h.xloadflags & XLF_5LEVEL == 0 {
-        return Some(format!(
-            "the running kernel uses 5-level paging but xloadflags {:#06x} lack XLF_5LEVEL",
-            h.xloadflags
-        ));
-    }
-    None
-}
-
 /// kexec_file_load(), in the kernel's order: the flags test of the system
 /// call (kernel/kexec_file.c), kimage_file_prepare_segments() (read the
 /// kernel, probe it, read the initrd, copy the command line),
@@ -628,7 +570,7 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
 /// bzImage64_probe(): a kernel the 64-bit bzImage loader does not take
 /// gives ENOEXEC. Returns the setup header the probe read.
 fn kernel_is_bzimage64(load: &FileLoad, facts: &Facts) -> Result<SetupHeader, Rejection> {
-    if let Some(why) = bzimage64_probe(&load.kernel_head, facts) {
+    if let Some(why) = bzimage64::file_loader_refusal(&load.kernel_head, facts) {
         return Err(model(
             Errno::ENOEXEC,
             Rule::NotBzImage64,
@@ -670,7 +612,7 @@ fn cmdline_nul_terminated(load: &FileLoad) -> Result<(), Rejection> {
 /// cut payload past the setup code is our own rule (`payload_complete`).
 fn setup_code_complete(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
     if load.kernel.size < header.real_mode_size() {
-        if let Some(why) = bzimage_truncated(load.kernel.size, header) {
+        if let Some(why) = bzimage64::truncated(load.kernel.size, header) {
             return Err(model(
                 Errno::ENOEXEC,
                 Rule::Truncated,
@@ -756,7 +698,7 @@ fn cmdline_has_no_inner_nul(load: &FileLoad) -> Result<(), Rejection> {
 /// Ours, last: the kernel would load a file whose compressed payload is
 /// cut short, which could not boot.
 fn payload_complete(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> {
-    if let Some(why) = bzimage_truncated(load.kernel.size, header) {
+    if let Some(why) = bzimage64::truncated(load.kernel.size, header) {
         return Err(model(
             Errno::ENOEXEC,
             Rule::PayloadTruncated,

@@ -1,11 +1,15 @@
 //! The bzImage64 format: an x86 setup header (see `bzimage`) with the
 //! signature both the kernel's kexec_file probe and our kexec_load builder
-//! want. What the kernel checks against the running system at load time
-//! (XLF_CAN_BE_LOADED_ABOVE_4G, 5-level paging, EFI) stays in `rules`.
+//! want, the header checks of the kernel's bzImage64 loader against the
+//! running system (XLF_CAN_BE_LOADED_ABOVE_4G, 5-level paging, EFI), and
+//! whether the file holds all the setup code and payload it declares.
+//! `rules` calls them in the kernel's order.
 
 use super::bzimage::{self, SetupHeader, BOOT_FLAG, HEADER_MAGIC, LOADED_HIGH, XLF_KERNEL_64};
+use super::bzimage::{XLF_5LEVEL, XLF_CAN_BE_LOADED_ABOVE_4G};
 use super::format::KernelFormat;
 use crate::boot::x86_linux::{BootArgs, BuildError, LinuxBoot};
+use crate::facts::Facts;
 use crate::plan::Syscall;
 
 /// The oldest boot protocol the 64-bit loaders take (2.12).
@@ -59,6 +63,57 @@ pub fn refusal(head: &[u8]) -> Option<String> {
         }
         _ => why,
     })
+}
+
+/// Why a bzImage of `size` bytes is cut short, or None. The setup code
+/// check is the kernel's (ENOEXEC); the payload check is ours: the kernel
+/// would load such a file, and its decompressor would fail at boot.
+pub fn truncated(size: u64, h: &SetupHeader) -> Option<String> {
+    let real_mode = h.real_mode_size();
+    if size < real_mode {
+        return Some(format!(
+            "it is {size} bytes, but its setup_sects ({}) alone take {real_mode} bytes",
+            h.setup_sects
+        ));
+    }
+    let payload_end = real_mode + u64::from(h.payload_offset) + u64::from(h.payload_length);
+    if h.payload_length != 0 && size < payload_end {
+        return Some(format!(
+            "it is {size} bytes, but its compressed payload (payload_offset {:#x}, payload_length {}) ends at byte {payload_end}: {} bytes are missing",
+            h.payload_offset,
+            h.payload_length,
+            payload_end - size
+        ));
+    }
+    None
+}
+
+/// Why a kernel is not a bzImage64 the x86_64 kexec_file loader takes
+/// (the kernel's bzImage64_probe, judged against the running system), or
+/// None when it is one.
+pub fn file_loader_refusal(head: &[u8], facts: &Facts) -> Option<String> {
+    if let Some(why) = refusal(head) {
+        return Some(why);
+    }
+    let h = SetupHeader::read(head)?;
+    if h.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G == 0 {
+        return Some(format!(
+            "xloadflags {:#06x} lack XLF_CAN_BE_LOADED_ABOVE_4G",
+            h.xloadflags
+        ));
+    }
+    if facts.efi_32bit {
+        return Some(
+            "the firmware's EFI runtime is 32-bit, which the 64-bit loader cannot hand over".into(),
+        );
+    }
+    if facts.five_level_paging && h.xloadflags & XLF_5LEVEL == 0 {
+        return Some(format!(
+            "the running kernel uses 5-level paging but xloadflags {:#06x} lack XLF_5LEVEL",
+            h.xloadflags
+        ));
+    }
+    None
 }
 
 /// "it is an ELF file for ..." when the file starts with an ELF header.

@@ -37,7 +37,7 @@ pub fn check_header(file: &str, kernel: &[u8], h: &SetupHeader) -> Result<(), Bu
     if h.init_size == 0 {
         return err("init_size is 0".into());
     }
-    if let Some(why) = crate::rules::bzimage_truncated(kernel.len() as u64, h) {
+    if let Some(why) = crate::image::bzimage64::truncated(kernel.len() as u64, h) {
         return err(format!("it is truncated: {why}"));
     }
     Ok(())
