@@ -6,6 +6,7 @@ use crate::sys::errno::Errno;
 use crate::sys::Host;
 
 #[derive(Clone, Copy, Debug)]
+/// What `kexec -e` does before the jump.
 pub struct ExecOptions {
     /// sync(2) first: the kernel jumps without flushing anything (-y turns it off).
     pub sync: bool,
@@ -14,12 +15,16 @@ pub struct ExecOptions {
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
+/// Why `kexec -e` did not jump.
 pub enum ExecError {
     #[error("nothing has been loaded: {} is 0; load a kernel first with `kexec -l KERNEL` (a crash kernel loaded with -p runs only on a panic)", path::KEXEC_LOADED)]
+    /// /sys/kernel/kexec_loaded says no kernel is loaded.
     NothingLoaded,
     #[error("nothing can have been loaded: this kernel has no kexec support ({0})")]
+    /// The running kernel has no kexec support; the text says how we know.
     NoKexec(String),
     #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed with {}: {}", .0.name(), explain_reboot(*.0))]
+    /// reboot(LINUX_REBOOT_CMD_KEXEC) returned this errno.
     Refused(Errno),
 }
 
@@ -37,7 +42,9 @@ fn explain_reboot(errno: Errno) -> &'static str {
 /// What was done before the jump, for `-d`.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Prepared {
+    /// Whether sync(2) ran.
     pub synced: bool,
+    /// The interfaces taken down.
     pub interfaces_down: Vec<String>,
 }
 

@@ -23,27 +23,44 @@ pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
 pub const FB0_NAME: &str = "/sys/class/graphics/fb0/name";
 
 #[derive(Debug, thiserror::Error)]
+/// Why a kexec_load plan could not be made.
 pub enum LoadPlanError {
     #[error("cannot read the {role} {path}: {source}")]
+    /// A kernel or initrd could not be read.
     Read {
+        /// "kernel" or "initrd".
         role: &'static str,
+        /// The file's path.
         path: String,
+        /// What reading it said.
         source: std::io::Error,
     },
     #[error("cannot read the memory map: {0}")]
+    /// The firmware memory map could not be read.
     Memmap(#[from] MemmapError),
     #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
+    /// The getrandom(2) call for the RNG seed failed.
     Random(std::io::Error),
     #[error(transparent)]
+    /// The image could not be built from these files and this system.
     Build(#[from] BuildError),
+    /// A kernel or initrd file is empty.
     #[error("the {role} {path} is empty: nothing to load")]
-    Empty { role: &'static str, path: String },
+    Empty {
+        /// "kernel" or "initrd".
+        role: &'static str,
+        /// The file's path.
+        path: String,
+    },
     /// A rule of the kernel's, judged from the files' sizes before reading them.
     #[error("{}", .0.reason)]
     Rejected(crate::rules::Rejection),
     /// No module of ours builds kexec_load images for this architecture.
     #[error("cannot build a kexec_load image on {arch}: only x86_64 images are built")]
-    UnsupportedArch { arch: &'static str },
+    UnsupportedArch {
+        /// The architecture this build is for (`std::env::consts::ARCH`).
+        arch: &'static str,
+    },
 }
 
 impl System {
@@ -187,11 +204,15 @@ pub fn plan_kexec_load(
 /// `plan_kexec_load_bytes` lays out.
 #[derive(Clone, Copy, Debug)]
 pub struct KernelBytes<'a> {
+    /// Normal or crash load.
     pub target: Target,
     /// The kernel file's name, as every error names it.
     pub name: &'a str,
+    /// The kernel's bytes.
     pub kernel: &'a [u8],
+    /// The initrd's bytes, if any.
     pub initrd: Option<&'a [u8]>,
+    /// The command line, without its NUL.
     pub cmdline: &'a [u8],
     /// The read-only mappings `kernel` and `initrd` lie in: segments share
     /// those pages instead of copying them (none: the bytes are copied).

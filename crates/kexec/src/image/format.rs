@@ -9,8 +9,11 @@ use crate::plan::Syscall;
 /// The parts inside a container format (a UKI's .linux, .initrd, .cmdline).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InnerParts<'a> {
+    /// The kernel inside.
     pub kernel: &'a [u8],
+    /// The initrd inside, if the container has one.
     pub initrd: Option<&'a [u8]>,
+    /// The command line inside, if the container has one.
     pub cmdline: Option<&'a [u8]>,
 }
 

@@ -5,6 +5,7 @@
 
 pub mod abi;
 pub mod errno;
+#[allow(missing_docs)] // test double; the `testing` feature work documents it
 pub mod fake;
 pub mod linux;
 pub mod mapping;
