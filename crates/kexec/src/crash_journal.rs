@@ -50,8 +50,8 @@ pub struct RecordedFile {
     pub sha256: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// One raw segment of a kexec_load: the file that gave its bytes and where they went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedSegment {
     /// The file the bytes came from.
     pub file: RecordedFile,
@@ -113,8 +113,8 @@ pub struct Record {
     pub syscall: String,
     /// Seconds since the epoch.
     pub recorded_at: u64,
-    #[serde(flatten)]
     /// How to make the load again.
+    #[serde(flatten)]
     pub recipe: Recipe,
 }
 
@@ -299,22 +299,22 @@ impl Recipe {
 /// Why a crash kernel freed by a failed reload was not loaded again.
 #[derive(Debug, thiserror::Error)]
 pub enum NotRestored {
-    #[error("no crash kernel was recorded in {RECORD_PATH} (it records the crash loads this kexec made since boot)")]
     /// No record exists.
+    #[error("no crash kernel was recorded in {RECORD_PATH} (it records the crash loads this kexec made since boot)")]
     NoRecord,
-    #[error("the record {RECORD_PATH} cannot be used: {0}")]
     /// The record cannot be read or parsed; the text says why.
+    #[error("the record {RECORD_PATH} cannot be used: {0}")]
     BadRecord(String),
-    #[error("the {role} {path} was not a regular file (a pipe, `<(...)` or a device) when the crash kernel was loaded, so what it gave cannot be read again")]
     /// An input was a pipe, FIFO or device: its bytes cannot be read again.
+    #[error("the {role} {path} was not a regular file (a pipe, `<(...)` or a device) when the crash kernel was loaded, so what it gave cannot be read again")]
     NotRegular {
         /// "kernel", "initrd" or "segment N".
         role: String,
         /// The recorded path.
         path: String,
     },
-    #[error("the {role} {path} cannot be opened: {reason}")]
     /// An input cannot be opened now.
+    #[error("the {role} {path} cannot be opened: {reason}")]
     Missing {
         /// "kernel", "initrd" or "segment N".
         role: String,
@@ -323,8 +323,8 @@ pub enum NotRestored {
         /// Why it cannot be opened.
         reason: String,
     },
-    #[error("the {role} {path} changed since the crash kernel was loaded: {what}")]
     /// An input no longer matches its recorded size or SHA-256.
+    #[error("the {role} {path} changed since the crash kernel was loaded: {what}")]
     Changed {
         /// "kernel", "initrd" or "segment N".
         role: String,
@@ -333,25 +333,25 @@ pub enum NotRestored {
         /// What differs.
         what: String,
     },
-    #[error("the recorded load cannot be rebuilt: {0}")]
     /// The recorded load could not be planned again.
+    #[error("the recorded load cannot be rebuilt: {0}")]
     Rebuild(String),
-    #[error("the reload through {syscall} failed: {rejection}")]
     /// The kernel refused the reload.
+    #[error("the reload through {syscall} failed: {rejection}")]
     Refused {
         /// The system call that was made.
         syscall: &'static str,
         /// The kernel's refusal.
         rejection: Rejection,
     },
-    #[error("the reload through {0} returned success, yet /sys/kernel/kexec_crash_loaded does not say 1")]
     /// The reload's system call succeeded, yet kexec_crash_loaded is not 1.
+    #[error("the reload through {0} returned success, yet /sys/kernel/kexec_crash_loaded does not say 1")]
     NotLoaded(&'static str),
 }
 
+/// The crash-load record could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot record the crash kernel in {RECORD_PATH}: {}", describe_io(.0))]
-/// The crash-load record could not be written.
 pub struct RecordError(pub io::Error);
 
 /// Records a crash load that succeeded, replacing any earlier record.
@@ -601,8 +601,8 @@ pub struct Aftermath {
     pub restore: Restore,
 }
 
-#[derive(Debug)]
 /// What became of the crash kernel: left alone, restored, or not restored and why.
+#[derive(Debug)]
 pub enum Restore {
     /// Nothing was lost (or nothing was there to lose), or the state is unknown.
     NotNeeded,

@@ -5,8 +5,8 @@ use crate::facts::{path, Facts};
 use crate::sys::errno::Errno;
 use crate::sys::Host;
 
-#[derive(Clone, Copy, Debug)]
 /// What `kexec -e` does before the jump.
+#[derive(Clone, Copy, Debug)]
 pub struct ExecOptions {
     /// sync(2) first: the kernel jumps without flushing anything (-y turns it off).
     pub sync: bool,
@@ -14,17 +14,17 @@ pub struct ExecOptions {
     pub ifdown: bool,
 }
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 /// Why `kexec -e` did not jump.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
-    #[error("nothing has been loaded: {} is 0; load a kernel first with `kexec -l KERNEL` (a crash kernel loaded with -p runs only on a panic)", path::KEXEC_LOADED)]
     /// /sys/kernel/kexec_loaded says no kernel is loaded.
+    #[error("nothing has been loaded: {} is 0; load a kernel first with `kexec -l KERNEL` (a crash kernel loaded with -p runs only on a panic)", path::KEXEC_LOADED)]
     NothingLoaded,
-    #[error("nothing can have been loaded: this kernel has no kexec support ({0})")]
     /// The running kernel has no kexec support; the text says how we know.
+    #[error("nothing can have been loaded: this kernel has no kexec support ({0})")]
     NoKexec(String),
-    #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed with {}: {}", .0.name(), explain_reboot(*.0))]
     /// reboot(LINUX_REBOOT_CMD_KEXEC) returned this errno.
+    #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed with {}: {}", .0.name(), explain_reboot(*.0))]
     Refused(Errno),
 }
 

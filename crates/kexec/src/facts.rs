@@ -46,9 +46,9 @@ pub mod path {
 /// CAP_SYS_BOOT's bit in the capability sets (include/uapi/linux/capability.h).
 pub const CAP_SYS_BOOT: u32 = 22;
 
-#[derive(Clone, Debug, Default, Serialize)]
 /// The facts the rules model and `--status` read, gathered once per run.
 /// Every field says what is unknown as None rather than guessing.
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Facts {
     /// None when /proc/self/status could not be read.
     pub cap_sys_boot: Option<bool>,

@@ -22,11 +22,11 @@ pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
 /// The driver behind /dev/fb0 (fb_fix_screeninfo.id), when there is one.
 pub const FB0_NAME: &str = "/sys/class/graphics/fb0/name";
 
-#[derive(Debug, thiserror::Error)]
 /// Why a kexec_load plan could not be made.
+#[derive(Debug, thiserror::Error)]
 pub enum LoadPlanError {
-    #[error("cannot read the {role} {path}: {source}")]
     /// A kernel or initrd could not be read.
+    #[error("cannot read the {role} {path}: {source}")]
     Read {
         /// "kernel" or "initrd".
         role: &'static str,
@@ -35,14 +35,14 @@ pub enum LoadPlanError {
         /// What reading it said.
         source: std::io::Error,
     },
-    #[error("cannot read the memory map: {0}")]
     /// The firmware memory map could not be read.
+    #[error("cannot read the memory map: {0}")]
     Memmap(#[from] MemmapError),
-    #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
     /// The getrandom(2) call for the RNG seed failed.
+    #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
     Random(std::io::Error),
-    #[error(transparent)]
     /// The image could not be built from these files and this system.
+    #[error(transparent)]
     Build(#[from] BuildError),
     /// A kernel or initrd file is empty.
     #[error("the {role} {path} is empty: nothing to load")]

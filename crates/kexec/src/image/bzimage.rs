@@ -66,8 +66,8 @@ pub const SECTOR: u64 = 512;
 /// setup_sects == 0 means 4 (boot protocol, for ancient kernels).
 pub const DEFAULT_SETUP_SECTS: u8 = 4;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 /// The setup header's fields, read as they are (boot protocol names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SetupHeader {
     /// Sectors of real-mode setup code after the boot sector (0 means 4).
     pub setup_sects: u8,

@@ -19,8 +19,8 @@ pub const PE32_MAGIC: u16 = 0x10b;
 /// The PE32+ one.
 pub const PE32_PLUS_MAGIC: u16 = 0x20b;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 /// One entry of the section table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Section {
     /// The section's name, NULs trimmed (".linux", ".initrd", ...).
     pub name: String,
@@ -34,8 +34,8 @@ pub struct Section {
     pub raw_offset: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 /// A PE image's headers as far as kexec reads them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PeImage {
     /// The COFF header's Machine (0x8664 for x86_64).
     pub machine: u16,
@@ -45,9 +45,9 @@ pub struct PeImage {
     pub sections: Vec<Section>,
 }
 
+/// Why bytes are not a usable PE image: the field at fault and its value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("not a usable PE image: {0}")]
-/// Why bytes are not a usable PE image: the field at fault and its value.
 pub struct PeError(pub String);
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {

@@ -17,9 +17,9 @@ pub const MEMDESC_SIZE: usize = 40;
 /// struct efi_setup_data: fw_vendor, runtime, tables, smbios, reserved[8].
 pub const SETUP_DATA_SIZE: usize = 96;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
 /// What the next kernel needs to keep using EFI runtime services: the
 /// zero page's efi_info, the SETUP_EFI node's addresses and the runtime map.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EfiHandover {
     /// The running kernel's efi_info (boot_params 0x1c0, 32 bytes).
     pub info: [u8; 32],

@@ -27,9 +27,9 @@ pub struct SerialConsole {
     pub baud: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
 /// What the purgatory does between the jump and the next kernel: it fills
 /// the parameter block of the purgatory image.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PurgatoryConfig {
     /// Where the purgatory jumps: the kernel's 64-bit entry.
     pub entry: u64,

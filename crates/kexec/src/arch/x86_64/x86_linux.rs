@@ -101,28 +101,28 @@ pub fn screen_info_kept(framebuffer: Option<&str>, reuse_video_type: bool) -> Op
     }
 }
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 /// Why a kexec_load image could not be built; every variant names the
 /// file and the value at fault.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
-    #[error("{file} cannot be booted through kexec_load: {why}")]
     /// The kernel file's ELF layout cannot be booted (an ELF vmlinux).
+    #[error("{file} cannot be booted through kexec_load: {why}")]
     Format {
         /// The kernel file.
         file: String,
         /// What is wrong with it.
         why: String,
     },
-    #[error("{file} cannot be booted through kexec_load: {why}")]
     /// The kernel's setup header is missing or refuses this boot path.
+    #[error("{file} cannot be booted through kexec_load: {why}")]
     Header {
         /// The kernel file.
         file: String,
         /// What is wrong with it.
         why: String,
     },
-    #[error("the command line is too long: {len} bytes with its NUL, but {file} takes at most {max} (setup header cmdline_size)")]
     /// The command line, with its NUL, is longer than the kernel's cmdline_size.
+    #[error("the command line is too long: {len} bytes with its NUL, but {file} takes at most {max} (setup header cmdline_size)")]
     CmdlineTooLong {
         /// The kernel file whose header sets the limit.
         file: String,
@@ -131,16 +131,16 @@ pub enum BuildError {
         /// The kernel's cmdline_size.
         max: u64,
     },
-    #[error("the command line has a NUL byte at position {position} (of {len} bytes): the kernel would end it there and drop the rest")]
     /// The command line holds a NUL byte before its end.
+    #[error("the command line has a NUL byte at position {position} (of {len} bytes): the kernel would end it there and drop the rest")]
     CmdlineNul {
         /// Where the first NUL is.
         position: usize,
         /// The command line's length.
         len: usize,
     },
-    #[error("{file}: its {what} {range} is not in free RAM (the memory map has no usable RAM there, or another segment holds it)")]
     /// A piece that must sit at a fixed address (an ELF PT_LOAD) is not in free RAM.
+    #[error("{file}: its {what} {range} is not in free RAM (the memory map has no usable RAM there, or another segment holds it)")]
     FixedOutsideRam {
         /// The kernel file.
         file: String,
@@ -149,14 +149,14 @@ pub enum BuildError {
         /// Its physical range.
         range: String,
     },
-    #[error("no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first")]
     /// A crash load, but no "Crash kernel" range is reserved.
+    #[error("no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first")]
     NoCrashRegion,
-    #[error("cannot describe the running kernel's memory for the capture kernel: {0}")]
     /// The running kernel's memory could not be described for the elfcorehdr.
+    #[error("cannot describe the running kernel's memory for the capture kernel: {0}")]
     CrashInfo(String),
-    #[error("the crash kernel {file} does not fit in the Crash kernel region [{region}] of {}: no room left for the {what} ({}) {placed}; reserve more with crashkernel=", human_size(*.size), human_size(*.needed))]
     /// A crash load does not fit in the crash region.
+    #[error("the crash kernel {file} does not fit in the Crash kernel region [{region}] of {}: no room left for the {what} ({}) {placed}; reserve more with crashkernel=", human_size(*.size), human_size(*.needed))]
     CrashRegionFull {
         /// The kernel file.
         file: String,
@@ -171,8 +171,8 @@ pub enum BuildError {
         /// What was already placed in the region.
         placed: String,
     },
-    #[error("cannot lay out {file}: no room for the {what} ({size}, aligned to {align:#x}) in free RAM between {min:#x} and {max:#x}; free RAM there: {free}")]
     /// No free RAM range takes a piece within the placement bounds.
+    #[error("cannot lay out {file}: no room for the {what} ({size}, aligned to {align:#x}) in free RAM between {min:#x} and {max:#x}; free RAM there: {free}")]
     NoRoom {
         /// The kernel file.
         file: String,
@@ -189,8 +189,8 @@ pub enum BuildError {
         /// The free RAM between `min` and `max`.
         free: String,
     },
-    #[error("{file} needs {total} kexec_load segments ({parts}), but kexec_load takes at most {max} (KEXEC_SEGMENT_MAX)")]
     /// The image needs more segments than KEXEC_SEGMENT_MAX.
+    #[error("{file} needs {total} kexec_load segments ({parts}), but kexec_load takes at most {max} (KEXEC_SEGMENT_MAX)")]
     TooManySegments {
         /// The kernel file.
         file: String,
@@ -201,10 +201,10 @@ pub enum BuildError {
         /// KEXEC_SEGMENT_MAX.
         max: usize,
     },
+    /// More segments than the purgatory's digest table holds.
     #[error(
         "{file}: {count} segments to verify, but the purgatory's digest table holds at most {max}"
     )]
-    /// More segments than the purgatory's digest table holds.
     TooManyDigests {
         /// The kernel file.
         file: String,
