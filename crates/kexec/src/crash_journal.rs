@@ -93,7 +93,7 @@ pub enum Recipe {
         /// The kexec_load flags.
         flags: u64,
     },
-    /// kexec_load of raw segments (--segment=FILE@MEM[:MEMSZ]).
+    /// kexec_load of raw segments (`--segment=FILE@MEM[:MEMSZ]`).
     Segments {
         /// The segments, in order.
         segments: Vec<RecordedSegment>,

@@ -7,6 +7,8 @@
 //! out and `status` reports what is loaded. `boot` plans a kexec_load image;
 //! `arch` builds it for the target architecture (`arch::x86_64` today).
 
+#![deny(missing_docs)]
+
 pub mod arch;
 pub mod boot;
 pub mod cmdline;

@@ -14,7 +14,7 @@ pub const EFI_DIR: &str = "/sys/firmware/efi";
 pub const RUNTIME_MAP: &str = "/sys/firmware/efi/runtime-map";
 /// efi_memory_desc_t: type u32, pad u32, phys u64, virt u64, pages u64, attribute u64.
 pub const MEMDESC_SIZE: usize = 40;
-/// struct efi_setup_data: fw_vendor, runtime, tables, smbios, reserved[8].
+/// `struct efi_setup_data`: fw_vendor, runtime, tables, smbios, `reserved[8]`.
 pub const SETUP_DATA_SIZE: usize = 96;
 
 /// What the next kernel needs to keep using EFI runtime services: the
