@@ -14,7 +14,7 @@ pub struct Status {
     pub kexec_crash_loaded: Option<bool>,
     /// /sys/kernel/kexec_crash_size: bytes reserved for a crash kernel.
     pub kexec_crash_size: Option<u64>,
-    /// The "Crash kernel" ranges of /proc/iomem (zero addresses without root).
+    /// The "Crash kernel" ranges of /proc/iomem (zero addresses without CAP_SYS_ADMIN).
     pub crash_kernel_ranges: Vec<Range>,
     /// Per system call: "supported", "unsupported" or "unknown", and why.
     pub syscalls: Syscalls,

@@ -113,7 +113,7 @@ pub enum BuildError {
         /// What is wrong with it.
         why: String,
     },
-    /// The kernel's setup header is missing or refuses this boot path.
+    /// No format takes the kernel, or its setup header rules out this boot path.
     #[error("{file} cannot be booted through kexec_load: {why}")]
     Header {
         /// The kernel file.
