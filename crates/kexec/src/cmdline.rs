@@ -37,6 +37,13 @@ fn param_name(word: &[u8]) -> &[u8] {
 /// The running kernel's command line for reuse: without BOOT_IMAGE= (the
 /// boot loader's note of which file it booted), and for a crash kernel
 /// without crashkernel= (a capture kernel must not reserve memory itself).
+///
+/// ```rust
+/// use kexec::cmdline::reusable;
+/// let proc_cmdline = b"BOOT_IMAGE=/vmlinuz-6.1 root=/dev/vda1 crashkernel=256M quiet\n";
+/// assert_eq!(reusable(proc_cmdline, false), b"root=/dev/vda1 crashkernel=256M quiet");
+/// assert_eq!(reusable(proc_cmdline, true), b"root=/dev/vda1 quiet");
+/// ```
 pub fn reusable(proc_cmdline: &[u8], crash: bool) -> Vec<u8> {
     let line = proc_cmdline.strip_suffix(b"\n").unwrap_or(proc_cmdline);
     let joined = words(line)
@@ -57,6 +64,14 @@ pub fn reusable(proc_cmdline: &[u8], crash: bool) -> Vec<u8> {
 }
 
 /// base + " " + append, either may be absent (kexec-tools' concat_cmdline).
+///
+/// ```rust
+/// use kexec::cmdline::compose;
+/// let base: &[u8] = b"root=/dev/vda1";
+/// assert_eq!(compose(Some(base), Some(b"console=ttyS0")), b"root=/dev/vda1 console=ttyS0");
+/// assert_eq!(compose(None, Some(b"console=ttyS0")), b"console=ttyS0");
+/// assert!(compose(None, None).is_empty());
+/// ```
 pub fn compose(base: Option<&[u8]>, append: Option<&[u8]>) -> Vec<u8> {
     match (base, append) {
         (Some(b), Some(a)) => [b, a].join(&b' '),

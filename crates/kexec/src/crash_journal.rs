@@ -41,17 +41,23 @@ const RECORD_VERSION: u32 = 1;
 pub struct RecordedFile {
     /// The path for people; `path_hex` holds its exact bytes.
     pub path: String,
+    /// The path's exact bytes, hex (a path need not be UTF-8).
     pub path_hex: String,
+    /// Its size in bytes when it was loaded.
     pub size: u64,
     /// None: not a regular file (a pipe, `<(...)`, a device) — what it gave
     /// cannot be read again.
     pub sha256: Option<String>,
 }
 
+/// One raw segment of a kexec_load: the file that gave its bytes and where they went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedSegment {
+    /// The file the bytes came from.
     pub file: RecordedFile,
+    /// The segment's physical address.
     pub mem: u64,
+    /// Memory it takes, at least its data's length.
     pub memsz: u64,
 }
 
@@ -61,27 +67,39 @@ pub struct RecordedSegment {
 pub enum Recipe {
     /// kexec_file_load of a kernel (and maybe an initrd).
     FileLoad {
+        /// The kernel file.
         kernel: RecordedFile,
+        /// The initrd file, if any.
         initrd: Option<RecordedFile>,
         /// The command line's bytes (without the NUL), hex: it need not be UTF-8.
         cmdline_hex: String,
+        /// The kexec_file_load flags.
         flags: u64,
     },
     /// kexec_load of a kernel through our boot image builder.
     KernelLoad {
+        /// The kernel file.
         kernel: RecordedFile,
+        /// The initrd file, if any.
         initrd: Option<RecordedFile>,
+        /// The command line's bytes (without the NUL), hex.
         cmdline_hex: String,
+        /// The boot image builder's options.
         options: LoadOptions,
+        /// What the kernel received in rsi.
         boot_args: BootArgs,
         /// --entry, when it overrode the purgatory's entry.
         entry: Option<u64>,
+        /// The kexec_load flags.
         flags: u64,
     },
-    /// kexec_load of raw segments (--segment=FILE@MEM[:MEMSZ]).
+    /// kexec_load of raw segments (`--segment=FILE@MEM[:MEMSZ]`).
     Segments {
+        /// The segments, in order.
         segments: Vec<RecordedSegment>,
+        /// The entry point.
         entry: u64,
+        /// The kexec_load flags.
         flags: u64,
     },
 }
@@ -89,11 +107,13 @@ pub enum Recipe {
 /// The file /run/kexec/crash.json holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
+    /// The record's layout version; a record of another version is not used.
     pub version: u32,
     /// For people reading the file; the recipe's kind decides.
     pub syscall: String,
     /// Seconds since the epoch.
     pub recorded_at: u64,
+    /// How to make the load again.
     #[serde(flatten)]
     pub recipe: Recipe,
 }
@@ -214,6 +234,7 @@ impl Recipe {
         }
     }
 
+    /// The system call the recipe makes: "kexec_file_load" or "kexec_load".
     pub fn syscall(&self) -> &'static str {
         match self {
             Recipe::FileLoad { .. } => "kexec_file_load",
@@ -278,35 +299,57 @@ impl Recipe {
 /// Why a crash kernel freed by a failed reload was not loaded again.
 #[derive(Debug, thiserror::Error)]
 pub enum NotRestored {
+    /// No record exists.
     #[error("no crash kernel was recorded in {RECORD_PATH} (it records the crash loads this kexec made since boot)")]
     NoRecord,
+    /// The record cannot be read or parsed; the text says why.
     #[error("the record {RECORD_PATH} cannot be used: {0}")]
     BadRecord(String),
+    /// An input was a pipe, FIFO or device: its bytes cannot be read again.
     #[error("the {role} {path} was not a regular file (a pipe, `<(...)` or a device) when the crash kernel was loaded, so what it gave cannot be read again")]
-    NotRegular { role: String, path: String },
+    NotRegular {
+        /// "kernel", "initrd" or "segment N".
+        role: String,
+        /// The recorded path.
+        path: String,
+    },
+    /// An input cannot be opened now.
     #[error("the {role} {path} cannot be opened: {reason}")]
     Missing {
+        /// "kernel", "initrd" or "segment N".
         role: String,
+        /// The recorded path.
         path: String,
+        /// Why it cannot be opened.
         reason: String,
     },
+    /// An input no longer matches its recorded size or SHA-256.
     #[error("the {role} {path} changed since the crash kernel was loaded: {what}")]
     Changed {
+        /// "kernel", "initrd" or "segment N".
         role: String,
+        /// The recorded path.
         path: String,
+        /// What differs.
         what: String,
     },
+    /// The recorded load could not be planned again.
     #[error("the recorded load cannot be rebuilt: {0}")]
     Rebuild(String),
+    /// The kernel refused the reload.
     #[error("the reload through {syscall} failed: {rejection}")]
     Refused {
+        /// The system call that was made.
         syscall: &'static str,
+        /// The kernel's refusal.
         rejection: Rejection,
     },
+    /// The reload's system call succeeded, yet kexec_crash_loaded is not 1.
     #[error("the reload through {0} returned success, yet /sys/kernel/kexec_crash_loaded does not say 1")]
     NotLoaded(&'static str),
 }
 
+/// The crash-load record could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot record the crash kernel in {RECORD_PATH}: {}", describe_io(.0))]
 pub struct RecordError(pub io::Error);
@@ -554,14 +597,18 @@ pub struct Aftermath {
     pub loaded_before: bool,
     /// kexec_crash_loaded right after the attempt, or why it is unknown.
     pub after_attempt: Result<bool, String>,
+    /// Whether the recorded crash kernel had to be, and was, loaded again.
     pub restore: Restore,
 }
 
+/// What became of the crash kernel: left alone, restored, or not restored and why.
 #[derive(Debug)]
 pub enum Restore {
     /// Nothing was lost (or nothing was there to lose), or the state is unknown.
     NotNeeded,
+    /// The recorded crash kernel was loaded again.
     Restored(Box<Record>),
+    /// It was not restored; the reason says why.
     Failed(NotRestored),
 }
 

@@ -6,6 +6,7 @@ use crate::rules::{Rejection, Rule, Source};
 use crate::sys::errno::Errno;
 use crate::sys::Host;
 
+/// What `kexec -e` does before the jump.
 #[derive(Clone, Copy, Debug)]
 pub struct ExecOptions {
     /// sync(2) first: the kernel jumps without flushing anything (-y turns it off).
@@ -14,12 +15,16 @@ pub struct ExecOptions {
     pub ifdown: bool,
 }
 
+/// Why `kexec -e` did not jump.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
+    /// /sys/kernel/kexec_loaded says no kernel is loaded.
     #[error("nothing has been loaded: {} is 0; load a kernel first with `kexec -l KERNEL` (a crash kernel loaded with -p runs only on a panic)", path::KEXEC_LOADED)]
     NothingLoaded,
+    /// The running kernel has no kexec support; the text says how we know.
     #[error("nothing can have been loaded: this kernel has no kexec support ({0})")]
     NoKexec(String),
+    /// reboot(LINUX_REBOOT_CMD_KEXEC) returned this errno.
     #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed with {}: {}", .0.name(), explain_reboot(*.0))]
     Refused(Errno),
     /// `kexec` without a mode: `shutdown -r now` could not be run.
@@ -72,7 +77,9 @@ fn explain_reboot(errno: Errno) -> &'static str {
 /// What was done before the jump, for `-d`.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Prepared {
+    /// Whether sync(2) ran.
     pub synced: bool,
+    /// The interfaces taken down.
     pub interfaces_down: Vec<String>,
 }
 

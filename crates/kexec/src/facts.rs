@@ -7,36 +7,56 @@ use crate::sys::Host;
 use serde::Serialize;
 use std::io::{self, Read};
 
+/// The procfs and sysfs files the facts come from.
 pub mod path {
+    /// "1" when a kernel is loaded for `kexec -e`.
     pub const KEXEC_LOADED: &str = "/sys/kernel/kexec_loaded";
+    /// "1" when a crash kernel is loaded.
     pub const KEXEC_CRASH_LOADED: &str = "/sys/kernel/kexec_crash_loaded";
+    /// Bytes reserved for the crash kernel; readable without privileges.
     pub const KEXEC_CRASH_SIZE: &str = "/sys/kernel/kexec_crash_size";
+    /// 1 when kexec loads are disabled until reboot (it cannot be cleared).
     pub const KEXEC_LOAD_DISABLED: &str = "/proc/sys/kernel/kexec_load_disabled";
+    /// How many more normal loads are allowed, -1: unlimited (newer kernels only).
     pub const KEXEC_LOAD_LIMIT_REBOOT: &str = "/proc/sys/kernel/kexec_load_limit_reboot";
+    /// The same for crash loads.
     pub const KEXEC_LOAD_LIMIT_PANIC: &str = "/proc/sys/kernel/kexec_load_limit_panic";
+    /// The running kernel's release, as uname -r prints it.
     pub const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
+    /// Our own process: its effective capabilities (CapEff).
     pub const SELF_STATUS: &str = "/proc/self/status";
+    /// MemTotal.
     pub const MEMINFO: &str = "/proc/meminfo";
+    /// The running kernel's command line.
     pub const CMDLINE: &str = "/proc/cmdline";
+    /// CPU flags (la57: 5-level paging).
     pub const CPUINFO: &str = "/proc/cpuinfo";
+    /// The active lockdown mode, in brackets.
     pub const LOCKDOWN: &str = "/sys/kernel/security/lockdown";
+    /// 64 or 32: the UEFI firmware's word size.
     pub const EFI_PLATFORM_SIZE: &str = "/sys/firmware/efi/fw_platform_size";
+    /// Present whenever sysfs is mounted; tells a missing kexec_loaded from no sysfs.
     pub const SYS_KERNEL: &str = "/sys/kernel";
     /// The running kernel's own config (CONFIG_IKCONFIG_PROC), gzip-compressed.
     pub const CONFIG_GZ: &str = "/proc/config.gz";
+    /// Kernel symbols: whether the system calls' entry points are real or stubs.
     pub const KALLSYMS: &str = "/proc/kallsyms";
 }
 
 /// CAP_SYS_BOOT's bit in the capability sets (include/uapi/linux/capability.h).
 pub const CAP_SYS_BOOT: u32 = 22;
 
+/// The facts the rules model and `--status` read, gathered once per run.
+/// Every field says what is unknown as None rather than guessing.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Facts {
     /// None when /proc/self/status could not be read.
     pub cap_sys_boot: Option<bool>,
+    /// kexec_load_disabled is set: both system calls answer EPERM.
     pub kexec_load_disabled: bool,
     /// Post-6.1 sysctls; None when the kernel has none. -1 = unlimited.
     pub load_limit_reboot: Option<i64>,
+    /// The same limit for crash loads (kexec_load_limit_panic).
     pub load_limit_panic: Option<i64>,
     /// MemTotal in bytes (the kernel's totalram_pages).
     pub mem_total: Option<u64>,
@@ -46,6 +66,7 @@ pub struct Facts {
     pub system_ram: Vec<Range>,
     /// /sys/kernel/kexec_crash_size, readable by anyone.
     pub crash_size: Option<u64>,
+    /// The running kernel's release, e.g. "6.1.0-56-amd64"; empty when unknown.
     pub kernel_release: String,
     /// The running kernel uses 5-level paging (the CPU flag la57 stays only then).
     pub five_level_paging: bool,
@@ -62,7 +83,7 @@ pub struct Facts {
     /// be UTF-8.
     pub cmdline: Option<Vec<u8>>,
     /// CONFIG_KEXEC_JUMP (lets kexec_load take KEXEC_PRESERVE_CONTEXT), from
-    /// the kernel's config (/proc/config.gz or /boot/config-<release>).
+    /// the kernel's config (`/proc/config.gz` or `/boot/config-<release>`).
     pub kexec_jump: Option<bool>,
     /// Whether the kernel was built with kexec_load (CONFIG_KEXEC).
     pub kexec_load_support: Support,
@@ -288,6 +309,8 @@ fn active_lockdown(text: &str) -> Option<String> {
 }
 
 impl Facts {
+    /// Reads every fact through `host`; a file that cannot be read leaves its
+    /// fact unknown (None, false or empty), never an error.
     pub fn gather(host: &dyn Host) -> Facts {
         let status = host.read_text(path::SELF_STATUS).ok();
         let resources = host
@@ -373,6 +396,14 @@ impl Facts {
     }
 
     /// (major, minor) of the running kernel, e.g. (6, 1) for "6.1.0-56-amd64".
+    ///
+    /// ```rust
+    /// let mut facts = kexec::Facts::default();
+    /// facts.kernel_release = "6.1.0-56-amd64".into();
+    /// assert_eq!(facts.kernel_version(), Some((6, 1)));
+    /// facts.kernel_release.clear(); // unknown
+    /// assert_eq!(facts.kernel_version(), None);
+    /// ```
     pub fn kernel_version(&self) -> Option<(u32, u32)> {
         let mut parts = self.kernel_release.split(|c: char| !c.is_ascii_digit());
         let major = parts.next()?.parse().ok()?;
@@ -382,6 +413,17 @@ impl Facts {
 
     /// The crash region the kernel loads crash kernels into (crashk_res): the
     /// highest "Crash kernel" range; a low range of crashkernel=X,high is not.
+    ///
+    /// ```rust
+    /// use kexec::memory::Range;
+    /// let mut facts = kexec::Facts::default();
+    /// facts.crash_regions = vec![
+    ///     Range::new(0x1000_0000, 0x2000_0000),     // crashkernel=,low
+    ///     Range::new(0x1_0000_0000, 0x1_1000_0000), // the main region
+    /// ];
+    /// assert_eq!(facts.main_crash_region(), Some(Range::new(0x1_0000_0000, 0x1_1000_0000)));
+    /// assert_eq!(facts.crash_region_size(), 0x1000_0000);
+    /// ```
     pub fn main_crash_region(&self) -> Option<Range> {
         self.crash_regions.iter().copied().max_by_key(|r| r.start)
     }

@@ -90,6 +90,8 @@
 //! # std::fs::remove_file(&kernel).unwrap();
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod arch;
 pub mod boot;
 pub mod cmdline;

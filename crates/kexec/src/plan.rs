@@ -29,6 +29,7 @@ pub enum Target {
 }
 
 impl Target {
+    /// "kernel" or "crash kernel", as messages name the slot.
     pub fn describe(self) -> &'static str {
         match self {
             Target::Normal => "kernel",
@@ -37,15 +38,19 @@ impl Target {
     }
 }
 
+/// The two system calls that load a kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Syscall {
+    /// kexec_file_load(2): the kernel reads and checks the files itself.
     #[serde(rename = "kexec_file_load")]
     KexecFileLoad,
+    /// kexec_load(2): user space hands over finished segments and an entry point.
     #[serde(rename = "kexec_load")]
     KexecLoad,
 }
 
 impl Syscall {
+    /// The call's name, as the man pages and `--json` spell it.
     pub fn name(self) -> &'static str {
         match self {
             Syscall::KexecFileLoad => "kexec_file_load",
@@ -58,10 +63,15 @@ impl Syscall {
 /// mapped read-only, whose pages the kernel reads without our copying them.
 #[derive(Clone)]
 pub enum SegmentData {
+    /// Bytes built in memory.
     Bytes(Vec<u8>),
+    /// A range of a read-only mapping of an input file.
     Mapped {
+        /// The mapping.
         map: Arc<Mapping>,
+        /// Where the range starts in it.
         offset: usize,
+        /// Its length.
         len: usize,
     },
 }
@@ -150,10 +160,14 @@ impl std::fmt::Debug for SegmentData {
 /// One kexec_load segment: `data` copied to physical `mem`, zero-filled up to `memsz`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Segment {
+    /// What the segment holds, for people ("kernel", "initrd", "purgatory", ...).
     pub purpose: String,
+    /// Its bytes.
     #[serde(skip)]
     pub data: SegmentData,
+    /// The physical address they are copied to.
     pub mem: u64,
+    /// Memory the segment takes; the part past `data` is zero-filled.
     pub memsz: u64,
     /// The SHA-256 our purgatory checks before it enters the kernel (data,
     /// then zero fill to memsz), for the segments it checks.
@@ -180,8 +194,11 @@ fn streamed_or_size(input: &Input) -> String {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot open the {role} {}: {}", path_text(path), describe_io(source))]
 pub struct InputError {
+    /// "kernel" or "initrd".
     pub role: &'static str,
+    /// The path as given.
     pub path: PathBuf,
+    /// Why it could not be opened or read.
     #[source]
     pub source: io::Error,
 }
@@ -222,14 +239,19 @@ fn open_input(role: &'static str, path: &Path, limit: u64) -> Result<Input, Inpu
 /// A kexec_file_load of a kernel (and maybe an initrd).
 #[derive(Debug)]
 pub struct FileLoad {
+    /// Normal or crash load.
     pub target: Target,
+    /// The kernel file, open.
     pub kernel: Input,
     /// The first bytes of the kernel, read through the open descriptor.
     pub kernel_head: Vec<u8>,
+    /// The initrd file, open, if any.
     pub initrd: Option<Input>,
     /// The command line (bytes, not necessarily UTF-8); the kernel
     /// receives it NUL-terminated.
     pub cmdline: Vec<u8>,
+    /// The kexec_file_load flags; KEXEC_FILE_ON_CRASH and
+    /// KEXEC_FILE_NO_INITRAMFS follow from the target and the initrd.
     pub flags: FileFlags,
 }
 
@@ -280,30 +302,48 @@ impl FileLoad {
         })
     }
 
+    /// The kernel's bzImage setup header, when the head is long enough to hold
+    /// one (read, not validated).
     pub fn header(&self) -> Option<SetupHeader> {
         SetupHeader::read(&self.kernel_head)
     }
 
+    /// The command line as the kernel receives it: the bytes and a NUL.
     pub fn cmdline_bytes(&self) -> Vec<u8> {
         cmdline::to_kernel_bytes(&self.cmdline)
     }
 }
 
+/// What one kexec system call will do: everything needed to make it, print
+/// it (`--dry-run`) or judge it (`rules`).
 #[derive(Debug)]
 pub enum Plan {
+    /// kexec_file_load of a kernel (and maybe an initrd).
     FileLoad(FileLoad),
+    /// kexec_file_load with KEXEC_FILE_UNLOAD.
     FileUnload {
+        /// Normal or crash slot.
         target: Target,
+        /// The flags, KEXEC_FILE_UNLOAD included.
         flags: FileFlags,
     },
+    /// kexec_load of finished segments.
     Load {
+        /// Normal or crash slot.
         target: Target,
+        /// The segments, in placement order.
         segments: Vec<Segment>,
+        /// The physical address the kernel jumps to (our purgatory's entry for a
+        /// kernel we laid out).
         entry: u64,
+        /// The flags, KEXEC_ARCH_* included.
         flags: KexecFlags,
     },
+    /// kexec_load with no segments: unload.
     Unload {
+        /// Normal or crash slot.
         target: Target,
+        /// The flags, KEXEC_ARCH_* included.
         flags: KexecFlags,
     },
 }
@@ -320,6 +360,7 @@ fn inclusive_end(mem: u64, memsz: u64) -> String {
 }
 
 impl Plan {
+    /// The kexec_file_load plan that unloads `target`.
     pub fn file_unload(target: Target) -> Plan {
         let mut flags = KEXEC_FILE_UNLOAD;
         if target == Target::Crash {
@@ -328,6 +369,8 @@ impl Plan {
         Plan::FileUnload { target, flags }
     }
 
+    /// The kexec_load plan that unloads `target` (no segments; this build's
+    /// KEXEC_ARCH_*).
     pub fn unload(target: Target) -> Plan {
         let base = if target == Target::Crash {
             KEXEC_ON_CRASH
@@ -340,6 +383,7 @@ impl Plan {
         }
     }
 
+    /// Which system call the plan makes.
     pub fn syscall(&self) -> Syscall {
         match self {
             Plan::FileLoad(_) | Plan::FileUnload { .. } => Syscall::KexecFileLoad,
@@ -347,6 +391,7 @@ impl Plan {
         }
     }
 
+    /// Which slot the plan acts on.
     pub fn target(&self) -> Target {
         match self {
             Plan::FileLoad(f) => f.target,
@@ -356,6 +401,7 @@ impl Plan {
         }
     }
 
+    /// Whether the plan unloads rather than loads.
     pub fn is_unload(&self) -> bool {
         matches!(self, Plan::FileUnload { .. } | Plan::Unload { .. })
     }
@@ -430,7 +476,28 @@ impl Plan {
         v
     }
 
-    /// The plan for people: one fact per line.
+    /// The plan for people: one fact per line, as `--dry-run` prints it.
+    ///
+    /// ```rust
+    /// use kexec::{Plan, Segment, Target};
+    /// use kexec::sys::abi::KEXEC_ON_CRASH;
+    /// let plan = Plan::Load {
+    ///     target: Target::Crash,
+    ///     segments: vec![Segment {
+    ///         purpose: "kernel".into(),
+    ///         data: vec![0x90; 0x800].into(),
+    ///         mem: 0x100_0000,
+    ///         memsz: 0x1000,
+    ///         digest: None,
+    ///     }],
+    ///     entry: 0x100_0000,
+    ///     flags: KEXEC_ON_CRASH,
+    /// };
+    /// let text = plan.describe();
+    /// assert!(text.contains("kexec_load, crash kernel load"));
+    /// assert!(text.contains("0x1000000-0x1000fff bufsz 0x800 memsz 0x1000"));
+    /// assert_eq!(plan.to_json()["syscall"], "kexec_load");
+    /// ```
     pub fn describe(&self) -> String {
         let mut out = String::new();
         let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<10} {v}\n"));

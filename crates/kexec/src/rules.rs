@@ -23,7 +23,7 @@ use std::fmt;
 /// kernel_read_file() refuses files of 4 GiB and more (INT_MAX in 6.1 is
 /// smaller still, but 4 GiB is the documented limit).
 pub const MAX_FILE_SIZE: u64 = 4 << 30;
-/// Room the x86 file loader keeps for " elfcorehdr=0x<addr>" (MAX_ELFCOREHDR_STR_LEN).
+/// Room the x86 file loader keeps for `" elfcorehdr=0x<addr>"` (MAX_ELFCOREHDR_STR_LEN).
 pub const ELFCOREHDR_STR_LEN: u64 = 30;
 /// Oldest boot protocol the 64-bit kexec_file loader takes (2.12).
 pub const MIN_FILE_PROTOCOL: u16 = crate::image::bzimage64::MIN_PROTOCOL;
@@ -35,40 +35,71 @@ pub use crate::layout::{page_align, CRASH_OVERHEAD, MIN_KERNEL_LOAD_ADDR, PAGE_S
 pub enum Rule {
     /// The kernel was built without this system call (ENOSYS).
     SyscallNotBuilt,
+    /// The caller lacks CAP_SYS_BOOT (EPERM).
     NoCapSysBoot,
+    /// The kexec_load_disabled sysctl is set (EPERM).
     LoadDisabled,
+    /// kexec_load_limit_reboot or kexec_load_limit_panic is used up (EPERM).
     LoadLimit,
+    /// Flags the running kernel does not accept (EINVAL).
     UnknownFlags,
+    /// The kernel or initrd is not a regular file (kernel_read_file: EINVAL).
     NotRegularFile,
+    /// The kernel file is empty (EINVAL).
     EmptyFile,
+    /// The initrd file is empty (EINVAL).
     EmptyInitrd,
+    /// The kernel or initrd is 4 GiB or larger (EFBIG).
     FileTooBig,
+    /// No kexec_file_load loader takes the kernel: not a bzImage64 it accepts (ENOEXEC).
     NotBzImage64,
+    /// The bzImage is shorter than its setup header says (ENOEXEC).
     Truncated,
     /// Ours, not the kernel's: it would load the file, which could not boot.
     PayloadTruncated,
+    /// The command line does not end in a NUL byte (EINVAL).
     CmdlineNotTerminated,
     /// Ours: a NUL inside the command line, where the kernel would cut it.
     CmdlineNul,
+    /// The command line is longer than the kernel's cmdline_size (EINVAL).
     CmdlineTooLong,
+    /// A crash load, but no crash region is reserved or its addresses are hidden (EADDRNOTAVAIL).
     NoCrashRegion,
+    /// The crash kernel's files do not fit in the crash region (EADDRNOTAVAIL).
     CrashRegionTooSmall,
+    /// A crash kexec_load segment or entry outside the crash region (EADDRNOTAVAIL).
     OutsideCrashRegion,
+    /// More than KEXEC_SEGMENT_MAX segments (EINVAL).
     TooManySegments,
+    /// A KEXEC_ARCH_* value that is not the running kernel's (EINVAL).
     ForeignArch,
+    /// A segment that is not page-aligned, wraps, or ends above the destination limit (EADDRNOTAVAIL).
     BadDestination,
+    /// Two segments overlap (EINVAL).
     Overlap,
+    /// A segment's buffer is larger than its memory size (EINVAL).
     BufferLargerThanMemory,
+    /// The segments take more than half of RAM (EINVAL).
     MoreThanHalfOfRam,
     // Only the kernel knows these; they come from `explain`.
+    /// Kernel lockdown forbids the load (EPERM).
     Lockdown,
+    /// Signature verification failed (ENODATA, ENOKEY, EKEYREJECTED, EBADMSG, ENOPKG, ...).
     Signature,
+    /// IMA or another security module denied the load (EACCES), or an EPERM
+    /// the model cannot pin on one rule.
     SecurityModule,
+    /// Another kexec operation holds the kernel's kexec lock (EBUSY).
     Busy,
+    /// The kernel ran out of memory for the load (ENOMEM).
     OutOfMemory,
+    /// The kernel answered ENOSYS: it has no such system call.
     NotImplemented,
+    /// The kernel or initrd is open for writing elsewhere (ETXTBSY).
     FileBusy,
+    /// The kernel found no free memory hole for a segment (EADDRNOTAVAIL).
     NoRoom,
+    /// Any other errno; the reason names it.
     Other,
     // Refusals of ours, before any system call or rule of the kernel's.
     /// The request is malformed (a usage error of the front end's options).
@@ -89,17 +120,25 @@ pub enum Rule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
+    /// Predicted by the rules model before any system call.
     Model,
+    /// Returned by the kernel.
     Kernel,
     /// The front end's arguments, before any model or kernel judged anything.
     Usage,
 }
 
+/// A load the kernel refuses (or would refuse): the errno, the rule behind
+/// it and a reason that names the file, field or value at fault.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Rejection {
+    /// The errno the kernel returns (or would return).
     pub errno: Errno,
+    /// Which rule refused.
     pub rule: Rule,
+    /// The reason for people, naming the file, field or value.
     pub reason: String,
+    /// Whether the model predicted it or the kernel returned it.
     pub source: Source,
 }
 

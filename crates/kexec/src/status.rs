@@ -5,26 +5,36 @@ use crate::facts::{path, Facts, Support};
 use crate::memory::{human_size, Range};
 use serde::Serialize;
 
+/// What `kexec --status` reports, as `--json` prints it.
 #[derive(Debug, Serialize)]
 pub struct Status {
     /// None (null) when /sys/kernel/kexec_loaded cannot be read.
     pub kexec_loaded: Option<bool>,
+    /// /sys/kernel/kexec_crash_loaded; None when it cannot be read.
     pub kexec_crash_loaded: Option<bool>,
+    /// /sys/kernel/kexec_crash_size: bytes reserved for a crash kernel.
     pub kexec_crash_size: Option<u64>,
+    /// The "Crash kernel" ranges of /proc/iomem (zero addresses without CAP_SYS_ADMIN).
     pub crash_kernel_ranges: Vec<Range>,
     /// Per system call: "supported", "unsupported" or "unknown", and why.
     pub syscalls: Syscalls,
 }
 
+/// Each kexec system call's state.
 #[derive(Debug, Serialize)]
 pub struct Syscalls {
+    /// kexec_load(2).
     pub kexec_load: SyscallState,
+    /// kexec_file_load(2).
     pub kexec_file_load: SyscallState,
 }
 
+/// Whether the running kernel has one system call.
 #[derive(Debug, Serialize)]
 pub struct SyscallState {
+    /// "supported", "unsupported" or "unknown".
     pub state: &'static str,
+    /// The fact that decided it, when one did.
     pub evidence: Option<String>,
 }
 
@@ -38,6 +48,7 @@ impl From<&Support> for SyscallState {
 }
 
 impl Status {
+    /// The status, taken from facts already gathered.
     pub fn from_facts(facts: &Facts) -> Status {
         Status {
             kexec_loaded: facts.kexec_loaded,
@@ -57,6 +68,7 @@ impl Status {
             && self.syscalls.kexec_file_load.state == "unsupported"
     }
 
+    /// The status for people, one fact per line.
     pub fn describe(&self) -> String {
         let loaded = |state: Option<bool>, file: &str| match state {
             Some(true) => "yes".to_string(),

@@ -22,28 +22,45 @@ pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
 /// The driver behind /dev/fb0 (fb_fix_screeninfo.id), when there is one.
 pub const FB0_NAME: &str = "/sys/class/graphics/fb0/name";
 
+/// Why a kexec_load plan could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadPlanError {
+    /// A kernel or initrd could not be read.
     #[error("cannot read the {role} {path}: {source}")]
     Read {
+        /// "kernel" or "initrd".
         role: &'static str,
+        /// The file's path.
         path: String,
+        /// What reading it said.
         source: std::io::Error,
     },
+    /// The firmware memory map could not be read.
     #[error("cannot read the memory map: {0}")]
     Memmap(#[from] MemmapError),
+    /// The getrandom(2) call for the RNG seed failed.
     #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
     Random(std::io::Error),
+    /// The image could not be built from these files and this system.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// A kernel or initrd file is empty.
     #[error("the {role} {path} is empty: nothing to load")]
-    Empty { role: &'static str, path: String },
+    Empty {
+        /// "kernel" or "initrd".
+        role: &'static str,
+        /// The file's path.
+        path: String,
+    },
     /// A rule of the kernel's, judged from the files' sizes before reading them.
     #[error("{}", .0.reason)]
     Rejected(crate::rules::Rejection),
     /// No module of ours builds kexec_load images for this architecture.
     #[error("cannot build a kexec_load image on {arch}: only x86_64 images are built")]
-    UnsupportedArch { arch: &'static str },
+    UnsupportedArch {
+        /// The architecture this build is for (`std::env::consts::ARCH`).
+        arch: &'static str,
+    },
 }
 
 impl System {
@@ -187,11 +204,15 @@ pub fn plan_kexec_load(
 /// `plan_kexec_load_bytes` lays out.
 #[derive(Clone, Copy, Debug)]
 pub struct KernelBytes<'a> {
+    /// Normal or crash load.
     pub target: Target,
     /// The kernel file's name, as every error names it.
     pub name: &'a str,
+    /// The kernel's bytes.
     pub kernel: &'a [u8],
+    /// The initrd's bytes, if any.
     pub initrd: Option<&'a [u8]>,
+    /// The command line, without its NUL.
     pub cmdline: &'a [u8],
     /// The read-only mappings `kernel` and `initrd` lie in: segments share
     /// those pages instead of copying them (none: the bytes are copied).

@@ -9,8 +9,11 @@ use crate::plan::Syscall;
 /// The parts inside a container format (a UKI's .linux, .initrd, .cmdline).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InnerParts<'a> {
+    /// The kernel inside.
     pub kernel: &'a [u8],
+    /// The initrd inside, if the container has one.
     pub initrd: Option<&'a [u8]>,
+    /// The command line inside, if the container has one.
     pub cmdline: Option<&'a [u8]>,
 }
 
@@ -79,6 +82,16 @@ pub fn by_name(name: &str) -> Option<&'static dyn KernelFormat> {
 }
 
 /// The first format in probe order that accepts the file.
+///
+/// ```rust
+/// use kexec::image::format;
+/// let mut gzip = vec![0u8; 4096];
+/// gzip[..4].copy_from_slice(b"\x1f\x8b\x08\x00");
+/// assert!(format::probe(&gzip).is_none());
+/// // No format takes it, and the reason says what the file is.
+/// assert!(format::not_a_kernel(&gzip).contains("gzip-compressed data"));
+/// assert_eq!(format::by_name("bzImage64").map(|f| f.name()), Some("bzImage64"));
+/// ```
 pub fn probe(head: &[u8]) -> Option<&'static dyn KernelFormat> {
     FORMATS.iter().copied().find(|f| f.probe(head).is_ok())
 }

@@ -93,6 +93,15 @@ const MAGICS: &[Magic] = &[
 /// What the file whose first bytes are `head` is, when we can tell:
 /// "gzip-compressed data", "an arm64 kernel Image", "an ELF64 file for
 /// AArch64", "a unified kernel image (UKI)", "text"...
+///
+/// ```rust
+/// use kexec::image::identify;
+/// assert_eq!(identify(b"\x1f\x8b\x08\x00"), Some("gzip-compressed data"));
+/// let mut arm64 = vec![0u8; 64];
+/// arm64[0x38..0x3c].copy_from_slice(b"ARM\x64");
+/// assert_eq!(identify(&arm64), Some("an arm64 kernel Image"));
+/// assert_eq!(identify(b"#!/bin/sh\n"), Some("a script"));
+/// ```
 pub fn identify(head: &[u8]) -> Option<&'static str> {
     identify_with_advice(head).map(|(what, _)| what)
 }

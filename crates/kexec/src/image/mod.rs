@@ -21,9 +21,13 @@ use std::path::{Path, PathBuf};
 /// checked and handed to the kernel, so nothing can swap it in between.
 #[derive(Debug)]
 pub struct Input {
+    /// The path as given.
     pub path: PathBuf,
+    /// The open file: the one descriptor every check and the kernel use.
     pub file: File,
+    /// Its size in bytes (of the memfd, for a streamed input).
     pub size: u64,
+    /// Whether it is a regular file (a memfd counts).
     pub is_regular: bool,
     /// What `path` was when it had no size to go by (a pipe, a FIFO, a
     /// device, a procfs file): its bytes were read to EOF, once, into a
@@ -60,6 +64,8 @@ fn stream_kind(path: &Path, meta: &std::fs::Metadata) -> Option<&'static str> {
 }
 
 impl Input {
+    /// Opens `path` with no limit on what a stream may hold; see
+    /// [`Input::open_within`].
     pub fn open(path: &Path) -> io::Result<Input> {
         Input::open_within(path, u64::MAX)
     }
@@ -133,6 +139,7 @@ impl Input {
         Mapping::map(&self.file, self.size).map(std::sync::Arc::new)
     }
 
+    /// The path for messages: bytes that are not UTF-8 shown as \xNN.
     pub fn display(&self) -> String {
         crate::plan::path_text(&self.path)
     }

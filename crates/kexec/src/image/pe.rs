@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
+/// The DOS signature every PE image starts with.
 pub const MZ: &[u8; 2] = b"MZ";
+/// The signature at e_lfanew.
 pub const PE_SIGNATURE: &[u8; 4] = b"PE\0\0";
 /// Offset of e_lfanew (the PE header's offset) in the DOS header.
 pub const E_LFANEW: usize = 0x3c;
@@ -14,24 +16,36 @@ const COFF_HEADER_SIZE: usize = 20;
 const SECTION_HEADER_SIZE: usize = 40;
 /// PE32 and PE32+ optional header magics.
 pub const PE32_MAGIC: u16 = 0x10b;
+/// The PE32+ one.
 pub const PE32_PLUS_MAGIC: u16 = 0x20b;
 
+/// One entry of the section table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Section {
+    /// The section's name, NULs trimmed (".linux", ".initrd", ...).
     pub name: String,
+    /// VirtualSize: the payload's true length.
     pub virtual_size: u32,
+    /// VirtualAddress: where it lies once loaded.
     pub virtual_address: u32,
+    /// SizeOfRawData: its length in the file, padded to the file alignment.
     pub raw_size: u32,
+    /// PointerToRawData: its offset in the file.
     pub raw_offset: u32,
 }
 
+/// A PE image's headers as far as kexec reads them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PeImage {
+    /// The COFF header's Machine (0x8664 for x86_64).
     pub machine: u16,
+    /// The optional header's magic: [`PE32_MAGIC`] or [`PE32_PLUS_MAGIC`].
     pub optional_magic: u16,
+    /// The section table, in file order.
     pub sections: Vec<Section>,
 }
 
+/// Why bytes are not a usable PE image: the field at fault and its value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("not a usable PE image: {0}")]
 pub struct PeError(pub String);
@@ -49,6 +63,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 }
 
 impl PeImage {
+    /// Whether the bytes carry both signatures: "MZ" and `PE\0\0` at e_lfanew.
     pub fn is_pe(bytes: &[u8]) -> bool {
         bytes.starts_with(MZ)
             && u32_at(bytes, E_LFANEW)
@@ -56,6 +71,7 @@ impl PeImage {
                 .is_some_and(|sig| sig == PE_SIGNATURE)
     }
 
+    /// Reads the section table; nothing beyond the headers is checked.
     pub fn parse(bytes: &[u8]) -> Result<PeImage, PeError> {
         let err = |why: String| Err(PeError(why));
         if !bytes.starts_with(MZ) {
@@ -119,6 +135,7 @@ impl PeImage {
         })
     }
 
+    /// The first section with this name.
     pub fn section(&self, name: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.name == name)
     }

@@ -3,25 +3,50 @@
 
 use super::Range;
 
+/// The file parsed here.
 pub const PATH: &str = "/proc/iomem";
+/// The name of the ranges reserved by crashkernel=.
 pub const CRASH_KERNEL: &str = "Crash kernel";
+/// The name of RAM ranges.
 pub const SYSTEM_RAM: &str = "System RAM";
 
+/// One line of /proc/iomem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resource {
+    /// Its range, converted to half-open.
     pub range: Range,
+    /// Its name ("System RAM", "Kernel code", ...).
     pub name: String,
+    /// Its nesting level: 0 at the top, one more per two spaces of indent.
     pub depth: usize,
 }
 
+/// A line of /proc/iomem that is not "start-end : name".
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{PATH} line {line}: {text:?}: {why}")]
 pub struct ParseError {
+    /// The line number, from 1.
     pub line: usize,
+    /// The line as read.
     pub text: String,
+    /// What is wrong with it.
     pub why: &'static str,
 }
 
+/// Parses /proc/iomem's text into resources, in file order; the first
+/// malformed line is an error that names it.
+///
+/// ```rust
+/// use kexec::memory::{iomem, Range};
+/// let text = "00001000-0009fbff : System RAM\n\
+///             00100000-7ffdffff : System RAM\n\
+///             \x20 2a000000-39ffffff : Crash kernel\n";
+/// let resources = iomem::parse(text).unwrap();
+/// assert_eq!(resources[2].depth, 1);
+/// assert_eq!(iomem::crash_regions(&resources), [Range::new(0x2a00_0000, 0x3a00_0000)]);
+/// assert_eq!(iomem::system_ram(&resources).len(), 2);
+/// assert!(iomem::parse("no colon here").is_err());
+/// ```
 pub fn parse(text: &str) -> Result<Vec<Resource>, ParseError> {
     let mut out = Vec::new();
     for (index, raw) in text.lines().enumerate() {

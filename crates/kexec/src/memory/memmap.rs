@@ -7,22 +7,32 @@ use super::Range;
 use crate::sys::Host;
 use serde::Serialize;
 
+/// One directory per firmware memory map entry (start, end, type).
 pub const SYSFS_MEMMAP: &str = "/sys/firmware/memmap";
 
 /// e820 entry types (arch/x86/include/asm/e820/types.h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum E820Type {
+    /// Usable RAM (1).
     Ram,
+    /// Reserved by the firmware (2).
     Reserved,
+    /// ACPI tables, reclaimable once read (3).
     Acpi,
+    /// ACPI non-volatile storage (4).
     Nvs,
+    /// Unusable memory (5).
     Unusable,
+    /// Persistent memory (7).
     Pmem,
+    /// Legacy persistent memory (12).
     PmemLegacy,
+    /// Soft reserved, e.g. specific-purpose memory (0xefffffff).
     SoftReserved,
 }
 
 impl E820Type {
+    /// The type's number in an e820 entry.
     pub fn code(self) -> u32 {
         match self {
             E820Type::Ram => 1,
@@ -51,16 +61,27 @@ impl E820Type {
     }
 }
 
+/// One entry of the firmware memory map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct MemoryRegion {
+    /// Its physical range.
     pub range: Range,
+    /// Its e820 type.
     pub kind: E820Type,
 }
 
+/// Why the memory map could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum MemmapError {
+    /// A sysfs memmap entry is unreadable or malformed.
     #[error("{path}: {why}")]
-    Bad { path: String, why: String },
+    Bad {
+        /// The file at fault.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Neither source could be read.
     #[error("neither /sys/firmware/memmap nor /proc/iomem can be read: {0}")]
     Unreadable(std::io::Error),
 }

@@ -5,13 +5,33 @@
 use super::Range;
 
 /// Sorted, non-overlapping, non-empty ranges.
+///
+/// Free memory is what is left of RAM once the taken ranges are cut out;
+/// [`Ranges::find_space`] then places a buffer in it:
+///
+/// ```rust
+/// use kexec::memory::Range;
+/// use kexec::memory::ranges::{Placement, Ranges};
+/// const MIB: u64 = 1 << 20;
+/// let ram = Ranges::new([Range::new(0x1000, 0x9f000), Range::new(MIB, 64 * MIB)]);
+/// let free = ram.minus(Range::new(16 * MIB, 32 * MIB));
+/// assert_eq!(free.total(), ram.total() - 16 * MIB);
+///
+/// // 1 MiB, 2 MiB aligned, as high as possible below 32 MiB.
+/// let p = Placement { size: MIB, align: 2 * MIB, min: 0, max: 32 * MIB, top_down: true };
+/// assert_eq!(free.find_space(p), Some(14 * MIB));
+/// // Nothing of 40 MiB is free in one piece.
+/// assert_eq!(free.find_space(Placement { size: 40 * MIB, top_down: false, ..p }), None);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ranges(Vec<Range>);
 
 /// Where in the free space a buffer should go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
+    /// The buffer's size in bytes.
     pub size: u64,
+    /// Its start's alignment (0 and 1: any address); need not be a power of two.
     pub align: u64,
     /// Lowest start address allowed.
     pub min: u64,
@@ -30,6 +50,15 @@ fn align_down(n: u64, align: u64) -> u64 {
 }
 
 impl Ranges {
+    /// The set of `ranges`: sorted, overlapping and touching ranges merged,
+    /// empty ones dropped.
+    ///
+    /// ```rust
+    /// use kexec::memory::{ranges::Ranges, Range};
+    /// let set = Ranges::new([Range::new(0x3000, 0x4000), Range::new(0x1000, 0x2000),
+    ///                        Range::new(0x2000, 0x3000), Range::new(0x8000, 0x8000)]);
+    /// assert_eq!(set.iter().copied().collect::<Vec<_>>(), [Range::new(0x1000, 0x4000)]);
+    /// ```
     pub fn new(ranges: impl IntoIterator<Item = Range>) -> Ranges {
         let mut all: Vec<Range> = ranges.into_iter().filter(|r| r.end > r.start).collect();
         all.sort_by_key(|r| r.start);
@@ -43,10 +72,12 @@ impl Ranges {
         Ranges(merged)
     }
 
+    /// The ranges, in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Range> {
         self.0.iter()
     }
 
+    /// Bytes in all the ranges together.
     pub fn total(&self) -> u64 {
         self.0.iter().map(Range::size).sum()
     }
@@ -84,6 +115,7 @@ impl Ranges {
         )
     }
 
+    /// Whether `range` lies wholly inside one of the ranges.
     pub fn contains(&self, range: &Range) -> bool {
         self.0.iter().any(|r| r.contains(range))
     }

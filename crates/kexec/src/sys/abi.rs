@@ -16,22 +16,35 @@ pub const LINUX_REBOOT_CMD_KEXEC: i32 = 0x4558_4543;
 /// per architecture (x86_64: 246 and 320, arch/x86/entry/syscalls/syscall_64.tbl;
 /// aarch64: 104 and 294, include/uapi/asm-generic/unistd.h).
 pub const SYS_KEXEC_LOAD: libc::c_long = libc::SYS_kexec_load;
+/// See [`SYS_KEXEC_LOAD`].
 pub const SYS_KEXEC_FILE_LOAD: libc::c_long = libc::SYS_kexec_file_load;
 
 /// Flags of kexec_load(2): the low 16 bits are flags, the high 16 bits the architecture.
+///
+/// ```rust
+/// use kexec::sys::abi::{KexecArch, KEXEC_ON_CRASH};
+/// let flags = KEXEC_ON_CRASH.with_arch(KexecArch::X86_64);
+/// assert_eq!(flags.0, 0x3e_0001);
+/// assert_eq!(flags.to_string(), "0x3e0001 (KEXEC_ON_CRASH|KEXEC_ARCH_X86_64)");
+/// assert_eq!(KexecArch::from_value(flags.arch_bits()), Some(KexecArch::X86_64));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
 pub struct KexecFlags(pub u64);
 
+/// Load the crash kernel, which runs when the running kernel panics.
 pub const KEXEC_ON_CRASH: KexecFlags = KexecFlags(0x1);
+/// Preserve the machine's state so the loaded kernel can return (CONFIG_KEXEC_JUMP).
 pub const KEXEC_PRESERVE_CONTEXT: KexecFlags = KexecFlags(0x2);
 /// Post-6.1: user space allows the kernel to rewrite the elfcorehdr on CPU/memory hotplug.
 pub const KEXEC_UPDATE_ELFCOREHDR: KexecFlags = KexecFlags(0x4);
 /// Post-6.1: the image supports crash hotplug.
 pub const KEXEC_CRASH_HOTPLUG_SUPPORT: KexecFlags = KexecFlags(0x8);
+/// The architecture field of [`KexecFlags`] (bits 16..32).
 pub const KEXEC_ARCH_MASK: u64 = 0xffff_0000;
 
 impl KexecFlags {
+    /// Whether every bit of `other` is set.
     pub fn contains(self, other: KexecFlags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -43,6 +56,7 @@ impl KexecFlags {
     pub fn arch_bits(self) -> u64 {
         self.0 & KEXEC_ARCH_MASK
     }
+    /// These flags with the architecture field set to `arch`.
     pub fn with_arch(self, arch: KexecArch) -> KexecFlags {
         KexecFlags(self.flag_bits() | arch.value())
     }
@@ -97,8 +111,11 @@ impl fmt::Display for KexecFlags {
 #[serde(transparent)]
 pub struct FileFlags(pub u64);
 
+/// Unload the image instead of loading one.
 pub const KEXEC_FILE_UNLOAD: FileFlags = FileFlags(0x1);
+/// Act on the crash kernel.
 pub const KEXEC_FILE_ON_CRASH: FileFlags = FileFlags(0x2);
+/// There is no initrd (the initrd descriptor is ignored).
 pub const KEXEC_FILE_NO_INITRAMFS: FileFlags = FileFlags(0x4);
 /// Post-6.1 (6.8): the kernel prints what it loads where.
 pub const KEXEC_FILE_DEBUG: FileFlags = FileFlags(0x8);
@@ -108,6 +125,7 @@ pub const KEXEC_FILE_NO_CMA: FileFlags = FileFlags(0x10);
 pub const KEXEC_FILE_FORCE_DTB: FileFlags = FileFlags(0x20);
 
 impl FileFlags {
+    /// Whether every bit of `other` is set.
     pub fn contains(self, other: FileFlags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -161,25 +179,42 @@ impl fmt::Display for FileFlags {
 /// The KEXEC_ARCH_* values of the kexec_load flags' high half (ELF e_machine << 16).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub enum KexecArch {
+    /// KEXEC_ARCH_DEFAULT (0): every kernel takes it as its own architecture.
     Default,
+    /// KEXEC_ARCH_386.
     I386,
+    /// KEXEC_ARCH_68K.
     M68k,
+    /// KEXEC_ARCH_MIPS (big-endian).
     Mips,
+    /// KEXEC_ARCH_MIPS_LE.
     MipsLe,
+    /// KEXEC_ARCH_PARISC.
     Parisc,
+    /// KEXEC_ARCH_PPC.
     Ppc,
+    /// KEXEC_ARCH_PPC64.
     Ppc64,
+    /// KEXEC_ARCH_S390.
     S390,
+    /// KEXEC_ARCH_ARM.
     Arm,
+    /// KEXEC_ARCH_SH.
     Sh,
+    /// KEXEC_ARCH_IA_64.
     Ia64,
+    /// KEXEC_ARCH_X86_64.
     X86_64,
+    /// KEXEC_ARCH_AARCH64.
     Aarch64,
+    /// KEXEC_ARCH_RISCV.
     Riscv,
+    /// KEXEC_ARCH_LOONGARCH.
     Loongarch,
 }
 
 impl KexecArch {
+    /// Every value, in KEXEC_ARCH_* order.
     pub const ALL: [KexecArch; 16] = [
         KexecArch::Default,
         KexecArch::I386,
@@ -199,6 +234,7 @@ impl KexecArch {
         KexecArch::Loongarch,
     ];
 
+    /// The value in the kexec_load flags: the ELF machine number, shifted left by 16.
     pub fn value(self) -> u64 {
         let machine: u64 = match self {
             KexecArch::Default => 0,
@@ -221,7 +257,7 @@ impl KexecArch {
         machine << 16
     }
 
-    /// The name as in the constant KEXEC_ARCH_<NAME>.
+    /// The name as in the constant `KEXEC_ARCH_<NAME>`.
     pub fn name(self) -> &'static str {
         match self {
             KexecArch::Default => "DEFAULT",
@@ -243,6 +279,7 @@ impl KexecArch {
         }
     }
 
+    /// The architecture whose [`value`](KexecArch::value) this is.
     pub fn from_value(value: u64) -> Option<KexecArch> {
         KexecArch::ALL.into_iter().find(|a| a.value() == value)
     }

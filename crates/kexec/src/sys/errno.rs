@@ -3,13 +3,27 @@
 use serde::{Serialize, Serializer};
 use std::fmt;
 
+/// An errno value, as the kernel returns it; named constants for the ones
+/// kexec meets, and it prints and serializes by name.
+///
+/// ```rust
+/// use kexec::Errno;
+/// assert_eq!(Errno::EADDRNOTAVAIL.name(), "EADDRNOTAVAIL");
+/// assert_eq!(Errno::EPERM.to_string(), "EPERM (Operation not permitted)");
+/// assert_eq!(Errno(9999).name(), "errno 9999");
+/// let io = std::io::Error::from_raw_os_error(Errno::ENOEXEC.0);
+/// assert_eq!(Errno::from_io(&io), Errno::ENOEXEC);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Errno(pub i32);
 
 macro_rules! errnos {
     ($($name:ident),* $(,)?) => {
         impl Errno {
-            $(pub const $name: Errno = Errno(libc::$name);)*
+            $(
+                #[doc = concat!("`", stringify!($name), "`, as the C library defines it.")]
+                pub const $name: Errno = Errno(libc::$name);
+            )*
 
             /// The symbolic name, e.g. "EINVAL".
             pub fn name(self) -> String {
@@ -65,6 +79,7 @@ impl Errno {
         }
     }
 
+    /// The errno behind an I/O error; EIO when it carries none.
     pub fn from_io(err: &std::io::Error) -> Errno {
         Errno(err.raw_os_error().unwrap_or(libc::EIO))
     }

@@ -24,6 +24,8 @@ struct KexecSegment {
     memsz: libc::size_t,
 }
 
+/// The real [`Host`]: the system calls and files of the
+/// running Linux system. Loads, unloads and exec through it are real.
 #[derive(Default)]
 pub struct LinuxHost;
 

@@ -65,16 +65,19 @@ impl Mapping {
         })
     }
 
+    /// The mapped bytes; pages are read from the file when first touched.
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: ptr..ptr+len is mapped readable for the life of self
         // (or ptr is dangling with len 0).
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
+    /// The mapping's length in bytes.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether the mapping holds no bytes (an empty file).
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -5,6 +5,9 @@
 
 pub mod abi;
 pub mod errno;
+// FakeHost is a test double, on its way behind the `testing` feature; it is
+// not part of the documented API.
+#[allow(missing_docs)]
 pub mod fake;
 pub mod linux;
 pub mod mapping;
@@ -18,6 +21,9 @@ use std::os::fd::BorrowedFd;
 pub use fake::FakeHost;
 pub use linux::LinuxHost;
 
+/// Everything kexec asks of the running system. The library reaches the
+/// kernel only through this trait, so a front end or a test can pass any
+/// implementation: [`LinuxHost`] for real, `FakeHost` in tests.
 pub trait Host {
     /// Reads a small text file of procfs or sysfs (e.g. /proc/iomem).
     fn read_text(&self, path: &str) -> io::Result<String>;

@@ -15,13 +15,18 @@ use crate::memory::ranges::Ranges;
 use crate::memory::{parse_hex as hex, Range};
 use crate::sys::Host;
 
+/// Where sysfs lists the possible CPUs and each one's crash_notes.
 pub const CPU_DIR: &str = "/sys/devices/system/cpu";
+/// The address and size of the running kernel's vmcoreinfo note.
 pub const VMCOREINFO: &str = "/sys/kernel/vmcoreinfo";
+/// Kernel symbols, whose _text and _end give the kernel text's address and size.
 pub const KALLSYMS: &str = "/proc/kallsyms";
+/// The running kernel's own core file; its header shows the direct map's base.
 pub const KCORE: &str = "/proc/kcore";
 /// The direct map's base without KASLR, when /proc/kcore cannot tell the
 /// real one: 4-level and 5-level paging.
 pub const DEFAULT_PAGE_OFFSET: u64 = 0xffff_8880_0000_0000;
+/// The 5-level paging counterpart of [`DEFAULT_PAGE_OFFSET`].
 pub const DEFAULT_PAGE_OFFSET_L5: u64 = 0xff11_0000_0000_0000;
 pub use crate::layout::LOW_RESERVED;
 /// The kernel's default crash_notes size when the file is missing.
@@ -37,9 +42,13 @@ const PHDR_SIZE: usize = 56;
 /// One program header of the core file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoreSegment {
+    /// The program header type: PT_LOAD (1) or PT_NOTE (4).
     pub kind: u32,
+    /// Physical address of the bytes it describes.
     pub paddr: u64,
+    /// Virtual address, for PT_LOAD; 0 for a note.
     pub vaddr: u64,
+    /// Size in bytes (file and memory size are equal in a core header).
     pub size: u64,
 }
 
@@ -48,11 +57,13 @@ pub struct CoreSegment {
 pub struct CrashInfo {
     /// (physical address, size) of each possible CPU's crash_notes.
     pub cpu_notes: Vec<(u64, u64)>,
+    /// (physical address, size) of the vmcoreinfo note.
     pub vmcoreinfo: (u64, u64),
     /// Kernel text: physical start, virtual start, size.
     pub kernel_text: Option<(u64, u64, u64)>,
     /// Top-level System RAM ranges of /proc/iomem.
     pub ram: Vec<Range>,
+    /// The direct map's virtual base: RAM's PT_LOADs map page_offset + paddr.
     pub page_offset: u64,
 }
 
@@ -119,6 +130,9 @@ fn page_offset_from_kcore(head: &[u8]) -> Option<u64> {
 }
 
 impl CrashInfo {
+    /// Reads the facts above from sysfs, /proc/kallsyms, /proc/kcore and
+    /// /proc/iomem; `five_level` picks the default page offset when /proc/kcore
+    /// cannot tell. The error names the file that could not be read or parsed.
     pub fn gather(host: &dyn Host, five_level: bool) -> Result<CrashInfo, String> {
         let possible = host
             .read_text(&format!("{CPU_DIR}/possible"))

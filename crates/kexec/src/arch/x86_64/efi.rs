@@ -8,20 +8,28 @@ use super::zero_page::offset;
 use crate::memory::parse_hex as hex;
 use crate::sys::Host;
 
+/// Where sysfs shows the running kernel's EFI state.
 pub const EFI_DIR: &str = "/sys/firmware/efi";
+/// The EFI runtime memory map as the running kernel set it up.
 pub const RUNTIME_MAP: &str = "/sys/firmware/efi/runtime-map";
 /// efi_memory_desc_t: type u32, pad u32, phys u64, virt u64, pages u64, attribute u64.
 pub const MEMDESC_SIZE: usize = 40;
-/// struct efi_setup_data: fw_vendor, runtime, tables, smbios, reserved[8].
+/// `struct efi_setup_data`: fw_vendor, runtime, tables, smbios, `reserved[8]`.
 pub const SETUP_DATA_SIZE: usize = 96;
 
+/// What the next kernel needs to keep using EFI runtime services: the
+/// zero page's efi_info, the SETUP_EFI node's addresses and the runtime map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EfiHandover {
     /// The running kernel's efi_info (boot_params 0x1c0, 32 bytes).
     pub info: [u8; 32],
+    /// Physical address of the firmware vendor string (efi_setup_data.fw_vendor).
     pub fw_vendor: u64,
+    /// Physical address of the EFI runtime services table.
     pub runtime: u64,
+    /// Physical address of the EFI configuration table (sysfs `config_table`).
     pub tables: u64,
+    /// Physical address of the SMBIOS entry point, 0 when there is none.
     pub smbios: u64,
     /// The runtime map as efi_memory_desc_t entries.
     pub runtime_map: Vec<u8>,

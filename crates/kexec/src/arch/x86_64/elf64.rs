@@ -13,6 +13,7 @@ use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
 use object::Endianness;
 
+/// The four bytes every ELF file starts with.
 pub const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 
 /// The x86 COMMAND_LINE_SIZE a vmlinux is built with by default.
@@ -23,6 +24,7 @@ const PROTOCOL: u16 = 0x020f;
 /// Highest physical address on x86_64 (52 bits, 5-level paging).
 pub const MAX_PHYSICAL: u64 = 1 << 52;
 
+/// Whether `bytes` start like an ELF file (any class or machine).
 pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.starts_with(ELF_MAGIC)
 }

@@ -21,10 +21,14 @@ pub use purgatory_abi::{MAX_REGIONS, PARAMS_MAGIC};
 /// A 16550 UART for the purgatory's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SerialConsole {
+    /// The UART's I/O port (0x3f8 for ttyS0).
     pub port: u16,
+    /// Its line speed in bits per second.
     pub baud: u32,
 }
 
+/// What the purgatory does between the jump and the next kernel: it fills
+/// the parameter block of the purgatory image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PurgatoryConfig {
     /// Where the purgatory jumps: the kernel's 64-bit entry.
@@ -33,6 +37,7 @@ pub struct PurgatoryConfig {
     pub rsi: u64,
     /// -i/--no-checks: do not verify the digests.
     pub skip_checks: bool,
+    /// Print progress on this serial port (--console-serial).
     pub console: Option<SerialConsole>,
     /// --reset-vga: program the VGA back into 80x25 text mode first.
     pub reset_vga: bool,

@@ -28,14 +28,19 @@ pub use crate::layout;
 /// Serializable: the crash-load record keeps them to rebuild the same load.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoadOptions {
+    /// --mem-min: the lowest address a segment may be placed at.
     pub mem_min: u64,
+    /// --mem-max: the highest address a segment may reach (inclusive).
     pub mem_max: u64,
+    /// -i/--no-checks: the purgatory does not verify the segment digests.
     pub skip_checks: bool,
+    /// --console-serial: the purgatory reports on this UART.
     pub console: Option<SerialConsole>,
     /// --noefi: do not hand UEFI over even when both sides could.
     pub no_efi: bool,
     /// --reset-vga / --console-vga: what the purgatory does with the VGA.
     pub reset_vga: bool,
+    /// Print on the VGA text screen (--console-vga).
     pub console_vga: bool,
     /// --reuse-video-type: keep the boot-time video type even when a DRM
     /// driver owns /dev/fb0 (kexec-tools then tells the next kernel there is
@@ -71,6 +76,7 @@ pub struct System {
     pub boot_params: Option<Vec<u8>>,
     /// "Crash kernel" ranges: normal loads keep out of them.
     pub crash_regions: Vec<Range>,
+    /// Fresh random bytes handed over as a SETUP_RNG_SEED node.
     pub rng_seed: [u8; 32],
     /// UEFI handover, or why there is none (BIOS boot, missing runtime map).
     pub efi: Result<EfiHandover, String>,
@@ -95,58 +101,116 @@ pub fn screen_info_kept(framebuffer: Option<&str>, reuse_video_type: bool) -> Op
     }
 }
 
+/// Why a kexec_load image could not be built; every variant names the
+/// file and the value at fault.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
+    /// The kernel file's ELF layout cannot be booted (an ELF vmlinux).
     #[error("{file} cannot be booted through kexec_load: {why}")]
-    Format { file: String, why: String },
+    Format {
+        /// The kernel file.
+        file: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// No format takes the kernel, or its setup header rules out this boot path.
     #[error("{file} cannot be booted through kexec_load: {why}")]
-    Header { file: String, why: String },
+    Header {
+        /// The kernel file.
+        file: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The command line, with its NUL, is longer than the kernel's cmdline_size.
     #[error("the command line is too long: {len} bytes with its NUL, but {file} takes at most {max} (setup header cmdline_size)")]
-    CmdlineTooLong { file: String, len: usize, max: u64 },
+    CmdlineTooLong {
+        /// The kernel file whose header sets the limit.
+        file: String,
+        /// The command line's length, NUL included.
+        len: usize,
+        /// The kernel's cmdline_size.
+        max: u64,
+    },
+    /// The command line holds a NUL byte before its end.
     #[error("the command line has a NUL byte at position {position} (of {len} bytes): the kernel would end it there and drop the rest")]
-    CmdlineNul { position: usize, len: usize },
+    CmdlineNul {
+        /// Where the first NUL is.
+        position: usize,
+        /// The command line's length.
+        len: usize,
+    },
+    /// A piece that must sit at a fixed address (an ELF PT_LOAD) is not in free RAM.
     #[error("{file}: its {what} {range} is not in free RAM (the memory map has no usable RAM there, or another segment holds it)")]
     FixedOutsideRam {
+        /// The kernel file.
         file: String,
+        /// Which piece.
         what: String,
+        /// Its physical range.
         range: String,
     },
+    /// A crash load, but no "Crash kernel" range is reserved.
     #[error("no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first")]
     NoCrashRegion,
+    /// The running kernel's memory could not be described for the elfcorehdr.
     #[error("cannot describe the running kernel's memory for the capture kernel: {0}")]
     CrashInfo(String),
+    /// A crash load does not fit in the crash region.
     #[error("the crash kernel {file} does not fit in the Crash kernel region [{region}] of {}: no room left for the {what} ({}) {placed}; reserve more with crashkernel=", human_size(*.size), human_size(*.needed))]
     CrashRegionFull {
+        /// The kernel file.
         file: String,
+        /// The crash region.
         region: String,
+        /// The crash region's size.
         size: u64,
+        /// The piece that did not fit.
         what: String,
+        /// That piece's size.
         needed: u64,
+        /// What was already placed in the region.
         placed: String,
     },
+    /// No free RAM range takes a piece within the placement bounds.
     #[error("cannot lay out {file}: no room for the {what} ({size}, aligned to {align:#x}) in free RAM between {min:#x} and {max:#x}; free RAM there: {free}")]
     NoRoom {
+        /// The kernel file.
         file: String,
+        /// The piece that did not fit.
         what: String,
+        /// Its size, for people.
         size: String,
+        /// The alignment it needs.
         align: u64,
+        /// The lowest address allowed.
         min: u64,
+        /// The highest address allowed.
         max: u64,
+        /// The free RAM between `min` and `max`.
         free: String,
     },
+    /// The image needs more segments than KEXEC_SEGMENT_MAX.
     #[error("{file} needs {total} kexec_load segments ({parts}), but kexec_load takes at most {max} (KEXEC_SEGMENT_MAX)")]
     TooManySegments {
+        /// The kernel file.
         file: String,
+        /// Segments needed.
         total: usize,
+        /// Which pieces they are.
         parts: String,
+        /// KEXEC_SEGMENT_MAX.
         max: usize,
     },
+    /// More segments than the purgatory's digest table holds.
     #[error(
         "{file}: {count} segments to verify, but the purgatory's digest table holds at most {max}"
     )]
     TooManyDigests {
+        /// The kernel file.
         file: String,
+        /// Segments to verify.
         count: usize,
+        /// The table's size.
         max: usize,
     },
 }
@@ -154,7 +218,9 @@ pub enum BuildError {
 /// The finished image: segments in placement order and the purgatory entry.
 #[derive(Debug)]
 pub struct Image {
+    /// The segments, in placement order.
     pub segments: Vec<Segment>,
+    /// The purgatory's entry point, where the kernel jumps.
     pub entry: u64,
 }
 
@@ -283,16 +349,23 @@ pub enum Kernel<'a> {
     /// `data` copied, `memsz` reserved for its decompression, entry at
     /// load address + `entry_offset`.
     Relocatable {
+        /// The kernel's protected-mode code, as in the file.
         data: &'a [u8],
+        /// Memory it needs in place (init_size), at least `data`'s length.
         memsz: u64,
+        /// Its load alignment (kernel_alignment).
         align: u64,
+        /// The lowest load address it takes.
         min: u64,
+        /// The 64-bit entry's offset from the load address.
         entry_offset: u64,
     },
     /// Pieces at fixed physical addresses (an ELF vmlinux's PT_LOADs):
     /// (address, data, memsz), and the physical entry point.
     Fixed {
+        /// (physical address, data, memsz) of each piece.
         pieces: Vec<(u64, &'a [u8], u64)>,
+        /// The physical entry point.
         entry: u64,
     },
 }
@@ -309,12 +382,16 @@ pub enum BootArgs {
 /// A Linux kernel to boot: its setup header (for the zero page and the
 /// limits it declares), its layout, the initrd and the command line.
 pub struct LinuxBoot<'a> {
+    /// The kernel file's name, for messages.
     pub file: &'a str,
     /// Bytes holding a setup header at 0x1f1 (the kernel's own, or one made
     /// up for a vmlinux that has none).
     pub setup_header: &'a [u8],
+    /// Where the kernel goes and where it starts.
     pub kernel: Kernel<'a>,
+    /// What the kernel receives in rsi.
     pub args: BootArgs,
+    /// The initrd's bytes, if any.
     pub initrd: Option<&'a [u8]>,
     /// Bytes, not necessarily UTF-8; a NUL inside is refused.
     pub cmdline: &'a [u8],

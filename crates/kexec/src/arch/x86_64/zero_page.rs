@@ -7,15 +7,19 @@
 use crate::image::bzimage;
 use crate::memory::memmap::MemoryRegion;
 
+/// The zero page's size: one 4 KiB page.
 pub const SIZE: usize = 4096;
 /// e820 entries that fit in the page; the rest go to a SETUP_E820_EXT node.
 pub const E820_MAX_IN_PAGE: usize = 128;
+/// Bytes of one e820 entry: addr u64, size u64, type u32.
 pub const E820_ENTRY_SIZE: usize = 20;
 /// The boot protocol's loader id for kexec-tools-like loaders (0xD = kexec).
 pub const TYPE_OF_LOADER: u8 = 0xd0;
 /// setup_data node types (bootparam.h).
 pub const SETUP_E820_EXT: u32 = 1;
+/// setup_data node type of the EFI handover (struct efi_setup_data).
 pub const SETUP_EFI: u32 = 4;
+/// setup_data node type of a random seed for the next kernel's RNG.
 pub const SETUP_RNG_SEED: u32 = 9;
 /// The setup header the zero page holds: 0x1f1 up to the end the kernel's
 /// jump instruction at 0x200 declares (at most 0x7f bytes, as boot.rst says).
@@ -23,39 +27,71 @@ pub const SETUP_HEADER_MAX: usize = 0x7f;
 
 /// Byte offsets of the fields used.
 pub mod offset {
+    /// boot_params.screen_info.
     pub const SCREEN_INFO: usize = 0x000;
+    /// Size of boot_params.screen_info.
     pub const SCREEN_INFO_SIZE: usize = 0x40;
     // Inside screen_info.
+    /// boot_params.screen_info.orig_video_mode.
     pub const ORIG_VIDEO_MODE: usize = 0x06;
+    /// boot_params.screen_info.orig_video_cols.
     pub const ORIG_VIDEO_COLS: usize = 0x07;
+    /// boot_params.screen_info.orig_video_lines.
     pub const ORIG_VIDEO_LINES: usize = 0x0e;
+    /// boot_params.screen_info.orig_video_isVGA (0: no boot framebuffer).
     pub const ORIG_VIDEO_IS_VGA: usize = 0x0f;
+    /// boot_params.screen_info.orig_video_points.
     pub const ORIG_VIDEO_POINTS: usize = 0x10;
+    /// boot_params.acpi_rsdp_addr.
     pub const ACPI_RSDP_ADDR: usize = 0x070;
+    /// boot_params.ext_ramdisk_image.
     pub const EXT_RAMDISK_IMAGE: usize = 0x0c0;
+    /// boot_params.ext_ramdisk_size.
     pub const EXT_RAMDISK_SIZE: usize = 0x0c4;
+    /// boot_params.ext_cmd_line_ptr.
     pub const EXT_CMD_LINE_PTR: usize = 0x0c8;
+    /// boot_params.efi_info.
     pub const EFI_INFO: usize = 0x1c0;
+    /// Size of boot_params.efi_info.
     pub const EFI_INFO_SIZE: usize = 0x20;
+    /// boot_params.alt_mem_k: memory above 1 MiB in KiB, for old kernels.
     pub const ALT_MEM_K: usize = 0x1e0;
+    /// boot_params.e820_entries: how many entries of e820_table are used.
     pub const E820_ENTRIES: usize = 0x1e8;
+    /// boot_params.hdr: the setup header, copied from the kernel file.
     pub const SETUP_HEADER: usize = 0x1f1;
+    /// boot_params.hdr.type_of_loader.
     pub const TYPE_OF_LOADER: usize = 0x210;
+    /// boot_params.hdr.loadflags.
     pub const LOADFLAGS: usize = 0x211;
+    /// boot_params.hdr.ramdisk_image.
     pub const RAMDISK_IMAGE: usize = 0x218;
+    /// boot_params.hdr.ramdisk_size.
     pub const RAMDISK_SIZE: usize = 0x21c;
+    /// boot_params.hdr.cmd_line_ptr.
     pub const CMD_LINE_PTR: usize = 0x228;
+    /// boot_params.hdr.hardware_subarch.
     pub const HARDWARE_SUBARCH: usize = 0x23c;
+    /// boot_params.hdr.hardware_subarch_data.
     pub const HARDWARE_SUBARCH_DATA: usize = 0x240;
+    /// boot_params.hdr.setup_data: the first setup_data node's address.
     pub const SETUP_DATA: usize = 0x250;
+    /// boot_params.e820_table: the memory map (E820_MAX_IN_PAGE entries).
     pub const E820_TABLE: usize = 0x2d0;
     // Inside efi_info.
+    /// boot_params.efi_info.efi_systab.
     pub const EFI_SYSTAB: usize = 0x1c4;
+    /// boot_params.efi_info.efi_memdesc_size.
     pub const EFI_MEMDESC_SIZE: usize = 0x1c8;
+    /// boot_params.efi_info.efi_memdesc_version.
     pub const EFI_MEMDESC_VERSION: usize = 0x1cc;
+    /// boot_params.efi_info.efi_memmap.
     pub const EFI_MEMMAP: usize = 0x1d0;
+    /// boot_params.efi_info.efi_memmap_size.
     pub const EFI_MEMMAP_SIZE: usize = 0x1d4;
+    /// boot_params.efi_info.efi_systab_hi.
     pub const EFI_SYSTAB_HI: usize = 0x1d8;
+    /// boot_params.efi_info.efi_memmap_hi.
     pub const EFI_MEMMAP_HI: usize = 0x1dc;
 }
 
@@ -63,10 +99,12 @@ pub mod offset {
 /// 64-bit entry has none.
 const CAN_USE_HEAP: u8 = 1 << 7;
 
+/// Writes `v` little-endian at byte `at` of `page`.
 pub fn put_u32(page: &mut [u8], at: usize, v: u32) {
     page[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
+/// Writes `v` little-endian at byte `at` of `page`.
 pub fn put_u64(page: &mut [u8], at: usize, v: u64) {
     page[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
@@ -92,7 +130,9 @@ pub struct ZeroPage<'a> {
     pub keep_screen_info: bool,
     /// The memory map; entries past 128 are left for SETUP_E820_EXT.
     pub e820: &'a [MemoryRegion],
+    /// Where the command line is (cmd_line_ptr and ext_cmd_line_ptr).
     pub cmdline_addr: u64,
+    /// The initrd's (address, size), if any.
     pub initrd: Option<(u64, u64)>,
     /// Physical address of the first setup_data node, or 0.
     pub setup_data: u64,
@@ -104,6 +144,8 @@ pub struct ZeroPage<'a> {
 }
 
 impl ZeroPage<'_> {
+    /// The page's 4096 bytes: the setup header, the fields carried over, the
+    /// memory map and the load's addresses filled in.
     pub fn build(&self) -> Vec<u8> {
         let mut page = vec![0u8; SIZE];
         // The setup header, as the kernel file declares its length.
