@@ -10,6 +10,8 @@ echo "==> cargo build --release"
 cargo build --release --locked --workspace --bins --examples
 echo "==> cargo test (host side: parsers, rules model, boot images, CLI against a fake kernel)"
 cargo test --locked --workspace 2>&1 | tee target/cargo-test.log
+echo "==> library docs: every public item documented, no broken links (cargo doc -D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p kexec -p purgatory-abi
 echo "==> memory bound: a dry run of a 200 MB initrd with the release kexec stays within 64 MiB"
 cargo test --release --locked -p kexec-cli --test memory_bound
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
