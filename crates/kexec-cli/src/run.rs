@@ -3,7 +3,8 @@
 //! loaded", 255 a failed load; `-S` 1 when loaded, 0 when not.
 
 use crate::args::{self, KernelType, Parsed, Request, SyscallChoice};
-use kexec::boot::{self, x86_linux::LoadOptions, LoadPlanError};
+use kexec::arch::{x86_64, LoadOptions};
+use kexec::boot::{self, LoadPlanError};
 use kexec::crash_journal::{self, Aftermath, Recipe};
 use kexec::exec::{self, ExecError, ExecOptions};
 use kexec::memory::human_size;
@@ -395,12 +396,14 @@ fn load_options(req: &Request) -> LoadOptions {
         mem_min: req.mem_min,
         mem_max: req.mem_max,
         skip_checks: req.no_checks,
-        console: req.console,
-        no_efi: req.no_efi,
-        reset_vga: req.video.reset_vga,
-        console_vga: req.video.console_vga,
-        reuse_video_type: req.video.reuse_video_type,
-        pass_memmap_cmdline: req.pass_memmap_cmdline,
+        x86_64: x86_64::Options {
+            console: req.console,
+            no_efi: req.no_efi,
+            reset_vga: req.video.reset_vga,
+            console_vga: req.video.console_vga,
+            reuse_video_type: req.video.reuse_video_type,
+            pass_memmap_cmdline: req.pass_memmap_cmdline,
+        },
     }
 }
 

@@ -12,10 +12,8 @@
 //! matches its record. What we say about the crash kernel afterwards comes
 //! from that sysfs file, never from which code path ran.
 
-use crate::boot::{
-    self,
-    x86_linux::{BootArgs, LoadOptions},
-};
+use crate::arch::{BootArgs, LoadOptions};
+use crate::boot;
 use crate::facts::{path::KEXEC_CRASH_LOADED, Facts};
 use crate::hex::{decode as unhex, encode as hex};
 use crate::image::Input;
@@ -802,7 +800,7 @@ mod tests {
             (options.mem_min, options.mem_max, options.skip_checks),
             (4096, u64::MAX, true)
         );
-        let x86 = options;
+        let x86 = &options.x86_64;
         assert_eq!(
             x86.console,
             Some(crate::arch::x86_64::purgatory::SerialConsole {

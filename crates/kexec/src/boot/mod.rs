@@ -8,6 +8,7 @@
 // The x86_64 builders under their old paths, which callers keep using.
 pub use crate::arch::x86_64::{bzimage64, crash, efi, elf64, purgatory, x86_linux, zero_page};
 
+use crate::arch::{ArchBuildError, BootArgs, LoadOptions};
 use crate::facts::Facts;
 use crate::image::Input;
 use crate::memory::memmap::{self, MemmapError};
@@ -15,7 +16,7 @@ use crate::plan::{FileLoad, Plan, Target};
 use crate::sys::mapping::Mapping;
 use crate::sys::Host;
 use std::sync::Arc;
-use x86_linux::{BootArgs, BuildError, LoadOptions, System};
+use x86_linux::{BuildError, System};
 
 /// The running kernel's boot_params (root only).
 pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
@@ -34,8 +35,10 @@ pub enum LoadPlanError {
     Memmap(#[from] MemmapError),
     #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
     Random(std::io::Error),
+    /// The architecture's image builder refused the kernel (its own error,
+    /// worded as it words it).
     #[error(transparent)]
-    Build(#[from] BuildError),
+    Build(ArchBuildError),
     #[error("the {role} {path} is empty: nothing to load")]
     Empty { role: &'static str, path: String },
     /// A rule of the kernel's, judged from the files' sizes before reading them.
