@@ -5,8 +5,8 @@
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use kexec::arch::{x86_64, BootArgs, LoadOptions};
 use kexec::boot::purgatory::SerialConsole;
-use kexec::boot::x86_linux::{BootArgs, LoadOptions};
 use kexec::image::{KernelFormat, FORMATS};
 use kexec::request::{Action, CmdlineSpec, Options, Payload, RawSegment};
 use kexec::Target;
@@ -189,12 +189,14 @@ impl Request {
                     mem_min: self.mem_min,
                     mem_max: self.mem_max,
                     skip_checks: self.no_checks,
-                    console: self.console,
-                    no_efi: self.no_efi,
-                    reset_vga: self.video.reset_vga,
-                    console_vga: self.video.console_vga,
-                    reuse_video_type: self.video.reuse_video_type,
-                    pass_memmap_cmdline: self.pass_memmap_cmdline,
+                    x86_64: x86_64::Options {
+                        console: self.console,
+                        no_efi: self.no_efi,
+                        reset_vga: self.video.reset_vga,
+                        console_vga: self.video.console_vga,
+                        reuse_video_type: self.video.reuse_video_type,
+                        pass_memmap_cmdline: self.pass_memmap_cmdline,
+                    },
                 },
                 boot_args: self.boot_args,
                 entry: self.entry,

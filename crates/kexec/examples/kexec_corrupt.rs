@@ -7,8 +7,8 @@
 //!
 //! Usage: kexec_corrupt KERNEL INITRD CMDLINE SEGMENT
 
+use kexec::arch::{x86_64, BootArgs, LoadOptions};
 use kexec::boot::purgatory::SerialConsole;
-use kexec::boot::x86_linux::{BootArgs, LoadOptions};
 use kexec::sys::abi::FileFlags;
 use kexec::{boot, load, Facts, FileLoad, LinuxHost, Plan, Target};
 use std::path::Path;
@@ -35,10 +35,13 @@ fn main() {
         exit(255)
     });
     let options = LoadOptions {
-        console: Some(SerialConsole {
-            port: 0x3f8,
-            baud: 115_200,
-        }),
+        x86_64: x86_64::Options {
+            console: Some(SerialConsole {
+                port: 0x3f8,
+                baud: 115_200,
+            }),
+            ..x86_64::Options::default()
+        },
         ..LoadOptions::default()
     };
     let mut plan = boot::plan_kexec_load(&host, &facts, &file, BootArgs::Linux, &options)

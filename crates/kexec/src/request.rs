@@ -401,16 +401,10 @@ pub fn falls_back(errno: Errno) -> bool {
 /// The first option given that only our kexec_load boot image honours:
 /// with `-a` it chooses kexec_load.
 pub fn kexec_load_only_option(options: &Options, format: Option<&str>) -> Option<&'static str> {
-    let boot = &options.boot;
-    let given = [
-        (format.is_some(), "--type"),
-        (boot.console.is_some(), "--console-serial"),
-        (boot.console_vga, "--console-vga"),
-        (boot.reset_vga, "--reset-vga"),
-        (boot.reuse_video_type, "--reuse-video-type"),
-        (boot.pass_memmap_cmdline, "--pass-memmap-cmdline"),
-    ];
-    given.iter().find(|(on, _)| *on).map(|(_, name)| *name)
+    match format {
+        Some(_) => Some("--type"),
+        None => options.boot.first_arch_option(),
+    }
 }
 
 /// One request being carried out.

@@ -8,6 +8,7 @@
 // The x86_64 builders under their old paths, which callers keep using.
 pub use crate::arch::x86_64::{bzimage64, crash, efi, elf64, purgatory, x86_linux, zero_page};
 
+use crate::arch::{ArchBuildError, BootArgs, LoadOptions};
 use crate::facts::Facts;
 use crate::image::Input;
 use crate::memory::memmap::{self, MemmapError};
@@ -15,7 +16,7 @@ use crate::plan::{FileLoad, Plan, Target};
 use crate::sys::mapping::Mapping;
 use crate::sys::Host;
 use std::sync::Arc;
-use x86_linux::{BootArgs, BuildError, LoadOptions, System};
+use x86_linux::{BuildError, System};
 
 /// The running kernel's boot_params (root only).
 pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
@@ -41,9 +42,10 @@ pub enum LoadPlanError {
     /// The getrandom(2) call for the RNG seed failed.
     #[error("cannot get random bytes for the next kernel's RNG seed (getrandom): {0}")]
     Random(std::io::Error),
-    /// The image could not be built from these files and this system.
+    /// The architecture's image builder refused the kernel (its own error,
+    /// worded as it words it).
     #[error(transparent)]
-    Build(#[from] BuildError),
+    Build(ArchBuildError),
     /// A kernel or initrd file is empty.
     #[error("the {role} {path} is empty: nothing to load")]
     Empty {

@@ -11,17 +11,63 @@ pub mod purgatory;
 pub mod x86_linux;
 pub mod zero_page;
 
-use super::Arch;
+use super::{Arch, ArchBuildError, BootArgs, LoadOptions};
 use crate::boot::{KernelBytes, LoadPlanError};
 use crate::facts::Facts;
 use crate::image::format::KernelFormat;
 use crate::plan::{Plan, Syscall, Target};
 use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
 use crate::sys::Host;
-use x86_linux::{BootArgs, BuildError, LoadOptions, System};
+use purgatory::SerialConsole;
+use x86_linux::{BuildError, System};
 
 /// The x86_64 architecture.
 pub struct X86_64;
+
+/// x86_64's own kexec_load options (kexec-tools' x86 options), in
+/// [`LoadOptions::x86_64`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Options {
+    /// --console-serial (with --serial, --serial-baud): the purgatory
+    /// prints on this UART.
+    pub console: Option<SerialConsole>,
+    /// --noefi: do not hand UEFI over even when both sides could.
+    pub no_efi: bool,
+    /// --reset-vga: the purgatory puts the VGA back into 80x25 text mode.
+    pub reset_vga: bool,
+    /// --console-vga: the purgatory also prints on the VGA text screen.
+    pub console_vga: bool,
+    /// --reuse-video-type: keep the boot-time video type even when a DRM
+    /// driver owns /dev/fb0 (kexec-tools then tells the next kernel there is
+    /// no boot framebuffer).
+    pub reuse_video_type: bool,
+    /// --pass-memmap-cmdline: crash loads also give the capture kernel its
+    /// memory map as memmap=exactmap memmap=... words.
+    pub pass_memmap_cmdline: bool,
+}
+
+impl Options {
+    /// The first option given, by its kexec-tools name: each is honoured
+    /// only by our kexec_load boot image and purgatory.
+    pub fn first_given(&self) -> Option<&'static str> {
+        let given = [
+            (self.console.is_some(), "--console-serial"),
+            (self.console_vga, "--console-vga"),
+            (self.reset_vga, "--reset-vga"),
+            (self.reuse_video_type, "--reuse-video-type"),
+            (self.pass_memmap_cmdline, "--pass-memmap-cmdline"),
+        ];
+        given.iter().find(|(on, _)| *on).map(|(_, name)| *name)
+    }
+}
+
+/// The x86_64 builder's errors reach callers as [`LoadPlanError::Build`],
+/// named "x86_64".
+impl From<BuildError> for LoadPlanError {
+    fn from(error: BuildError) -> Self {
+        LoadPlanError::Build(ArchBuildError::new(X86_64.name(), error))
+    }
+}
 
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {

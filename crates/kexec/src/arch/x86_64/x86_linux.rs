@@ -7,7 +7,7 @@
 
 use super::crash::{self, CrashInfo};
 use super::efi::{self, EfiHandover};
-use super::purgatory::{self, PurgatoryConfig, SerialConsole};
+use super::purgatory::{self, PurgatoryConfig};
 use super::zero_page::{
     self, setup_data_node, ZeroPage, SETUP_E820_EXT, SETUP_EFI, SETUP_RNG_SEED,
 };
@@ -24,48 +24,9 @@ use std::sync::Arc;
 /// Named addresses of the layout (crate::layout, under its old path too).
 pub use crate::layout;
 
-/// Options of the kexec_load path (kexec-tools' --mem-min/--mem-max, -i, --console-serial).
-/// Serializable: the crash-load record keeps them to rebuild the same load.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LoadOptions {
-    /// --mem-min: the lowest address a segment may be placed at.
-    pub mem_min: u64,
-    /// --mem-max: the highest address a segment may reach (inclusive).
-    pub mem_max: u64,
-    /// -i/--no-checks: the purgatory does not verify the segment digests.
-    pub skip_checks: bool,
-    /// --console-serial: the purgatory reports on this UART.
-    pub console: Option<SerialConsole>,
-    /// --noefi: do not hand UEFI over even when both sides could.
-    pub no_efi: bool,
-    /// --reset-vga / --console-vga: what the purgatory does with the VGA.
-    pub reset_vga: bool,
-    /// Print on the VGA text screen (--console-vga).
-    pub console_vga: bool,
-    /// --reuse-video-type: keep the boot-time video type even when a DRM
-    /// driver owns /dev/fb0 (kexec-tools then tells the next kernel there is
-    /// no boot framebuffer).
-    pub reuse_video_type: bool,
-    /// --pass-memmap-cmdline: crash loads also give the capture kernel its
-    /// memory map as memmap=exactmap memmap=... words.
-    pub pass_memmap_cmdline: bool,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions {
-            mem_min: 0,
-            mem_max: u64::MAX,
-            skip_checks: false,
-            console: None,
-            no_efi: false,
-            reset_vga: false,
-            console_vga: false,
-            reuse_video_type: false,
-            pass_memmap_cmdline: false,
-        }
-    }
-}
+// The load options and BootArgs are every architecture's (crate::arch),
+// under their old paths too.
+pub use crate::arch::{BootArgs, LoadOptions};
 
 /// What the running system contributes to the next kernel's boot.
 #[derive(Clone, Debug)]
@@ -370,15 +331,6 @@ pub enum Kernel<'a> {
     },
 }
 
-/// What the next kernel receives in rsi.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum BootArgs {
-    /// boot_params (the zero page), as Linux expects.
-    Linux,
-    /// Nothing: rsi = 0 (--args-none).
-    None,
-}
-
 /// A Linux kernel to boot: its setup header (for the zero page and the
 /// limits it declares), its layout, the initrd and the command line.
 pub struct LinuxBoot<'a> {
@@ -494,7 +446,7 @@ pub fn build_from(
         .efi
         .as_ref()
         .ok()
-        .filter(|_| header.xloadflags & XLF_EFI_KEXEC != 0 && !options.no_efi);
+        .filter(|_| header.xloadflags & XLF_EFI_KEXEC != 0 && !options.x86_64.no_efi);
     let params_layout = ParamsLayout::new(cmdline.len() + 1, system, efi, &memmap);
     let params_base = placer.place_low("zero page and command line", params_layout.len as u64)?;
 
@@ -502,7 +454,10 @@ pub fn build_from(
     let (kernel_pieces, kernel_entry) = place_kernel(&mut placer, &boot.kernel, &header)?;
     let initrd_at = place_initrd(&mut placer, boot.initrd, &header)?;
 
-    let no_screen = screen_info_kept(system.framebuffer.as_deref(), options.reuse_video_type);
+    let no_screen = screen_info_kept(
+        system.framebuffer.as_deref(),
+        options.x86_64.reuse_video_type,
+    );
     let params = ZeroPage {
         kernel_head: boot.setup_header,
         running: system.boot_params.as_deref(),
@@ -544,9 +499,9 @@ pub fn build_from(
             BootArgs::None => 0,
         },
         skip_checks: options.skip_checks,
-        console: options.console,
-        reset_vga: options.reset_vga,
-        console_vga: options.console_vga,
+        console: options.x86_64.console,
+        reset_vga: options.x86_64.reset_vga,
+        console_vga: options.x86_64.console_vga,
     };
     seal(file, segments, purgatory_base, &config, elfcorehdr)
 }
@@ -678,7 +633,7 @@ fn final_cmdline(
     };
     // --pass-memmap-cmdline: the capture kernel's memory map once more, as
     // memmap= words that replace its e820 table (memmap=exactmap).
-    if elfcorehdr.is_some() && options.pass_memmap_cmdline {
+    if elfcorehdr.is_some() && options.x86_64.pass_memmap_cmdline {
         line.push(b' ');
         line.extend_from_slice(crash::memmap_cmdline(memmap).as_bytes());
     }
@@ -1165,7 +1120,10 @@ mod tests {
         );
         // --noefi leaves efi_info empty.
         let no_efi = LoadOptions {
-            no_efi: true,
+            x86_64: crate::arch::x86_64::Options {
+                no_efi: true,
+                ..Default::default()
+            },
             ..LoadOptions::default()
         };
         let img = build(
@@ -1404,7 +1362,10 @@ mod tests {
         );
         out.push(("bzimage crash", fingerprint(&img.unwrap())));
         let memmap_cmdline = LoadOptions {
-            pass_memmap_cmdline: true,
+            x86_64: crate::arch::x86_64::Options {
+                pass_memmap_cmdline: true,
+                ..Default::default()
+            },
             ..LoadOptions::default()
         };
         let img = build(&crash, Target::Crash, &crash_system(), &memmap_cmdline);
@@ -1467,7 +1428,10 @@ mod tests {
         let img = build(&normal, Target::Normal, &drm, &LoadOptions::default());
         out.push(("drm framebuffer", fingerprint(&img.unwrap())));
         let reuse = LoadOptions {
-            reuse_video_type: true,
+            x86_64: crate::arch::x86_64::Options {
+                reuse_video_type: true,
+                ..Default::default()
+            },
             ..LoadOptions::default()
         };
         let img = build(&normal, Target::Normal, &drm, &reuse);
@@ -1661,7 +1625,10 @@ mod tests {
         );
         assert_eq!(crash.unwrap(), b"irqpoll elfcorehdr=0x4b20d000");
         let with_memmap = LoadOptions {
-            pass_memmap_cmdline: true,
+            x86_64: crate::arch::x86_64::Options {
+                pass_memmap_cmdline: true,
+                ..Default::default()
+            },
             ..LoadOptions::default()
         };
         let line = final_cmdline(&boot, &header(), Some(&core), &memmap, &with_memmap).unwrap();
