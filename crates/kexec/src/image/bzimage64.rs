@@ -8,7 +8,6 @@
 use super::bzimage::{self, SetupHeader, BOOT_FLAG, HEADER_MAGIC, LOADED_HIGH, XLF_KERNEL_64};
 use super::bzimage::{XLF_5LEVEL, XLF_CAN_BE_LOADED_ABOVE_4G};
 use super::format::KernelFormat;
-use crate::boot::x86_linux::{BootArgs, BuildError, LinuxBoot};
 use crate::facts::Facts;
 use crate::plan::Syscall;
 
@@ -29,17 +28,6 @@ impl KernelFormat for BzImage64 {
 
     fn syscall(&self, _call: Syscall) -> Result<(), String> {
         Ok(())
-    }
-
-    fn describe<'a>(
-        &self,
-        file: &'a str,
-        kernel: &'a [u8],
-        _args: BootArgs,
-        initrd: Option<&'a [u8]>,
-        cmdline: &'a [u8],
-    ) -> Result<LinuxBoot<'a>, BuildError> {
-        crate::boot::bzimage64::describe(file, kernel, initrd, cmdline)
     }
 }
 

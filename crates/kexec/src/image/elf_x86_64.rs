@@ -1,11 +1,9 @@
 //! The elf-x86_64 format: an x86_64 ELF executable (a Linux vmlinux),
-//! which only kexec_load takes. The loading is `boot::elf64`.
+//! which only kexec_load takes. x86_64's loader for it is `arch::x86_64::elf64`.
 
 use super::format::KernelFormat;
 use crate::boot::elf64::{self, ELF_MAGIC};
-use crate::boot::x86_linux::{BootArgs, BuildError, LinuxBoot};
 use crate::plan::Syscall;
-use std::sync::OnceLock;
 
 const ELFCLASS64: u8 = 2;
 const EM_X86_64: u16 = 62;
@@ -51,19 +49,5 @@ impl KernelFormat for ElfX86_64 {
 
     fn size_is_load_size(&self) -> bool {
         false
-    }
-
-    fn describe<'a>(
-        &self,
-        file: &'a str,
-        kernel: &'a [u8],
-        args: BootArgs,
-        initrd: Option<&'a [u8]>,
-        cmdline: &'a [u8],
-    ) -> Result<LinuxBoot<'a>, BuildError> {
-        // The same bytes for every vmlinux: built once, borrowed by each boot.
-        static SETUP_HEADER: OnceLock<Vec<u8>> = OnceLock::new();
-        let header = SETUP_HEADER.get_or_init(elf64::synthetic_setup_header);
-        elf64::describe(file, kernel, header, args, initrd, cmdline)
     }
 }

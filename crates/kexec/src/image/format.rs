@@ -1,9 +1,11 @@
 //! Kernel formats as plug-ins: each format (one file in `image/`) probes a
-//! file's head, says which system call can take it, and builds the
-//! kexec_load description; [`FORMATS`] lists them in probe order, as the
-//! kernel's `kexec_file_loaders[]` and kexec-tools' `file_type[]` do.
+//! file's head, says which system call can take it and why not, and
+//! unwraps its inner parts when it is a container; [`FORMATS`] lists them
+//! in probe order, as the kernel's `kexec_file_loaders[]` and kexec-tools'
+//! `file_type[]` do. Making a bootable kexec_load image of a format is the
+//! architecture's part (`arch::x86_64`'s loaders), as each architecture of
+//! the kernel has its own loaders.
 
-use crate::boot::x86_linux::{BootArgs, BuildError, LinuxBoot};
 use crate::plan::Syscall;
 
 /// The parts inside a container format (a UKI's .linux, .initrd, .cmdline).
@@ -41,16 +43,6 @@ pub trait KernelFormat: Sync {
     fn size_is_load_size(&self) -> bool {
         true
     }
-
-    /// The kexec_load boot description of the whole file's bytes.
-    fn describe<'a>(
-        &self,
-        file: &'a str,
-        kernel: &'a [u8],
-        args: BootArgs,
-        initrd: Option<&'a [u8]>,
-        cmdline: &'a [u8],
-    ) -> Result<LinuxBoot<'a>, BuildError>;
 
     /// The parts inside when this format is a container; `Ok(None)` when
     /// it is not one (no format is, yet).

@@ -19,7 +19,8 @@ use crate::plan::{Plan, Syscall, Target};
 use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
 use crate::sys::Host;
 use purgatory::SerialConsole;
-use x86_linux::{BuildError, System};
+use std::sync::OnceLock;
+use x86_linux::{BuildError, LinuxBoot, System};
 
 /// The x86_64 architecture.
 pub struct X86_64;
@@ -69,6 +70,34 @@ impl From<BuildError> for LoadPlanError {
     }
 }
 
+/// A loader: the Linux boot description of a kernel file's bytes.
+type Describe = for<'a> fn(
+    &'a str,
+    &'a [u8],
+    BootArgs,
+    Option<&'a [u8]>,
+    &'a [u8],
+) -> Result<LinuxBoot<'a>, BuildError>;
+
+/// x86_64's kexec_load loaders, by the name of the format each boots (as
+/// kexec-tools' x86 `file_type[]`; the formats themselves are `image`'s).
+const LOADERS: &[(&str, Describe)] = &[
+    ("bzImage64", |file, kernel, _args, initrd, cmdline| {
+        bzimage64::describe(file, kernel, initrd, cmdline)
+    }),
+    ("elf-x86_64", |file, kernel, args, initrd, cmdline| {
+        // The same bytes for every vmlinux: built once, borrowed by each boot.
+        static SETUP_HEADER: OnceLock<Vec<u8>> = OnceLock::new();
+        let header = SETUP_HEADER.get_or_init(elf64::synthetic_setup_header);
+        elf64::describe(file, kernel, header, args, initrd, cmdline)
+    }),
+];
+
+/// The loader for the format named `name`, if x86_64 boots it.
+fn loader(name: &str) -> Option<Describe> {
+    LOADERS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+}
+
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {
         "x86_64"
@@ -107,7 +136,14 @@ impl Arch for X86_64 {
                 why,
             }
         })?;
-        let boot = format.describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
+        let describe = loader(format.name()).ok_or_else(|| BuildError::Header {
+            file: file.to_string(),
+            why: format!(
+                "x86_64 has no kexec_load loader for a {} kernel",
+                format.name()
+            ),
+        })?;
+        let boot = describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
         let image = x86_linux::build_from(&boot, target, &system, options, sources)?;
         let base = if target == Target::Crash {
             KEXEC_ON_CRASH
@@ -120,5 +156,26 @@ impl Arch for X86_64 {
             entry: image.entry,
             flags: base.with_arch(self.kexec_arch()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::format::FORMATS;
+
+    /// Every registered format kexec_load can take has an x86_64 loader,
+    /// and every loader boots a registered format.
+    #[test]
+    fn loaders_and_the_format_registry_agree() {
+        for format in FORMATS {
+            if format.syscall(Syscall::KexecLoad).is_ok() {
+                assert!(loader(format.name()).is_some(), "{}", format.name());
+            }
+        }
+        for (name, _) in LOADERS {
+            assert!(crate::image::format::by_name(name).is_some(), "{name}");
+        }
+        assert!(loader("Image-arm64").is_none());
     }
 }
