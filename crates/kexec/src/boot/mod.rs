@@ -11,12 +11,11 @@ pub use crate::arch::x86_64::{bzimage64, crash, efi, elf64, purgatory, x86_linux
 use crate::arch::{ArchBuildError, BootArgs, LoadOptions};
 use crate::facts::Facts;
 use crate::image::Input;
-use crate::memory::memmap::{self, MemmapError};
+use crate::memory::memmap::MemmapError;
 use crate::plan::{FileLoad, Plan, Target};
 use crate::sys::mapping::Mapping;
 use crate::sys::Host;
 use std::sync::Arc;
-use x86_linux::{BuildError, System};
 
 /// The running kernel's boot_params (root only).
 pub const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
@@ -65,31 +64,6 @@ pub enum LoadPlanError {
     },
 }
 
-impl System {
-    /// What the next kernel's boot needs from this one; crash loads also
-    /// need the memory description for the capture kernel.
-    pub fn gather(host: &dyn Host, facts: &Facts, target: Target) -> Result<System, LoadPlanError> {
-        let mut rng_seed = [0u8; 32];
-        host.random(&mut rng_seed).map_err(LoadPlanError::Random)?;
-        let boot_params = host.read_bytes(BOOT_PARAMS).ok();
-        Ok(System {
-            memmap: memmap::read(host)?,
-            efi: efi::EfiHandover::gather(host, boot_params.as_deref()),
-            boot_params,
-            crash_regions: facts.crash_regions.clone(),
-            rng_seed,
-            crash: match target {
-                Target::Crash => crash::CrashInfo::gather(host, facts.five_level_paging),
-                Target::Normal => Err("not a crash load".into()),
-            },
-            framebuffer: host
-                .read_text(FB0_NAME)
-                .ok()
-                .map(|name| name.trim().to_string()),
-        })
-    }
-}
-
 /// Files larger than the crash region cannot fit whatever the layout: say
 /// so before reading them.
 fn crash_files_fit(
@@ -97,10 +71,10 @@ fn crash_files_fit(
     kernel: &Input,
     initrd: Option<&Input>,
 ) -> Result<(), LoadPlanError> {
-    let region = facts
-        .main_crash_region()
-        .filter(|r| r.size() > 0)
-        .ok_or(BuildError::NoCrashRegion)?;
+    crate::rules::crash_region_reserved(facts).map_err(LoadPlanError::Rejected)?;
+    let Some(region) = facts.main_crash_region().filter(|r| r.size() > 0) else {
+        return Ok(()); // its addresses are hidden: the size rules judge it later
+    };
     for input in [Some(kernel), initrd].into_iter().flatten() {
         if input.size >= region.size() {
             let what = if std::ptr::eq(input, kernel) {
@@ -108,15 +82,17 @@ fn crash_files_fit(
             } else {
                 format!("initrd {}", input.display())
             };
-            return Err(BuildError::CrashRegionFull {
-                file: kernel.display(),
-                region: region.to_string(),
-                size: region.size(),
-                what,
-                needed: input.size,
-                placed: "— it is larger than the whole region".into(),
-            }
-            .into());
+            return Err(LoadPlanError::Rejected(crate::rules::Rejection {
+                errno: crate::sys::errno::Errno::EADDRNOTAVAIL,
+                rule: crate::rules::Rule::CrashRegionTooSmall,
+                reason: format!(
+                    "the crash kernel {} does not fit in the Crash kernel region [{region}] of {}: no room left for the {what} ({}) — it is larger than the whole region; reserve more with crashkernel=",
+                    kernel.display(),
+                    crate::memory::human_size(region.size()),
+                    crate::memory::human_size(input.size),
+                ),
+                source: crate::rules::Source::Model,
+            }));
         }
     }
     Ok(())

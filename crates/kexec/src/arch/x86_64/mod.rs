@@ -70,6 +70,31 @@ impl From<BuildError> for LoadPlanError {
     }
 }
 
+impl System {
+    /// What the next kernel's boot needs from this one; crash loads also
+    /// need the memory description for the capture kernel.
+    pub fn gather(host: &dyn Host, facts: &Facts, target: Target) -> Result<System, LoadPlanError> {
+        let mut rng_seed = [0u8; 32];
+        host.random(&mut rng_seed).map_err(LoadPlanError::Random)?;
+        let boot_params = host.read_bytes(crate::boot::BOOT_PARAMS).ok();
+        Ok(System {
+            memmap: crate::memory::memmap::read(host)?,
+            efi: efi::EfiHandover::gather(host, boot_params.as_deref()),
+            boot_params,
+            crash_regions: facts.crash_regions.clone(),
+            rng_seed,
+            crash: match target {
+                Target::Crash => crash::CrashInfo::gather(host, facts.five_level_paging),
+                Target::Normal => Err("not a crash load".into()),
+            },
+            framebuffer: host
+                .read_text(crate::boot::FB0_NAME)
+                .ok()
+                .map(|name| name.trim().to_string()),
+        })
+    }
+}
+
 /// A loader: the Linux boot description of a kernel file's bytes.
 type Describe = for<'a> fn(
     &'a str,
