@@ -23,6 +23,7 @@ pub mod plan;
 pub mod rules;
 pub mod status;
 pub mod sys;
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 
@@ -30,4 +31,6 @@ pub use facts::Facts;
 pub use plan::{FileLoad, Plan, Segment, Syscall, Target};
 pub use rules::{Rejection, Rule, Source};
 pub use sys::errno::Errno;
-pub use sys::{FakeHost, Host, LinuxHost};
+#[cfg(any(test, feature = "testing"))]
+pub use sys::FakeHost;
+pub use sys::{Host, LinuxHost};

@@ -5,6 +5,7 @@
 
 pub mod abi;
 pub mod errno;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod linux;
 pub mod mapping;
@@ -15,6 +16,7 @@ use errno::Errno;
 use std::io;
 use std::os::fd::BorrowedFd;
 
+#[cfg(any(test, feature = "testing"))]
 pub use fake::FakeHost;
 pub use linux::LinuxHost;
 
