@@ -8,6 +8,19 @@ cd "$(dirname "$0")/.."
 
 echo "==> cargo build --release"
 cargo build --release --locked --workspace --bins --examples
+echo "==> the release kexec carries no test double (kexec's 'testing' feature: FakeHost, sample images)"
+# A normal build (no dev-dependencies) must leave the feature off...
+if cargo tree --locked -p kexec-cli -e normal,features -i kexec | grep -q 'kexec feature "testing"'; then
+    echo "kexec's 'testing' feature is on in a normal build of kexec-cli:"
+    cargo tree --locked -p kexec-cli -e normal,features -i kexec
+    exit 1
+fi
+# ...and the binary the guest runs must link none of the fake (no symbol, no
+# panic location), though building it with the examples turns the feature on.
+if grep -aqE 'FakeHost|sys/fake\.rs' target/release/kexec; then
+    echo "target/release/kexec contains the fake host (FakeHost or sys/fake.rs)"
+    exit 1
+fi
 echo "==> cargo test (host side: parsers, rules model, boot images, CLI against a fake kernel)"
 cargo test --locked --workspace 2>&1 | tee target/cargo-test.log
 echo "==> library docs: every public item documented, no broken links (cargo doc -D warnings)"

@@ -14,35 +14,16 @@
 //! A failing case prints its seed and index; `differential SEED 1 --case N`
 //! would not be needed: case N of seed S is regenerated from (S, N) alone.
 
+mod common;
+
+use common::{cli, Rng};
 use kexec::{Facts, LinuxHost};
-use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 const PAGE: u64 = 4096;
 /// Data files of these sizes back the segments (bufsz = file size).
 const SIZES: [u64; 6] = [1, 100, 4096, 5000, 8192, 65536];
-
-/// xorshift64*: reproducible from the seed alone.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 struct Machine {
     ram_half: u64,
@@ -127,41 +108,8 @@ fn errno_of(
     extra: &str,
     host: &mut LinuxHost,
 ) -> Result<(Option<String>, String), String> {
-    let argv: Vec<OsString> = std::iter::once("kexec".to_string())
-        .chain(args.iter().cloned())
-        .chain([extra.to_string(), "--json".to_string()])
-        .map(OsString::from)
-        .collect();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    kexec_cli::run::run(argv, host, &mut out, &mut err);
-    parse_answer(&out, &err)
-}
-
-fn parse_answer(out: &[u8], err: &[u8]) -> Result<(Option<String>, String), String> {
-    let text = String::from_utf8_lossy(out);
-    let raw = || {
-        format!(
-            "stdout {:?}, stderr {:?}",
-            text.chars().take(300).collect::<String>(),
-            String::from_utf8_lossy(err)
-                .chars()
-                .take(300)
-                .collect::<String>()
-        )
-    };
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .ok_or_else(|| format!("no JSON object: {}", raw()))?;
-    let v: Value =
-        serde_json::from_str(line).map_err(|e| format!("unparseable JSON ({e}): {}", raw()))?;
-    let errno = match v.get("errno") {
-        Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => return Err(format!("no \"errno\" in the JSON object: {}", raw())),
-    };
-    Ok((errno, v["reason"].as_str().unwrap_or("").to_string()))
+    let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+    cli(&args, extra, host).map(|answer| (answer.errno, answer.reason))
 }
 
 fn main() {

@@ -225,66 +225,12 @@ fn render_dry_run(outcome: &Outcome, io: &mut Out) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{kexec, kexec_os, Dir};
     use kexec::sys::abi::{FileFlags, KexecFlags};
     use kexec::sys::abi::{KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD};
     use kexec::sys::fake::{Call, CRASH_LOADED, LOADED};
-    use kexec::testing::bzimage64_sample;
     use kexec::Errno;
     use kexec::FakeHost;
-    use std::path::PathBuf;
-
-    struct Dir(PathBuf);
-
-    impl Dir {
-        fn new(name: &str) -> Dir {
-            let d = std::env::temp_dir().join(format!("kexec-cli-{name}-{}", std::process::id()));
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("vmlinuz"), bzimage64_sample()).unwrap();
-            std::fs::write(d.join("initrd"), b"070701 initrd").unwrap();
-            std::fs::write(d.join("empty"), b"").unwrap();
-            std::fs::write(d.join("text.txt"), "not a kernel\n".repeat(200)).unwrap();
-            Dir(d)
-        }
-        fn path(&self, name: &str) -> String {
-            self.0.join(name).display().to_string()
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    struct Ran {
-        code: i32,
-        out: String,
-        err: String,
-    }
-
-    fn kexec(host: &mut FakeHost, args: &[&str]) -> Ran {
-        let argv = std::iter::once("kexec")
-            .chain(args.iter().copied())
-            .map(OsString::from);
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = run(argv, host, &mut out, &mut err);
-        Ran {
-            code,
-            out: String::from_utf8(out).unwrap(),
-            err: String::from_utf8(err).unwrap(),
-        }
-    }
-
-    fn kexec_os(host: &mut FakeHost, args: &[OsString]) -> Ran {
-        let argv = std::iter::once(OsString::from("kexec")).chain(args.iter().cloned());
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = run(argv, host, &mut out, &mut err);
-        Ran {
-            code,
-            out: String::from_utf8(out).unwrap(),
-            err: String::from_utf8(err).unwrap(),
-        }
-    }
 
     #[test]
     fn without_sysfs_exec_force_and_shutdown_go_ahead() {

@@ -5,40 +5,12 @@
 
 use kexec::testing::{bzimage64_sample, gzip};
 use kexec::FakeHost;
-use kexec_cli::run::run;
-use std::ffi::OsString;
-use std::path::PathBuf;
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("kexec-formats-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn put(&self, name: &str, bytes: &[u8]) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p.display().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use kexec_cli::testing::Dir;
 
 /// The exit code, and what was written (a dry run's verdict goes to stdout).
 fn kexec(host: &mut FakeHost, args: &[&str]) -> (i32, String) {
-    let argv = std::iter::once("kexec")
-        .chain(args.iter().copied())
-        .map(OsString::from);
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run(argv, host, &mut out, &mut err);
-    out.extend(err);
-    (code, String::from_utf8(out).unwrap())
+    let ran = kexec_cli::testing::kexec(host, args);
+    (ran.code, ran.out + &ran.err)
 }
 
 /// `magic` at `at` in a file of 64 KiB of zeros: as large as a probe reads.

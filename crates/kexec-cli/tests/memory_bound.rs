@@ -8,10 +8,11 @@
 
 use kexec::sys::fake::CRASH_LOADED;
 use kexec::sys::mapping::children_peak_rss;
-use kexec::testing::{add_crash_files, bzimage64_sample};
+use kexec::testing::add_crash_files;
 use kexec::FakeHost;
+use kexec_cli::testing::Dir;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const MIB: u64 = 1 << 20;
@@ -46,29 +47,15 @@ fn elf_kernel() -> Vec<u8> {
     e
 }
 
-struct Files(PathBuf);
-
-impl Files {
-    fn new() -> Files {
-        let dir = std::env::temp_dir().join(format!("kexec-memory-bound-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("vmlinuz"), bzimage64_sample()).unwrap();
-        std::fs::write(dir.join("vmlinux"), elf_kernel()).unwrap();
-        // Sparse: 200 MB of zeros that cost no disk, but every byte is
-        // still read and hashed.
-        let initrd = std::fs::File::create(dir.join("initrd.img")).unwrap();
-        initrd.set_len(INITRD_BYTES).unwrap();
-        Files(dir)
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The two kernels and a sparse 200 MB initrd.
+fn inputs() -> Dir {
+    let d = Dir::new("memory-bound");
+    d.put("vmlinux", &elf_kernel());
+    // Sparse: 200 MB of zeros that cost no disk, but every byte is
+    // still read and hashed.
+    let initrd = std::fs::File::create(d.0.join("initrd.img")).unwrap();
+    initrd.set_len(INITRD_BYTES).unwrap();
+    d
 }
 
 /// The ways to load: (arguments before the kernel, kernel file).
@@ -96,7 +83,7 @@ fn reset_peak_rss() {
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
 }
 
-fn command_stays_within_the_bound(files: &Files) {
+fn command_stays_within_the_bound(files: &Dir) {
     let kexec = Path::new(env!("CARGO_BIN_EXE_kexec"));
     let mut kexec_load_plans = 0;
     for (args, kernel) in MODES {
@@ -125,7 +112,7 @@ fn command_stays_within_the_bound(files: &Files) {
     );
 }
 
-fn library_stays_within_the_bound(files: &Files) {
+fn library_stays_within_the_bound(files: &Dir) {
     for (args, kernel) in MODES {
         let mut host = FakeHost::typical();
         add_crash_files(&mut host);
@@ -172,7 +159,7 @@ fn library_stays_within_the_bound(files: &Files) {
 
 #[test]
 fn a_dry_run_of_a_200_mb_initrd_stays_within_64_mib() {
-    let files = Files::new();
+    let files = inputs();
     command_stays_within_the_bound(&files);
     library_stays_within_the_bound(&files);
 }

@@ -5,59 +5,9 @@
 use kexec::boot::purgatory::PARAMS_MAGIC;
 use kexec::boot::BOOT_PARAMS;
 use kexec::sys::fake::{Call, LOADED};
-use kexec::testing::{add_crash_files, bzimage64_sample};
+use kexec::testing::add_crash_files;
 use kexec::FakeHost;
-use kexec_cli::run::run;
-use std::ffi::OsString;
-use std::path::PathBuf;
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("kexec-options-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("vmlinuz"), bzimage64_sample()).unwrap();
-        // The head of an x86_64 ELF vmlinux: enough for the loader's probe.
-        let mut elf = vec![0u8; 4096];
-        elf[..4].copy_from_slice(b"\x7fELF");
-        elf[4] = 2; // ELFCLASS64
-        elf[5] = 1; // little endian
-        elf[6] = 1;
-        elf[16] = 2; // ET_EXEC
-        elf[18] = 62; // EM_X86_64
-        std::fs::write(d.join("vmlinux"), elf).unwrap();
-        Dir(d)
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Ran {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn kexec(host: &mut FakeHost, args: &[&str]) -> Ran {
-    let argv = std::iter::once("kexec")
-        .chain(args.iter().copied())
-        .map(OsString::from);
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run(argv, host, &mut out, &mut err);
-    Ran {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
+use kexec_cli::testing::{kexec, Dir};
 
 /// A usage refusal: exit 1, the option named, nothing sent to the kernel.
 fn refused(args: &[&str], names: &str) -> String {

@@ -109,6 +109,7 @@ pub mod request;
 pub mod rules;
 pub mod status;
 pub mod sys;
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 
@@ -117,4 +118,6 @@ pub use plan::{FileLoad, Plan, Segment, Syscall, Target};
 pub use request::{Kexec, Outcome, Request, SyscallChoice};
 pub use rules::{Rejection, Rule, Source};
 pub use sys::errno::Errno;
-pub use sys::{FakeHost, Host, LinuxHost};
+#[cfg(any(test, feature = "testing"))]
+pub use sys::FakeHost;
+pub use sys::{Host, LinuxHost};

@@ -86,6 +86,14 @@ pub const CRASH_LOADED: &str = "/sys/kernel/kexec_crash_loaded";
 impl FakeHost {
     /// An x86_64 machine as root with 2 GiB of RAM and crashkernel=256M,
     /// nothing loaded.
+    ///
+    /// ```
+    /// use kexec::{Facts, FakeHost};
+    /// let mut host = FakeHost::typical();
+    /// assert_eq!(Facts::gather(&host).kexec_loaded, Some(false));
+    /// host.set("/sys/kernel/kexec_loaded", "1\n");
+    /// assert_eq!(Facts::gather(&host).kexec_loaded, Some(true));
+    /// ```
     pub fn typical() -> FakeHost {
         let mut files = HashMap::new();
         let mut put = |k: &str, v: &str| {

@@ -5,8 +5,9 @@
 
 pub mod abi;
 pub mod errno;
-// FakeHost is a test double, on its way behind the `testing` feature; it is
-// not part of the documented API.
+// FakeHost is a test double (the `testing` feature), not part of the
+// documented API.
+#[cfg(any(test, feature = "testing"))]
 #[allow(missing_docs)]
 pub mod fake;
 pub mod linux;
@@ -18,6 +19,7 @@ use errno::Errno;
 use std::io;
 use std::os::fd::BorrowedFd;
 
+#[cfg(any(test, feature = "testing"))]
 pub use fake::FakeHost;
 pub use linux::LinuxHost;
 
