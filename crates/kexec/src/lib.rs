@@ -16,7 +16,7 @@
 //! loaded. `boot` plans a kexec_load image; `arch` builds it for the target
 //! architecture (one module behind [`arch::Arch`] each: `arch::x86_64` today).
 //!
-//! The examples run against [`FakeHost`], a kernel simulated in memory
+//! The examples run against `FakeHost`, a kernel simulated in memory
 //! (the `testing` feature); a real program passes [`LinuxHost`].
 //!
 //! # Load with the `-a` strategy and print why
