@@ -3,6 +3,3 @@
 
 pub mod args;
 pub mod run;
-#[cfg(any(test, feature = "testing"))]
-#[doc(hidden)]
-pub mod testing;

@@ -3,13 +3,15 @@
 //! system-call choice, after the bzImage field at fault; `--type` picks a
 //! format by its registry name.
 
+mod common;
+
+use common::Dir;
 use kexec::testing::{bzimage64_sample, gzip};
 use kexec::FakeHost;
-use kexec_cli::testing::Dir;
 
 /// The exit code, and what was written (a dry run's verdict goes to stdout).
 fn kexec(host: &mut FakeHost, args: &[&str]) -> (i32, String) {
-    let ran = kexec_cli::testing::kexec(host, args);
+    let ran = common::kexec(host, args);
     (ran.code, ran.out + &ran.err)
 }
 

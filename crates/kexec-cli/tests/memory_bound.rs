@@ -6,11 +6,13 @@
 //! so the crash loads are measured even where nothing is reserved.
 //! One test function: the measurements must not overlap.
 
+mod common;
+
+use common::Dir;
 use kexec::sys::fake::CRASH_LOADED;
 use kexec::sys::mapping::children_peak_rss;
 use kexec::testing::add_crash_files;
 use kexec::FakeHost;
-use kexec_cli::testing::Dir;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;

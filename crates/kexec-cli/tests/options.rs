@@ -2,12 +2,14 @@
 //! effect is visible in the system call, the zero page, the command line or
 //! the purgatory's parameters) or is refused by name with the reason, exit 1.
 
+mod common;
+
+use common::{kexec, Dir};
 use kexec::boot::purgatory::PARAMS_MAGIC;
 use kexec::boot::BOOT_PARAMS;
 use kexec::sys::fake::{Call, LOADED};
 use kexec::testing::add_crash_files;
 use kexec::FakeHost;
-use kexec_cli::testing::{kexec, Dir};
 
 /// A usage refusal: exit 1, the option named, nothing sent to the kernel.
 fn refused(args: &[&str], names: &str) -> String {

@@ -1,6 +1,8 @@
-//! The harness of the command's tests, unit (`run.rs`) and integration
-//! (`tests/*.rs`) alike: a temporary directory of inputs, and the command
+//! The harness of the command's tests (`tests/*.rs`): a temporary directory of inputs, and the command
 //! run in-process against a `FakeHost`, so no test makes a real system call.
+
+// Each test file uses some of it.
+#![allow(dead_code)]
 
 use kexec::testing::bzimage64_sample;
 use kexec::FakeHost;
@@ -69,7 +71,7 @@ pub fn kexec(host: &mut FakeHost, args: &[&str]) -> Ran {
 pub fn kexec_os(host: &mut FakeHost, args: &[OsString]) -> Ran {
     let argv = std::iter::once(OsString::from("kexec")).chain(args.iter().cloned());
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = crate::run::run(argv, host, &mut out, &mut err);
+    let code = kexec_cli::run::run(argv, host, &mut out, &mut err);
     Ran {
         code,
         out: String::from_utf8(out).unwrap(),
