@@ -13,6 +13,8 @@ use crate::facts::Facts;
 use crate::image::Input;
 use crate::memory::memmap::MemmapError;
 use crate::plan::{FileLoad, Plan, Target};
+use crate::rules::{Rejection, Rule, Source};
+use crate::sys::errno::Errno;
 use crate::sys::mapping::Mapping;
 use crate::sys::Host;
 use std::sync::Arc;
@@ -64,6 +66,28 @@ pub enum LoadPlanError {
     },
 }
 
+impl LoadPlanError {
+    /// The errno, rule and source `--json` reports for this refusal of our
+    /// kexec_load builder.
+    pub fn rejection(&self) -> Rejection {
+        let (errno, rule) = match self {
+            LoadPlanError::Rejected(r) => return r.clone(),
+            LoadPlanError::Empty { .. } => (Errno::EINVAL, Rule::EmptyFile),
+            LoadPlanError::Read { source, .. } => (Errno::from_io(source), Rule::UnreadableFile),
+            LoadPlanError::Memmap(_) => (Errno::EINVAL, Rule::UnreadableFile),
+            LoadPlanError::Random(e) => (Errno::from_io(e), Rule::Other),
+            LoadPlanError::Build(_) => (Errno::EINVAL, Rule::Image),
+            LoadPlanError::UnsupportedArch { .. } => (Errno::EINVAL, Rule::UnsupportedArch),
+        };
+        Rejection {
+            errno,
+            rule,
+            reason: self.to_string(),
+            source: Source::Model,
+        }
+    }
+}
+
 /// Files larger than the crash region cannot fit whatever the layout: say
 /// so before reading them.
 fn crash_files_fit(
@@ -82,16 +106,16 @@ fn crash_files_fit(
             } else {
                 format!("initrd {}", input.display())
             };
-            return Err(LoadPlanError::Rejected(crate::rules::Rejection {
-                errno: crate::sys::errno::Errno::EADDRNOTAVAIL,
-                rule: crate::rules::Rule::CrashRegionTooSmall,
+            return Err(LoadPlanError::Rejected(Rejection {
+                errno: Errno::EADDRNOTAVAIL,
+                rule: Rule::CrashRegionTooSmall,
                 reason: format!(
                     "the crash kernel {} does not fit in the Crash kernel region [{region}] of {}: no room left for the {what} ({}) — it is larger than the whole region; reserve more with crashkernel=",
                     kernel.display(),
                     crate::memory::human_size(region.size()),
                     crate::memory::human_size(input.size),
                 ),
-                source: crate::rules::Source::Model,
+                source: Source::Model,
             }));
         }
     }

@@ -1,0 +1,286 @@
+//! Carrying out one request: unloads, raw segments, kernel loads, and the
+//! failures on the way, each in the library's vocabulary.
+
+use super::*;
+
+/// One request being carried out.
+pub(super) struct Run<'a> {
+    pub(super) host: &'a mut dyn Host,
+    pub(super) facts: &'a Facts,
+    pub(super) req: &'a Request,
+    pub(super) out: Outcome,
+    /// A crash kernel was loaded when the request began.
+    pub(super) crash_loaded: bool,
+    /// The files a kexec_load plan was built from (a crash load records them).
+    pub(super) built_from: Option<FileLoad>,
+}
+
+impl Run<'_> {
+    pub(super) fn log(&mut self, line: impl Into<String>) {
+        self.out.log.push(line.into());
+    }
+
+    pub(super) fn fail(&mut self, failure: Failure) {
+        self.out.result = Err(failure);
+    }
+
+    pub(super) fn target(&self) -> Target {
+        self.req.target
+    }
+
+    pub(super) fn unload(&mut self) {
+        let target = self.target();
+        let plan = match self.req.syscall {
+            SyscallChoice::Load => Plan::unload(target),
+            SyscallChoice::File | SyscallChoice::Auto => Plan::file_unload(target),
+        };
+        self.log(format!("unload plan:\n{}", plan.describe()));
+        if self.req.dry_run {
+            return self.judge(plan, "unload".into());
+        }
+        let skip = self.req.options.skip_preflight;
+        let mut result = load::load(self.host, &plan, self.facts, skip);
+        if let Err(r) = &result {
+            // Like kexec-tools -a: a kernel without kexec_file_load unloads through kexec_load.
+            if self.req.syscall == SyscallChoice::Auto && r.errno == Errno::ENOSYS {
+                self.log("kexec_file_load is not implemented here; unloading with kexec_load");
+                result = load::load(self.host, &Plan::unload(target), self.facts, skip);
+            }
+        }
+        let what = format!("cannot unload the {}", target.describe());
+        let unloaded = result.is_ok();
+        self.finish(plan, result, &what);
+        if unloaded && target == Target::Crash {
+            self.crash_loaded = false;
+            if let Err(e) = crash_journal::forget(self.host) {
+                self.out
+                    .warnings
+                    .push(format!("the crash kernel is unloaded, but {e}"));
+            }
+        }
+    }
+
+    /// A dry run's end: the plan, why its call was chosen, and the model's verdict.
+    pub(super) fn judge(&mut self, plan: Plan, why: String) {
+        let verdict = rules::check(&plan, self.facts);
+        self.out.dry_run = true;
+        self.out.plan = Some(plan);
+        self.out.syscall_choice = Some(why);
+        if let Err(r) = verdict {
+            let message = r.to_string();
+            self.fail(Failure::refused(r, message));
+        }
+    }
+
+    pub(super) fn load(&mut self, payload: &Payload) {
+        let target = self.target();
+        // kexec_load plans read the files and the memory map first: a kernel
+        // without the call is told before any of that.
+        let kexec_load_only =
+            self.req.syscall == SyscallChoice::Load || matches!(payload, Payload::Segments(_));
+        if kexec_load_only && self.refuse_missing_syscall(Syscall::KexecLoad) {
+            return;
+        }
+        if target == Target::Crash {
+            // As kexec-tools: no crash memory, no crash load, whatever the call.
+            if let Err(r) = rules::crash_region_reserved(self.facts) {
+                let message = format!("cannot load a crash kernel: {}", r.reason);
+                return self.fail(Failure::refused(r, message));
+            }
+        }
+        match payload {
+            Payload::Segments(segments) => self.load_segments(segments),
+            Payload::Kernel {
+                kernel,
+                initrd,
+                cmdline,
+                format,
+            } => self.load_kernel(kernel, initrd.as_ref(), cmdline, *format),
+        }
+    }
+
+    /// A kernel built without `call` answers ENOSYS before it looks at
+    /// anything (unless the preflight is skipped). A dry run goes on: it
+    /// shows the plan, and its verdict names the missing call.
+    pub(super) fn refuse_missing_syscall(&mut self, call: Syscall) -> bool {
+        if self.req.options.skip_preflight || self.req.dry_run {
+            return false;
+        }
+        let Err(r) = rules::syscall_built(call, self.facts) else {
+            return false;
+        };
+        let message = format!("cannot load the {}: {r}", self.target().describe());
+        self.fail(Failure::refused(r, message));
+        true
+    }
+
+    /// The command line: /proc/cmdline's reusable words, then `append`.
+    pub(super) fn compose_cmdline(&mut self, spec: &CmdlineSpec) -> Option<Vec<u8>> {
+        let base = if spec.reuse {
+            // Unreadable is an error (kexec-tools dies too), never an empty line.
+            match self.host.read_bytes(facts::path::CMDLINE) {
+                Ok(line) => Some(cmdline::reusable(&line, self.target() == Target::Crash)),
+                Err(e) => {
+                    let reason = format!(
+                        "cannot read {} for --reuse-cmdline: {}",
+                        facts::path::CMDLINE,
+                        describe_io(&e)
+                    );
+                    let rejection = model(Errno::from_io(&e), Rule::UnreadableFile, &reason);
+                    self.fail(Failure::refused(rejection, reason).with_kind(FailureKind::Invalid));
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        Some(cmdline::compose(base.as_deref(), spec.append.as_deref()))
+    }
+
+    /// KEXEC_FILE_DEBUG when asked for and the running kernel knows it.
+    pub(super) fn file_flags(&self) -> FileFlags {
+        let accepted = rules::file_flags_accepted(self.facts.kernel_version());
+        if self.req.options.debug && accepted.contains(KEXEC_FILE_DEBUG) {
+            KEXEC_FILE_DEBUG
+        } else {
+            FileFlags(0)
+        }
+    }
+
+    pub(super) fn input_failure(&mut self, e: &InputError) {
+        let rejection = model(
+            Errno::from_io(&e.source),
+            Rule::UnreadableFile,
+            &e.to_string(),
+        );
+        self.fail(Failure::refused(rejection, e.to_string()));
+    }
+
+    /// Raw segments: exactly these, through kexec_load.
+    pub(super) fn load_segments(&mut self, specs: &[RawSegment]) {
+        let target = self.target();
+        if self.req.syscall == SyscallChoice::File {
+            return self.fail(Failure::usage(
+                "--segment loads raw segments, which only kexec_load takes: drop -s",
+            ));
+        }
+        let mut segments = Vec::new();
+        let limit = rules::stream_limit(self.facts, target);
+        for spec in specs {
+            // Opened once and mapped through the same descriptor (a pipe or
+            // device is first read to EOF into a sealed memfd).
+            let mapped = Input::open_within(&spec.file, limit).and_then(|i| Ok((i.map()?, i)));
+            let (map, input) = match mapped {
+                Ok(m) => m,
+                Err(source) => {
+                    return self.input_failure(&InputError {
+                        role: "segment",
+                        path: spec.file.clone(),
+                        source,
+                    })
+                }
+            };
+            if map.is_empty() {
+                // A 0-byte segment would load nothing from this file, silently.
+                let reason = format!(
+                    "the segment file {} is empty: nothing to load",
+                    input.describe()
+                );
+                let rejection = model(Errno::EINVAL, Rule::EmptyFile, &reason);
+                return self
+                    .fail(Failure::refused(rejection, reason).with_kind(FailureKind::Refused));
+            }
+            let memsz = spec.memsz.unwrap_or_else(|| {
+                (map.len() as u64).div_ceil(rules::PAGE_SIZE) * rules::PAGE_SIZE
+            });
+            segments.push(Segment {
+                digest: None,
+                purpose: format!("raw segment {}", input.describe()),
+                data: SegmentData::share(map.bytes(), &[&map]),
+                mem: spec.mem,
+                memsz,
+            });
+        }
+        let base = if target == Target::Crash {
+            KEXEC_ON_CRASH.0
+        } else {
+            0
+        };
+        let options = &self.req.options;
+        let arch = options.arch.unwrap_or(KexecArch::native().value());
+        let plan = Plan::Load {
+            target,
+            entry: options
+                .entry
+                .unwrap_or(segments.first().map_or(0, |s| s.mem)),
+            flags: KexecFlags(base | options.load_flags | arch),
+            segments,
+        };
+        let why = "kexec_load: raw segments".to_string();
+        if self.req.dry_run {
+            return self.judge(plan, why);
+        }
+        self.out.syscall_choice = Some(why);
+        self.log(format!("plan:\n{}", plan.describe().trim_end()));
+        let result = load::load(self.host, &plan, self.facts, options.skip_preflight);
+        let what = format!("cannot load the segments as the {}", target.describe());
+        let paths: Vec<&std::path::Path> = specs.iter().map(|s| s.file.as_path()).collect();
+        self.finish_load(plan, |p| Ok(Recipe::segments(&paths, p)), result, &what);
+    }
+
+    pub(super) fn load_kernel(
+        &mut self,
+        kernel: &std::path::Path,
+        initrd: Option<&PathBuf>,
+        spec: &CmdlineSpec,
+        format: Option<&'static str>,
+    ) {
+        let target = self.target();
+        let Some(text) = self.compose_cmdline(spec) else {
+            return;
+        };
+        let limit = rules::stream_limit(self.facts, target);
+        let flags = self.file_flags();
+        let initrd = initrd.map(PathBuf::as_path);
+        let file = match FileLoad::open_within(target, kernel, initrd, text, flags, limit) {
+            Ok(f) => f,
+            Err(e) => return self.input_failure(&e),
+        };
+        let what = format!(
+            "cannot load {} as the {}",
+            path_text(kernel),
+            target.describe()
+        );
+        if let Some(why) = format.and_then(|f| Self::type_mismatch(f, &file.kernel_head)) {
+            let note = self.crash_aftermath(false);
+            let message = format!("{what}: {why}{note}");
+            let rejection = model(Errno::ENOEXEC, Rule::WrongType, &why);
+            return self.fail(Failure::refused(rejection, message));
+        }
+        let Some((plan, why)) = self.choose(file, format, &what) else {
+            return;
+        };
+        if self.req.dry_run {
+            return self.judge(plan, why);
+        }
+        self.log(format!("syscall: {why}"));
+        self.log(format!("plan:\n{}", plan.describe().trim_end()));
+        self.out.syscall_choice = Some(why);
+        let result = load::load(
+            self.host,
+            &plan,
+            self.facts,
+            self.req.options.skip_preflight,
+        );
+        self.finish_kernel_load(plan, result, &what);
+    }
+}
+
+pub(super) fn model(errno: Errno, rule: Rule, reason: &str) -> Rejection {
+    Rejection {
+        errno,
+        rule,
+        reason: reason.to_string(),
+        source: Source::Model,
+    }
+}

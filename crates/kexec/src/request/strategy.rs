@@ -1,0 +1,171 @@
+//! Which system call: `-s`, `-c`, and the `-a` strategy (kexec-tools
+//! 2.0.27+'s: the file call first, kexec_load when the kernel cannot take
+//! the image that way, or at once when an option or the format needs it).
+
+use super::run::Run;
+use super::*;
+
+impl Run<'_> {
+    /// The `-a` strategy (and `-s`/`-c`): which call, and the plan for it.
+    /// `None` when the request has ended (loaded already, or failed). The
+    /// kexec_load plan's files are kept in `built_from` until the load ends.
+    pub(super) fn choose(
+        &mut self,
+        file: FileLoad,
+        format: Option<&str>,
+        what: &str,
+    ) -> Option<(Plan, String)> {
+        let load_only_option = kexec_load_only_option(&self.req.options, format);
+        let only_kexec_load = boot::needs_kexec_load(&file.kernel_head);
+        match self.req.syscall {
+            SyscallChoice::Auto if load_only_option.is_some() => {
+                let why = format!(
+                    "kexec_load (auto): {} is honoured only by kexec_load (our boot image and purgatory)",
+                    load_only_option.unwrap_or_default()
+                );
+                self.with_kexec_load(file, why, what)
+            }
+            SyscallChoice::Auto if only_kexec_load => {
+                let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
+                if self.refuse_missing_syscall(Syscall::KexecLoad) {
+                    return None;
+                }
+                self.with_kexec_load(file, why.into(), what)
+            }
+            SyscallChoice::Load => {
+                let why = "kexec_load (-c): our boot image and purgatory";
+                self.with_kexec_load(file, why.into(), what)
+            }
+            SyscallChoice::File => Some((
+                Plan::FileLoad(file),
+                "kexec_file_load (-s): the kernel parses the bzImage itself".to_string(),
+            )),
+            SyscallChoice::Auto => self.auto(file, what),
+        }
+    }
+
+    pub(super) fn with_kexec_load(
+        &mut self,
+        file: FileLoad,
+        why: String,
+        what: &str,
+    ) -> Option<(Plan, String)> {
+        match self.kexec_load_plan(&file) {
+            Ok(plan) => {
+                self.built_from = Some(file);
+                Some((plan, why))
+            }
+            Err(e) => {
+                self.plan_failure(what, &e);
+                None
+            }
+        }
+    }
+
+    /// -a: the file call first; on a refusal kexec-tools falls back on, kexec_load.
+    pub(super) fn auto(&mut self, file: FileLoad, what: &str) -> Option<(Plan, String)> {
+        let first = "kexec_file_load (auto, the default: the file call first, kexec_load if the kernel cannot take the image that way)";
+        let file_plan = Plan::FileLoad(file);
+        let skip = self.req.options.skip_preflight;
+        let verdict = if skip {
+            Ok(())
+        } else {
+            rules::check(&file_plan, self.facts)
+        };
+        let verdict = match verdict {
+            Ok(()) if self.req.dry_run => return Some((file_plan, first.into())),
+            Ok(()) => {
+                self.log(format!("syscall: {first}"));
+                self.log(format!("plan:\n{}", file_plan.describe().trim_end()));
+                self.out.syscall_choice = Some(first.into());
+                load::load(self.host, &file_plan, self.facts, true)
+            }
+            Err(r) => Err(r),
+        };
+        let r = match verdict {
+            Ok(()) => {
+                self.finish_kernel_load(file_plan, Ok(()), what);
+                return None;
+            }
+            Err(r) => r,
+        };
+        // No fallback either when the kernel lacks kexec_load too.
+        if !falls_back(r.errno) || rules::syscall_built(Syscall::KexecLoad, self.facts).is_err() {
+            if self.req.dry_run {
+                self.judge(file_plan, first.into());
+            } else {
+                self.out.syscall_choice = Some(first.into());
+                self.finish(file_plan, Err(r), what);
+            }
+            return None;
+        }
+        let why = format!(
+            "kexec_load (auto): kexec_file_load would be refused with {} ({}), which sends kexec-tools -a to kexec_load too",
+            r.errno.name(),
+            r.reason
+        );
+        let Plan::FileLoad(file) = file_plan else {
+            unreachable!("built above")
+        };
+        match self.kexec_load_plan(&file) {
+            Ok(plan) => {
+                self.built_from = Some(file);
+                Some((plan, why))
+            }
+            Err(e) => {
+                // Neither call can take it: report both reasons, and what
+                // the file call (if it reached the kernel) did to the crash kernel.
+                let note = self.crash_aftermath(false);
+                let message = format!(
+                    "{what}: {r}\nthe kexec_load fallback cannot take it either: {e}{note}"
+                );
+                let mut failure = Failure::refused(r, message);
+                failure.fallback = Some(format!("kexec_load: {e}"));
+                self.out.plan = Some(Plan::FileLoad(file));
+                self.fail(failure);
+                None
+            }
+        }
+    }
+
+    /// The kexec_load plan for the files the file plan already opened.
+    pub(super) fn kexec_load_plan(&self, file: &FileLoad) -> Result<Plan, LoadPlanError> {
+        let options = &self.req.options;
+        let mut plan = boot::plan_kexec_load(
+            self.host,
+            self.facts,
+            file,
+            options.boot_args,
+            &options.boot,
+        )?;
+        // An entry given overrides where the kernel jumps, as in kexec-tools
+        // (which then bypasses the purgatory): for experts debugging an image.
+        if let (Plan::Load { entry, .. }, Some(addr)) = (&mut plan, options.entry) {
+            *entry = addr;
+        }
+        Ok(plan)
+    }
+
+    pub(super) fn plan_failure(&mut self, what: &str, e: &LoadPlanError) {
+        let note = self.crash_aftermath(false);
+        let message = format!("{what} with kexec_load: {e}{note}");
+        self.fail(Failure::refused(e.rejection(), message).with_kind(FailureKind::Refused));
+    }
+
+    /// `--type`: the named loader must accept the file, as kexec-tools'
+    /// probe decides ("Wrong file type ..."); formats are probed in the
+    /// registry's order.
+    pub(super) fn type_mismatch(wanted: &str, kernel_head: &[u8]) -> Option<String> {
+        let actual = formats::probe(kernel_head);
+        if actual.is_some_and(|f| f.name() == wanted) {
+            return None;
+        }
+        let what = match actual {
+            Some(f) => format!("it is a {} kernel", f.name()),
+            None => formats::not_a_kernel(kernel_head),
+        };
+        Some(format!(
+            "--type={wanted}: the {wanted} loader does not accept it: {what}"
+        ))
+    }
+}

@@ -1,0 +1,208 @@
+use super::*;
+use crate::sys::fake::{Call, CRASH_LOADED};
+use crate::sys::FakeHost;
+use crate::testing::{add_crash_files, bzimage64_sample};
+use std::path::Path;
+
+struct Files(PathBuf);
+
+impl Files {
+    fn new(name: &str) -> Files {
+        let d = std::env::temp_dir().join(format!("kexec-request-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("vmlinuz"), bzimage64_sample()).unwrap();
+        std::fs::write(d.join("empty"), b"").unwrap();
+        std::fs::write(d.join("text"), "not a kernel\n".repeat(200)).unwrap();
+        Files(d)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn perform(host: &mut FakeHost, request: &Request) -> Outcome {
+    Kexec::new(host).perform(request)
+}
+
+fn failure(outcome: &Outcome) -> &Failure {
+    outcome.result.as_ref().expect_err("the request fails")
+}
+
+/// What `--json` reports of every kind of failure is the library's own
+/// vocabulary: the rule and source read back as `Rule` and `Source`.
+#[test]
+fn every_failure_is_reported_in_the_librarys_vocabulary() {
+    let f = Files::new("vocabulary");
+    let mut host = FakeHost::typical();
+    let kernel = f.path("vmlinuz");
+    let mut wrong_type = Request::load(Target::Normal, &kernel);
+    if let Action::Load(Payload::Kernel { format, .. }) = &mut wrong_type.action {
+        *format = Some("elf-x86_64");
+    }
+    let mut reuse = Request::load(Target::Normal, &kernel);
+    if let Action::Load(Payload::Kernel { cmdline, .. }) = &mut reuse.action {
+        cmdline.reuse = true;
+    }
+    let segments = |file: &Path, syscall| Request {
+        action: Action::Load(Payload::Segments(vec![RawSegment {
+            file: file.to_path_buf(),
+            mem: 0x100000,
+            memsz: None,
+        }])),
+        syscall,
+        ..Request::unload(Target::Normal)
+    };
+    let mut elf_by_file_call = Request::load(Target::Normal, f.path("text"));
+    elf_by_file_call.syscall = SyscallChoice::Load;
+    let cases: Vec<(&str, Request, Rule, Errno, FailureKind)> = vec![
+        (
+            "missing kernel",
+            Request::load(Target::Normal, f.path("nope")),
+            Rule::UnreadableFile,
+            Errno::ENOENT,
+            FailureKind::Refused,
+        ),
+        (
+            "wrong --type",
+            wrong_type,
+            Rule::WrongType,
+            Errno::ENOEXEC,
+            FailureKind::Refused,
+        ),
+        (
+            "empty segment",
+            segments(&f.path("empty"), SyscallChoice::Load),
+            Rule::EmptyFile,
+            Errno::EINVAL,
+            FailureKind::Refused,
+        ),
+        (
+            "segments by the file call",
+            segments(&f.path("vmlinuz"), SyscallChoice::File),
+            Rule::Usage,
+            Errno::EINVAL,
+            FailureKind::Invalid,
+        ),
+        (
+            "not a kernel, kexec_load",
+            elf_by_file_call,
+            Rule::Image,
+            Errno::EINVAL,
+            FailureKind::Refused,
+        ),
+        (
+            "empty kernel",
+            Request::load(Target::Normal, f.path("empty")),
+            Rule::EmptyFile,
+            Errno::EINVAL,
+            FailureKind::Invalid,
+        ),
+    ];
+    for (name, request, rule, errno, kind) in cases {
+        let outcome = perform(&mut host, &request);
+        let failure = failure(&outcome);
+        assert_eq!(
+            (
+                failure.rejection.rule,
+                failure.rejection.errno,
+                failure.kind
+            ),
+            (rule, errno, kind),
+            "{name}: {}",
+            failure.message
+        );
+        let json = outcome.to_json();
+        let read: Rule = serde_json::from_value(json["rule"].clone()).unwrap();
+        let source: Source = serde_json::from_value(json["source"].clone()).unwrap();
+        assert_eq!((read, source), (rule, failure.rejection.source), "{name}");
+        assert_eq!(json["errno"], errno.name(), "{name}");
+    }
+    host.unset("/proc/cmdline");
+    let outcome = perform(&mut host, &reuse);
+    let failure = failure(&outcome);
+    assert_eq!(
+        (failure.rejection.rule, failure.kind),
+        (Rule::UnreadableFile, FailureKind::Invalid)
+    );
+    assert!(
+        failure.message.contains("--reuse-cmdline"),
+        "{}",
+        failure.message
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+}
+
+/// -a: a file call the kernel refuses with a fallback errno goes on to
+/// kexec_load, and the outcome says why; other errnos do not.
+#[test]
+fn auto_falls_back_to_kexec_load_only_on_kexec_tools_errnos() {
+    let f = Files::new("auto");
+    let mut host = FakeHost::typical();
+    host.load_results.push_back(Err(Errno::EOPNOTSUPP));
+    let outcome = perform(&mut host, &Request::load(Target::Normal, f.path("vmlinuz")));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let why = outcome.syscall_choice.as_deref().unwrap();
+    assert!(
+        why.starts_with("kexec_load (auto): kexec_file_load would be refused with EOPNOTSUPP"),
+        "{why}"
+    );
+    assert!(
+        matches!(host.calls[..], [Call::FileLoad { .. }, Call::Load { .. }]),
+        "{:?}",
+        host.calls
+    );
+    assert!(matches!(outcome.plan, Some(Plan::Load { .. })));
+
+    let mut host = FakeHost::typical();
+    host.load_results.push_back(Err(Errno::EPERM));
+    let outcome = perform(&mut host, &Request::load(Target::Normal, f.path("vmlinuz")));
+    assert_eq!(failure(&outcome).rejection.errno, Errno::EPERM);
+    assert_eq!(host.calls.len(), 1, "{:?}", host.calls);
+}
+
+/// A successful crash load is recorded; a crash unload forgets it, and
+/// the session then knows no crash kernel is loaded.
+#[test]
+fn crash_loads_are_recorded_and_unloads_forget_them() {
+    let f = Files::new("journal");
+    let mut host = FakeHost::typical();
+    add_crash_files(&mut host);
+    let mut kexec = Kexec::new(&mut host);
+    let outcome = kexec.perform(&Request::load(Target::Crash, f.path("vmlinuz")));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(
+        outcome.log.iter().any(|l| l.starts_with("recorded in")),
+        "{:?}",
+        outcome.log
+    );
+    assert_eq!(kexec.facts().crash_loaded, Some(true));
+    let outcome = kexec.perform(&Request::unload(Target::Crash));
+    assert!(outcome.result.is_ok());
+    assert_eq!(kexec.facts().crash_loaded, Some(false));
+    assert!(crash_journal::read_record(&host).is_err());
+    assert_eq!(host.files[CRASH_LOADED], "0\n");
+}
+
+/// --debug asks for KEXEC_FILE_DEBUG only where the kernel knows it (6.8+).
+#[test]
+fn file_debug_is_asked_for_only_where_the_kernel_has_it() {
+    let f = Files::new("debug");
+    let mut request = Request::load(Target::Normal, f.path("vmlinuz"));
+    request.syscall = SyscallChoice::File;
+    request.options.debug = true;
+    for (release, wanted) in [("6.1.0-25-amd64", false), ("6.8.0", true)] {
+        let mut host = FakeHost::typical();
+        host.set("/proc/sys/kernel/osrelease", &format!("{release}\n"));
+        let outcome = perform(&mut host, &request);
+        let Some(Plan::FileLoad(load)) = &outcome.plan else {
+            panic!("{release}: {:?}", outcome.result)
+        };
+        assert_eq!(load.flags.contains(KEXEC_FILE_DEBUG), wanted, "{release}");
+    }
+}
