@@ -112,6 +112,7 @@ if [ ! -e "$TOOLCHAIN/.complete" ]; then
     for deb in "$TOOLCHAIN"/debs/*.deb; do
         dpkg-deb -x "$deb" "$TOOLCHAIN/root"
     done
+    rm -rf "$TOOLCHAIN/debs"
     [ -d "$SYSROOT/lib/rustlib/$TARGET/lib" ] || die "libstd-rust-web-dev:arm64 has no $TARGET std"
     # Debian's rustc has /usr compiled in as its sysroot: point it at ours.
     cat >"$RUSTC_WRAPPED" <<EOF
