@@ -97,6 +97,7 @@ pub mod boot;
 pub mod cmdline;
 pub mod crash_journal;
 pub mod exec;
+pub mod fdt;
 pub mod facts;
 pub mod hex;
 pub mod image;

@@ -8,6 +8,7 @@
 //! architecture's own in its field), [`BootArgs`], and each builder's own
 //! error inside [`ArchBuildError`].
 
+pub mod aarch64;
 pub mod x86_64;
 
 use crate::boot::{KernelBytes, LoadPlanError};

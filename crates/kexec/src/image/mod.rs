@@ -1,8 +1,10 @@
 //! Kernel image formats. One format per file; each reads its own header and
 //! leaves the judgement of what a kernel accepts to `rules`.
 
+pub mod arm64_image;
 pub mod bzimage;
 pub mod bzimage64;
+pub mod compressed;
 pub mod elf_x86_64;
 pub mod format;
 pub mod identify;

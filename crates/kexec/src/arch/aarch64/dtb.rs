@@ -1,0 +1,1 @@
+//! arm64: dtb (to come).

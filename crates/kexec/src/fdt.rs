@@ -1,0 +1,1 @@
+//! Flattened device trees (DTB): read and write (to come).

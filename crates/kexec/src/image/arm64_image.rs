@@ -1,0 +1,1 @@
+//! The arm64 Linux `Image` format (to come).

@@ -1,0 +1,1 @@
+//! Compressed kernels and EFI zboot images, unpacked in user space (to come).
