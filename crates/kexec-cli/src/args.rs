@@ -5,7 +5,7 @@
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use kexec::arch::{x86_64, BootArgs, LoadOptions};
+use kexec::arch::{aarch64, x86_64, BootArgs, LoadOptions};
 use kexec::boot::purgatory::SerialConsole;
 use kexec::image::{KernelFormat, FORMATS};
 use kexec::request::{Action, CmdlineSpec, Options, Payload, RawSegment};
@@ -67,6 +67,8 @@ pub struct Request {
     pub pass_memmap_cmdline: bool,
     /// -t/--type: the loader the kernel file must suit (kexec_load only).
     pub kernel_type: Option<KernelType>,
+    /// arm64: --dtb and --port.
+    pub aarch64: aarch64::Options,
 }
 
 /// --console-vga, --reset-vga, --reuse-video-type.
@@ -197,6 +199,7 @@ impl Request {
                         reuse_video_type: self.video.reuse_video_type,
                         pass_memmap_cmdline: self.pass_memmap_cmdline,
                     },
+                    aarch64: self.aarch64.clone(),
                 },
                 boot_args: self.boot_args,
                 entry: self.entry,
@@ -285,11 +288,10 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 10] = [
 /// accepts on any architecture: parsed, so that each is refused by name with
 /// the reason (not mistaken for a typo of another option), exit 1.
 /// (name, takes a value, why and what to do instead)
-const REFUSED: [(&str, bool, &str); 26] = [
+const REFUSED: [(&str, bool, &str); 25] = [
     ("hotplug", false, "is not supported: this kexec builds no hotplug-sized elfcorehdr for kexec_load. Use -s: the kernel (6.5+, CONFIG_CRASH_HOTPLUG) then updates the crash kernel on CPU and memory hotplug itself; or reload the crash kernel after each hotplug"),
     ("no-cma", false, "(KEXEC_FILE_NO_CMA, kexec-tools after 2.0.32) is not supported by this kexec: drop it"),
     ("force-dtb", false, "(KEXEC_FILE_FORCE_DTB) is not supported: x86_64 kernels boot from boot_params, not a device tree; drop it"),
-    ("dtb", true, "is an arm/arm64/ppc/riscv/mips (and 32-bit bzImage) option: x86_64 kernels take no device tree; drop it"),
     ("module", true, "loads a multiboot module: this kexec loads Linux kernels (bzImage64, ELF vmlinux), not multiboot images; drop it"),
     ("reuseinitrd", false, "needs the initrd the running kernel kept (retain_initrd), which kexec-tools does not implement on x86 either: give the initrd with --initrd"),
     ("load-preserve-context", false, "(kexec jump, KEXEC_PRESERVE_CONTEXT) is not supported: our purgatory never returns to this kernel; use -l"),
@@ -317,7 +319,8 @@ const REFUSED: [(&str, bool, &str); 26] = [
 /// Options only a load reads: kexec-tools refuses them (usage, exit 1) when
 /// nothing is loaded (-e, -u, -S). Its arch options (--serial, --reset-vga,
 /// --console-*, --elf*-core-headers) are not among them.
-const LOADER_OPTIONS: [(&str, &str); 9] = [
+const LOADER_OPTIONS: [(&str, &str); 10] = [
+    ("dtb", "--dtb"),
     ("append", "--append/--command-line"),
     ("initrd", "--initrd/--ramdisk"),
     ("reuse-cmdline", "--reuse-cmdline"),
@@ -331,8 +334,10 @@ const LOADER_OPTIONS: [(&str, &str); 9] = [
 
 /// Options that only the kexec_load path honours (they shape our boot image
 /// or purgatory): refused with -s, and they take -a straight to kexec_load.
-pub const KEXEC_LOAD_ONLY: [&str; 6] = [
+pub const KEXEC_LOAD_ONLY: [&str; 8] = [
     "type",
+    "dtb",
+    "port",
     "console-serial",
     "console-vga",
     "reset-vga",
@@ -350,9 +355,10 @@ pub fn command() -> Command {
             "Exit status: 0 on success, 1 on a usage error or when -e finds nothing loaded, \
 255 when a load fails. With -S: 1 when loaded, 0 when not.\n\
 Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.\n\
---console-serial, --console-vga, --reset-vga, --reuse-video-type, --pass-memmap-cmdline and --type \
-shape our kexec_load boot image: -a then uses kexec_load, -s refuses them.\n\
-kexec-tools options this kexec does not have (--hotplug, --dtb, --module, --reuseinitrd, \
+--console-serial, --console-vga, --reset-vga, --reuse-video-type, --pass-memmap-cmdline (x86_64), \
+--dtb, --port (arm64) and --type shape our kexec_load boot image: -a then uses kexec_load, -s refuses \
+them; each architecture's own options are refused on the other.\n\
+kexec-tools options this kexec does not have (--hotplug, --module, --reuseinitrd, \
 --load-preserve-context, --load-jump-back-helper, --load-live-update, --exec-live-update, --real-mode, \
 --entry-32bit, --no-cma, --force-dtb, --elf32-core-headers, --args-elf and other architectures' options) \
 are refused by name with the reason (exit 1), as are loading options given with -e, -u or -S.",
@@ -392,6 +398,8 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(value("mem-max", "mem-max", "ADDR", "Highest address for segments (kexec_load)"))
         .arg(value("serial", "serial", "PORT", "Purgatory serial port: ttyS0, ttyS1 or 0xPORT (kexec_load)"))
         .arg(value("serial-baud", "serial-baud", "BAUD", "Purgatory serial speed (kexec_load)"))
+        .arg(value("dtb", "dtb", "FILE", "arm64: the device tree to pass instead of /sys/firmware/fdt (kexec_load)").value_parser(clap::value_parser!(OsString)))
+        .arg(value("port", "port", "ADDR", "arm64: the purgatory prints on the PL011 UART at this MMIO address (kexec_load)"))
         .arg(Arg::new("kernel").value_name("KERNEL").num_args(0..).action(ArgAction::Append).value_parser(clap::value_parser!(OsString)).help("The kernel image"));
     for (long, help) in LOAD_ONLY_FLAGS {
         cmd = cmd.arg(flag(long, None, long, help).hide_short_help(true));
@@ -605,7 +613,39 @@ fn serial_console(m: &ArgMatches) -> Result<Option<SerialConsole>, String> {
         .then_some(SerialConsole { port, baud }))
 }
 
+/// Parses kexec's arguments for the machine this build runs on.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
+    parse_for(std::env::consts::ARCH, args)
+}
+
+/// Options of one architecture's kexec-tools, refused on the others:
+/// (name, its architecture, why elsewhere).
+const ARCH_OPTIONS: [(&str, &str, &str); 10] = [
+    ("dtb", "aarch64", "is an arm/arm64/ppc/riscv/mips (and 32-bit bzImage) option: x86_64 kernels take no device tree; drop it"),
+    ("port", "aarch64", "is an arm64 option (the purgatory's PL011 UART): on x86_64 use --console-serial --serial=PORT"),
+    ("console-serial", "x86_64", "is an x86 option (a 16550 UART at an I/O port): on arm64 use --port=ADDR, the PL011 UART's MMIO address"),
+    ("serial", "x86_64", "is an x86 option (a 16550 UART at an I/O port): on arm64 use --port=ADDR, the PL011 UART's MMIO address"),
+    ("serial-baud", "x86_64", "is an x86 option: on arm64 the purgatory keeps the UART's speed; drop it"),
+    ("console-vga", "x86_64", "is an x86 option (the VGA text screen): arm64 has none; drop it"),
+    ("reset-vga", "x86_64", "is an x86 option (the VGA text screen): arm64 has none; drop it"),
+    ("reuse-video-type", "x86_64", "is an x86 option (boot_params' video type): arm64 kernels take their framebuffer from the device tree or UEFI; drop it"),
+    ("pass-memmap-cmdline", "x86_64", "is an x86 option: an arm64 capture kernel gets its memory as linux,usable-memory-range in the device tree; drop it"),
+    ("noefi", "x86_64", "is an x86 option: an arm64 kernel finds UEFI through the device tree's /chosen; drop it"),
+];
+
+/// The first option of another architecture than `arch`, as its usage error.
+fn other_arch_option(m: &ArgMatches, arch: &str) -> Option<String> {
+    ARCH_OPTIONS
+        .iter()
+        .filter(|(_, owner, _)| *owner != arch)
+        .filter_map(|(id, _, why)| given_at(m, id).map(|at| (at, id, why)))
+        .min()
+        .map(|(_, id, why)| format!("error: --{id} {why}"))
+}
+
+/// Parses kexec's arguments as the kexec of the architecture named `arch`
+/// (`uname -m`) does: each architecture's own options are refused on the others.
+pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed {
     let mut cmd = command();
     let m = match cmd.try_get_matches_from_mut(args) {
         Ok(m) => m,
@@ -620,7 +660,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
     if m.get_flag("print-ckr-size") {
         return Parsed::PrintCrashSize;
     }
-    if let Some(e) = refused_option(&m) {
+    if let Some(e) = refused_option(&m).or_else(|| other_arch_option(&m, arch)) {
         return Parsed::Usage(e);
     }
     let steps = steps(&m);
@@ -725,6 +765,22 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         Ok(c) => c,
         Err(e) => return Parsed::Usage(e),
     };
+    let port = match m.get_one::<String>("port").map(|t| (t, parse_number(t))) {
+        None => None,
+        Some((_, Some(n))) if n > 0 => Some(n),
+        Some((t, _)) => {
+            return Parsed::Usage(format!(
+                "error: bad option value in --port={t}: expected the UART's MMIO address, e.g. 0x9000000"
+            ))
+        }
+    };
+    let dtb = match m.get_one::<OsString>("dtb").map(|d| d.to_str()) {
+        None => None,
+        Some(Some(d)) => Some(d.to_string()),
+        Some(None) => {
+            return Parsed::Usage("error: --dtb: the device tree's path is not UTF-8".into())
+        }
+    };
     Parsed::Run(Request {
         steps,
         syscall: syscall(&m),
@@ -757,6 +813,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         },
         pass_memmap_cmdline,
         kernel_type,
+        aarch64: aarch64::Options { dtb, port },
     })
 }
 
@@ -986,5 +1043,45 @@ mod tests {
         // systemd: separate argv, may be an empty append.
         let r = run(&["--load", "/k", "--append", "", "--initrd", "/i"]);
         assert_eq!(r.append.as_deref(), Some(&b""[..]));
+    }
+
+    fn parsed_for(arch: &str, args: &[&str]) -> Parsed {
+        let argv = std::iter::once("kexec")
+            .chain(args.iter().copied())
+            .map(OsString::from);
+        parse_for(arch, argv)
+    }
+
+    /// kexec-tools' arm64 options reach the arm64 image; each
+    /// architecture's own options are refused by name on the other.
+    #[test]
+    fn arm64_options_and_each_architectures_refusals() {
+        let Parsed::Run(r) = parsed_for(
+            "aarch64",
+            &["-c", "-l", "--dtb=/boot/virt.dtb", "--port", "0x9000000", "/Image"],
+        ) else {
+            panic!("arm64 options parse on aarch64");
+        };
+        assert_eq!(r.aarch64.dtb.as_deref(), Some("/boot/virt.dtb"));
+        assert_eq!(r.aarch64.port, Some(0x900_0000));
+        let lib = r.library_request(kexec::Target::Normal, true);
+        assert_eq!(lib.options.boot.first_arch_option(), Some("--dtb"));
+        let usage_for = |arch, args: &[&str]| match parsed_for(arch, args) {
+            Parsed::Usage(text) => text,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        let e = usage_for("x86_64", &["-l", "--dtb=/d", "/k"]);
+        assert!(e.contains("--dtb") && e.contains("x86_64 kernels take no device tree"), "{e}");
+        let e = usage_for("x86_64", &["-l", "--port=0x9000000", "/k"]);
+        assert!(e.contains("--port is an arm64 option"), "{e}");
+        let e = usage_for("aarch64", &["-l", "--console-serial", "/k"]);
+        assert!(e.contains("--console-serial is an x86 option") && e.contains("--port"), "{e}");
+        let e = usage_for("aarch64", &["-l", "--reset-vga", "/k"]);
+        assert!(e.contains("--reset-vga is an x86 option"), "{e}");
+        let e = usage_for("aarch64", &["-l", "--port=uart", "/k"]);
+        assert!(e.contains("--port=uart"), "{e}");
+        // -s cannot honour them: the kernel builds its own device tree.
+        let e = usage_for("aarch64", &["-s", "-l", "--dtb=/d", "/k"]);
+        assert!(e.contains("--dtb"), "{e}");
     }
 }

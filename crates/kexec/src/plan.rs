@@ -184,6 +184,9 @@ impl Segment {
 
 /// "12.3 MiB", or "a pipe, read to EOF: 12.3 MiB" for a streamed input.
 fn streamed_or_size(input: &Input) -> String {
+    if let Some(what) = input.unpacked_from {
+        return format!("{what}, unpacked: {}", human_size(input.size));
+    }
     match input.streamed_from {
         Some(kind) => format!("{kind}, read to EOF: {}", human_size(input.size)),
         None => human_size(input.size),
@@ -279,11 +282,26 @@ impl FileLoad {
     ) -> Result<FileLoad, InputError> {
         let open_input = |role, path| open_input(role, path, stream_limit);
         let kernel = open_input("kernel", kernel)?;
-        let kernel_head = kernel.head(PROBE_BYTES).map_err(|source| InputError {
+        let head = |kernel: &Input| {
+            kernel.head(PROBE_BYTES).map_err(|source| InputError {
+                role: "kernel",
+                path: kernel.path.clone(),
+                source,
+            })
+        };
+        let kernel_head = head(&kernel)?;
+        // A packed kernel (Image.gz, EFI zboot) is unpacked once; both
+        // calls then take the kernel inside.
+        let path = kernel.path.clone();
+        let kernel = kernel.unpacked(&kernel_head).map_err(|why| InputError {
             role: "kernel",
-            path: kernel.path.clone(),
-            source,
+            path,
+            source: io::Error::new(io::ErrorKind::InvalidData, why),
         })?;
+        let kernel_head = match kernel.unpacked_from {
+            Some(_) => head(&kernel)?,
+            None => kernel_head,
+        };
         let initrd = initrd.map(|p| open_input("initrd", p)).transpose()?;
         let mut flags = extra_flags;
         if target == Target::Crash {

@@ -53,6 +53,8 @@ pub enum Rule {
     FileTooBig,
     /// No kexec_file_load loader takes the kernel: not a bzImage64 it accepts (ENOEXEC).
     NotBzImage64,
+    /// arm64: the kernel's one file loader takes a raw `Image` only (EINVAL).
+    NotArm64Image,
     /// The bzImage is shorter than its setup header says (ENOEXEC).
     Truncated,
     /// Ours, not the kernel's: it would load the file, which could not boot.
@@ -586,6 +588,9 @@ fn readable_file(role: &str, input: &crate::image::Input) -> Result<(), Rejectio
 /// sanity_check_segment_list() (kernel/kexec_core.c). Our own two rules
 /// come last, since the kernel would go on. Each step is one named check.
 fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
+    if KexecArch::native() == KexecArch::Aarch64 {
+        return check_file_load_arm64(load, facts);
+    }
     file_flags(load.flags, facts)?;
     readable_file("kernel", &load.kernel)?;
     let header = kernel_is_bzimage64(load, facts)?;
@@ -603,6 +608,42 @@ fn check_file_load(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
     half_of_ram(&[("kernel", kernel_memsz), ("initrd", initrd_memsz)], facts)?;
     cmdline_has_no_inner_nul(load)?;
     payload_complete(load, &header)
+}
+
+/// kexec_file_load() on arm64 (arch/arm64/kernel/kexec_image.c): the
+/// flags, reading the files, image_probe() (a raw Image, else EINVAL —
+/// Image.gz, zboot and UKIs must be unpacked in user space), the command
+/// line's NUL, image_load()'s header checks, then our own inner-NUL rule.
+fn check_file_load_arm64(load: &FileLoad, facts: &Facts) -> Result<(), Rejection> {
+    file_flags(load.flags, facts)?;
+    readable_file("kernel", &load.kernel)?;
+    kernel_is_arm64_image(load)?;
+    initrd_readable(load)?;
+    cmdline_nul_terminated(load)?;
+    cmdline_has_no_inner_nul(load)
+}
+
+/// image_probe() and image_load() on arm64: the "ARM\x64" magic, a
+/// non-zero image_size and a little-endian kernel, else EINVAL.
+fn kernel_is_arm64_image(load: &FileLoad) -> Result<(), Rejection> {
+    let name = load.kernel.display();
+    let why = match crate::image::arm64_image::header(&name, &load.kernel_head) {
+        Ok(h) if h.image_size == 0 => Some(format!(
+            "{name}: its image_size field (offset 0x10) is 0 (a kernel older than 3.17); the kernel's loader refuses it"
+        )),
+        Ok(_) => None,
+        Err(why) => Some(format!(
+            "{why}; the arm64 kernel's kexec_file_load takes a raw Image only{}",
+            match crate::image::identify::identify(&load.kernel_head) {
+                Some(what) => format!(" (this is {what})"),
+                None => String::new(),
+            }
+        )),
+    };
+    match why {
+        Some(why) => Err(model(Errno::EINVAL, Rule::NotArm64Image, why)),
+        None => Ok(()),
+    }
 }
 
 /// kimage_file_prepare_segments() → kexec_image_probe_default() →

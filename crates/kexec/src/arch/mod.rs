@@ -2,8 +2,7 @@
 //! path — the KEXEC_ARCH_* value, which formats the kernel's own
 //! kexec_file_load loader takes, and how a kernel's bytes become segments and
 //! an entry point. Each architecture is one module behind [`Arch`] and one
-//! line of [`ARCHITECTURES`]; x86_64 is the only one today, and an `aarch64`
-//! module sits beside it when it comes. What the trait takes and returns is
+//! line of [`ARCHITECTURES`]: `x86_64` and `aarch64`. What the trait takes and returns is
 //! the same for every architecture: [`LoadOptions`] (the common options, each
 //! architecture's own in its field), [`BootArgs`], and each builder's own
 //! error inside [`ArchBuildError`].
@@ -38,13 +37,18 @@ pub struct LoadOptions {
     // records written before it existed still read.
     #[serde(flatten)]
     pub x86_64: x86_64::Options,
+    /// The arm64 image's own options.
+    #[serde(flatten, default)]
+    pub aarch64: aarch64::Options,
 }
 
 impl LoadOptions {
     /// The first architecture option given (by its kexec-tools name): only
     /// our kexec_load image honours those, so `-a` goes to kexec_load.
     pub fn first_arch_option(&self) -> Option<&'static str> {
-        self.x86_64.first_given()
+        self.x86_64
+            .first_given()
+            .or_else(|| self.aarch64.first_given())
     }
 }
 
@@ -55,6 +59,7 @@ impl Default for LoadOptions {
             mem_max: u64::MAX,
             skip_checks: false,
             x86_64: x86_64::Options::default(),
+            aarch64: aarch64::Options::default(),
         }
     }
 }
@@ -136,7 +141,7 @@ pub trait Arch: Sync {
 }
 
 /// Every architecture whose kexec_load images we build: one line each.
-pub const ARCHITECTURES: &[&dyn Arch] = &[&x86_64::X86_64];
+pub const ARCHITECTURES: &[&dyn Arch] = &[&x86_64::X86_64, &aarch64::Aarch64];
 
 /// The architecture named `name` (as `uname -m` says it), when we build its
 /// images.

@@ -58,8 +58,20 @@ pub enum LoadPlanError {
     /// A rule of the kernel's, judged from the files' sizes before reading them.
     #[error("{}", .0.reason)]
     Rejected(crate::rules::Rejection),
+    /// The kernel is another architecture's (an arm64 Image on x86_64).
+    #[error("{file} is {kernel_arch}'s {format} kernel: this machine is {arch}, which cannot boot it; load a kernel built for {arch}")]
+    ForeignKernel {
+        /// The kernel file.
+        file: String,
+        /// Its format's name.
+        format: &'static str,
+        /// The architecture it is for.
+        kernel_arch: &'static str,
+        /// This machine's.
+        arch: &'static str,
+    },
     /// No module of ours builds kexec_load images for this architecture.
-    #[error("cannot build a kexec_load image on {arch}: only x86_64 images are built")]
+    #[error("cannot build a kexec_load image on {arch}: only x86_64 and aarch64 images are built")]
     UnsupportedArch {
         /// The architecture this build is for (`std::env::consts::ARCH`).
         arch: &'static str,
@@ -77,7 +89,9 @@ impl LoadPlanError {
             LoadPlanError::Memmap(_) => (Errno::EINVAL, Rule::UnreadableFile),
             LoadPlanError::Random(e) => (Errno::from_io(e), Rule::Other),
             LoadPlanError::Build(_) => (Errno::EINVAL, Rule::Image),
-            LoadPlanError::UnsupportedArch { .. } => (Errno::EINVAL, Rule::UnsupportedArch),
+            LoadPlanError::UnsupportedArch { .. } | LoadPlanError::ForeignKernel { .. } => {
+                (Errno::EINVAL, Rule::UnsupportedArch)
+            }
         };
         Rejection {
             errno,
@@ -126,7 +140,9 @@ fn crash_files_fit(
 /// kernel's file loader knows bzImage64 alone), as its format says.
 pub fn needs_kexec_load(kernel_head: &[u8]) -> bool {
     crate::image::format::for_kexec_load(kernel_head).is_ok_and(|f| match crate::arch::native() {
-        Some(arch) => !arch.file_loader_takes(f),
+        Some(arch) => {
+            crate::image::format::boots_on(f, arch.name()) && !arch.file_loader_takes(f)
+        }
         None => f.syscall(crate::plan::Syscall::KexecFileLoad).is_err(),
     })
 }
@@ -233,6 +249,16 @@ pub fn plan_kexec_load_bytes(
     let arch = crate::arch::native().ok_or(LoadPlanError::UnsupportedArch {
         arch: std::env::consts::ARCH,
     })?;
+    if let Ok(format) = crate::image::format::for_kexec_load(load.kernel) {
+        if let Some(kernel_arch) = format.arch().filter(|a| *a != arch.name()) {
+            return Err(LoadPlanError::ForeignKernel {
+                file: load.name.to_string(),
+                format: format.name(),
+                kernel_arch,
+                arch: arch.name(),
+            });
+        }
+    }
     arch.plan_kexec_load(host, facts, load, args, options)
 }
 

@@ -22,6 +22,10 @@ impl KernelFormat for BzImage64 {
         "bzImage64"
     }
 
+    fn arch(&self) -> Option<&'static str> {
+        Some("x86_64")
+    }
+
     fn probe(&self, head: &[u8]) -> Result<(), String> {
         refusal(head).map_or(Ok(()), Err)
     }

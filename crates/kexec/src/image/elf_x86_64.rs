@@ -16,6 +16,10 @@ impl KernelFormat for ElfX86_64 {
         "elf-x86_64"
     }
 
+    fn arch(&self) -> Option<&'static str> {
+        Some("x86_64")
+    }
+
     fn probe(&self, head: &[u8]) -> Result<(), String> {
         if !head.starts_with(ELF_MAGIC) {
             return Err("no ELF magic (\\x7fELF) at offset 0".into());

@@ -44,6 +44,13 @@ pub trait KernelFormat: Sync {
         true
     }
 
+    /// The architecture whose kernels this format holds (as `uname -m`
+    /// names it), when it is one architecture's: a machine of another
+    /// refuses it by name instead of trying to boot it.
+    fn arch(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The parts inside when this format is a container; `Ok(None)` when
     /// it is not one (no format is, yet).
     fn inner_parts<'a>(&self, _file: &'a [u8]) -> Result<Option<InnerParts<'a>>, String> {
@@ -65,8 +72,11 @@ pub trait KernelFormat: Sync {
 ///
 /// ELF comes first as in kexec-tools: an ELF header over a valid setup
 /// header is loaded as the ELF file it says it is.
-pub static FORMATS: &[&dyn KernelFormat] =
-    &[&super::elf_x86_64::ElfX86_64, &super::bzimage64::BzImage64];
+pub static FORMATS: &[&dyn KernelFormat] = &[
+    &super::elf_x86_64::ElfX86_64,
+    &super::bzimage64::BzImage64,
+    &super::arm64_image::Arm64Image,
+];
 
 /// The format `--type` names, if we have a loader for it.
 pub fn by_name(name: &str) -> Option<&'static dyn KernelFormat> {
@@ -107,9 +117,20 @@ pub fn not_a_kernel(head: &[u8]) -> String {
     }
 }
 
-/// The names of every format we load, for messages: "bzImage64 and elf-x86_64".
+/// Whether a kernel of this format can boot on the architecture named
+/// `arch` (formats of no one architecture can).
+pub fn boots_on(format: &dyn KernelFormat, arch: &str) -> bool {
+    format.arch().is_none_or(|a| a == arch)
+}
+
+/// The names of every format this machine's architecture loads, for
+/// messages: "bzImage64 and elf-x86_64" on x86_64.
 pub fn names() -> String {
-    let mut names: Vec<&str> = FORMATS.iter().map(|f| f.name()).collect();
+    let mut names: Vec<&str> = FORMATS
+        .iter()
+        .filter(|f| boots_on(**f, std::env::consts::ARCH))
+        .map(|f| f.name())
+        .collect();
     names.sort_unstable();
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
@@ -129,10 +150,11 @@ mod tests {
     #[test]
     fn registry_order_and_names() {
         let order: Vec<&str> = FORMATS.iter().map(|f| f.name()).collect();
-        assert_eq!(order, ["elf-x86_64", "bzImage64"]);
+        assert_eq!(order, ["elf-x86_64", "bzImage64", "Image"]);
         assert_eq!(by_name("bzImage64").map(|f| f.name()), Some("bzImage64"));
         assert_eq!(by_name("elf-x86_64").map(|f| f.name()), Some("elf-x86_64"));
         assert!(by_name("bzImage").is_none() && by_name("uki").is_none());
+        #[cfg(target_arch = "x86_64")]
         assert_eq!(names(), "bzImage64 and elf-x86_64");
     }
 

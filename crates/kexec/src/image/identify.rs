@@ -21,7 +21,10 @@ const fn magic(at: usize, bytes: &'static [u8], what: &'static str, advice: &'st
     }
 }
 
+#[cfg(not(target_arch = "aarch64"))]
 const OTHER_ARCH: &str = ": a kernel for another architecture (this kexec boots x86_64 kernels)";
+#[cfg(target_arch = "aarch64")]
+const OTHER_ARCH: &str = ": a kernel for another architecture (this kexec boots arm64 kernels)";
 
 /// Checked in order: EFI zboot before plain PE (both start with "MZ").
 const MAGICS: &[Magic] = &[

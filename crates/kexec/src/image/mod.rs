@@ -36,6 +36,9 @@ pub struct Input {
     /// sealed memfd, which `file` now is — a regular file both system
     /// calls can take.
     pub streamed_from: Option<&'static str>,
+    /// What the file was when it was a packed kernel (gzip data, an EFI
+    /// zboot image): `file` is then the sealed memfd it was unpacked into.
+    pub unpacked_from: Option<&'static str>,
 }
 
 /// Bytes read from the start of a kernel for probing.
@@ -85,6 +88,7 @@ impl Input {
                 is_regular: meta.file_type().is_file(),
                 file,
                 streamed_from: None,
+                unpacked_from: None,
             });
         };
         let mut memfd = crate::sys::mapping::memfd("kexec-input")?;
@@ -103,6 +107,7 @@ impl Input {
                 is_regular: true,
                 file,
                 streamed_from: None,
+                unpacked_from: None,
             });
         }
         crate::sys::mapping::seal(&memfd)?;
@@ -112,6 +117,37 @@ impl Input {
             size: copied,
             is_regular: true,
             streamed_from: Some(kind),
+            unpacked_from: None,
+        })
+    }
+
+    /// When this is a packed kernel (gzip data, an EFI zboot image), the
+    /// kernel inside, unpacked once into a sealed memfd that both system
+    /// calls take as the kernel file; else itself. `head` is its first bytes.
+    pub fn unpacked(self, head: &[u8]) -> Result<Input, String> {
+        let name = self.display();
+        let Some(packed) = compressed::detect(&name, head, self.size)? else {
+            return Ok(self);
+        };
+        let fail = |e: io::Error| format!("{name}: unpacking it into a memfd: {e}");
+        let map = self.map().map_err(fail)?;
+        let mut memfd = crate::sys::mapping::memfd("kexec-unpacked").map_err(fail)?;
+        let size = compressed::unpack(
+            &name,
+            &packed,
+            map.bytes(),
+            &mut memfd,
+            compressed::MAX_UNPACKED,
+        )?;
+        drop(map);
+        crate::sys::mapping::seal(&memfd).map_err(fail)?;
+        Ok(Input {
+            path: self.path,
+            file: memfd,
+            size,
+            is_regular: true,
+            streamed_from: self.streamed_from,
+            unpacked_from: Some(packed.what),
         })
     }
 
@@ -149,6 +185,13 @@ impl Input {
     /// The path and, for a streamed input, where its bytes came from:
     /// "/dev/fd/63 (a pipe, read to EOF: 12.3 MiB)".
     pub fn describe(&self) -> String {
+        if let Some(what) = self.unpacked_from {
+            return format!(
+                "{} ({what}, unpacked into a sealed memfd: {})",
+                self.display(),
+                crate::memory::human_size(self.size)
+            );
+        }
         match self.streamed_from {
             Some(kind) if self.size == 0 => format!("{} ({kind}, read to EOF)", self.display()),
             Some(kind) => format!(

@@ -26,11 +26,16 @@ impl Run<'_> {
                 self.with_kexec_load(file, why, what)
             }
             SyscallChoice::Auto if only_kexec_load => {
-                let why = "kexec_load: an ELF kernel, which only kexec_load can take (the kernel's file loader knows bzImage64 alone)";
+                let format = crate::image::format::for_kexec_load(&file.kernel_head)
+                    .map_or("this", |f| f.name());
+                let why = format!(
+                    "kexec_load: the kernel is {format}, which only kexec_load can take (the {} kernel's file loader does not)",
+                    std::env::consts::ARCH
+                );
                 if self.refuse_missing_syscall(Syscall::KexecLoad) {
                     return None;
                 }
-                self.with_kexec_load(file, why.into(), what)
+                self.with_kexec_load(file, why, what)
             }
             SyscallChoice::Load => {
                 let why = "kexec_load (-c): our boot image and purgatory";
@@ -38,7 +43,7 @@ impl Run<'_> {
             }
             SyscallChoice::File => Some((
                 Plan::FileLoad(file),
-                "kexec_file_load (-s): the kernel parses the bzImage itself".to_string(),
+                "kexec_file_load (-s): the kernel reads and parses the kernel file itself".to_string(),
             )),
             SyscallChoice::Auto => self.auto(file, what),
         }
