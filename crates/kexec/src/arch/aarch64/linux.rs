@@ -133,7 +133,7 @@ impl System {
             .read_text(iomem::PATH)
             .map_err(|e| BuildError::Memory(format!("{}: {e}", iomem::PATH)))?;
         let resources = iomem::parse(&text).map_err(|e| BuildError::Memory(e.to_string()))?;
-        let ram = Ranges::new(iomem::system_ram(&resources));
+        let ram = usable_ram(&resources);
         if ram.total() == 0 {
             return Err(BuildError::Memory(format!(
                 "{} lists no \"System RAM\"",
@@ -156,6 +156,18 @@ impl System {
             crash,
         })
     }
+}
+
+/// RAM the next kernel's segments may overwrite: "System RAM" without the
+/// "reserved" ranges inside it (memblock reservations the firmware's
+/// tables, the GIC's LPI tables or UEFI's memreserve entries live in,
+/// which the next kernel still needs).
+pub fn usable_ram(resources: &[iomem::Resource]) -> Ranges {
+    let mut ram = Ranges::new(iomem::system_ram(resources));
+    for r in resources.iter().filter(|r| r.depth > 0 && r.name == "reserved") {
+        ram = ram.minus(r.range);
+    }
+    ram
 }
 
 /// The finished image: segments in placement order and the purgatory entry.
