@@ -8,21 +8,22 @@
 //!
 //! Our own reader and writer rather than a crate: arm64's kexec_load path
 //! needs read-modify-write of `/chosen` in a firmware-given blob.
-//! - `fdt` (and its fork `flat_device_tree`) only reads, borrowing the
-//!   blob; its errors are bare (`BadMagic`, `BufferTooSmall`) with no field
-//!   or value, and it is MPL-2.0 where this project is MIT OR Apache-2.0.
+//! - `fdt` (0.1.5, and its fork `flat_device_tree`) only reads, borrowing
+//!   the blob; the fork's errors are bare variants (`BadMagic`,
+//!   `BufferTooSmall`) naming no field or value; and it is MPL-2.0 where
+//!   this project is MIT OR Apache-2.0.
 //! - `vm-fdt` (rust-vmm) only writes, by a begin/end-node builder: using
 //!   it needs a reader too, plus glue that walks every node of one into
 //!   the other — about as much code as the writer it would replace.
 //! - `fdt-edit` does read-modify-write, but is young (its 0.1.0 yanked, the
-//!   API reworked from 0.1 to 0.2 within months, on top of `fdt-raw`), and
-//!   its errors do not name the field and value either.
+//!   API reworked from 0.1 to 0.2 within months, on `fdt-raw`) and brings
+//!   an arena and typed clock/PCI/interrupt nodes we have no use for.
 //!
-//! The format is small (five tokens, three blocks); owning the ~400 lines
-//! keeps the checks and messages ours and adds no dependency.
+//! The format is small (five tokens, three blocks); owning its reader and
+//! writer keeps the checks and messages ours and adds no dependency.
 //!
 //! ```
-//! use kexec::fdt::{Fdt, Node};
+//! use kexec::fdt::Fdt;
 //!
 //! let mut fdt = Fdt::new();
 //! fdt.root.set_property("#address-cells", 2u32.to_be_bytes());
@@ -37,7 +38,7 @@
 //! let mut bad = blob.clone();
 //! bad[0] = 0;
 //! assert_eq!(Fdt::parse(&bad).unwrap_err().to_string(),
-//!            "header field magic is 0xd00feed: not the FDT magic 0xd00dfeed");
+//!            "header field magic is 0xdfeed: not the FDT magic 0xd00dfeed");
 //! ```
 
 use std::collections::HashMap;
@@ -332,7 +333,7 @@ impl Header {
                     format!("outside the blob ({HEADER_SIZE}..={total}, after the header, up to totalsize)"),
                 ));
             }
-            if off % align != 0 {
+            if !off.is_multiple_of(align) {
                 return Err(header_err(
                     name,
                     off as u64,

@@ -97,8 +97,8 @@ pub mod boot;
 pub mod cmdline;
 pub mod crash_journal;
 pub mod exec;
-pub mod fdt;
 pub mod facts;
+pub mod fdt;
 pub mod hex;
 pub mod image;
 /// The x86_64 physical layout, under its old path.

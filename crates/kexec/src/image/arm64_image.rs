@@ -157,7 +157,7 @@ pub fn header(file: &str, bytes: &[u8]) -> Result<Header, String> {
     }
     // The base is 2 MiB aligned and the Image lies text_offset past it:
     // an offset of 2 MiB or more, or off a page, is no kernel's.
-    if text_offset >= 2 << 20 || text_offset % 4096 != 0 {
+    if text_offset >= 2 << 20 || !text_offset.is_multiple_of(4096) {
         return Err(format!(
             "{file}: text_offset is {text_offset:#x}: not a 4 KiB-aligned offset below 2 MiB"
         ));

@@ -370,7 +370,8 @@ mod tests {
     #[test]
     fn crash_ranges_follow_the_roots_cells() {
         // (root cells, elfcorehdr, usable-memory-range)
-        let cases: [(Option<(u32, u32)>, Vec<u8>, Vec<u8>); 4] = [
+        type Case = (Option<(u32, u32)>, Vec<u8>, Vec<u8>);
+        let cases: [Case; 4] = [
             (
                 Some((2, 2)),
                 be(&[0, 0x7f00_0000, 0, 0x1_0000]),
