@@ -1,6 +1,9 @@
 //! The purgatory's parameter block, shared by the loader (crates/kexec),
 //! which writes it into the purgatory image, and the purgatory
 //! (crates/purgatory), which reads it in place as a `#[repr(C)]` static.
+//! The arm64 purgatory (crates/purgatory-aarch64) reads the same block:
+//! there `rsi` is what x0 holds at the kernel's entry (the device tree's
+//! address) and `serial_port` is the MMIO base of a PL011 UART.
 //!
 //! The wire format is little-endian and fixed by [`offset`]; compile-time
 //! assertions below tie the struct's layout to those numbers, so neither
@@ -18,7 +21,8 @@ pub const PARAMS_MAGIC: u64 = 0x3130_4752_5550_584b;
 pub const MAX_REGIONS: usize = 16;
 /// -i/--no-checks: do not verify the digests.
 pub const FLAG_SKIP_CHECKS: u64 = 1 << 0;
-/// --console-serial: print on the 16550 UART at `serial_port`.
+/// --console-serial: print on the 16550 UART at `serial_port` (arm64: on
+/// the PL011 whose registers are at `serial_port`).
 pub const FLAG_SERIAL: u64 = 1 << 1;
 /// --reset-vga: program the VGA back into 80x25 text mode first.
 pub const FLAG_RESET_VGA: u64 = 1 << 2;
@@ -33,11 +37,11 @@ pub mod offset {
     pub const SIZE: usize = 8;
     /// Where the purgatory jumps.
     pub const ENTRY: usize = 16;
-    /// What rsi holds at that jump.
+    /// What rsi holds at that jump (arm64: x0).
     pub const RSI: usize = 24;
     /// `FLAG_*` bits.
     pub const FLAGS: usize = 32;
-    /// The UART's I/O port.
+    /// The UART's I/O port (arm64: the PL011's MMIO base).
     pub const SERIAL_PORT: usize = 40;
     /// The UART's divisor of 115200 baud.
     pub const SERIAL_DIVISOR: usize = 48;
@@ -87,15 +91,18 @@ pub struct Params {
     pub magic: u64,
     /// [`PARAMS_SIZE`], so a loader with another layout is caught.
     pub size: u64,
-    /// Where to jump (the kernel's startup_64).
+    /// Where to jump (the kernel's startup_64; arm64: the Image's first byte).
     pub entry: u64,
-    /// What rsi holds at the jump (boot_params).
+    /// What rsi holds at the jump (boot_params). On arm64 this is x0 (the
+    /// device tree's physical address); x1 to x3 are 0 there.
     pub rsi: u64,
     /// `FLAG_*` bits.
     pub flags: u64,
-    /// The UART's I/O port (with [`FLAG_SERIAL`]).
+    /// The UART's I/O port (with [`FLAG_SERIAL`]). On arm64 this is the
+    /// physical MMIO base of a PL011 UART (0x0900_0000 on QEMU's virt).
     pub serial_port: u64,
-    /// The UART's divisor of 115200 baud (with [`FLAG_SERIAL`]).
+    /// The UART's divisor of 115200 baud (with [`FLAG_SERIAL`]); unused on
+    /// arm64, whose purgatory keeps the PL011 as the kernel left it.
     pub serial_divisor: u64,
     /// Entries of `regions` in use.
     pub region_count: u64,
