@@ -1058,7 +1058,14 @@ mod tests {
     fn arm64_options_and_each_architectures_refusals() {
         let Parsed::Run(r) = parsed_for(
             "aarch64",
-            &["-c", "-l", "--dtb=/boot/virt.dtb", "--port", "0x9000000", "/Image"],
+            &[
+                "-c",
+                "-l",
+                "--dtb=/boot/virt.dtb",
+                "--port",
+                "0x9000000",
+                "/Image",
+            ],
         ) else {
             panic!("arm64 options parse on aarch64");
         };
@@ -1071,11 +1078,17 @@ mod tests {
             other => panic!("{args:?}: {other:?}"),
         };
         let e = usage_for("x86_64", &["-l", "--dtb=/d", "/k"]);
-        assert!(e.contains("--dtb") && e.contains("x86_64 kernels take no device tree"), "{e}");
+        assert!(
+            e.contains("--dtb") && e.contains("x86_64 kernels take no device tree"),
+            "{e}"
+        );
         let e = usage_for("x86_64", &["-l", "--port=0x9000000", "/k"]);
         assert!(e.contains("--port is an arm64 option"), "{e}");
         let e = usage_for("aarch64", &["-l", "--console-serial", "/k"]);
-        assert!(e.contains("--console-serial is an x86 option") && e.contains("--port"), "{e}");
+        assert!(
+            e.contains("--console-serial is an x86 option") && e.contains("--port"),
+            "{e}"
+        );
         let e = usage_for("aarch64", &["-l", "--reset-vga", "/k"]);
         assert!(e.contains("--reset-vga is an x86 option"), "{e}");
         let e = usage_for("aarch64", &["-l", "--port=uart", "/k"]);

@@ -627,9 +627,10 @@ fn check_file_load_arm64(load: &FileLoad, facts: &Facts) -> Result<(), Rejection
 /// non-zero image_size and a little-endian kernel, else EINVAL.
 fn kernel_is_arm64_image(load: &FileLoad) -> Result<(), Rejection> {
     let name = load.kernel.display();
-    let image_size = load.kernel_head.get(0x10..0x18).map(|b| {
-        u64::from_le_bytes(b.try_into().expect("8 bytes"))
-    });
+    let image_size = load
+        .kernel_head
+        .get(0x10..0x18)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
     let why = match crate::image::arm64_image::header(&name, &load.kernel_head) {
         Ok(_) if image_size == Some(0) => Some(format!(
             "{name}: its image_size field (offset 0x10) is 0 (a kernel older than 3.17); the kernel's loader refuses it"

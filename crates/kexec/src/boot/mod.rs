@@ -140,9 +140,7 @@ fn crash_files_fit(
 /// kernel's file loader knows bzImage64 alone), as its format says.
 pub fn needs_kexec_load(kernel_head: &[u8]) -> bool {
     crate::image::format::for_kexec_load(kernel_head).is_ok_and(|f| match crate::arch::native() {
-        Some(arch) => {
-            crate::image::format::boots_on(f, arch.name()) && !arch.file_loader_takes(f)
-        }
+        Some(arch) => crate::image::format::boots_on(f, arch.name()) && !arch.file_loader_takes(f),
         None => f.syscall(crate::plan::Syscall::KexecFileLoad).is_err(),
     })
 }

@@ -175,6 +175,10 @@ impl KernelFormat for Arm64Image {
         "Image"
     }
 
+    fn arch(&self) -> Option<&'static str> {
+        Some("aarch64")
+    }
+
     fn probe(&self, head: &[u8]) -> Result<(), String> {
         refusal(head).map_or(Ok(()), Err)
     }

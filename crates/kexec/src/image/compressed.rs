@@ -106,7 +106,10 @@ pub fn detect(file: &str, head: &[u8], size: u64) -> Result<Option<Packed>, Stri
         ));
     }
     let name_field = &head[zboot::COMPRESSION..zboot::HEADER_LEN];
-    let name_len = name_field.iter().position(|&b| b == 0).unwrap_or(name_field.len());
+    let name_len = name_field
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(name_field.len());
     let name = String::from_utf8_lossy(&name_field[..name_len]).into_owned();
     let (compression, what) = match name.as_str() {
         "gzip" => (Compression::Gzip, "an EFI zboot image (gzip)"),
@@ -175,12 +178,10 @@ pub fn unpack(
             let mut decoder = flate2::read::GzDecoder::new(payload);
             io::copy(&mut decoder, &mut bounded)
         }
-        Compression::Zstd => {
-            match ruzstd::decoding::StreamingDecoder::new(payload) {
-                Ok(mut decoder) => io::copy(&mut decoder as &mut dyn Read, &mut bounded),
-                Err(e) => Err(io::Error::other(e.to_string())),
-            }
-        }
+        Compression::Zstd => match ruzstd::decoding::StreamingDecoder::new(payload) {
+            Ok(mut decoder) => io::copy(&mut decoder as &mut dyn Read, &mut bounded),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        },
     };
     match copied {
         Ok(n) => Ok(n),
@@ -200,7 +201,6 @@ pub fn unpack(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -241,33 +241,48 @@ mod tests {
             image.as_slice(),
             ruzstd::encoding::CompressionLevel::Fastest,
         );
-        assert_eq!(unpacked(&zboot(&zstd, "zstd"), MAX_UNPACKED).unwrap(), image);
+        assert_eq!(
+            unpacked(&zboot(&zstd, "zstd"), MAX_UNPACKED).unwrap(),
+            image
+        );
     }
 
     #[test]
     fn a_bomb_is_refused_at_the_limit() {
         let zeros = vec![0u8; 1 << 20];
         let e = unpacked(&gzip(&zeros), 4096).unwrap_err();
-        assert!(e.contains("more than 4.0 KiB") && e.contains("decompression bomb"), "{e}");
+        assert!(
+            e.contains("more than 4 KiB") && e.contains("decompression bomb"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_zboot_headers_name_the_field() {
         let mut z = zboot(b"xx", "lzma");
         let e = detect("vmlinuz.efi", &z, z.len() as u64).unwrap_err();
-        assert!(e.contains("compression type \"lzma\"") && e.contains("0x18"), "{e}");
+        assert!(
+            e.contains("compression type \"lzma\"") && e.contains("0x18"),
+            "{e}"
+        );
         z[12..16].copy_from_slice(&0xffff_0000u32.to_le_bytes());
         let e = detect("vmlinuz.efi", &z, z.len() as u64).unwrap_err();
         assert!(e.contains("payload_size 0xffff0000"), "{e}");
         let e = detect("vmlinuz.efi", &z[..0x20], 0x20).unwrap_err();
         assert!(e.contains("cut short"), "{e}");
         let e = unpacked(&zboot(b"not gzip at all", "gzip"), MAX_UNPACKED).unwrap_err();
-        assert!(e.contains("cannot unpack it (an EFI zboot image (gzip)"), "{e}");
+        assert!(
+            e.contains("cannot unpack it (an EFI zboot image (gzip)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn plain_kernels_are_not_packed() {
         assert_eq!(detect("k", b"MZ\0\0PE\0\0", 8), Ok(None));
-        assert_eq!(detect("k", &crate::testing::bzimage64_sample(), 1), Ok(None));
+        assert_eq!(
+            detect("k", &crate::testing::bzimage64_sample(), 1),
+            Ok(None)
+        );
     }
 }

@@ -43,7 +43,8 @@ impl Run<'_> {
             }
             SyscallChoice::File => Some((
                 Plan::FileLoad(file),
-                "kexec_file_load (-s): the kernel reads and parses the kernel file itself".to_string(),
+                "kexec_file_load (-s): the kernel reads and parses the kernel file itself"
+                    .to_string(),
             )),
             SyscallChoice::Auto => self.auto(file, what),
         }

@@ -164,7 +164,10 @@ impl System {
 /// which the next kernel still needs).
 pub fn usable_ram(resources: &[iomem::Resource]) -> Ranges {
     let mut ram = Ranges::new(iomem::system_ram(resources));
-    for r in resources.iter().filter(|r| r.depth > 0 && r.name == "reserved") {
+    for r in resources
+        .iter()
+        .filter(|r| r.depth > 0 && r.name == "reserved")
+    {
         ram = ram.minus(r.range);
     }
     ram
@@ -252,7 +255,15 @@ fn window(system: &System, target: Target, options: &LoadOptions) -> (Ranges, St
             for r in &system.crash_regions {
                 ram = ram.minus(*r);
             }
-            (ram, format!("System RAM within [{bounds}]"))
+            let what = if (options.mem_min, options.mem_max) == (0, u64::MAX) {
+                format!("usable System RAM ({})", describe(&ram))
+            } else {
+                format!(
+                    "usable System RAM within --mem-min/--mem-max ({})",
+                    describe(&ram)
+                )
+            };
+            (ram, what)
         }
     }
 }
@@ -268,7 +279,11 @@ fn describe(ranges: &Ranges) -> String {
 /// Step 1: the Image at a 2 MiB-aligned base + text_offset, with
 /// image_size free behind it (as low as RAM allows: memory below the base
 /// is outside the kernel's linear map unless the header says otherwise).
-fn place_kernel(placer: &mut Placer, parts: &Parts, header: &Header) -> Result<Segment, BuildError> {
+fn place_kernel(
+    placer: &mut Placer,
+    parts: &Parts,
+    header: &Header,
+) -> Result<Segment, BuildError> {
     let memsz = page_align(header.image_size.max(parts.kernel.len() as u64));
     let base = placer.take(
         "kernel",
@@ -298,7 +313,13 @@ fn place_initrd(
     };
     let low = kernel.mem / INITRD_WINDOW_ALIGN * INITRD_WINDOW_ALIGN;
     let memsz = page_align(initrd.len() as u64);
-    let at = placer.take("initrd", memsz, PAGE, low, low.saturating_add(INITRD_WINDOW))?;
+    let at = placer.take(
+        "initrd",
+        memsz,
+        PAGE,
+        low,
+        low.saturating_add(INITRD_WINDOW),
+    )?;
     Ok(Some(Segment {
         purpose: "initrd".into(),
         data: SegmentData::share(initrd, parts.sources),
@@ -415,7 +436,8 @@ fn seal(
         file: file.into(),
         source,
     };
-    let memsz = purgatory::memsz().ok_or_else(|| purgatory_error(purgatory::PurgatoryError::NotBuilt))?;
+    let memsz =
+        purgatory::memsz().ok_or_else(|| purgatory_error(purgatory::PurgatoryError::NotBuilt))?;
     let memsz = page_align(memsz);
     let base = placer.take("purgatory", memsz, PAGE, 0, u64::MAX)?;
     if !skip_checks {
@@ -431,7 +453,8 @@ fn seal(
     };
     let refs: Vec<&Segment> = verified.iter().collect();
     let bytes = purgatory::image(base, &config, &refs).map_err(purgatory_error)?;
-    let entry = purgatory::entry(base).ok_or_else(|| purgatory_error(purgatory::PurgatoryError::NotBuilt))?;
+    let entry = purgatory::entry(base)
+        .ok_or_else(|| purgatory_error(purgatory::PurgatoryError::NotBuilt))?;
     Ok((
         Segment {
             purpose: "purgatory".into(),
@@ -442,4 +465,291 @@ fn seal(
         },
         entry,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::aarch64::crash::tests::{crash_host, CRASH_KERNEL};
+    use crate::fdt::{Fdt, Node};
+    use crate::image::arm64_image::sample_image;
+
+    const MIB: u64 = 1 << 20;
+
+    /// The device tree QEMU's virt machine hands a kernel, with a stale
+    /// initrd and crash properties from the boot before.
+    fn virt_dtb() -> Vec<u8> {
+        let mut fdt = Fdt::new();
+        fdt.root.set_property("#address-cells", 2u32.to_be_bytes());
+        fdt.root.set_property("#size-cells", 2u32.to_be_bytes());
+        fdt.root
+            .set_property("compatible", &b"linux,dummy-virt\0"[..]);
+        let mut chosen = Node::new("chosen");
+        chosen.set_property("bootargs", &b"console=ttyAMA0 crashkernel=256M\0"[..]);
+        chosen.set_property("linux,initrd-start", 0x4800_0000u64.to_be_bytes());
+        chosen.set_property("linux,initrd-end", 0x4900_0000u64.to_be_bytes());
+        chosen.set_property("stdout-path", &b"/pl011@9000000\0"[..]);
+        fdt.root.children.push(chosen);
+        fdt.to_bytes().unwrap()
+    }
+
+    fn system(target: Target) -> System {
+        let mut host = crash_host();
+        host.set_bytes(FIRMWARE_FDT, &virt_dtb());
+        System::gather(&host, &[CRASH_KERNEL], target, &Options::default()).unwrap()
+    }
+
+    fn parts<'a>(kernel: &'a [u8], initrd: Option<&'a [u8]>) -> Parts<'a> {
+        Parts {
+            file: "Image",
+            kernel,
+            initrd,
+            cmdline: b"console=ttyAMA0 marker=42",
+            sources: &[],
+        }
+    }
+
+    #[cfg(kexec_purgatory_aarch64)]
+    fn chosen_of(image: &Image) -> Node {
+        let dtb = image
+            .segments
+            .iter()
+            .find(|s| s.purpose.starts_with("device tree"))
+            .expect("a device tree segment");
+        Fdt::parse(&dtb.data)
+            .unwrap()
+            .node("/chosen")
+            .unwrap()
+            .clone()
+    }
+
+    #[cfg(kexec_purgatory_aarch64)]
+    fn be64(bytes: &[u8]) -> Vec<u64> {
+        bytes
+            .chunks(8)
+            .map(|c| u64::from_be_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn gather_reads_the_firmware_dtb_and_leaves_reserved_ram_out() {
+        let sys = system(Target::Normal);
+        assert_eq!(sys.dtb.0, FIRMWARE_FDT);
+        assert!(sys.crash.is_none());
+        // 41600000-41dfffff and 7fbd0000-7fffffff are "reserved" inside RAM.
+        assert!(!sys.ram.contains(&Range::new(0x4160_0000, 0x4160_1000)));
+        assert!(!sys.ram.contains(&Range::new(0x7fbd_0000, 0x7fbd_1000)));
+        assert!(sys.ram.contains(&Range::new(0x4000_0000, 0x4160_0000)));
+        let mut host = crash_host();
+        host.unset(FIRMWARE_FDT);
+        let e = System::gather(&host, &[], Target::Normal, &Options::default()).unwrap_err();
+        assert!(
+            e.to_string().contains("/sys/firmware/fdt") && e.to_string().contains("--dtb"),
+            "{e}"
+        );
+        let e = System::gather(
+            &host,
+            &[],
+            Target::Normal,
+            &Options {
+                dtb: Some("/boot/none.dtb".into()),
+                port: None,
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("/boot/none.dtb"), "{e}");
+    }
+
+    #[test]
+    fn args_none_and_a_non_image_are_refused_by_name() {
+        let sys = system(Target::Normal);
+        let kernel = sample_image(0, 4 * MIB);
+        let e = build(
+            &parts(&kernel, None),
+            Target::Normal,
+            &sys,
+            BootArgs::None,
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("--args-none"), "{e}");
+        let bz = crate::testing::bzimage64_sample();
+        let e = build(
+            &parts(&bz, None),
+            Target::Normal,
+            &sys,
+            BootArgs::Linux,
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Image"), "{e}");
+    }
+
+    #[cfg(not(kexec_purgatory_aarch64))]
+    #[test]
+    fn without_the_purgatory_the_build_says_how_to_get_it() {
+        let sys = system(Target::Normal);
+        let kernel = sample_image(0, 4 * MIB);
+        let e = build(
+            &parts(&kernel, None),
+            Target::Normal,
+            &sys,
+            BootArgs::Linux,
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("KEXEC_PURGATORY_AARCH64=1"), "{e}");
+    }
+
+    #[cfg(kexec_purgatory_aarch64)]
+    #[test]
+    fn a_normal_load_follows_the_arm64_boot_protocol() {
+        let sys = system(Target::Normal);
+        let kernel = sample_image(0x8_0000, 24 * MIB);
+        let initrd = vec![7u8; 3 * MIB as usize + 5];
+        let image = build(
+            &parts(&kernel, Some(&initrd)),
+            Target::Normal,
+            &sys,
+            BootArgs::Linux,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let s = &image.segments;
+        let purposes: Vec<&str> = s.iter().map(|s| s.purpose.as_str()).collect();
+        assert_eq!(
+            purposes,
+            [
+                "kernel",
+                "initrd",
+                "device tree (/sys/firmware/fdt)",
+                "purgatory"
+            ]
+        );
+        // The Image: 2 MiB-aligned base + text_offset, image_size in memory.
+        assert_eq!((s[0].mem - 0x8_0000) % (2 * MIB), 0);
+        assert_eq!(s[0].memsz, 24 * MIB);
+        // Every segment in usable RAM, none overlapping another or the
+        // crash region, each page aligned.
+        for (i, a) in s.iter().enumerate() {
+            let r = Range::new(a.mem, a.mem + a.memsz);
+            assert!(
+                sys.ram.contains(&r),
+                "{} at {r} is not usable RAM",
+                a.purpose
+            );
+            assert!(!r.overlaps(&CRASH_KERNEL), "{}", a.purpose);
+            assert_eq!((a.mem % PAGE, a.memsz % PAGE), (0, 0), "{}", a.purpose);
+            for b in &s[i + 1..] {
+                assert!(!r.overlaps(&Range::new(b.mem, b.mem + b.memsz)));
+            }
+        }
+        // The initrd with the Image in one 1 GiB-aligned window of 32 GiB.
+        assert_eq!(
+            s[1].mem / INITRD_WINDOW_ALIGN,
+            s[0].mem / INITRD_WINDOW_ALIGN
+        );
+        // The device tree alone in its 2 MiB block, telling the kernel where
+        // the initrd is and what its command line is.
+        assert_eq!(s[2].mem % DTB_ALIGN, 0);
+        let chosen = chosen_of(&image);
+        assert_eq!(
+            chosen.property("bootargs"),
+            Some(&b"console=ttyAMA0 marker=42\0"[..])
+        );
+        let start = be64(chosen.property("linux,initrd-start").unwrap());
+        let end = be64(chosen.property("linux,initrd-end").unwrap());
+        assert_eq!(
+            (start[0], end[0]),
+            (s[1].mem, s[1].mem + initrd.len() as u64)
+        );
+        assert_eq!(
+            be64(chosen.property("kaslr-seed").unwrap()),
+            [sys.kaslr_seed]
+        );
+        assert_eq!(chosen.property("rng-seed").map(<[u8]>::len), Some(64));
+        assert!(chosen.property("stdout-path").is_some());
+        assert!(chosen.property("linux,elfcorehdr").is_none());
+        // The purgatory verifies all three and is the entry.
+        assert!(s[..3].iter().all(|s| s.digest.is_some()));
+        assert_eq!(image.entry, purgatory::entry(s[3].mem).unwrap());
+    }
+
+    #[cfg(kexec_purgatory_aarch64)]
+    #[test]
+    fn without_an_initrd_the_stale_one_is_removed() {
+        let sys = system(Target::Normal);
+        let kernel = sample_image(0, 8 * MIB);
+        let image = build(
+            &parts(&kernel, None),
+            Target::Normal,
+            &sys,
+            BootArgs::Linux,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let chosen = chosen_of(&image);
+        assert!(chosen.property("linux,initrd-start").is_none());
+        assert!(chosen.property("linux,initrd-end").is_none());
+        assert_eq!(image.segments[0].mem % (2 * MIB), 0);
+    }
+
+    #[cfg(kexec_purgatory_aarch64)]
+    #[test]
+    fn a_crash_load_stays_in_the_region_and_describes_the_dump() {
+        let sys = system(Target::Crash);
+        let kernel = sample_image(0, 24 * MIB);
+        let initrd = vec![1u8; 2 * MIB as usize];
+        let image = build(
+            &parts(&kernel, Some(&initrd)),
+            Target::Crash,
+            &sys,
+            BootArgs::Linux,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        for seg in &image.segments {
+            assert!(
+                CRASH_KERNEL.contains(&Range::new(seg.mem, seg.mem + seg.memsz)),
+                "{} at {:#x} is outside the crash region",
+                seg.purpose,
+                seg.mem
+            );
+        }
+        let core = image
+            .segments
+            .iter()
+            .find(|s| s.purpose == "elfcorehdr")
+            .expect("an elfcorehdr");
+        assert!(core.data.starts_with(b"\x7fELF"));
+        assert!(
+            core.digest.is_none(),
+            "the elfcorehdr stays out of the digests"
+        );
+        let chosen = chosen_of(&image);
+        let cells = chosen.property("linux,elfcorehdr").unwrap();
+        assert_eq!(be64(cells), [core.mem, core.data.len() as u64]);
+        let usable = be64(chosen.property("linux,usable-memory-range").unwrap());
+        assert_eq!(usable, [CRASH_KERNEL.start, CRASH_KERNEL.size()]);
+    }
+
+    #[cfg(kexec_purgatory_aarch64)]
+    #[test]
+    fn no_room_names_the_part_and_the_window() {
+        let sys = system(Target::Normal);
+        let kernel = sample_image(0, 600 * MIB);
+        let e = build(
+            &parts(&kernel, None),
+            Target::Normal,
+            &sys,
+            BootArgs::Linux,
+            &LoadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("no room for the kernel (600 MiB) in usable System RAM (0x"),
+            "{e}"
+        );
+    }
 }

@@ -36,7 +36,10 @@ impl Options {
     /// The first option given, by its kexec-tools name: each is honoured
     /// only by our kexec_load image.
     pub fn first_given(&self) -> Option<&'static str> {
-        let given = [(self.dtb.is_some(), "--dtb"), (self.port.is_some(), "--port")];
+        let given = [
+            (self.dtb.is_some(), "--dtb"),
+            (self.port.is_some(), "--port"),
+        ];
         given.iter().find(|(on, _)| *on).map(|(_, name)| *name)
     }
 }
