@@ -214,6 +214,8 @@ impl Request {
 }
 
 #[derive(Debug)]
+// Parsed once per run: boxing the request would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Parsed {
     Run(Request),
     Help(String),

@@ -55,8 +55,17 @@ fn a_file_no_format_accepts_is_named_on_every_syscall_choice() {
             let mut host = FakeHost::typical();
             let (code, err) = kexec(&mut host, &args);
             assert_eq!(code, 255, "{args:?}: {err}");
+            // A zboot image is unpacked, so its own header's field is named.
+            // kexec_load knows an arm64 Image and says whose it is.
+            let field = if name == "vmlinuz.efi" {
+                "compression type \"\" at offset 0x18"
+            } else if name == "Image" && choice == ["-c"] {
+                "this machine is x86_64, which cannot boot it"
+            } else {
+                "HdrS"
+            };
             assert!(
-                err.contains("HdrS") && err.contains(what) && err.contains(name),
+                err.contains(field) && err.contains(what) && err.contains(name),
                 "{args:?} must keep the field and name {what}: {err}"
             );
             assert!(host.calls.is_empty(), "{args:?}: {:?}", host.calls);

@@ -59,10 +59,12 @@ pub enum LoadPlanError {
     #[error("{}", .0.reason)]
     Rejected(crate::rules::Rejection),
     /// The kernel is another architecture's (an arm64 Image on x86_64).
-    #[error("{file} is {kernel_arch}'s {format} kernel: this machine is {arch}, which cannot boot it; load a kernel built for {arch}")]
+    #[error("{file} is {what} (format {format}, for {kernel_arch}): this machine is {arch}, which cannot boot it; load a kernel built for {arch}")]
     ForeignKernel {
         /// The kernel file.
         file: String,
+        /// What it is, for people ("an arm64 kernel Image").
+        what: &'static str,
         /// Its format's name.
         format: &'static str,
         /// The architecture it is for.
@@ -251,6 +253,7 @@ pub fn plan_kexec_load_bytes(
         if let Some(kernel_arch) = format.arch().filter(|a| *a != arch.name()) {
             return Err(LoadPlanError::ForeignKernel {
                 file: load.name.to_string(),
+                what: crate::image::identify(load.kernel).unwrap_or("a kernel"),
                 format: format.name(),
                 kernel_arch,
                 arch: arch.name(),

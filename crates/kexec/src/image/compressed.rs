@@ -150,6 +150,25 @@ impl<W: Write> Write for Bounded<W> {
     }
 }
 
+/// The first `len` bytes the payload unpacks to (fewer when it is
+/// shorter or broken): enough to probe what is inside before unpacking it all.
+pub fn peek(packed: &Packed, bytes: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let Some(payload) = bytes.get(packed.payload.clone()) else {
+        return out;
+    };
+    let _ = match packed.compression {
+        Compression::Gzip => flate2::read::GzDecoder::new(payload)
+            .take(len as u64)
+            .read_to_end(&mut out),
+        Compression::Zstd => match ruzstd::decoding::StreamingDecoder::new(payload) {
+            Ok(decoder) => decoder.take(len as u64).read_to_end(&mut out),
+            Err(_) => Ok(0),
+        },
+    };
+    out
+}
+
 /// Decompresses the payload of `packed` from the file's bytes into `out`,
 /// no more than `limit` bytes; returns how many were written. Errors name
 /// the file and what failed.

@@ -121,9 +121,11 @@ impl Input {
         })
     }
 
-    /// When this is a packed kernel (gzip data, an EFI zboot image), the
-    /// kernel inside, unpacked once into a sealed memfd that both system
-    /// calls take as the kernel file; else itself. `head` is its first bytes.
+    /// When this is a packed kernel (gzip data, an EFI zboot image) with a
+    /// kernel for this machine inside, that kernel, unpacked once into a
+    /// sealed memfd that both system calls take as the kernel file; else
+    /// itself (what it is then is said by the formats' refusals). `head` is
+    /// its first bytes.
     pub fn unpacked(self, head: &[u8]) -> Result<Input, String> {
         let name = self.display();
         let Some(packed) = compressed::detect(&name, head, self.size)? else {
@@ -131,6 +133,10 @@ impl Input {
         };
         let fail = |e: io::Error| format!("{name}: unpacking it into a memfd: {e}");
         let map = self.map().map_err(fail)?;
+        let inner = compressed::peek(&packed, map.bytes(), PROBE_BYTES);
+        if !format::probe(&inner).is_some_and(|f| format::boots_on(f, std::env::consts::ARCH)) {
+            return Ok(self);
+        }
         let mut memfd = crate::sys::mapping::memfd("kexec-unpacked").map_err(fail)?;
         let size = compressed::unpack(
             &name,
