@@ -12,8 +12,11 @@
 #     segment (0x44000000) with the ARMv8 SHA-256 instructions, finds the
 #     digests the loader took on the host (sha2 crate) and enters the kernel
 #     with x0 = the dtb address and x1 = x2 = x3 = 0 - the tiny hand-assembled
-#     kernel prints exactly that on the PL011 - at EL1 and at EL2
-#     (virtualization=on, the FP/SIMD enable through CPTR_EL2);
+#     kernel prints exactly that on the PL011 - at EL1 (CPACR_EL1 resets with
+#     FP/SIMD trapped, so its enable is needed) and at EL2 (virtualization=on):
+#     good-el2 as QEMU resets EL2, good-el2-trap-fp after a prologue that
+#     traps FP/SIMD with CPTR_EL2.TFP, good-el2-vhe after a prologue that sets
+#     HCR_EL2.E2H (CPTR_EL2 in CPACR layout, FPEN clear: trapped);
 #   * corrupt: with one byte of the kernel flipped after the digest was taken,
 #     it prints the mismatch line naming segment 0 and its range, halts, and
 #     the kernel never runs;
@@ -22,9 +25,9 @@
 # parameter block, our SHA-256 against the sha2 crate).
 # Not proven here: a real kernel's relocate_kernel entering it (the VM suite's
 # job), the software SHA-256 on an arm64 CPU (every QEMU arm64 CPU has the
-# SHA-256 instructions; the portable rounds are checked on the host), the
-# EL2 HCR_EL2.E2H path, and strict alignment (QEMU 7.2 does not fault on
-# unaligned Device-memory accesses).
+# SHA-256 instructions; the portable rounds are checked on the host), and
+# strict alignment (QEMU 7.2 does not fault on unaligned Device-memory
+# accesses; the image is built with +strict-align).
 #
 # Needs: tests/cross/aarch64.sh's toolchain (run first when missing),
 # qemu-system-aarch64. Nothing runs on this machine but QEMU.
@@ -139,6 +142,14 @@ run good-el1 virt && expect good-el1 \
     "+purgatory: entering the kernel at 0x40200000 with x0=0x44000000" \
     "+$KERNEL_LINE"
 run good-el2 virt,virtualization=on && expect good-el2 \
+    "+purgatory: started at EL2" \
+    "+purgatory: all segments verified" \
+    "+$KERNEL_LINE"
+run good-el2-trap-fp virt,virtualization=on --el2-trap-fp && expect good-el2-trap-fp \
+    "+purgatory: started at EL2" \
+    "+purgatory: all segments verified" \
+    "+$KERNEL_LINE"
+run good-el2-vhe virt,virtualization=on --el2-vhe && expect good-el2-vhe \
     "+purgatory: started at EL2" \
     "+purgatory: all segments verified" \
     "+$KERNEL_LINE"

@@ -6,9 +6,13 @@
 //! The script loads the files into a bare-metal QEMU and starts the CPU at
 //! the purgatory's entry, as the kernel's relocate_kernel would.
 //!
-//! Usage: purgatory_aarch64_image OUTDIR [--corrupt] [--skip-checks]
+//! Usage: purgatory_aarch64_image OUTDIR [--corrupt] [--skip-checks] [--el2-vhe | --el2-trap-fp]
 //!   --corrupt      flip the kernel's last byte after its digest was taken
 //!   --skip-checks  ask the purgatory not to verify (kexec -i)
+//!   --el2-vhe      start at a prologue that sets HCR_EL2.E2H (as a VHE
+//!                  kernel leaves EL2), then enters the purgatory
+//!   --el2-trap-fp  start at a prologue that sets CPTR_EL2.TFP (FP/SIMD
+//!                  trapped, as EL2 may be left), then enters the purgatory
 //!
 //! Prints one `load FILE ADDRESS` line per file and `entry ADDRESS`.
 
@@ -23,6 +27,30 @@ const DTB: u64 = 0x4400_0000;
 const PURGATORY: u64 = 0x4800_0000;
 /// The PL011 of QEMU's virt machine.
 const UART: u64 = 0x0900_0000;
+/// Where a prologue goes (--el2-vhe, --el2-trap-fp).
+const PROLOGUE: u64 = 0x4700_0000;
+
+/// The prologues' last two words: `ldr x10, 1f; br x10`, then `1:` holds
+/// the purgatory's entry.
+const PROLOGUE_JUMP: [u32; 2] = [0x5800004a, 0xd61f0140];
+
+/// Sets HCR_EL2.E2H: mrs x9, hcr_el2; orr x9, x9, #(1 << 34);
+/// msr hcr_el2, x9; isb.
+const PROLOGUE_VHE: [u32; 4] = [0xd53c1109, 0xb25e0129, 0xd51c1109, 0xd5033fdf];
+
+/// Sets CPTR_EL2.TFP: mrs x9, cptr_el2; orr x9, x9, #(1 << 10);
+/// msr cptr_el2, x9; isb.
+const PROLOGUE_TRAP_FP: [u32; 4] = [0xd53c1149, 0xb2760129, 0xd51c1149, 0xd5033fdf];
+
+fn prologue(first: [u32; 4], entry: u64) -> Vec<u8> {
+    let mut bytes: Vec<u8> = first
+        .iter()
+        .chain(&PROLOGUE_JUMP)
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    bytes.extend_from_slice(&entry.to_le_bytes());
+    bytes
+}
 
 /// The "kernel", assembled with aarch64-linux-gnu-as from the source in
 /// the comments: prints "kernel entered x0=0x" and x0's 16 hex digits, then
@@ -83,6 +111,13 @@ fn main() {
     };
     let corrupt = args.iter().any(|a| a == "--corrupt");
     let skip_checks = args.iter().any(|a| a == "--skip-checks");
+    let prologue_words = if args.iter().any(|a| a == "--el2-vhe") {
+        Some(PROLOGUE_VHE)
+    } else if args.iter().any(|a| a == "--el2-trap-fp") {
+        Some(PROLOGUE_TRAP_FP)
+    } else {
+        None
+    };
     if !purgatory::available() {
         eprintln!(
             "purgatory_aarch64_image: {}",
@@ -120,11 +155,18 @@ fn main() {
         *kernel.last_mut().unwrap() ^= 0xff;
     }
     std::fs::create_dir_all(&out).expect("create OUTDIR");
-    for (name, bytes, addr) in [
-        ("kernel.bin", &kernel, KERNEL),
-        ("dtb.bin", &dtb, DTB),
-        ("purgatory.bin", &image, PURGATORY),
-    ] {
+    let purgatory_entry = purgatory::entry(PURGATORY).unwrap();
+    let mut files = vec![
+        ("kernel.bin", kernel, KERNEL),
+        ("dtb.bin", dtb, DTB),
+        ("purgatory.bin", image, PURGATORY),
+    ];
+    let mut entry = purgatory_entry;
+    if let Some(words) = prologue_words {
+        files.push(("prologue.bin", prologue(words, purgatory_entry), PROLOGUE));
+        entry = PROLOGUE;
+    }
+    for (name, bytes, addr) in &files {
         let path = out.join(name);
         std::fs::write(&path, bytes).unwrap_or_else(|e| {
             eprintln!("purgatory_aarch64_image: {}: {e}", path.display());
@@ -132,5 +174,5 @@ fn main() {
         });
         println!("load {} {addr:#x}", path.display());
     }
-    println!("entry {:#x}", purgatory::entry(PURGATORY).unwrap());
+    println!("entry {entry:#x}");
 }
