@@ -17,6 +17,9 @@
 #     good-el2 as QEMU resets EL2, good-el2-trap-fp after a prologue that
 #     traps FP/SIMD with CPTR_EL2.TFP, good-el2-vhe after a prologue that sets
 #     HCR_EL2.E2H (CPTR_EL2 in CPACR layout, FPEN clear: trapped);
+#   * software-sha, software-sha-corrupt: the same with the purgatory's read of
+#     ID_AA64ISAR0_EL1 patched to 0 (as on a CPU without the instructions),
+#     so the portable SHA-256 rounds, as compiled for aarch64, do the checks;
 #   * corrupt: with one byte of the kernel flipped after the digest was taken,
 #     it prints the mismatch line naming segment 0 and its range, halts, and
 #     the kernel never runs;
@@ -24,9 +27,8 @@
 # Also runs the library's unit tests of the embedded purgatory (relocation,
 # parameter block, our SHA-256 against the sha2 crate).
 # Not proven here: a real kernel's relocate_kernel entering it (the VM suite's
-# job), the software SHA-256 on an arm64 CPU (every QEMU arm64 CPU has the
-# SHA-256 instructions; the portable rounds are checked on the host), and
-# strict alignment (QEMU 7.2 does not fault on unaligned Device-memory
+# job), a real CPU without the SHA-256 instructions (every QEMU arm64 CPU has
+# them; software-sha patches the feature test instead), and strict alignment (QEMU 7.2 does not fault on unaligned Device-memory
 # accesses; the image is built with +strict-align).
 #
 # Needs: tests/cross/aarch64.sh's toolchain (run first when missing),
@@ -157,6 +159,14 @@ run corrupt virt --corrupt && expect corrupt \
     "+$MISMATCH" \
     "-kernel entered" \
     "-entering the kernel"
+run software-sha virt --software-sha && expect software-sha \
+    "+purgatory: verifying 2 segments (SHA-256 in software)" \
+    "+purgatory: all segments verified" \
+    "+$KERNEL_LINE"
+run software-sha-corrupt virt --software-sha --corrupt && expect software-sha-corrupt \
+    "+purgatory: verifying 2 segments (SHA-256 in software)" \
+    "+$MISMATCH" \
+    "-kernel entered"
 run skip-checks virt --corrupt --skip-checks && expect skip-checks \
     "+purgatory: digest checks skipped (--no-checks)" \
     "+$KERNEL_LINE" \

@@ -6,13 +6,17 @@
 //! The script loads the files into a bare-metal QEMU and starts the CPU at
 //! the purgatory's entry, as the kernel's relocate_kernel would.
 //!
-//! Usage: purgatory_aarch64_image OUTDIR [--corrupt] [--skip-checks] [--el2-vhe | --el2-trap-fp]
+//! Usage: purgatory_aarch64_image OUTDIR [--corrupt] [--skip-checks] [--el2-vhe | --el2-trap-fp] [--software-sha]
 //!   --corrupt      flip the kernel's last byte after its digest was taken
 //!   --skip-checks  ask the purgatory not to verify (kexec -i)
 //!   --el2-vhe      start at a prologue that sets HCR_EL2.E2H (as a VHE
 //!                  kernel leaves EL2), then enters the purgatory
 //!   --el2-trap-fp  start at a prologue that sets CPTR_EL2.TFP (FP/SIMD
 //!                  trapped, as EL2 may be left), then enters the purgatory
+//!   --software-sha patch the purgatory's one read of ID_AA64ISAR0_EL1 into
+//!                  `movz xN, #0`, so it takes the portable SHA-256 rounds as
+//!                  on a CPU without the SHA-256 instructions (every QEMU
+//!                  arm64 CPU has them)
 //!
 //! Prints one `load FILE ADDRESS` line per file and `entry ADDRESS`.
 
@@ -103,6 +107,25 @@ fn kernel() -> Vec<u8> {
     bytes
 }
 
+/// Turns the image's only `mrs xN, ID_AA64ISAR0_EL1` into `movz xN, #0`.
+fn without_sha_instructions(image: &mut [u8]) {
+    const MRS_ISAR0: u32 = 0xd538_0600;
+    const MOVZ: u32 = 0xd280_0000;
+    let at: Vec<usize> = (0..image.len() / 4 * 4)
+        .step_by(4)
+        .filter(|&i| u32::from_le_bytes(image[i..i + 4].try_into().unwrap()) & !0x1f == MRS_ISAR0)
+        .collect();
+    let [i] = at[..] else {
+        eprintln!(
+            "purgatory_aarch64_image: the purgatory reads ID_AA64ISAR0_EL1 at {} places, not one",
+            at.len()
+        );
+        exit(1)
+    };
+    let rt = u32::from_le_bytes(image[i..i + 4].try_into().unwrap()) & 0x1f;
+    image[i..i + 4].copy_from_slice(&(MOVZ | rt).to_le_bytes());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(out) = args.first().map(PathBuf::from) else {
@@ -149,6 +172,10 @@ fn main() {
         eprintln!("purgatory_aarch64_image: {e}");
         exit(1)
     });
+    let mut image = image;
+    if args.iter().any(|a| a == "--software-sha") {
+        without_sha_instructions(&mut image);
+    }
     let mut kernel = kernel();
     if corrupt {
         // After image() took the digests, as a stray DMA write would.
