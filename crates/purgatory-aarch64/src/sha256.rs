@@ -75,7 +75,7 @@ pub unsafe fn digest(start: *const u8, len: usize, hardware: bool) -> [u8; 32] {
 /// otherwise, since Device memory faults on unaligned accesses.
 unsafe fn load(block: *const u8) -> Words {
     let mut words = Words([0; 16]);
-    if block as usize % 4 == 0 {
+    if (block as usize).is_multiple_of(4) {
         let block = block as *const u32;
         for (i, word) in words.0.iter_mut().enumerate() {
             *word = u32::from_be(core::ptr::read(block.add(i)));
@@ -170,14 +170,14 @@ fn compress_portable(state: &mut State, words: &Words) {
             .wrapping_add(s1);
     }
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = state.0;
-    for i in 0..64 {
+    for (k, wi) in K.0.iter().zip(w) {
         let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
         let ch = (e & f) ^ (!e & g);
         let t1 = h
             .wrapping_add(s1)
             .wrapping_add(ch)
-            .wrapping_add(K.0[i])
-            .wrapping_add(w[i]);
+            .wrapping_add(*k)
+            .wrapping_add(wi);
         let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
         let maj = (a & b) ^ (a & c) ^ (b & c);
         let t2 = s0.wrapping_add(maj);
