@@ -2,6 +2,8 @@
 # tests/cross/aarch64.sh - build `kexec` for aarch64 on an x86_64 Debian 12 host.
 #
 #   tests/cross/aarch64.sh      # prints target/aarch64-unknown-linux-gnu/release/kexec
+#   KEXEC_CROSS_EXAMPLES="kexec:kexec_corrupt kexec-cli:differential" tests/cross/aarch64.sh
+#                               # also builds those examples (guest test instruments)
 #
 # rustup cannot download the aarch64 standard library here, so the compiler is
 # Debian's rustc-web and the aarch64 std its libstd-rust-web-dev:arm64, at the
@@ -133,6 +135,16 @@ log "cargo build --release --locked --target $TARGET -p kexec-cli --bin kexec"
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
     "${CARGO:-cargo}" build --release --locked --target "$TARGET" -p kexec-cli --bin kexec >&2)
 OUT=$REPO/target/$TARGET/release/kexec
+# Test instruments for the arm64 guest, as PACKAGE:EXAMPLE words
+# (e.g. "kexec:kexec_corrupt kexec-cli:differential"); built beside kexec in
+# target/$TARGET/release/examples/.
+for spec in ${KEXEC_CROSS_EXAMPLES:-}; do
+    log "cargo build --release --locked --target $TARGET -p ${spec%%:*} --example ${spec#*:}"
+    (cd "$REPO" && RUSTC="$RUSTC_WRAPPED" \
+        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+        "${CARGO:-cargo}" build --release --locked --target "$TARGET" -p "${spec%%:*}" \
+        --example "${spec#*:}" >&2)
+done
 
 # --- 5. Check --------------------------------------------------------------
 kind=$(file -b "$OUT")
