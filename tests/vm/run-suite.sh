@@ -32,6 +32,7 @@
 # is non-zero when M > 0.
 #
 # Usage: [KEXEC_BIN=path/to/kexec] [KEXEC_VM_RUNS="bios kdump lock efi"] tests/vm/run-suite.sh
+# KEXEC_VM_RUNS=arm64 (not in the default) runs tests/vm/arm64/suite.sh.
 # KEXEC_VM_RUNS picks some of the four runs (all by default); only the
 # checks of the runs picked are expected then.
 # (see lib.sh for the other environment variables)
@@ -173,8 +174,10 @@ run_of() {
 }
 
 echo "==> vm: building and preparing images (KEXEC_BIN=$KEXEC_BIN)"
-vm_build
-vm_prepare
+x86=0
+for r in bios kdump lock efi; do want_run "$r" && x86=1; done
+[ "$x86" = 0 ] || { vm_build; vm_prepare; }
+VM_TOKEN=${VM_TOKEN:-}
 echo "==> vm: BIOS run: $CMDLINE"
 # A fresh ext4 disk for the sync test (written in stage 1, read in stage 2).
 rm -f "$VM_OUT/disk.img"
@@ -221,6 +224,16 @@ rm -f "$VM_OUT/efi-stopped-by-host"
 want_run efi && { VM_MEM=6144 vm_boot "$EFI_CMDLINE" "$EFI_LOG" efi_line -bios /usr/share/ovmf/OVMF.fd || efi_rc=$?; }
 want_run efi && echo "==> vm: QEMU exited with $efi_rc after $((SECONDS - t1))s; serial log: $EFI_LOG"
 elapsed=$((SECONDS - t0))
+
+# The arm64 suite (not in the default RUNS yet): its own verdict line is
+# added to ours; no verdict line at all counts as one failure.
+arm64_pass=0 arm64_fail=0
+if want_run arm64; then
+    echo "==> vm: arm64 suite (tests/vm/arm64/suite.sh, ${KEXEC_ARM64_FIRMWARE:-dt efi})"
+    KEXEC_VM_OUT=$VM_OUT "$VM_HERE/arm64/suite.sh" 2>&1 | tee "$VM_OUT/arm64-suite.out" || true
+    read -r arm64_pass arm64_fail < <(sed -n 's/^vm: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
+        "$VM_OUT/arm64-suite.out" | tail -n 1) || { arm64_pass=0 arm64_fail=1; }
+fi
 
 # --- results -----------------------------------------------------------------
 declare -A status=() detail=()
@@ -337,5 +350,6 @@ if [ "$fail" -gt 0 ]; then
     echo "==> vm: output of failed commands: grep -a 'OUT ' $LOG"
 fi
 echo "==> vm: run took ${elapsed}s in QEMU (TCG)"
+pass=$((pass + arm64_pass)) fail=$((fail + arm64_fail))
 echo "vm: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
