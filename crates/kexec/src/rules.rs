@@ -227,6 +227,10 @@ pub fn load_flags_accepted(version: Option<(u32, u32)>, kexec_jump: Option<bool>
 /// Destinations must end below MAXMEM - 1 (KEXEC_DESTINATION_MEMORY_LIMIT):
 /// 2^46 with 4-level paging, 2^52 with 5-level.
 pub fn destination_limit(facts: &Facts) -> u64 {
+    // arm64 sets no limit: KEXEC_DESTINATION_MEMORY_LIMIT is -1UL there.
+    if KexecArch::native() == KexecArch::Aarch64 {
+        return u64::MAX;
+    }
     let bits = if facts.five_level_paging { 52 } else { 46 };
     (1u64 << bits) - 1
 }

@@ -101,6 +101,30 @@ install -m 0644 "$KEXEC_VM_KERNEL" "$T/boot/Image"
 kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$kver
 [ -f "$kconfig" ] && install -m 0644 "$kconfig" "$T/boot/config-$kver"
 
+# The same kernel packed as users meet it, for ours to unpack: Image.gz and an
+# EFI zboot image. The zboot header is laid out as the kernel's
+# drivers/firmware/efi/libstub/zboot-header.S does ("MZ", "zimg", payload
+# offset and size, compression name at 0x18, LINUX_PE_MAGIC at 0x38, the PE
+# header offset at 0x3c); the payload is the gzip stream, whose own trailer
+# carries the size (ZBOOT_SIZE_LEN is 0 for gzip). Kept out of the next
+# stages' initrds (/packed): only the first kernel needs them.
+le32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
+mkdir -p "$T/packed"
+gzip -1 -n -c "$KEXEC_VM_KERNEL" >"$T/packed/Image.gz"
+gz_size=$(stat -c %s "$T/packed/Image.gz")
+{
+    printf 'MZ\0\0zimg'; le32 512; le32 "$gz_size"; le32 0; le32 0
+    printf 'gzip'; head -c $((0x38 - 0x1c)) /dev/zero
+    printf '\xcd\x23\x82\x81'; le32 64
+    printf 'PE\0\0'; head -c $((512 - 68)) /dev/zero
+    cat "$T/packed/Image.gz"
+} >"$T/packed/vmlinuz.efi"
+[ "$(stat -c %s "$T/packed/vmlinuz.efi")" = $((512 + gz_size)) ] || die "the zboot image came out at the wrong size"
+for ex in kexec_corrupt differential; do
+    bin=$(dirname "$KEXEC_ARM64_BIN")/examples/$ex
+    [ -x "$bin" ] && install -m 0755 "$bin" "$T/usr/local/sbin/$ex"
+done
+
 token=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 printf '%s\n' "$token" >"$T/etc/vm-token"
 

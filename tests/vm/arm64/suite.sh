@@ -45,6 +45,18 @@ export KEXEC_VM_KERNEL
 TOKEN=$(cat "$OUT/marker.token")
 HAVE_OURS=0
 [ -x "$KEXEC_ARM64_BIN" ] && HAVE_OURS=1
+# The guest's test instruments, cross-built beside ours
+# (KEXEC_CROSS_EXAMPLES="kexec:kexec_corrupt kexec-cli:differential").
+EXAMPLES=$(dirname "$KEXEC_ARM64_BIN")/examples
+HAVE_DIFF=0
+[ -x "$EXAMPLES/differential" ] && HAVE_DIFF=1
+HAVE_CORRUPT=0
+[ -x "$EXAMPLES/kexec_corrupt" ] && HAVE_CORRUPT=1
+# The corrupted-segment run goes with the first firmware only: one halt proves
+# the purgatory's check; the firmware does not change it.
+BAD_FW=${FIRMWARES%% *}
+DIFF_SEED=${KEXEC_DIFF_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+DIFF_CASES=${KEXEC_ARM64_DIFF_CASES:-300}
 
 # Debian 13+ (6.12+) oopses in trans_pgd_create_copy on kexec_load when the
 # CPU has LPA2; 6.1 needs nothing.
@@ -82,6 +94,30 @@ boot() {
     return "$rc"
 }
 
+# boot_until_halt LOG PATTERN CMDLINE [QEMU-ARG...]: boot, and stop QEMU 5 s
+# after PATTERN shows in LOG (a halted purgatory never powers off). Leaves
+# LOG.stopped-by-host when it had to.
+boot_until_halt() {
+    local log=$1 pattern=$2 pidfile=$OUT/qemu-halt.pid watcher rc=0
+    shift 2
+    rm -f "$pidfile" "$log.stopped-by-host"
+    (
+        for _ in $(seq 1 "$TIMEOUT"); do
+            sleep 1
+            if grep -aq -- "$pattern" "$log" 2>/dev/null; then
+                sleep 5
+                [ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null && touch "$log.stopped-by-host"
+                exit 0
+            fi
+        done
+    ) &
+    watcher=$!
+    boot "$log" "$@" -pidfile "$pidfile" || rc=$?
+    kill "$watcher" 2>/dev/null
+    wait "$watcher" 2>/dev/null
+    return "$rc"
+}
+
 # stamp_of LOG PATTERN: the host seconds of the first line matching PATTERN
 stamp_of() { grep -a -m 1 -E "$2" "$1" | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'; }
 # seconds_between LOG FROM TO: TO's stamp minus FROM's, or empty
@@ -116,8 +152,12 @@ check_logs() {
     [ "$HAVE_OURS" = 1 ] && expected+=(ours-version ours-file-refused ours-file-refused-msg
         ours-load-exit ours-load-cmdline ours-load-initrd
         ours-default-exit ours-default-cmdline ours-default-initrd
+        ours-gz-exit ours-gz-cmdline ours-gz-initrd
+        ours-zboot-exit ours-zboot-cmdline ours-zboot-initrd
         ours-kdump-load-exit ours-vmcore-exists ours-vmcore-elf ours-vmcore-size
         ours-vmcore-token ours-makedumpfile)
+    [ "$HAVE_OURS" = 1 ] && [ "$HAVE_DIFF" = 1 ] && expected+=(ours-differential)
+    [ "$HAVE_OURS" = 1 ] && [ "$HAVE_CORRUPT" = 1 ] && [ "$fw" = "$BAD_FW" ] && expected+=(ours-corrupt-load-exit)
     declare -A status=() detail=() known=()
     declare -a printed=()
     while IFS= read -r line; do
@@ -178,18 +218,38 @@ for fw in $FIRMWARES; do
     if [ "$HAVE_OURS" = 1 ]; then
         echo "==> arm64 $fw kd run: $base stage=kd"
         t=$SECONDS
-        boot "$kd" "$base stage=kd" "${qemu_fw[@]}" || kd_rc=$?
+        boot "$kd" "$base stage=kd diffseed=$DIFF_SEED diffcases=$DIFF_CASES" "${qemu_fw[@]}" || kd_rc=$?
         secs_kd=$((SECONDS - t))
         echo "==> arm64 $fw kd run: QEMU exited with $kd_rc after ${secs_kd}s; serial log: $kd"
     fi
 
+    bad=$OUT/serial-$fw-bad.log
+    : >"$bad"
+    if [ "$HAVE_OURS" = 1 ] && [ "$HAVE_CORRUPT" = 1 ] && [ "$fw" = "$BAD_FW" ]; then
+        echo "==> arm64 $fw bad run: $base stage=bad1"
+        t=$SECONDS
+        boot_until_halt "$bad" "not starting the next kernel" "$base stage=bad1" "${qemu_fw[@]}" || true
+        echo "==> arm64 $fw bad run: $((SECONDS - t))s; serial log: $bad"
+    fi
+
     echo "==> arm64 $fw results"
-    check_logs "$fw" "$main" "$kd"
+    check_logs "$fw" "$main" "$kd" "$bad"
     if [ "$main_rc" = 0 ]; then result "arm64-$fw-host-main-qemu-exit" ok
     else result "arm64-$fw-host-main-qemu-exit" FAIL "QEMU exit code $main_rc (124/137: timed out after ${TIMEOUT}s)"; fi
     if [ "$HAVE_OURS" = 1 ]; then
         if [ "$kd_rc" = 0 ]; then result "arm64-$fw-host-kd-qemu-exit" ok
         else result "arm64-$fw-host-kd-qemu-exit" FAIL "QEMU exit code $kd_rc (124/137: timed out after ${TIMEOUT}s)"; fi
+    fi
+    if [ "$HAVE_OURS" = 1 ] && [ "$HAVE_CORRUPT" = 1 ] && [ "$fw" = "$BAD_FW" ]; then
+        # The purgatory names the segment and halts; no kernel starts after it.
+        halt=$(grep -a -m1 -E 'purgatory: segment [0-9]+ at 0x[0-9a-f]+-0x[0-9a-f]+ changed after it was loaded \(SHA-256 mismatch\)' "$bad" || true)
+        after=$(sed -n '/INFO exec corrupt/,$p' "$bad" | grep -a -c -e 'INFO userspace' -e 'Booting Linux' || true)
+        if [ -n "$halt" ] && [ "${after:-0}" = 0 ] && [ -e "$bad.stopped-by-host" ]; then
+            result "arm64-$fw-host-purgatory-halt" ok
+            echo "info arm64-$fw-host-purgatory-halt: ${halt#*] }"
+        else
+            result "arm64-$fw-host-purgatory-halt" FAIL "mismatch line: '${halt:-none}', kernels started after -e: ${after:-0}, stopped by host: $([ -e "$bad.stopped-by-host" ] && echo yes || echo no)"
+        fi
     fi
     kt_s=$(seconds_between "$main" 'INFO exec kt-load$' 'INFO userspace s2$' || true)
     ours_s=$(seconds_between "$main" 'INFO exec ours-load$' 'INFO userspace s3$' || true)
