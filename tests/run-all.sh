@@ -34,5 +34,9 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
 else
     echo "==> fuzz smoke run skipped: no nightly toolchain on this machine"
 fi
-echo "==> real-kernel suite (QEMU)"
+echo "==> arm64: kexec and the guest's test instruments, cross-built (tests/cross/aarch64.sh)"
+KEXEC_CROSS_EXAMPLES="kexec:kexec_corrupt kexec-cli:differential" tests/cross/aarch64.sh
+echo "==> arm64 purgatory on bare-metal QEMU, and the arm64 planner's tests with it built in"
+bash tests/purgatory-aarch64/run.sh
+echo "==> real-kernel suite (QEMU: x86_64 and arm64)"
 tests/vm/run-suite.sh

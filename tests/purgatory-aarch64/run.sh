@@ -24,8 +24,9 @@
 #     it prints the mismatch line naming segment 0 and its range, halts, and
 #     the kernel never runs;
 #   * skip-checks: with FLAG_SKIP_CHECKS (kexec -i) the same flipped kernel runs.
-# Also runs the library's unit tests of the embedded purgatory (relocation,
-# parameter block, our SHA-256 against the sha2 crate).
+# Also runs the library's arm64 unit tests with the purgatory built in (its relocation,
+# parameter block, our SHA-256 against the sha2 crate; the kexec_load planner's
+# placement, device tree and crash layout checks).
 # Not proven here: a real kernel's relocate_kernel entering it (the VM suite's
 # job), a real CPU without the SHA-256 instructions (every QEMU arm64 CPU has
 # them; software-sha patches the feature test instead), and strict alignment (QEMU 7.2 does not fault on unaligned Device-memory
@@ -63,14 +64,14 @@ cargo_env=(env RUSTC="$RUSTC_WRAPPED" KEXEC_PURGATORY_AARCH64=1
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
     CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}")
 
-# --- unit tests of the embedded purgatory ------------------------------------
+# --- arm64 unit tests with the purgatory built in (planner, crash, purgatory) ---
 if (cd "$REPO" && "${cargo_env[@]}" cargo test --offline --locked -p kexec --lib \
-    --target-dir "$TARGET_DIR" arch::aarch64::purgatory) >"$WORK/unit.log" 2>&1 &&
+    --target-dir "$TARGET_DIR" arch::aarch64) >"$WORK/unit.log" 2>&1 &&
     grep -q "with_the_blob::blob_is_a_relocatable_aarch64_purgatory ... ok" "$WORK/unit.log"; then
     ok "unit-tests ($(grep -o '[0-9]* passed' "$WORK/unit.log"))"
 else
     tail -n 30 "$WORK/unit.log"
-    fail unit-tests "cargo test arch::aarch64::purgatory (log above)"
+    fail unit-tests "cargo test arch::aarch64 (log above)"
 fi
 
 # --- the image builder -------------------------------------------------------

@@ -31,10 +31,11 @@
 # host-side checks. The last line is "vm: N passed, M failed"; the exit code
 # is non-zero when M > 0.
 #
-# Usage: [KEXEC_BIN=path/to/kexec] [KEXEC_VM_RUNS="bios kdump lock efi"] tests/vm/run-suite.sh
-# KEXEC_VM_RUNS=arm64 (not in the default) runs tests/vm/arm64/suite.sh.
-# KEXEC_VM_RUNS picks some of the four runs (all by default); only the
-# checks of the runs picked are expected then.
+# Usage: [KEXEC_BIN=path/to/kexec] [KEXEC_VM_RUNS="bios kdump lock efi arm64"] tests/vm/run-suite.sh
+# KEXEC_VM_RUNS picks some of the five runs (all by default); only the
+# checks of the runs picked are expected then. arm64 is tests/vm/arm64/suite.sh
+# (Debian's arm64 kernels in qemu-system-aarch64, with the kexec that
+# tests/cross/aarch64.sh builds).
 # (see lib.sh for the other environment variables)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -161,7 +162,7 @@ efi_line() {
     fi
 }
 
-RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi} "
+RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi arm64} "
 want_run() { [[ $RUNS == *" $1 "* ]]; }
 # run_of CHECK: which QEMU run prints a check.
 run_of() {
@@ -225,8 +226,8 @@ want_run efi && { VM_MEM=6144 vm_boot "$EFI_CMDLINE" "$EFI_LOG" efi_line -bios /
 want_run efi && echo "==> vm: QEMU exited with $efi_rc after $((SECONDS - t1))s; serial log: $EFI_LOG"
 elapsed=$((SECONDS - t0))
 
-# The arm64 suite (not in the default RUNS yet): its own verdict line is
-# added to ours; no verdict line at all counts as one failure.
+# The arm64 suite: its own verdict line is added to ours; no verdict line at
+# all counts as one failure.
 arm64_pass=0 arm64_fail=0
 if want_run arm64; then
     echo "==> vm: arm64 suite (tests/vm/arm64/suite.sh, ${KEXEC_ARM64_FIRMWARE:-dt efi})"

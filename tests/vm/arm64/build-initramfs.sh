@@ -106,8 +106,8 @@ kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$kver
 # drivers/firmware/efi/libstub/zboot-header.S does ("MZ", "zimg", payload
 # offset and size, compression name at 0x18, LINUX_PE_MAGIC at 0x38, the PE
 # header offset at 0x3c); the payload is the gzip stream, whose own trailer
-# carries the size (ZBOOT_SIZE_LEN is 0 for gzip). Kept out of the next
-# stages' initrds (/packed): only the first kernel needs them.
+# carries the size (ZBOOT_SIZE_LEN is 0 for gzip). In /packed, which the
+# capture kernel's initrd leaves out.
 le32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
 mkdir -p "$T/packed"
 gzip -1 -n -c "$KEXEC_VM_KERNEL" >"$T/packed/Image.gz"

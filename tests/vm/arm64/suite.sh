@@ -56,7 +56,7 @@ HAVE_CORRUPT=0
 # the purgatory's check; the firmware does not change it.
 BAD_FW=${FIRMWARES%% *}
 DIFF_SEED=${KEXEC_DIFF_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-DIFF_CASES=${KEXEC_ARM64_DIFF_CASES:-300}
+DIFF_CASES=${KEXEC_ARM64_DIFF_CASES:-2000}
 
 # Debian 13+ (6.12+) oopses in trans_pgd_create_copy on kexec_load when the
 # CPU has LPA2; 6.1 needs nothing.
