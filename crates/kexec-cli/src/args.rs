@@ -69,6 +69,8 @@ pub struct Request {
     pub kernel_type: Option<KernelType>,
     /// arm64: --dtb and --port.
     pub aarch64: aarch64::Options,
+    /// --force-dtb: KEXEC_FILE_FORCE_DTB.
+    pub force_dtb: bool,
 }
 
 /// --console-vga, --reset-vga, --reuse-video-type.
@@ -206,6 +208,7 @@ impl Request {
                 arch: self.arch,
                 load_flags: self.load_flags,
                 debug: self.debug,
+                force_dtb: self.force_dtb,
                 skip_preflight: self.skip_preflight,
             },
             dry_run: self.dry_run,
@@ -290,10 +293,9 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 10] = [
 /// accepts on any architecture: parsed, so that each is refused by name with
 /// the reason (not mistaken for a typo of another option), exit 1.
 /// (name, takes a value, why and what to do instead)
-const REFUSED: [(&str, bool, &str); 25] = [
+const REFUSED: [(&str, bool, &str); 24] = [
     ("hotplug", false, "is not supported: this kexec builds no hotplug-sized elfcorehdr for kexec_load. Use -s: the kernel (6.5+, CONFIG_CRASH_HOTPLUG) then updates the crash kernel on CPU and memory hotplug itself; or reload the crash kernel after each hotplug"),
     ("no-cma", false, "(KEXEC_FILE_NO_CMA, kexec-tools after 2.0.32) is not supported by this kexec: drop it"),
-    ("force-dtb", false, "(KEXEC_FILE_FORCE_DTB) is not supported: x86_64 kernels boot from boot_params, not a device tree; drop it"),
     ("module", true, "loads a multiboot module: this kexec loads Linux kernels (bzImage64, ELF vmlinux), not multiboot images; drop it"),
     ("reuseinitrd", false, "needs the initrd the running kernel kept (retain_initrd), which kexec-tools does not implement on x86 either: give the initrd with --initrd"),
     ("load-preserve-context", false, "(kexec jump, KEXEC_PRESERVE_CONTEXT) is not supported: our purgatory never returns to this kernel; use -l"),
@@ -321,7 +323,8 @@ const REFUSED: [(&str, bool, &str); 25] = [
 /// Options only a load reads: kexec-tools refuses them (usage, exit 1) when
 /// nothing is loaded (-e, -u, -S). Its arch options (--serial, --reset-vga,
 /// --console-*, --elf*-core-headers) are not among them.
-const LOADER_OPTIONS: [(&str, &str); 10] = [
+const LOADER_OPTIONS: [(&str, &str); 11] = [
+    ("force-dtb", "--force-dtb"),
     ("dtb", "--dtb"),
     ("append", "--append/--command-line"),
     ("initrd", "--initrd/--ramdisk"),
@@ -362,7 +365,7 @@ Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.\n\
 them; each architecture's own options are refused on the other.\n\
 kexec-tools options this kexec does not have (--hotplug, --module, --reuseinitrd, \
 --load-preserve-context, --load-jump-back-helper, --load-live-update, --exec-live-update, --real-mode, \
---entry-32bit, --no-cma, --force-dtb, --elf32-core-headers, --args-elf and other architectures' options) \
+--entry-32bit, --no-cma, --elf32-core-headers, --args-elf and other architectures' options) \
 are refused by name with the reason (exit 1), as are loading options given with -e, -u or -S.",
         )
         .disable_help_flag(true)
@@ -387,6 +390,7 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Load with this loader: bzImage64 or elf-x86_64; the file must suit it (kexec_load)"))
         .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk").value_parser(clap::value_parser!(OsString)))
         .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line").value_parser(clap::value_parser!(OsString)))
+        .arg(flag("force-dtb", None, "force-dtb", "kexec_file_load: carry the boot device tree over to the next kernel (KEXEC_FILE_FORCE_DTB, Linux 6.18+)"))
         .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
         .arg(flag("print-ckr-size", None, "print-ckr-size", "Print the size of the crash kernel region in bytes"))
         .arg(flag("dry-run", None, "dry-run", "Print the plan and the kernel's predicted verdict; load nothing"))
@@ -671,6 +675,17 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
     {
         return Parsed::Usage(e);
     }
+    let force_dtb = m.get_flag("force-dtb");
+    if force_dtb && steps.load {
+        if syscall(&m) == SyscallChoice::Load {
+            return Parsed::Usage("error: --force-dtb is a kexec_file_load flag (KEXEC_FILE_FORCE_DTB): drop -c, or drop --force-dtb".into());
+        }
+        if let Some(id) = KEXEC_LOAD_ONLY.iter().find(|id| given_at(&m, id).is_some()) {
+            return Parsed::Usage(format!(
+                "error: --force-dtb needs kexec_file_load, but --{id} works only through kexec_load: drop one of them"
+            ));
+        }
+    }
     let pass_memmap_cmdline = m.get_flag("pass-memmap-cmdline");
     if pass_memmap_cmdline && !steps.crash {
         return Parsed::Usage(
@@ -816,6 +831,7 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
         pass_memmap_cmdline,
         kernel_type,
         aarch64: aarch64::Options { dtb, port },
+        force_dtb,
     })
 }
 
@@ -1098,5 +1114,17 @@ mod tests {
         // -s cannot honour them: the kernel builds its own device tree.
         let e = usage_for("aarch64", &["-s", "-l", "--dtb=/d", "/k"]);
         assert!(e.contains("--dtb"), "{e}");
+    }
+
+    #[test]
+    fn force_dtb_is_a_file_load_flag() {
+        let r = run(&["-l", "--force-dtb", "/k"]);
+        assert!(r.force_dtb);
+        let lib = r.library_request(kexec::Target::Normal, true);
+        assert!(lib.options.force_dtb);
+        assert!(usage(&["-c", "-l", "--force-dtb", "/k"]).contains("drop -c"));
+        assert!(usage(&["-l", "--force-dtb", "--reset-vga", "/k"])
+            .contains("--reset-vga works only through kexec_load"));
+        assert!(usage(&["-e", "--force-dtb"]).contains("--force-dtb is an option for loading"));
     }
 }

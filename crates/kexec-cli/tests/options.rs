@@ -65,7 +65,6 @@ fn kexec_tools_options_of_any_architecture_are_refused_by_name() {
     for args in [
         vec!["-l", &k, "--hotplug"],
         vec!["-p", &k, "--no-cma"],
-        vec!["-l", &k, "--force-dtb"],
         vec!["-l", &k, "--dtb", "/boot/x.dtb"],
         vec!["-l", &k, "--dtb=/boot/x.dtb"],
         vec!["-l", &k, "--module", "/boot/xen.gz args"],
@@ -407,4 +406,31 @@ fn help_lists_what_works_and_says_the_rest_is_refused() {
         assert!(help.contains(option), "{option} in --help");
     }
     assert!(help.contains("refused"), "{help}");
+}
+
+/// --force-dtb is KEXEC_FILE_FORCE_DTB: sent with kexec_file_load (the
+/// default goes to that call alone), and on a kernel older than 6.18,
+/// which does not know the flag, refused before the call with the reason.
+#[test]
+fn force_dtb_reaches_kexec_file_load_where_the_kernel_knows_it() {
+    let d = Dir::new("forcedtb");
+    let k = d.path("vmlinuz");
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.18.3-amd64\n");
+    let r = kexec(&mut host, &["-l", &k, "--force-dtb"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        matches!(&host.calls[0], Call::FileLoad { flags, .. } if flags.0 & 0x20 != 0),
+        "{:?}",
+        host.calls
+    );
+    let mut host = FakeHost::typical(); // 6.1
+    let r = kexec(&mut host, &["-s", "-l", &k, "--force-dtb"]);
+    assert_eq!(r.code, 255, "{}", r.err);
+    assert!(
+        r.err.contains("0x20") && r.err.contains("6.1.0-56-amd64") && r.err.contains("EINVAL"),
+        "{}",
+        r.err
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
 }

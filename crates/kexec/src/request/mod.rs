@@ -109,6 +109,10 @@ pub struct Options {
     pub load_flags: u64,
     /// Ask the kernel for KEXEC_FILE_DEBUG where it has it (Linux 6.8+).
     pub debug: bool,
+    /// --force-dtb: KEXEC_FILE_FORCE_DTB (Linux 6.18+), the boot device
+    /// tree carried over to the next kernel; a kexec_file_load flag, so the
+    /// load takes that call alone.
+    pub force_dtb: bool,
     /// Make the call even when the rules model predicts a refusal.
     pub skip_preflight: bool,
 }
@@ -122,6 +126,7 @@ impl Default for Options {
             arch: None,
             load_flags: 0,
             debug: false,
+            force_dtb: false,
             skip_preflight: false,
         }
     }

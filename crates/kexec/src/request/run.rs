@@ -140,11 +140,16 @@ impl Run<'_> {
     /// KEXEC_FILE_DEBUG when asked for and the running kernel knows it.
     pub(super) fn file_flags(&self) -> FileFlags {
         let accepted = rules::file_flags_accepted(self.facts.kernel_version());
+        let mut flags = FileFlags(0);
         if self.req.options.debug && accepted.contains(KEXEC_FILE_DEBUG) {
-            KEXEC_FILE_DEBUG
-        } else {
-            FileFlags(0)
+            flags |= KEXEC_FILE_DEBUG;
         }
+        // Asked for by name: passed even where the kernel does not know it,
+        // so the model names the kernel version that refuses it.
+        if self.req.options.force_dtb {
+            flags |= crate::sys::abi::KEXEC_FILE_FORCE_DTB;
+        }
+        flags
     }
 
     pub(super) fn input_failure(&mut self, e: &InputError) {

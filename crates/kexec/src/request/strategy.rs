@@ -18,6 +18,10 @@ impl Run<'_> {
         let load_only_option = kexec_load_only_option(&self.req.options, format);
         let only_kexec_load = boot::needs_kexec_load(&file.kernel_head);
         match self.req.syscall {
+            SyscallChoice::Auto if self.req.options.force_dtb => Some((
+                Plan::FileLoad(file),
+                "kexec_file_load (auto): --force-dtb is a kexec_file_load flag (KEXEC_FILE_FORCE_DTB), so no kexec_load fallback".to_string(),
+            )),
             SyscallChoice::Auto if load_only_option.is_some() => {
                 let why = format!(
                     "kexec_load (auto): {} is honoured only by kexec_load (our boot image and purgatory)",
