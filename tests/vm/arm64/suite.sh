@@ -152,6 +152,9 @@ check_logs() {
     [ "$HAVE_OURS" = 1 ] && expected+=(ours-version ours-file-refused ours-file-refused-msg
         ours-load-exit ours-load-cmdline ours-load-initrd
         ours-default-exit ours-default-cmdline ours-default-initrd
+        ours-reject-first-load ours-reject-missing-initrd ours-reject-empty-initrd
+        ours-reject-not-a-kernel ours-reject-crash-too-big ours-reject-no-room
+        ours-reject-x86-option ours-reject-args-none ours-reject-kept-loaded
         ours-gz-exit ours-gz-cmdline ours-gz-initrd
         ours-zboot-exit ours-zboot-cmdline ours-zboot-initrd
         ours-kdump-load-exit ours-vmcore-exists ours-vmcore-elf ours-vmcore-size
