@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-10000000}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(bzimage elf_kernel layout plan pe iomem memmap cmdline elfcorehdr cli_args)
+[ ${#targets[@]} -gt 0 ] || targets=(bzimage elf_kernel layout plan pe iomem memmap cmdline elfcorehdr cli_args fdt packed)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cargo +nightly fuzz build -O -a -s none
 for target in "${targets[@]}"; do
