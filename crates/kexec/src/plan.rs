@@ -185,11 +185,11 @@ impl Segment {
 
 /// "12.3 MiB", or "a pipe, read to EOF: 12.3 MiB" for a streamed input.
 fn streamed_or_size(input: &Input) -> String {
-    if let Some(part) = &input.extracted_from {
+    if let Some(part) = input.extracted_from {
         let unpacked = input
             .unpacked_from
             .map_or(String::new(), |what| format!(", {what}, unpacked"));
-        return format!("{part}{unpacked}: {}", human_size(input.size));
+        return format!("{}{unpacked}: {}", part.describe(), human_size(input.size));
     }
     if let Some(what) = input.unpacked_from {
         return format!("{what}, unpacked: {}", human_size(input.size));
@@ -518,8 +518,8 @@ impl Plan {
                         v[key]["read_to_eof"] = json!(kind);
                         v[key]["passed_as"] = json!("sealed memfd");
                     }
-                    if let Some(part) = input.and_then(|i| i.extracted_from.as_ref()) {
-                        v[key]["extracted_from"] = json!(part);
+                    if let Some(part) = input.and_then(|i| i.extracted_from) {
+                        v[key]["extracted_from"] = json!(part.describe());
                         v[key]["passed_as"] = json!("sealed memfd");
                     }
                 }

@@ -43,7 +43,7 @@ pub struct Input {
     /// Where in the file at `path` the bytes came from when they are a part
     /// of it ("the .linux section of a unified kernel image"): `file` is
     /// then a sealed memfd of that part.
-    pub extracted_from: Option<String>,
+    pub extracted_from: Option<uki::UkiPart>,
 }
 
 /// Bytes read from the start of a kernel for probing.
@@ -200,13 +200,14 @@ impl Input {
     /// The path and, for a streamed input, where its bytes came from:
     /// "/dev/fd/63 (a pipe, read to EOF: 12.3 MiB)".
     pub fn describe(&self) -> String {
-        if let Some(part) = &self.extracted_from {
+        if let Some(part) = self.extracted_from {
             let unpacked = self
                 .unpacked_from
                 .map_or(String::new(), |what| format!(", {what}, unpacked"));
             return format!(
-                "{} ({part}{unpacked}, in a sealed memfd: {})",
+                "{} ({}{unpacked}, in a sealed memfd: {})",
                 self.display(),
+                part.describe(),
                 crate::memory::human_size(self.size)
             );
         }

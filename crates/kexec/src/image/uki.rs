@@ -74,6 +74,50 @@ pub fn cmdline(file: &str, bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     }))
 }
 
+/// Which part of a UKI an input's bytes are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UkiPart {
+    /// Its `.linux` section (unpacked when it was packed).
+    Linux,
+    /// Its `.ucode` and `.initrd` sections (those it has), then, when
+    /// `then_file`, the user's `--initrd` file.
+    Initrd {
+        /// It has a `.ucode` section.
+        ucode: bool,
+        /// It has an `.initrd` section.
+        initrd: bool,
+        /// The user's initrd file follows them.
+        then_file: bool,
+    },
+}
+
+impl UkiPart {
+    /// The part for people: "the .linux section of a unified kernel image".
+    pub fn describe(self) -> &'static str {
+        match self {
+            UkiPart::Linux => "the .linux section of a unified kernel image",
+            UkiPart::Initrd {
+                ucode,
+                initrd,
+                then_file: false,
+            } => match (ucode, initrd) {
+                (true, false) => "the .ucode section of a unified kernel image",
+                (false, _) => "the .initrd section of a unified kernel image",
+                (true, true) => "the .ucode and .initrd sections of a unified kernel image",
+            },
+            UkiPart::Initrd {
+                ucode,
+                initrd,
+                then_file: true,
+            } => match (ucode, initrd) {
+                (true, false) => "the .ucode section of the unified kernel image given as the kernel, then this file",
+                (false, _) => "the .initrd section of the unified kernel image given as the kernel, then this file",
+                (true, true) => "the .ucode and .initrd sections of the unified kernel image given as the kernel, then this file",
+            },
+        }
+    }
+}
+
 /// What a load took from a UKI, for the command line's choice and messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FromUki {
@@ -155,7 +199,7 @@ pub fn unwrap(uki: &Input, head: &[u8]) -> Result<Option<Unwrapped>, String> {
             is_regular: true,
             streamed_from: uki.streamed_from,
             unpacked_from: packed.map(|p| p.what),
-            extracted_from: Some(format!("the {LINUX} section of a unified kernel image")),
+            extracted_from: Some(UkiPart::Linux),
         },
         cmdline,
         map,
@@ -171,24 +215,19 @@ fn pad4(len: u64) -> &'static [u8] {
 }
 
 impl Unwrapped {
-    /// The UKI's sections' names that go into the initrd ("the .ucode and
-    /// .initrd sections"), or None when it has neither.
-    fn early_names(&self) -> Option<String> {
-        match &self.early[..] {
-            [] => None,
-            [(one, _)] => Some(format!("the {one} section")),
-            [(a, _), (b, _)] => Some(format!("the {a} and {b} sections")),
-            _ => unreachable!("two sections at most"),
-        }
-    }
-
     /// The initrd the kernel receives: `.ucode`, `.initrd`, then the user's
     /// file, in one sealed memfd. The user's initrd as it is when the UKI
     /// has neither section (or when it is no regular file, for the rules
     /// to refuse by its type).
     pub fn initrd(&self, user: Option<Input>) -> Result<Option<Input>, InputError> {
-        let Some(names) = self.early_names() else {
+        let has = |part| self.early.iter().any(|(name, _)| *name == part);
+        if self.early.is_empty() {
             return Ok(user);
+        }
+        let origin = UkiPart::Initrd {
+            ucode: has(UCODE),
+            initrd: has(INITRD),
+            then_file: user.is_some(),
         };
         if user.as_ref().is_some_and(|u| !u.is_regular) {
             return Ok(user);
@@ -225,17 +264,8 @@ impl Unwrapped {
             size += at;
         }
         crate::sys::mapping::seal(&memfd).map_err(|e| fail(&kernel.path, e))?;
-        let uki = kernel.display();
-        let (path, extracted_from) = match &user {
-            Some(u) => (
-                u.path.clone(),
-                format!("{names} of the unified kernel image {uki}, then this file"),
-            ),
-            None => (
-                kernel.path.clone(),
-                format!("{names} of a unified kernel image"),
-            ),
-        };
+        // The user's path when there is one: a reload opens it again.
+        let path = user.as_ref().map_or(&kernel.path, |u| &u.path).clone();
         Ok(Some(Input {
             path,
             file: memfd,
@@ -243,7 +273,7 @@ impl Unwrapped {
             is_regular: true,
             streamed_from: None,
             unpacked_from: None,
-            extracted_from: Some(extracted_from),
+            extracted_from: Some(origin),
         }))
     }
 }
@@ -389,17 +419,23 @@ mod tests {
         let alone = u.initrd(None).unwrap().expect("an initrd");
         // 12 bytes of .ucode need no padding; 17 of .initrd take 3 zeros.
         assert_eq!(read(&alone), b"070701 ucode070701 the initrd\0\0\0");
-        assert!(alone
-            .extracted_from
-            .as_deref()
-            .is_some_and(|e| e.contains("the .ucode and .initrd sections")));
+        assert_eq!(
+            alone.extracted_from,
+            Some(UkiPart::Initrd {
+                ucode: true,
+                initrd: true,
+                then_file: false
+            })
+        );
         let user = Input::open(&d.put("initrd.img", b"070701 mine")).unwrap();
         let both = u.initrd(Some(user)).unwrap().expect("an initrd");
         assert_eq!(
             read(&both),
-            b"070701 ucode070701 the initrd\0\0\0070701 mine"
+            b"070701 ucode070701 the initrd\0\0\x00070701 mine"
         );
         assert!(both.path.ends_with("initrd.img"));
+        let said = both.describe();
+        assert!(said.contains("initrd.img (the .ucode and .initrd sections of the unified kernel image given as the kernel, then this file"), "{said}");
         assert!(
             crate::sys::mapping::seals(&both.file).unwrap() != 0,
             "sealed"
