@@ -9,6 +9,8 @@
 //! `.cmdline` is the command line when the user gives none. Each part goes
 //! to the kernel as a sealed memfd. Only the first section of each name is
 //! read (a multi-profile UKI's first); `.dtb` and the others are ignored.
+//! The UKI's own signature is not what kexec_file_load checks: where the
+//! kernel requires signed kernels, it checks the `.linux` kernel's.
 //!
 //! ```rust
 //! use kexec::image::uki;
@@ -271,7 +273,8 @@ impl Unwrapped {
             file: memfd,
             size,
             is_regular: true,
-            streamed_from: None,
+            // A piped --initrd cannot be read again: a crash reload must know.
+            streamed_from: user.as_ref().and_then(|u| u.streamed_from),
             unpacked_from: None,
             extracted_from: Some(origin),
         }))
