@@ -468,7 +468,7 @@ fn kernel_type(name: &str) -> Result<KernelType, String> {
         "bzImage" | "elf-x86" => Err(format!(
             "error: --type={name}: this kexec has no loader for 32-bit kernels ({name}, entered in 32-bit mode): use --type=bzImage64 or --type=elf-x86_64, or leave --type out"
         )),
-        "uki" => Err("error: --type=uki: unified kernel images are not supported: extract the .linux and .initrd sections and load those".into()),
+        "uki" => Err("error: --type=uki: there is no UKI loader to choose: a unified kernel image is unwrapped whatever --type says; give the type of the kernel in its .linux section, or leave --type out".into()),
         other => Err(format!(
             "error: --type={other}: unknown kernel type; this kexec's loaders are {}",
             kexec::image::format::names()

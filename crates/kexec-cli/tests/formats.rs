@@ -128,3 +128,122 @@ fn type_names_a_registry_format_and_refusals_name_the_file() {
         "{err}"
     );
 }
+
+/// A UKI holding `bzimage64_sample()`, an initramfs and a command line.
+#[cfg(target_arch = "x86_64")]
+fn uki_sample() -> Vec<u8> {
+    kexec::image::uki::build(&[
+        (".osrel", b"ID=test\n"),
+        (".cmdline", b"console=ttyS0 quiet\n\0"),
+        (".linux", &bzimage64_sample()),
+        (".initrd", b"070701 uki initrd"),
+    ])
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_uki_is_unwrapped_and_its_cmdline_used_when_none_is_given() {
+    use kexec::sys::fake::Call;
+    let d = Dir::new("uki");
+    let uki = d.put("uki.efi", &uki_sample());
+    let user = d.put("mine.img", b"070701 mine");
+    // The .initrd (17 bytes) is padded to 4 before what follows it.
+    let uki_initrd = b"070701 uki initrd\0\0\0".to_vec();
+    for (extra, cmdline, initrd) in [
+        (&[][..], &b"console=ttyS0 quiet\0"[..], uki_initrd.clone()),
+        (&["--append=x"][..], b"x\0", uki_initrd.clone()),
+        (&["--append="][..], b"\0", uki_initrd.clone()),
+        (
+            &["--initrd", user.as_str()][..],
+            b"console=ttyS0 quiet\0",
+            [&uki_initrd[..], b"070701 mine"].concat(),
+        ),
+    ] {
+        let mut args = vec!["-s", "-l", uki.as_str()];
+        args.extend(extra);
+        let mut host = FakeHost::typical();
+        let (code, out) = kexec(&mut host, &args);
+        assert_eq!(code, 0, "{args:?}: {out}");
+        assert!(
+            matches!(&host.calls[..], [Call::FileLoad { kernel: true, initrd: true, cmdline: c, .. }] if c == cmdline),
+            "{args:?}: {:?}",
+            host.calls
+        );
+        let (kernel, passed_initrd) = &host.passed_files[0];
+        assert_eq!(kernel.as_ref().unwrap().bytes, bzimage64_sample());
+        assert_eq!(passed_initrd.as_ref().unwrap().bytes, initrd, "{args:?}");
+    }
+    // kexec_load builds its boot image from the same parts.
+    let mut host = FakeHost::typical();
+    let (code, out) = kexec(&mut host, &["-c", "-l", &uki]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        matches!(&host.calls[..], [Call::Load { .. }]),
+        "{:?}",
+        host.calls
+    );
+    // The dry run says which command line it took, and where the parts are from.
+    let mut host = FakeHost::typical();
+    let (code, out) = kexec(&mut host, &["--dry-run", "-s", "-l", &uki]);
+    assert_eq!(code, 0, "{out}");
+    for want in [
+        "the .linux section of a unified kernel image",
+        "the .initrd section of a unified kernel image",
+        "\"console=ttyS0 quiet\"",
+        "the UKI's .cmdline section, as no command line was given",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_uki_of_another_machine_is_named_not_unwrapped() {
+    let d = Dir::new("uki-arm64");
+    let arm = with_magic(0x38, b"ARM\x64");
+    let uki = d.put("arm.efi", &kexec::image::uki::build(&[(".linux", &arm)]));
+    let mut host = FakeHost::typical();
+    let (code, err) = kexec(&mut host, &["-s", "-l", &uki]);
+    assert_eq!(code, 255, "{err}");
+    assert!(
+        err.contains("a unified kernel image")
+            && err.contains("holds no kernel this machine boots"),
+        "{err}"
+    );
+    assert!(host.calls.is_empty());
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_crash_uki_is_restored_from_the_uki_alone() {
+    use kexec::sys::fake::{Call, CRASH_LOADED};
+    let d = Dir::new("uki-crash");
+    let uki = d.put("uki.efi", &uki_sample());
+    let mut host = FakeHost::typical();
+    kexec::testing::add_crash_files(&mut host);
+    let (code, out) = kexec(&mut host, &["-s", "-p", &uki]);
+    assert_eq!(code, 0, "{out}");
+    host.calls.clear();
+    // The next crash load is refused after the old one was freed; the
+    // record reopens the UKI, whose .initrd is not added a second time.
+    host.load_results
+        .push_back(Err(kexec::Errno::EADDRNOTAVAIL));
+    let (code, out) = kexec(
+        &mut host,
+        &["-s", "-p", "--skip-preflight", &d.path("vmlinuz")],
+    );
+    assert_eq!(code, 255, "{out}");
+    assert!(out.contains("it was restored"), "{out}");
+    assert_eq!(host.files[CRASH_LOADED], "1\n");
+    assert!(
+        matches!(&host.calls[..], [_, Call::FileLoad { initrd: true, cmdline, .. }] if cmdline == b"console=ttyS0 quiet\0"),
+        "{:?}",
+        host.calls
+    );
+    let (kernel, initrd) = host.passed_files.last().unwrap();
+    assert_eq!(kernel.as_ref().unwrap().bytes, bzimage64_sample());
+    assert_eq!(
+        initrd.as_ref().unwrap().bytes,
+        b"070701 uki initrd\0\0\0".to_vec()
+    );
+}

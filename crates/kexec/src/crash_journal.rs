@@ -163,7 +163,7 @@ impl Recipe {
     pub fn file_load(file: &FileLoad) -> io::Result<Recipe> {
         Ok(Recipe::FileLoad {
             kernel: recorded_input(&file.kernel)?,
-            initrd: file.initrd.as_ref().map(recorded_input).transpose()?,
+            initrd: file.given_initrd().map(recorded_input).transpose()?,
             cmdline_hex: hex(&cmdline_of(file)),
             flags: file.flags.0,
         })
@@ -183,7 +183,7 @@ impl Recipe {
         };
         Ok(Recipe::KernelLoad {
             kernel: recorded_input(&file.kernel)?,
-            initrd: file.initrd.as_ref().map(recorded_input).transpose()?,
+            initrd: file.given_initrd().map(recorded_input).transpose()?,
             cmdline_hex: hex(&cmdline_of(file)),
             options: options.clone(),
             boot_args,

@@ -5,6 +5,7 @@
 
 use crate::cmdline;
 use crate::image::bzimage::{SetupHeader, HEADER_MAGIC};
+use crate::image::uki::{self, FromUki};
 use crate::image::{Input, PROBE_BYTES};
 use crate::memory::human_size;
 use crate::sys::abi::{
@@ -184,6 +185,12 @@ impl Segment {
 
 /// "12.3 MiB", or "a pipe, read to EOF: 12.3 MiB" for a streamed input.
 fn streamed_or_size(input: &Input) -> String {
+    if let Some(part) = input.extracted_from {
+        let unpacked = input
+            .unpacked_from
+            .map_or(String::new(), |what| format!(", {what}, unpacked"));
+        return format!("{}{unpacked}: {}", part.describe(), human_size(input.size));
+    }
     if let Some(what) = input.unpacked_from {
         return format!("{what}, unpacked: {}", human_size(input.size));
     }
@@ -256,6 +263,9 @@ pub struct FileLoad {
     /// The kexec_file_load flags; KEXEC_FILE_ON_CRASH and
     /// KEXEC_FILE_NO_INITRAMFS follow from the target and the initrd.
     pub flags: FileFlags,
+    /// What was taken from a unified kernel image given as the kernel
+    /// (its `.linux` is then `kernel`); None for any other kernel file.
+    pub uki: Option<FromUki>,
 }
 
 impl FileLoad {
@@ -290,19 +300,41 @@ impl FileLoad {
             })
         };
         let kernel_head = head(&kernel)?;
-        // A packed kernel (Image.gz, EFI zboot) is unpacked once; both
-        // calls then take the kernel inside.
-        let path = kernel.path.clone();
-        let kernel = kernel.unpacked(&kernel_head).map_err(|why| InputError {
-            role: "kernel",
-            path,
-            source: io::Error::new(io::ErrorKind::InvalidData, why),
-        })?;
-        let kernel_head = match kernel.unpacked_from {
-            Some(_) => head(&kernel)?,
-            None => kernel_head,
+        let invalid = |path: PathBuf| {
+            move |why: String| InputError {
+                role: "kernel",
+                path,
+                source: io::Error::new(io::ErrorKind::InvalidData, why),
+            }
         };
-        let initrd = initrd.map(|p| open_input("initrd", p)).transpose()?;
+        // A UKI whose .linux holds a kernel for this machine is unwrapped:
+        // both calls take its parts, each in a sealed memfd.
+        let unwrapped = uki::unwrap(&kernel, &kernel_head).map_err(invalid(kernel.path.clone()))?;
+        let (kernel, initrd, from_uki) = match unwrapped {
+            Some(u) => {
+                let user = initrd.map(|p| open_input("initrd", p)).transpose()?;
+                let given = user.is_some();
+                let initrd = u.initrd(user)?;
+                let from_uki = FromUki {
+                    cmdline: u.cmdline,
+                    cmdline_used: false,
+                    initrd_is_uki_only: !given && initrd.is_some(),
+                };
+                (u.kernel, initrd, Some(from_uki))
+            }
+            None => {
+                // A packed kernel (Image.gz, EFI zboot) is unpacked once;
+                // both calls then take the kernel inside.
+                let path = kernel.path.clone();
+                let kernel = kernel.unpacked(&kernel_head).map_err(invalid(path))?;
+                let initrd = initrd.map(|p| open_input("initrd", p)).transpose()?;
+                (kernel, initrd, None)
+            }
+        };
+        let kernel_head = match (&kernel.unpacked_from, &kernel.extracted_from) {
+            (None, None) => kernel_head,
+            _ => head(&kernel)?,
+        };
         let mut flags = extra_flags;
         if target == Target::Crash {
             flags |= KEXEC_FILE_ON_CRASH;
@@ -317,7 +349,44 @@ impl FileLoad {
             initrd,
             cmdline,
             flags,
+            uki: from_uki,
         })
+    }
+
+    /// Makes the UKI's `.cmdline` the command line, when the kernel is a
+    /// UKI with one; the caller decides (only when the user gave no
+    /// command line). Whether it did.
+    pub fn use_uki_cmdline(&mut self) -> bool {
+        let Some(uki) = self.uki.as_mut() else {
+            return false;
+        };
+        let Some(line) = &uki.cmdline else {
+            return false;
+        };
+        self.cmdline = line.clone();
+        uki.cmdline_used = true;
+        true
+    }
+
+    /// The initrd file the user gave, as a reload opens it again: None when
+    /// there was none, or when the initrd is a UKI's sections alone (opening
+    /// the UKI makes that again).
+    pub fn given_initrd(&self) -> Option<&Input> {
+        match &self.uki {
+            Some(u) if u.initrd_is_uki_only => None,
+            _ => self.initrd.as_ref(),
+        }
+    }
+
+    /// Where the command line came from, for `--dry-run`: "" when given.
+    fn cmdline_origin(&self) -> &'static str {
+        match &self.uki {
+            Some(u) if u.cmdline_used => {
+                "; the UKI's .cmdline section, as no command line was given"
+            }
+            Some(u) if u.cmdline.is_some() => "; given, so the UKI's .cmdline section is not used",
+            _ => "",
+        }
     }
 
     /// The kernel's bzImage setup header, when the head is long enough to hold
@@ -449,6 +518,13 @@ impl Plan {
                         v[key]["read_to_eof"] = json!(kind);
                         v[key]["passed_as"] = json!("sealed memfd");
                     }
+                    if let Some(part) = input.and_then(|i| i.extracted_from) {
+                        v[key]["extracted_from"] = json!(part.describe());
+                        v[key]["passed_as"] = json!("sealed memfd");
+                    }
+                }
+                if let Some(u) = &f.uki {
+                    v["cmdline_from"] = json!(if u.cmdline_used { "uki" } else { "given" });
                 }
                 // Lossless: a command line that is not UTF-8 is shown with
                 // \xNN escapes, and its bytes are given in hex as well.
@@ -541,7 +617,7 @@ impl Plan {
                         "{} ({}{header}{})",
                         f.kernel.display(),
                         streamed_or_size(&f.kernel),
-                        if f.kernel.streamed_from.is_some() {
+                        if f.kernel.streamed_from.is_some() || f.kernel.extracted_from.is_some() {
                             ", passed to kexec_file_load as a sealed memfd"
                         } else {
                             ""
@@ -551,11 +627,13 @@ impl Plan {
                 line(
                     "initrd",
                     match &f.initrd {
-                        Some(i) if i.streamed_from.is_some() => format!(
-                            "{} ({}, passed to kexec_file_load as a sealed memfd)",
-                            i.display(),
-                            streamed_or_size(i)
-                        ),
+                        Some(i) if i.streamed_from.is_some() || i.extracted_from.is_some() => {
+                            format!(
+                                "{} ({}, passed to kexec_file_load as a sealed memfd)",
+                                i.display(),
+                                streamed_or_size(i)
+                            )
+                        }
                         Some(i) => format!("{} ({})", i.display(), human_size(i.size)),
                         None => "none (KEXEC_FILE_NO_INITRAMFS)".to_string(),
                     },
@@ -563,9 +641,10 @@ impl Plan {
                 line(
                     "cmdline",
                     format!(
-                        "{} ({} bytes with NUL)",
+                        "{} ({} bytes with NUL{})",
                         cmdline::escaped(&f.cmdline),
-                        f.cmdline_bytes().len()
+                        f.cmdline_bytes().len(),
+                        f.cmdline_origin()
                     ),
                 );
             }

@@ -126,7 +126,9 @@ pub fn identify_with_advice(head: &[u8]) -> Option<(&'static str, &'static str)>
         return Some(if uki {
             (
                 "a unified kernel image (UKI, a PE with a .linux section)",
-                ": extract its .linux section (objcopy -O binary --only-section=.linux) and load that",
+                // One whose .linux holds a kernel for this machine is
+                // unwrapped before the formats see it (image::uki).
+                ": its .linux section holds no kernel this machine boots (a UKI whose .linux does is unwrapped and loaded)",
             )
         } else {
             ("a PE/COFF executable (an EFI program)", "")

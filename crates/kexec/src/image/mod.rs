@@ -9,6 +9,7 @@ pub mod elf_x86_64;
 pub mod format;
 pub mod identify;
 pub mod pe;
+pub mod uki;
 
 pub use format::{KernelFormat, FORMATS};
 pub use identify::identify;
@@ -39,6 +40,10 @@ pub struct Input {
     /// What the file was when it was a packed kernel (gzip data, an EFI
     /// zboot image): `file` is then the sealed memfd it was unpacked into.
     pub unpacked_from: Option<&'static str>,
+    /// Where in the file at `path` the bytes came from when they are a part
+    /// of it ("the .linux section of a unified kernel image"): `file` is
+    /// then a sealed memfd of that part.
+    pub extracted_from: Option<uki::UkiPart>,
 }
 
 /// Bytes read from the start of a kernel for probing.
@@ -89,6 +94,7 @@ impl Input {
                 file,
                 streamed_from: None,
                 unpacked_from: None,
+                extracted_from: None,
             });
         };
         let mut memfd = crate::sys::mapping::memfd("kexec-input")?;
@@ -108,6 +114,7 @@ impl Input {
                 file,
                 streamed_from: None,
                 unpacked_from: None,
+                extracted_from: None,
             });
         }
         crate::sys::mapping::seal(&memfd)?;
@@ -118,6 +125,7 @@ impl Input {
             is_regular: true,
             streamed_from: Some(kind),
             unpacked_from: None,
+            extracted_from: None,
         })
     }
 
@@ -154,6 +162,7 @@ impl Input {
             is_regular: true,
             streamed_from: self.streamed_from,
             unpacked_from: Some(packed.what),
+            extracted_from: self.extracted_from,
         })
     }
 
@@ -191,6 +200,17 @@ impl Input {
     /// The path and, for a streamed input, where its bytes came from:
     /// "/dev/fd/63 (a pipe, read to EOF: 12.3 MiB)".
     pub fn describe(&self) -> String {
+        if let Some(part) = self.extracted_from {
+            let unpacked = self
+                .unpacked_from
+                .map_or(String::new(), |what| format!(", {what}, unpacked"));
+            return format!(
+                "{} ({}{unpacked}, in a sealed memfd: {})",
+                self.display(),
+                part.describe(),
+                crate::memory::human_size(self.size)
+            );
+        }
         if let Some(what) = self.unpacked_from {
             return format!(
                 "{} ({what}, unpacked into a sealed memfd: {})",

@@ -247,10 +247,14 @@ impl Run<'_> {
         let limit = rules::stream_limit(self.facts, target);
         let flags = self.file_flags();
         let initrd = initrd.map(PathBuf::as_path);
-        let file = match FileLoad::open_within(target, kernel, initrd, text, flags, limit) {
+        let mut file = match FileLoad::open_within(target, kernel, initrd, text, flags, limit) {
             Ok(f) => f,
             Err(e) => return self.input_failure(&e),
         };
+        // A UKI's .cmdline stands in for a command line the user did not give.
+        if !spec.reuse && spec.append.is_none() {
+            file.use_uki_cmdline();
+        }
         let what = format!(
             "cannot load {} as the {}",
             path_text(kernel),
