@@ -90,6 +90,9 @@ for lib in lib/ld-linux-aarch64.so.1 lib/aarch64-linux-gnu/libc.so.6; do
     [ -e "$T/$lib" ] || die "$lib missing in the guest tree (libc6 arm64 not unpacked?)"
 done
 [ -x "$KEXEC_ARM64_BIN" ] && { [ -e "$T/lib/aarch64-linux-gnu/libgcc_s.so.1" ] || die "libgcc_s.so.1 missing (libgcc-s1 arm64)"; }
+# Overlays setup.sh made (a newer suite's makedumpfile with its own
+# libraries, for that suite's kernel) go over the tree last.
+for d in "${PKGDIRS[@]}"; do case ${d##*/} in overlay-*) cp -a "$d/root/." "$T/" ;; esac; done
 
 cat >"$T/etc/passwd" <<'PW'
 root:x:0:0:root:/root:/bin/sh
