@@ -7,7 +7,8 @@
 #                    target/aarch64-unknown-linux-gnu/release/kexec, built by
 #                    tests/cross/aarch64.sh); installed as /usr/local/sbin/kexec
 #                    when it exists, else the guest skips ours' scenarios
-#   KEXEC_VM_KERNEL  arm64 Image (default: whatever tests/vm/arm64/setup.sh prints)
+#   KEXEC_ARM64_IMAGE  arm64 Image (default: whatever tests/vm/arm64/setup.sh
+#                    prints); not KEXEC_VM_KERNEL, which names the x86 suite's
 #
 # Everything comes from the arm64 .debs setup.sh unpacked (never from the
 # host, which is x86_64): static busybox, kexec-tools as /opt/kt/kexec,
@@ -37,8 +38,12 @@ CACHE=${KEXEC_VM_CACHE:-$HOME/.cache/kexec-vm}/arm64
 log() { echo "arm64-build: $*" >&2; }
 die() { echo "arm64-build: error: $*" >&2; exit 1; }
 
-[ -n "${KEXEC_VM_KERNEL:-}" ] || KEXEC_VM_KERNEL=$("$HERE/setup.sh")
-[ -s "$KEXEC_VM_KERNEL" ] || die "kernel not found: $KEXEC_VM_KERNEL"
+[ -n "${KEXEC_ARM64_IMAGE:-}" ] || KEXEC_ARM64_IMAGE=$("$HERE/setup.sh")
+[ -s "$KEXEC_ARM64_IMAGE" ] || die "kernel not found: $KEXEC_ARM64_IMAGE"
+# An x86 bzImage here boots to nothing in qemu-system-aarch64 until the
+# timeout: refuse any file without the arm64 Image magic "ARM\x64" at 56.
+[ "$(od -An -tx1 -j56 -N4 "$KEXEC_ARM64_IMAGE" | tr -d ' ')" = 41524d64 ] ||
+    die "$KEXEC_ARM64_IMAGE: not an arm64 Image (no magic ARM\\x64 at offset 56)"
 [ -s "$CACHE/packages.list" ] || die "no $CACHE/packages.list; run tests/vm/arm64/setup.sh"
 mapfile -t PKGDIRS <"$CACHE/packages.list"
 
@@ -99,9 +104,9 @@ root:x:0:0:root:/root:/bin/sh
 PW
 echo 'root:x:0:' >"$T/etc/group"
 
-kver=$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
-install -m 0644 "$KEXEC_VM_KERNEL" "$T/boot/Image"
-kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$kver
+kver=$(basename "$KEXEC_ARM64_IMAGE" | sed 's/^vmlinuz-//')
+install -m 0644 "$KEXEC_ARM64_IMAGE" "$T/boot/Image"
+kconfig=$(dirname "$KEXEC_ARM64_IMAGE")/config-$kver
 [ -f "$kconfig" ] && install -m 0644 "$kconfig" "$T/boot/config-$kver"
 
 # The same kernel packed as users meet it, for ours to unpack: Image.gz and an
@@ -113,7 +118,7 @@ kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$kver
 # capture kernel's initrd leaves out.
 le32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
 mkdir -p "$T/packed"
-gzip -1 -n -c "$KEXEC_VM_KERNEL" >"$T/packed/Image.gz"
+gzip -1 -n -c "$KEXEC_ARM64_IMAGE" >"$T/packed/Image.gz"
 gz_size=$(stat -c %s "$T/packed/Image.gz")
 {
     printf 'MZ\0\0zimg'; le32 512; le32 "$gz_size"; le32 0; le32 0
@@ -133,8 +138,8 @@ printf '%s\n' "$token" >"$T/etc/vm-token"
 
 (cd "$T" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$WORK/stage1.cpio.gz"
 mv -f "$WORK/stage1.cpio.gz" "$OUT/stage1.cpio.gz"
-cp "$KEXEC_VM_KERNEL" "$OUT/Image"
+cp "$KEXEC_ARM64_IMAGE" "$OUT/Image"
 printf '%s\n' "$token" >"$OUT/marker.token"
-log "kernel: $KEXEC_VM_KERNEL"
+log "kernel: $KEXEC_ARM64_IMAGE"
 log "token: $token"
 log "$(du -h "$OUT/stage1.cpio.gz" | cut -f1) stage1.cpio.gz"

@@ -30,7 +30,7 @@
 # target/aarch64-unknown-linux-gnu/release/kexec; when missing only kt's and
 # the host's checks are expected), KEXEC_ARM64_FIRMWARE, KEXEC_ARM64_MEM
 # (MiB, default 1024), KEXEC_ARM64_TIMEOUT (seconds per QEMU run, default
-# 600), KEXEC_VM_KERNEL (an arm64 Image instead of the first suite's kernel;
+# 600), KEXEC_ARM64_IMAGE (an arm64 Image instead of the first suite's kernel;
 # then only that suite runs), KEXEC_VM_OUT (default target/vm;
 # this suite writes to its arm64/ subdirectory), KEXEC_VM_CACHE.
 set -euo pipefail
@@ -42,7 +42,7 @@ OUT=${KEXEC_VM_OUT:-$ROOT/target/vm}/arm64
 export KEXEC_ARM64_BIN=${KEXEC_ARM64_BIN:-$ROOT/target/aarch64-unknown-linux-gnu/release/kexec}
 FIRMWARES=${KEXEC_ARM64_FIRMWARE:-dt efi}
 KERNELS=${KEXEC_ARM64_KERNELS:-bookworm sid}
-[ -z "${KEXEC_VM_KERNEL:-}" ] || KERNELS=${KERNELS%% *}
+[ -z "${KEXEC_ARM64_IMAGE:-}" ] || KERNELS=${KERNELS%% *}
 COMBOS=
 for k in $KERNELS; do for fw in $FIRMWARES; do COMBOS+=" $k:$fw"; done; done
 MEM=${KEXEC_ARM64_MEM:-1024}
@@ -64,7 +64,7 @@ HAVE_CORRUPT=0
 BAD_FW=${FIRMWARES%% *}
 DIFF_SEED=${KEXEC_DIFF_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 DIFF_CASES=${KEXEC_ARM64_DIFF_CASES:-2000}
-FIXED_KERNEL=${KEXEC_VM_KERNEL:-}
+FIXED_KERNEL=${KEXEC_ARM64_IMAGE:-}
 declare -a RAN=()
 
 # use_kernel SUITE: SUITE's kernel and packages (setup.sh, which also points
@@ -72,11 +72,11 @@ declare -a RAN=()
 use_kernel() {
     local k
     k=$("$HERE/setup.sh" "$1")
-    KEXEC_VM_KERNEL=${FIXED_KERNEL:-$k}
-    export KEXEC_VM_KERNEL
+    KEXEC_ARM64_IMAGE=${FIXED_KERNEL:-$k}
+    export KEXEC_ARM64_IMAGE
     "$HERE/build-initramfs.sh" "$OUT"
     TOKEN=$(cat "$OUT/marker.token")
-    kver=$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
+    kver=$(basename "$KEXEC_ARM64_IMAGE" | sed 's/^vmlinuz-//')
     # Debian 13+ (6.12+) oopses in trans_pgd_create_copy on kexec_load when
     # the CPU has LPA2; 6.1 needs nothing.
     EXTRA=
@@ -84,7 +84,7 @@ use_kernel() {
     [0-5].* | 6.[0-9].* | 6.1[01].*) ;;
     *) EXTRA=" lpa2=off" ;;
     esac
-    RAN+=("$1: $kver ($KEXEC_VM_KERNEL)")
+    RAN+=("$1: $kver ($KEXEC_ARM64_IMAGE)")
 }
 
 # boot LOG CMDLINE [QEMU-ARG...]: one QEMU run until the guest powers off,
@@ -288,7 +288,7 @@ for combo in $COMBOS; do
     ours_s=$(seconds_between "$main" 'INFO exec ours-load$' 'INFO userspace s3$' || true)
     ratio=n/a
     [ -n "$kt_s" ] && [ -n "$ours_s" ] && ratio=$(awk -v a="$ours_s" -v b="$kt_s" 'BEGIN { printf "%.2f", a / b }')
-    if [[ $(basename "$KEXEC_VM_KERNEL") != vmlinuz-* ]]; then echo "info arm64-$fw-host-kernel: not judged (no release in the file name)"
+    if [[ $(basename "$KEXEC_ARM64_IMAGE") != vmlinuz-* ]]; then echo "info arm64-$fw-host-kernel: not judged (no release in the file name)"
     elif grep -a -q "INFO kernel $kver," "$main"; then result "arm64-$fw-host-kernel" ok
     else result "arm64-$fw-host-kernel" FAIL "no 'INFO kernel $kver,' in $main"; fi
     timing+=("arm64 $fw -e → userspace: kexec-tools ${kt_s:-n/a} s, ours ${ours_s:-n/a} s, ratio $ratio (runs: main ${secs_main}s, kd ${secs_kd}s; kernel $kver)")
