@@ -387,7 +387,7 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(flag("status", Some('S'), "status", "Show what is loaded; exit 1 if the crash kernel (with -l: the kernel) is loaded, else 0"))
         .arg(flag("debug", Some('d'), "debug", "Explain each step (syscall choice, flags, plan)"))
         .arg(flag("no-checks", Some('i'), "no-checks", "Purgatory skips its digest check (kexec_load)"))
-        .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help("Load with this loader: bzImage64 or elf-x86_64; the file must suit it (kexec_load)"))
+        .arg(Arg::new("type").short('t').long("type").value_name("TYPE").num_args(1).help(type_help()))
         .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk").value_parser(clap::value_parser!(OsString)))
         .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line").value_parser(clap::value_parser!(OsString)))
         .arg(flag("force-dtb", None, "force-dtb", "kexec_file_load: carry the boot device tree over to the next kernel (KEXEC_FILE_FORCE_DTB, Linux 6.18+)"))
@@ -396,7 +396,7 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(flag("dry-run", None, "dry-run", "Print the plan and the kernel's predicted verdict; load nothing"))
         .arg(flag("json", None, "json", "Print the plan, outcome or status as one JSON object"))
         .arg(flag("skip-preflight", None, "skip-preflight", "Make the system call even when a rejection is predicted"))
-        .arg(value("segment", "segment", "FILE@MEM[:MEMSZ]", "Load FILE at physical MEM as a raw kexec_load segment (repeatable; needs --entry)").action(ArgAction::Append).value_parser(clap::value_parser!(OsString)))
+        .arg(value("segment", "segment", "FILE@MEM[:MEMSZ]", "Load FILE at physical MEM as a raw kexec_load segment (repeatable; the entry point is --entry, else the first segment's MEM)").action(ArgAction::Append).value_parser(clap::value_parser!(OsString)))
         .arg(value("entry", "entry", "ADDR", "kexec_load entry point: raw segments default to the first segment; for a kernel it replaces the purgatory's entry (expert use)"))
         .arg(value("arch", "arch", "NAME", "KEXEC_ARCH_* for raw segments: a name (X86_64, AARCH64, ...) or a number"))
         .arg(value("load-flags", "load-flags", "BITS", "Extra kexec_load flag bits, to probe the kernel's rules").hide_short_help(true))
@@ -419,6 +419,38 @@ are refused by name with the reason (exit 1), as are loading options given with 
         cmd = cmd.arg(arg.hide(true));
     }
     cmd
+}
+
+/// -t's help: every loader of the registry, with the architecture it boots on.
+fn type_help() -> String {
+    let loaders: Vec<String> = FORMATS
+        .iter()
+        .map(|f| match f.arch() {
+            Some(arch) => format!("{} ({arch})", f.name()),
+            None => f.name().to_string(),
+        })
+        .collect();
+    format!(
+        "Load with this loader: {}; the file must suit it (kexec_load)",
+        loaders.join(", ")
+    )
+}
+
+/// The kexec-tools options this kexec refuses by name on every
+/// architecture, each with the reason its usage error gives: (name, reason).
+/// They are hidden from `--help`; the man page lists them.
+pub fn refused_options() -> impl Iterator<Item = (&'static str, &'static str)> {
+    REFUSED.iter().map(|(name, _, why)| (*name, *why))
+}
+
+/// The architecture (as `uname -m` names it) whose kexec takes the option
+/// `id`, for the options each architecture's kexec refuses on the others;
+/// None when every architecture takes it.
+pub fn option_architecture(id: &str) -> Option<&'static str> {
+    ARCH_OPTIONS
+        .iter()
+        .find(|(name, _, _)| *name == id)
+        .map(|(_, arch, _)| *arch)
 }
 
 /// The first refused option given, as its usage error.
@@ -1114,6 +1146,28 @@ mod tests {
         // -s cannot honour them: the kernel builds its own device tree.
         let e = usage_for("aarch64", &["-s", "-l", "--dtb=/d", "/k"]);
         assert!(e.contains("--dtb"), "{e}");
+    }
+
+    #[test]
+    fn the_man_pages_option_facts() {
+        assert_eq!(option_architecture("dtb"), Some("aarch64"));
+        assert_eq!(option_architecture("console-serial"), Some("x86_64"));
+        assert_eq!(option_architecture("initrd"), None);
+        let refused: Vec<_> = refused_options().map(|(name, _)| name).collect();
+        assert!(refused.contains(&"hotplug") && !refused.contains(&"dtb"));
+        // Each one named is refused with the reason listed.
+        for (name, why) in refused_options() {
+            let e = usage(&["-l", &format!("--{name}=1"), "/k"]);
+            let e = if e.contains(why) {
+                e
+            } else {
+                usage(&["-l", &format!("--{name}"), "/k"])
+            };
+            assert!(e.contains(why), "--{name}: {e}");
+        }
+        assert!(
+            type_help().contains("bzImage64 (x86_64)") && type_help().contains("Image (aarch64)")
+        );
     }
 
     #[test]
