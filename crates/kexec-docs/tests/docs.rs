@@ -11,13 +11,17 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A temporary directory, removed when dropped.
 struct Dir(PathBuf);
 
 impl Dir {
+    /// Tests run in parallel threads: each directory gets its own number.
     fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("kexec-docs-{name}-{}", std::process::id()));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("kexec-docs-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         Dir(d)
