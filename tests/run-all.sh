@@ -22,7 +22,21 @@ if grep -aqE 'FakeHost|sys/fake\.rs' target/release/kexec; then
     echo "target/release/kexec contains the fake host (FakeHost or sys/fake.rs)"
     exit 1
 fi
-echo "==> cargo test (host side: parsers, rules model, boot images, CLI against a fake kernel)"
+echo "==> the release kexec links no documentation generator (kexec-docs' clap_mangen, clap_complete)"
+# (The tree is read whole first: grep -q closing the pipe early would fail it under pipefail.)
+cli_tree=$(cargo tree --locked -p kexec-cli -e normal)
+if grep -qE 'clap_mangen|clap_complete|roff' <<<"$cli_tree"; then
+    echo "kexec-cli depends on a documentation generator:"
+    grep -E 'clap_mangen|clap_complete|roff' <<<"$cli_tree"
+    exit 1
+fi
+# kexec-docs' test renders kexec.8 with man -l; a fresh Debian has no man-db.
+if ! command -v man >/dev/null; then
+    echo "==> apt-get install man-db (the man page test renders kexec.8 with man -l)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends man-db groff-base \
+        || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends man-db groff-base; }
+fi
+echo "==> cargo test (host side: parsers, rules model, boot images, CLI against a fake kernel, man page and completions)"
 cargo test --locked --workspace 2>&1 | tee target/cargo-test.log
 echo "==> library docs: every public item documented, no broken links (cargo doc -D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p kexec -p purgatory-abi

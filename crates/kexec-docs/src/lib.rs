@@ -188,6 +188,10 @@ pub fn man_page() -> String {
     let man = Man::new(man_command())
         .title("KEXEC")
         .section("8")
+        // No date (the page is the same whenever it is built), but a
+        // placeholder: roff drops an empty argument, which would shift the
+        // source into the date's place.
+        .date("\\&")
         .source(format!("kexec {} (Rust)", env!("CARGO_PKG_VERSION")))
         .manual("System Manager's Manual");
     let mut page: Vec<u8> = Vec::new();

@@ -70,7 +70,15 @@ fn rendered(page: &Path) -> String {
     assert!(out.status.success(), "man -l failed: {stderr}");
     assert!(stderr.trim().is_empty(), "man -l warns:\n{stderr}");
     let text = String::from_utf8(out.stdout).expect("man prints UTF-8");
-    assert!(text.contains("KEXEC(8)"), "{text}");
+    assert!(text.starts_with("KEXEC(8)"), "{text}");
+    // The footer: source (left), date (centre, none), title.
+    let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    let footer: Vec<&str> = footer.split_whitespace().collect();
+    assert_eq!(
+        footer,
+        ["kexec", env!("CARGO_PKG_VERSION"), "(Rust)", "KEXEC(8)"],
+        "{text}"
+    );
     text
 }
 
