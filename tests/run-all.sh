@@ -11,9 +11,12 @@ cargo build --release --locked --workspace --bins
 cargo build --release --locked --workspace --examples
 echo "==> the release kexec carries no test double (kexec's 'testing' feature: FakeHost, sample images)"
 # A normal build (no dev-dependencies) must leave the feature off...
-if cargo tree --locked -p kexec-cli -e normal,features -i kexec | grep -q 'kexec feature "testing"'; then
+# (Read whole first: grep -q closing the pipe early would make the pipeline
+# fail under pipefail, and the check pass.)
+features=$(cargo tree --locked -p kexec-cli -e normal,features -i kexec)
+if grep -q 'kexec feature "testing"' <<<"$features"; then
     echo "kexec's 'testing' feature is on in a normal build of kexec-cli:"
-    cargo tree --locked -p kexec-cli -e normal,features -i kexec
+    echo "$features"
     exit 1
 fi
 # ...and the binary the guest runs must link none of the fake (no symbol, no
