@@ -6,7 +6,7 @@
 mod common;
 
 use common::Dir;
-use kexec::testing::{bzimage64_sample, gzip};
+use kexec::testing::{bzimage64_sample, gzip, gzip_bytes};
 use kexec::FakeHost;
 
 /// The exit code, and what was written (a dry run's verdict goes to stdout).
@@ -57,8 +57,14 @@ fn a_file_no_format_accepts_is_named_on_every_syscall_choice() {
             assert_eq!(code, 255, "{args:?}: {err}");
             // A zboot image is unpacked, so its own header's field is named.
             // kexec_load knows an arm64 Image and says whose it is.
+            // Packed data is unpacked here too: what is inside is named,
+            // or why it does not unpack.
             let field = if name == "vmlinuz.efi" {
                 "compression type \"\" at offset 0x18"
+            } else if name == "vmlinuz.gz" {
+                "which unpacks to text: not a kernel"
+            } else if name == "vmlinuz.zst" {
+                "cannot unpack it (zstd-compressed data, zstd payload)"
             } else if name == "Image" && choice == ["-c"] {
                 "this machine is x86_64, which cannot boot it"
             } else {
@@ -74,17 +80,23 @@ fn a_file_no_format_accepts_is_named_on_every_syscall_choice() {
 }
 
 #[test]
-fn gzip_kernel_is_told_to_decompress_first() {
+fn a_packed_file_says_what_it_holds_when_that_is_not_a_kernel_for_this_machine() {
     let d = Dir::new("gzip");
     let (_, bytes, _) = not_kernels().remove(0);
-    let path = d.put("vmlinuz.gz", &bytes);
-    let mut host = FakeHost::typical();
-    let (code, err) = kexec(&mut host, &["--dry-run", "-s", "-l", &path]);
-    assert_eq!(code, 255, "{err}");
-    assert!(
-        err.contains("is gzip-compressed data, not a bzImage: decompress it first"),
-        "{err}"
-    );
+    let text = d.put("vmlinuz.gz", &bytes);
+    let arm64 = d.put("Image.gz", &gzip_bytes(&with_magic(0x38, b"ARM\x64")));
+    for (path, want) in [
+        (&text, "vmlinuz.gz: gzip-compressed data, which unpacks to text: not a kernel"),
+        (
+            &arm64,
+            "Image.gz: gzip-compressed data, which unpacks to an arm64 kernel Image: a kernel for another architecture",
+        ),
+    ] {
+        let mut host = FakeHost::typical();
+        let (code, err) = kexec(&mut host, &["--dry-run", "-s", "-l", path]);
+        assert_eq!(code, 255, "{err}");
+        assert!(err.contains(want), "{err}");
+    }
 }
 
 #[test]
@@ -100,14 +112,18 @@ fn type_names_a_registry_format_and_refusals_name_the_file() {
     let mut host = FakeHost::typical();
     let (code, err) = kexec(&mut host, &["-c", "-l", "--type=bzImage64", &bz]);
     assert_eq!(code, 0, "{err}");
+    let text = d.put(
+        "notes.txt",
+        &"not a kernel at all\n".repeat(100).into_bytes(),
+    );
     for (args, want) in [
         (
-            ["-c", "-l", "--type=bzImage64", &gz],
+            ["-c", "-l", "--type=bzImage64", &text],
             "the bzImage64 loader does not accept it: no \"HdrS\"",
         ),
         (
             ["-c", "-l", "--type=bzImage64", &gz],
-            "gzip-compressed data",
+            "gzip-compressed data, which unpacks to text",
         ),
         (
             ["-c", "-l", "--type=elf-x86_64", &arm],
@@ -246,4 +262,121 @@ fn a_crash_uki_is_restored_from_the_uki_alone() {
         initrd.as_ref().unwrap().bytes,
         b"070701 uki initrd\0\0\0".to_vec()
     );
+}
+
+/// A zstd frame that unpacks to `head` and then `zeros` zero bytes, in
+/// 128 KiB RLE blocks of 4 bytes each: a bomb of any size in a small file.
+#[cfg(target_arch = "x86_64")]
+fn zstd_bomb(head: &[u8], zeros: u64) -> Vec<u8> {
+    const BLOCK: usize = 128 << 10;
+    // Magic; frame header: no content size, a 128 KiB window.
+    let mut f = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38];
+    let block = |f: &mut Vec<u8>, kind: u32, size: usize, last: bool| {
+        let h = ((size as u32) << 3) | (kind << 1) | u32::from(last);
+        f.extend_from_slice(&h.to_le_bytes()[..3]);
+    };
+    for part in head.chunks(BLOCK) {
+        block(&mut f, 0, part.len(), false);
+        f.extend_from_slice(part);
+    }
+    let mut left = zeros;
+    while left > 0 {
+        let n = left.min(BLOCK as u64) as usize;
+        left -= n as u64;
+        block(&mut f, 1, n, left == 0);
+        f.push(0);
+    }
+    f
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn compressed_kernels_of_every_kind_are_unpacked_for_both_calls() {
+    use kexec::image::compressed::Compression;
+    use kexec::sys::fake::Call;
+    use kexec::testing::compress;
+    let d = Dir::new("packed");
+    let bz = bzimage64_sample();
+    for c in Compression::ALL {
+        let path = d.put(
+            &format!("bzImage.{}", c.name().replace(' ', "-")),
+            &compress(c, &bz),
+        );
+        for choice in [&["-s"][..], &[], &["-c"]] {
+            let mut args = choice.to_vec();
+            args.extend(["-l", &path]);
+            let mut host = FakeHost::typical();
+            let (code, out) = kexec(&mut host, &args);
+            assert_eq!(code, 0, "{args:?}: {out}");
+            if choice == ["-c"] {
+                assert!(
+                    matches!(&host.calls[..], [Call::Load { .. }]),
+                    "{args:?}: {:?}",
+                    host.calls
+                );
+            } else {
+                assert!(
+                    matches!(&host.calls[..], [Call::FileLoad { kernel: true, .. }]),
+                    "{args:?}: {:?}",
+                    host.calls
+                );
+                // The kernel gets the bzImage itself, never the packed file.
+                assert_eq!(
+                    host.passed_files[0].0.as_ref().unwrap().bytes,
+                    bz,
+                    "{args:?}"
+                );
+            }
+        }
+        // The dry run names the container and what came out of it.
+        let mut host = FakeHost::typical();
+        let (code, out) = kexec(&mut host, &["--dry-run", "-s", "-l", &path]);
+        assert_eq!(code, 0, "{out}");
+        let file = std::fs::read(&path).unwrap();
+        let sha = |b: &[u8]| kexec::hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(b)[..8]);
+        let want = format!(
+            "{}, {}, sha256 {}… → unpacked 16 KiB, sha256 {}…",
+            kexec::image::compressed::detect("", &file, file.len() as u64)
+                .unwrap()
+                .unwrap()
+                .what,
+            kexec::memory::human_size(file.len() as u64),
+            sha(&file),
+            sha(&bz)
+        );
+        assert!(out.contains(&want), "{}: {want} in {out}", c.name());
+    }
+    // A vmlinux (ELF) gzipped, as distributions ship vmlinux.gz.
+    let elf = kexec::testing::elf_vmlinux(&[(0x100_0000, 0x20_0000, 0x40_0000)], 0x100_0000);
+    let path = d.put("vmlinux.gz", &gzip_bytes(&elf));
+    let mut host = FakeHost::typical();
+    let (code, out) = kexec(&mut host, &["-c", "-l", &path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        matches!(&host.calls[..], [Call::Load { .. }]),
+        "{:?}",
+        host.calls
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_bomb_and_a_cut_short_kernel_are_refused_by_name_before_any_call() {
+    let d = Dir::new("bomb");
+    let bz = bzimage64_sample();
+    let bomb = d.put("bomb.zst", &zstd_bomb(&bz, 1 << 30));
+    let gz = gzip_bytes(&bz);
+    let cut = d.put("bzImage.gz", &gz[..gz.len() / 2]);
+    for (path, want) in [
+        (&bomb, "bomb.zst: zstd-compressed data unpacks to more than 1 GiB, more than any kernel: refusing it (a decompression bomb?)"),
+        (&cut, "bzImage.gz: cannot unpack it (gzip-compressed data, gzip payload)"),
+    ] {
+        for choice in ["-s", "-c"] {
+            let mut host = FakeHost::typical();
+            let (code, err) = kexec(&mut host, &[choice, "-l", path]);
+            assert_eq!(code, 255, "{err}");
+            assert!(err.contains(want), "{choice}: {err}");
+            assert!(host.calls.is_empty(), "{choice}: {:?}", host.calls);
+        }
+    }
 }

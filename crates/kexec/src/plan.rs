@@ -188,11 +188,12 @@ fn streamed_or_size(input: &Input) -> String {
     if let Some(part) = input.extracted_from {
         let unpacked = input
             .unpacked_from
-            .map_or(String::new(), |what| format!(", {what}, unpacked"));
+            .as_ref()
+            .map_or(String::new(), |u| format!(", {}", u.describe()));
         return format!("{}{unpacked}: {}", part.describe(), human_size(input.size));
     }
-    if let Some(what) = input.unpacked_from {
-        return format!("{what}, unpacked: {}", human_size(input.size));
+    if let Some(u) = &input.unpacked_from {
+        return u.describe();
     }
     match input.streamed_from {
         Some(kind) => format!("{kind}, read to EOF: {}", human_size(input.size)),

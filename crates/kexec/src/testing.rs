@@ -56,9 +56,14 @@ pub fn remove_kexec(host: &mut crate::sys::FakeHost) {
 
 /// `text` gzip-compressed, as /proc/config.gz holds the kernel's config.
 pub fn gzip(text: &str) -> Vec<u8> {
+    gzip_bytes(text.as_bytes())
+}
+
+/// `data` gzip-compressed.
+pub fn gzip_bytes(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(text.as_bytes()).expect("writes to memory");
+    gz.write_all(data).expect("writes to memory");
     gz.finish().expect("writes to memory")
 }
 
@@ -96,4 +101,54 @@ pub fn elf_vmlinux(loads: &[(u64, u64, u64)], entry: u64) -> Vec<u8> {
         f.resize(offset, 0x90);
     }
     f
+}
+
+/// `data` compressed with `c`, as the tools (and the kernel's build) write
+/// it: the fixtures of the tests of packed kernels.
+pub fn compress(c: crate::image::compressed::Compression, data: &[u8]) -> Vec<u8> {
+    use crate::image::compressed::Compression;
+    use std::io::Write;
+    match c {
+        Compression::Gzip => gzip_bytes(data),
+        Compression::Zstd => {
+            ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+        }
+        Compression::Xz => {
+            // As the kernel's xz_wrap.sh: the x86 BCJ filter, LZMA2, CRC32.
+            let mut options = lzma_rust2::XzOptions::with_preset(1);
+            options.prepend_pre_filter(lzma_rust2::FilterType::BcjX86, 0);
+            options.set_check_sum_type(lzma_rust2::CheckType::Crc32);
+            let mut w =
+                lzma_rust2::XzWriter::new(Vec::new(), options).expect("compresses in memory");
+            w.write_all(data).expect("compresses in memory");
+            w.finish().expect("compresses in memory")
+        }
+        Compression::Lzma => {
+            // As `lzma -9` in a pipe: size unknown, an end marker.
+            let options = lzma_rust2::LzmaOptions::with_preset(1);
+            let mut w = lzma_rust2::LzmaWriter::new_use_header(Vec::new(), &options, None)
+                .expect("compresses in memory");
+            w.write_all(data).expect("compresses in memory");
+            w.finish().expect("compresses in memory")
+        }
+        Compression::Lz4Legacy => {
+            let mut out = b"\x02\x21\x4c\x18".to_vec();
+            for block in data.chunks(8 << 20) {
+                let c = lz4_flex::block::compress(block);
+                out.extend_from_slice(&(c.len() as u32).to_le_bytes());
+                out.extend_from_slice(&c);
+            }
+            out
+        }
+        Compression::Lz4 => {
+            let mut w = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            w.write_all(data).expect("compresses in memory");
+            w.finish().expect("compresses in memory")
+        }
+        Compression::Bzip2 => {
+            let mut w = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            w.write_all(data).expect("compresses in memory");
+            w.finish().expect("compresses in memory")
+        }
+    }
 }

@@ -38,8 +38,9 @@ pub struct Input {
     /// calls can take.
     pub streamed_from: Option<&'static str>,
     /// What the file was when it was a packed kernel (gzip data, an EFI
-    /// zboot image): `file` is then the sealed memfd it was unpacked into.
-    pub unpacked_from: Option<&'static str>,
+    /// zboot image), with sizes and digests: `file` is then the sealed
+    /// memfd it was unpacked into.
+    pub unpacked_from: Option<Box<compressed::Unpacked>>,
     /// Where in the file at `path` the bytes came from when they are a part
     /// of it ("the .linux section of a unified kernel image"): `file` is
     /// then a sealed memfd of that part.
@@ -129,11 +130,12 @@ impl Input {
         })
     }
 
-    /// When this is a packed kernel (gzip data, an EFI zboot image) with a
-    /// kernel for this machine inside, that kernel, unpacked once into a
-    /// sealed memfd that both system calls take as the kernel file; else
-    /// itself (what it is then is said by the formats' refusals). `head` is
-    /// its first bytes.
+    /// When this is a packed kernel (gzip, zstd, xz, lzma, lz4 or bzip2
+    /// data, an EFI zboot image), the kernel inside, unpacked once into a
+    /// sealed memfd that both system calls take as the kernel file; an
+    /// error naming what is inside when that is not a kernel this machine
+    /// boots, or naming the failure when it does not unpack; else itself.
+    /// `head` is its first bytes.
     pub fn unpacked(self, head: &[u8]) -> Result<Input, String> {
         let name = self.display();
         let Some(packed) = compressed::detect(&name, head, self.size)? else {
@@ -141,12 +143,31 @@ impl Input {
         };
         let fail = |e: io::Error| format!("{name}: unpacking it into a memfd: {e}");
         let map = self.map().map_err(fail)?;
-        let inner = compressed::peek(&packed, map.bytes(), PROBE_BYTES);
+        let inner = compressed::peek_checked(&packed, map.bytes(), PROBE_BYTES).map_err(|e| {
+            format!(
+                "{name}: cannot unpack it ({}, {} payload): {e}",
+                packed.what,
+                packed.compression.name()
+            )
+        })?;
         if !format::probe(&inner).is_some_and(|f| format::boots_on(f, std::env::consts::ARCH)) {
-            return Ok(self);
+            // Unpacking is ours to do, so what is inside is what to name.
+            let (what, advice) = identify::identify_with_advice(&inner).unwrap_or((
+                "data no kernel format takes",
+                ": not a kernel this kexec boots",
+            ));
+            let advice = if advice.is_empty() {
+                ": not a kernel"
+            } else {
+                advice
+            };
+            return Err(format!(
+                "{name}: {}, which unpacks to {what}{advice}",
+                packed.what
+            ));
         }
         let mut memfd = crate::sys::mapping::memfd("kexec-unpacked").map_err(fail)?;
-        let size = compressed::unpack(
+        let unpacked = compressed::unpack(
             &name,
             &packed,
             map.bytes(),
@@ -158,10 +179,10 @@ impl Input {
         Ok(Input {
             path: self.path,
             file: memfd,
-            size,
+            size: unpacked.size,
             is_regular: true,
             streamed_from: self.streamed_from,
-            unpacked_from: Some(packed.what),
+            unpacked_from: Some(Box::new(unpacked)),
             extracted_from: self.extracted_from,
         })
     }
@@ -203,7 +224,8 @@ impl Input {
         if let Some(part) = self.extracted_from {
             let unpacked = self
                 .unpacked_from
-                .map_or(String::new(), |what| format!(", {what}, unpacked"));
+                .as_ref()
+                .map_or(String::new(), |u| format!(", {}", u.describe()));
             return format!(
                 "{} ({}{unpacked}, in a sealed memfd: {})",
                 self.display(),
@@ -211,12 +233,8 @@ impl Input {
                 crate::memory::human_size(self.size)
             );
         }
-        if let Some(what) = self.unpacked_from {
-            return format!(
-                "{} ({what}, unpacked into a sealed memfd: {})",
-                self.display(),
-                crate::memory::human_size(self.size)
-            );
+        if let Some(u) = &self.unpacked_from {
+            return format!("{} ({}, in a sealed memfd)", self.display(), u.describe());
         }
         match self.streamed_from {
             Some(kind) if self.size == 0 => format!("{} ({kind}, read to EOF)", self.display()),

@@ -177,11 +177,15 @@ pub fn unwrap(uki: &Input, head: &[u8]) -> Result<Option<Unwrapped>, String> {
         return Ok(None);
     }
     let mut memfd = crate::sys::mapping::memfd("kexec-uki-linux").map_err(fail)?;
-    let size = match &packed {
-        Some(p) => compressed::unpack(&inner_name, p, linux, &mut memfd, compressed::MAX_UNPACKED)?,
+    let (size, unpacked) = match &packed {
+        Some(p) => {
+            let u =
+                compressed::unpack(&inner_name, p, linux, &mut memfd, compressed::MAX_UNPACKED)?;
+            (u.size, Some(Box::new(u)))
+        }
         None => {
             memfd.write_all(linux).map_err(fail)?;
-            linux.len() as u64
+            (linux.len() as u64, None)
         }
     };
     crate::sys::mapping::seal(&memfd).map_err(fail)?;
@@ -200,7 +204,7 @@ pub fn unwrap(uki: &Input, head: &[u8]) -> Result<Option<Unwrapped>, String> {
             size,
             is_regular: true,
             streamed_from: uki.streamed_from,
-            unpacked_from: packed.map(|p| p.what),
+            unpacked_from: unpacked,
             extracted_from: Some(UkiPart::Linux),
         },
         cmdline,
@@ -453,11 +457,15 @@ mod tests {
             .unwrap()
             .expect("unwrapped");
         assert_eq!(read(&u.kernel), kernel);
-        assert_eq!(u.kernel.unpacked_from, Some("gzip-compressed data"));
-        assert!(u
-            .kernel
-            .describe()
-            .contains("gzip-compressed data, unpacked"));
+        assert_eq!(
+            u.kernel.unpacked_from.as_ref().map(|u| u.what),
+            Some("gzip-compressed data")
+        );
+        let shown = u.kernel.describe();
+        assert!(
+            shown.contains("gzip-compressed data, ") && shown.contains("→ unpacked"),
+            "{shown}"
+        );
         // Neither .ucode nor .initrd: the user's initrd is passed as it is.
         let user = Input::open(&d.put("initrd.img", b"070701")).unwrap();
         let kept = u.initrd(Some(user)).unwrap().expect("the user's initrd");
