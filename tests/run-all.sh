@@ -39,6 +39,16 @@ if ! command -v man >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends man-db groff-base \
         || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends man-db groff-base; }
 fi
+# compression_tools.rs checks our decoders against the real tools.
+missing=
+for tool in xz:xz-utils bzip2:bzip2 zstd:zstd lz4:lz4; do
+    command -v "${tool%%:*}" >/dev/null || missing+=" ${tool#*:}"
+done
+if [ -n "$missing" ]; then
+    echo "==> apt-get install$missing (our decoders are checked against what these tools write)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing \
+        || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing; }
+fi
 echo "==> cargo test (host side: parsers, rules model, boot images, CLI against a fake kernel, man page and completions)"
 cargo test --locked --workspace 2>&1 | tee target/cargo-test.log
 echo "==> library docs: every public item documented, no broken links (cargo doc -D warnings)"
