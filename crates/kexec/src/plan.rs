@@ -281,8 +281,9 @@ impl FileLoad {
         FileLoad::open_within(target, kernel, initrd, cmdline, extra_flags, u64::MAX)
     }
 
-    /// As `open`; a pipe, FIFO or device is read no further than
-    /// `stream_limit` bytes (see `rules::stream_limit`).
+    /// As `open`; a pipe, FIFO or device is read, and a packed kernel
+    /// unpacked, no further than `stream_limit` bytes (see
+    /// `rules::stream_limit`: more could not be loaded).
     pub fn open_within(
         target: Target,
         kernel: &Path,
@@ -310,7 +311,8 @@ impl FileLoad {
         };
         // A UKI whose .linux holds a kernel for this machine is unwrapped:
         // both calls take its parts, each in a sealed memfd.
-        let unwrapped = uki::unwrap(&kernel, &kernel_head).map_err(invalid(kernel.path.clone()))?;
+        let unwrapped = uki::unwrap(&kernel, &kernel_head, stream_limit)
+            .map_err(invalid(kernel.path.clone()))?;
         let (kernel, initrd, from_uki) = match unwrapped {
             Some(u) => {
                 let user = initrd.map(|p| open_input("initrd", p)).transpose()?;
@@ -327,7 +329,9 @@ impl FileLoad {
                 // A packed kernel (Image.gz, EFI zboot) is unpacked once;
                 // both calls then take the kernel inside.
                 let path = kernel.path.clone();
-                let kernel = kernel.unpacked(&kernel_head).map_err(invalid(path))?;
+                let kernel = kernel
+                    .unpacked(&kernel_head, stream_limit)
+                    .map_err(invalid(path))?;
                 let initrd = initrd.map(|p| open_input("initrd", p)).transpose()?;
                 (kernel, initrd, None)
             }

@@ -457,7 +457,7 @@ pub fn unpack(
             sha256: sha2::Digest::finalize(bounded.sha256).into(),
         }),
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => Err(format!(
-            "{file}: {} unpacks to more than {}, more than any kernel: refusing it (a decompression bomb?)",
+            "{file}: {} unpacks to more than {}, more than any kernel or than a load may take here: refusing it (a decompression bomb?)",
             packed.what,
             crate::memory::human_size(limit)
         )),

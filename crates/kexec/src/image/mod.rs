@@ -135,8 +135,9 @@ impl Input {
     /// sealed memfd that both system calls take as the kernel file; an
     /// error naming what is inside when that is not a kernel this machine
     /// boots, or naming the failure when it does not unpack; else itself.
-    /// `head` is its first bytes.
-    pub fn unpacked(self, head: &[u8]) -> Result<Input, String> {
+    /// `head` is its first bytes; it unpacks to no more than `limit` bytes
+    /// (and never more than [`compressed::MAX_UNPACKED`]).
+    pub fn unpacked(self, head: &[u8], limit: u64) -> Result<Input, String> {
         let name = self.display();
         let Some(packed) = compressed::detect(&name, head, self.size)? else {
             return Ok(self);
@@ -172,7 +173,7 @@ impl Input {
             &packed,
             map.bytes(),
             &mut memfd,
-            compressed::MAX_UNPACKED,
+            limit.min(compressed::MAX_UNPACKED),
         )?;
         drop(map);
         crate::sys::mapping::seal(&memfd).map_err(fail)?;

@@ -155,7 +155,7 @@ fn kernel_head(file: &str, linux: &[u8]) -> Result<Vec<u8>, String> {
 /// kernel for this machine, that kernel in a sealed memfd and what else the
 /// UKI carries; None for anything else (the formats' refusals say what it
 /// is). Err names the file, the section and the field at fault.
-pub fn unwrap(uki: &Input, head: &[u8]) -> Result<Option<Unwrapped>, String> {
+pub fn unwrap(uki: &Input, head: &[u8], limit: u64) -> Result<Option<Unwrapped>, String> {
     if !is_uki(head) || !uki.is_regular {
         return Ok(None);
     }
@@ -179,8 +179,13 @@ pub fn unwrap(uki: &Input, head: &[u8]) -> Result<Option<Unwrapped>, String> {
     let mut memfd = crate::sys::mapping::memfd("kexec-uki-linux").map_err(fail)?;
     let (size, unpacked) = match &packed {
         Some(p) => {
-            let u =
-                compressed::unpack(&inner_name, p, linux, &mut memfd, compressed::MAX_UNPACKED)?;
+            let u = compressed::unpack(
+                &inner_name,
+                p,
+                linux,
+                &mut memfd,
+                limit.min(compressed::MAX_UNPACKED),
+            )?;
             (u.size, Some(Box::new(u)))
         }
         None => {
@@ -375,7 +380,7 @@ mod tests {
 
     fn unwrapped(d: &Dir, name: &str, file: &[u8]) -> Result<Option<Unwrapped>, String> {
         let input = Input::open(&d.put(name, file)).unwrap();
-        unwrap(&input, &input.head(PROBE_BYTES).unwrap())
+        unwrap(&input, &input.head(PROBE_BYTES).unwrap(), u64::MAX)
     }
 
     #[test]
