@@ -23,6 +23,11 @@
 #                       /boot/initrd-capture.img + /etc/vm-token
 #                       (it deliberately has no /marker.txt: finding one
 #                       after kexec proves the new initrd was used)
+#   formats.cpio.gz     booted by QEMU for the formats run: base +
+#                       /boot/packed/ (the kernel as gzip, xz and zstd, the
+#                       ELF vmlinux gzipped, a UKI, a cut gzip, a zstd bomb)
+#                       + /etc/vm-token; each stage there makes the next
+#                       initrd from its own root
 #   marker.token        the random token written to /marker.txt (new per build)
 set -euo pipefail
 umask 022
@@ -189,7 +194,78 @@ printf '%s\n' "$token" > "$WORK/s1-extra/etc/vm-token"
 mkcpio "$WORK/s1-extra" > "$WORK/s1-extra.cpio.gz"
 cat "$WORK/base.cpio.gz" "$WORK/s1-extra.cpio.gz" > "$WORK/stage1.cpio.gz"
 
-for f in base.cpio.gz initrd-capture.img initrd-elf.img initrd-kl.img initrd-I.img stage1.cpio.gz; do
+# --- the formats run (issue #11): packed kernels and a UKI -------------------
+# formats.cpio.gz = base + /boot/packed/* + /etc/vm-token, booted by QEMU.
+P=$WORK/fmt/boot/packed
+mkdir -p "$P" "$WORK/fmt/etc"
+printf '%s\n' "$token" > "$WORK/fmt/etc/vm-token"
+gzip -n -9 -c "$KEXEC_VM_KERNEL" > "$P/bzImage.gz"
+xz -T1 -6 -c "$KEXEC_VM_KERNEL" > "$P/bzImage.xz"
+zstd -q -19 -c "$KEXEC_VM_KERNEL" > "$P/bzImage.zst"
+gzip -n -6 -c "$WORK/vmlinux" > "$P/vmlinux.gz"
+gz_size=$(stat -c %s "$P/bzImage.gz")
+head -c $((gz_size / 2)) "$P/bzImage.gz" > "$P/bzImage-cut.gz"
+# A zstd bomb: the bzImage, then 4 GiB of zeros in 128 KiB RLE blocks of
+# 4 bytes each (a 128 KiB file).
+python3 - "$KEXEC_VM_KERNEL" "$P/bomb.zst" <<'PY'
+import struct, sys
+head = open(sys.argv[1], 'rb').read()
+out = bytearray(b'\x28\xb5\x2f\xfd\x00\x38')   # magic; no content size, 128 KiB window
+block = 128 << 10
+def hdr(kind, size, last):
+    out.extend(struct.pack('<I', (size << 3) | (kind << 1) | last)[:3])
+for i in range(0, len(head), block):
+    part = head[i:i + block]
+    hdr(0, len(part), 0)
+    out.extend(part)
+n = (4 << 30) // block
+for i in range(n):
+    hdr(1, block, 1 if i == n - 1 else 0)
+    out.append(0)
+open(sys.argv[2], 'wb').write(out)
+PY
+# A UKI made the way systemd 252 documents it (objcopy onto systemd-boot's
+# linuxx64.efi.stub; bookworm has no ukify): .osrel, .cmdline (stage=uki,
+# ukicmdline=1), .linux (the bzImage), .initrd (base + /uki-initrd.txt +
+# /etc/vm-token + a /marker.txt for the capture kernel it also boots).
+STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+[ -f "$STUB" ] || die "$STUB missing; run tests/vm/setup.sh (systemd-boot-efi)"
+mkdir -p "$WORK/uki-root/etc"
+printf '%s uki-initrd\n' "$token" > "$WORK/uki-root/uki-initrd.txt"
+printf '%s ucap\n' "$token" > "$WORK/uki-root/marker.txt"
+printf '%s\n' "$token" > "$WORK/uki-root/etc/vm-token"
+mkcpio "$WORK/uki-root" > "$WORK/uki-root.cpio.gz"
+cat "$WORK/base.cpio.gz" "$WORK/uki-root.cpio.gz" > "$WORK/uki-initrd.img"
+printf 'ID=kexec-test\nPRETTY_NAME="kexec test UKI"\n' > "$WORK/uki-osrel"
+printf 'console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=uki kexecmarker=%s-uki ukicmdline=1' \
+    "$token" > "$WORK/uki-cmdline"
+# Each section 2 MiB-aligned past the stub's last one, as systemd's recipe.
+mapfile -t objcopy_args < <(python3 - "$STUB" "$WORK/uki-osrel" "$WORK/uki-cmdline" \
+    "$KEXEC_VM_KERNEL" "$WORK/uki-initrd.img" <<'PY'
+import os, struct, sys
+stub = open(sys.argv[1], 'rb').read()
+pe = struct.unpack_from('<I', stub, 0x3c)[0]
+nsect = struct.unpack_from('<H', stub, pe + 6)[0]
+opt = struct.unpack_from('<H', stub, pe + 20)[0]
+image_base = struct.unpack_from('<Q', stub, pe + 24 + 24)[0]
+table = pe + 24 + opt
+end = 0
+for i in range(nsect):
+    vsize, vaddr = struct.unpack_from('<II', stub, table + 40 * i + 8)
+    end = max(end, vaddr + vsize)
+at = image_base + end
+for name, path in zip(('.osrel', '.cmdline', '.linux', '.initrd'), sys.argv[2:]):
+    at = (at + (2 << 20) - 1) & ~((2 << 20) - 1)
+    print('--add-section'); print(f'{name}={path}')
+    print('--change-section-vma'); print(f'{name}={at:#x}')
+    at += os.path.getsize(path)
+PY
+)
+objcopy "${objcopy_args[@]}" "$STUB" "$P/uki.efi"
+mkcpio "$WORK/fmt" > "$WORK/fmt.cpio.gz"
+cat "$WORK/base.cpio.gz" "$WORK/fmt.cpio.gz" > "$WORK/formats.cpio.gz"
+
+for f in base.cpio.gz initrd-capture.img initrd-elf.img initrd-kl.img initrd-I.img stage1.cpio.gz formats.cpio.gz; do
     mv -f "$WORK/$f" "$OUT/$f"
 done
 printf '%s\n' "$token" > "$OUT/marker.token"
@@ -198,4 +274,4 @@ cp "$KEXEC_VM_KERNEL" "$OUT/vmlinuz"
 log "binary under test: $KEXEC_BIN"
 log "kernel: $KEXEC_VM_KERNEL"
 log "token: $token"
-log "$(cd "$OUT" && du -h stage1.cpio.gz initrd-I.img initrd-kl.img initrd-elf.img initrd-capture.img | tr '\t\n' '  ')"
+log "$(cd "$OUT" && du -h stage1.cpio.gz initrd-I.img initrd-kl.img initrd-elf.img initrd-capture.img formats.cpio.gz | tr '\t\n' '  ')"

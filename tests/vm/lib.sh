@@ -44,7 +44,8 @@ vm_prepare() {
 # stage1.cpio.gz in QEMU (software emulation: KVM is not usable on our CI
 # machines) until the guest powers off, a kernel panics (panic=-1 and
 # -no-reboot end QEMU), HANDLER kills QEMU (its pid is in $VM_OUT/qemu.pid)
-# or $VM_TIMEOUT runs out. $VM_MEM MiB of RAM (default 1536); extra QEMU
+# or $VM_TIMEOUT runs out. $VM_MEM MiB of RAM (default 1536), $VM_INITRD
+# (default stage1.cpio.gz); extra QEMU
 # arguments, such as -bios for UEFI, follow HANDLER. Every serial line,
 # stripped of its CR and prefixed with the host time since the start, is
 # appended to LOG and passed to HANDLER as "HANDLER STAMP LINE". Returns
@@ -59,7 +60,7 @@ vm_boot() {
     timeout --kill-after=10 "$VM_TIMEOUT" \
         qemu-system-x86_64 -accel tcg -cpu max -m "${VM_MEM:-1536}" -smp 2 \
             -nographic -no-reboot -nic none -pidfile "$VM_OUT/qemu.pid" "$@" \
-            -kernel "$VM_OUT/vmlinuz" -initrd "$VM_OUT/stage1.cpio.gz" \
+            -kernel "$VM_OUT/vmlinuz" -initrd "${VM_INITRD:-$VM_OUT/stage1.cpio.gz}" \
             -append "$cmdline" </dev/null 2>&1 |
         while IFS= read -r line || [ -n "$line" ]; do
             line=${line%$'\r'}

@@ -20,6 +20,8 @@
 # kexec -s -p, a crash, and the same vmcore checks in the capture kernel.
 # The lockdown run (lockdown=integrity): kexec_load refused and explained,
 # a tampered kernel refused by signature verification.
+# The formats run: packed kernels and a UKI, each booted in turn (see
+# stagefmt1 in guest/init).
 # The UEFI run (OVMF, 6 GiB): efi1 loads through kexec_load with the initrd
 # above 4 GiB; efi2 checks EFI survived, then executes an image whose kernel
 # segment was corrupted after its digest was taken: the purgatory must print
@@ -31,8 +33,8 @@
 # host-side checks. The last line is "vm: N passed, M failed"; the exit code
 # is non-zero when M > 0.
 #
-# Usage: [KEXEC_BIN=path/to/kexec] [KEXEC_VM_RUNS="bios kdump lock efi arm64"] tests/vm/run-suite.sh
-# KEXEC_VM_RUNS picks some of the five runs (all by default); only the
+# Usage: [KEXEC_BIN=path/to/kexec] [KEXEC_VM_RUNS="bios kdump lock efi formats arm64"] tests/vm/run-suite.sh
+# KEXEC_VM_RUNS picks some of the six runs (all by default); only the
 # checks of the runs picked are expected then. arm64 is tests/vm/arm64/suite.sh
 # (Debian's arm64 kernels in qemu-system-aarch64, with the kexec that
 # tests/cross/aarch64.sh builds).
@@ -141,10 +143,37 @@ EXPECTED=(
     efi1-uefi efi1-load-exit efi1-load-sysfs
     efi2-cmdline-marker efi2-marker-file efi2-uefi efi2-runtime-map efi2-cpus efi2-initrd-above-4g
     efi2-corrupt-load-exit
+    # formats run (issue #11): a bomb and a cut gzip refused, a kernel kept;
+    # the dry run's unpacking steps; then a chain of kexec -e, each into the
+    # kernel file named (gzip, xz and zstd through -s, -c and the default;
+    # vmlinux.gz through -c; a UKI with its .cmdline and a second initrd,
+    # with --append; a UKI as the crash kernel)
+    fmt1-first-load
+    fmt1-bomb-s-exit fmt1-bomb-s-msg fmt1-bomb-s-still-loaded
+    fmt1-bomb-c-exit fmt1-bomb-c-msg fmt1-bomb-c-still-loaded
+    fmt1-cut-s-exit fmt1-cut-s-msg fmt1-cut-s-still-loaded
+    fmt1-cut-c-exit fmt1-cut-c-msg fmt1-cut-c-still-loaded
+    fmt1-gz-dry-run-steps fmt1-xz-dry-run-steps fmt1-zst-dry-run-steps
+    fmt1-vmlinux-gz-dry-run-steps fmt1-uki-dry-run-steps
+    fmt-gz-s-load-exit fmt2-cmdline fmt2-initrd
+    fmt-xz-c-load-exit fmt3-cmdline fmt3-initrd
+    fmt-zst-auto-load-exit fmt4-cmdline fmt4-initrd
+    fmt-xz-s-load-exit fmt5-cmdline fmt5-initrd
+    fmt-zst-c-load-exit fmt6-cmdline fmt6-initrd
+    fmt-gz-auto-load-exit fmt7-cmdline fmt7-initrd
+    fmt-zst-s-load-exit fmt8-cmdline fmt8-initrd
+    fmt-gz-c-load-exit fmt9-cmdline fmt9-initrd
+    fmt-xz-auto-load-exit fmt10-cmdline fmt10-initrd
+    fmt-vmlinux-gz-c-load-exit fmt11-cmdline fmt11-initrd
+    fmt-uki-own-load-exit uki-cmdline uki-initrd uki-uki-initrd uki-own-cmdline
+    fmt-uki-append-load-exit u2-cmdline u2-initrd u2-uki-initrd u2-append-overrides
+    u2-uki-crash-load-exit u2-uki-crash-load-sysfs
+    ucap-cmdline ucap-initrd ucap-uki-initrd
+    ucap-elfcorehdr-cmdline ucap-vmcore-exists ucap-vmcore-elf ucap-vmcore-marker ucap-makedumpfile
 )
 # Checked on the host, from the serial logs.
 HOST_CHECKS=(host-qemu-exit host-kdump-qemu-exit host-s2-token host-purgatory-verified host-last-kernel-cmdline
-    host-efi-purgatory-halt)
+    host-efi-purgatory-halt host-formats-qemu-exit)
 
 CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=1"
 LOG=$VM_OUT/serial.log
@@ -162,13 +191,14 @@ efi_line() {
     fi
 }
 
-RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi arm64} "
+RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi formats arm64} "
 want_run() { [[ $RUNS == *" $1 "* ]]; }
 # run_of CHECK: which QEMU run prints a check.
 run_of() {
     case $1 in
     host-kdump-*|rej-*|kd1-*|kd2-*) echo kdump ;;
     host-efi-*|efi1-*|efi2-*) echo efi ;;
+    host-formats-*|fmt*|uki-*|u2-*|ucap-*) echo formats ;;
     lock-*) echo lock ;;
     *) echo bios ;;
     esac
@@ -176,7 +206,7 @@ run_of() {
 
 echo "==> vm: building and preparing images (KEXEC_BIN=$KEXEC_BIN)"
 x86=0
-for r in bios kdump lock efi; do want_run "$r" && x86=1; done
+for r in bios kdump lock efi formats; do want_run "$r" && x86=1; done
 [ "$x86" = 0 ] || { vm_build; vm_prepare; }
 VM_TOKEN=${VM_TOKEN:-}
 echo "==> vm: BIOS run: $CMDLINE"
@@ -224,6 +254,15 @@ rm -f "$VM_OUT/efi-stopped-by-host"
 : >"$EFI_LOG"
 want_run efi && { VM_MEM=6144 vm_boot "$EFI_CMDLINE" "$EFI_LOG" efi_line -bios /usr/share/ovmf/OVMF.fd || efi_rc=$?; }
 want_run efi && echo "==> vm: QEMU exited with $efi_rc after $((SECONDS - t1))s; serial log: $EFI_LOG"
+
+FMT_LOG=$VM_OUT/serial-formats.log
+FMT_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=fmt1"
+echo "==> vm: formats run (packed kernels and a UKI, each booted): $FMT_CMDLINE"
+t1=$SECONDS
+fmt_rc=0
+: >"$FMT_LOG"
+want_run formats && { VM_INITRD=$VM_OUT/formats.cpio.gz vm_boot "$FMT_CMDLINE" "$FMT_LOG" echo_line || fmt_rc=$?; }
+want_run formats && echo "==> vm: QEMU exited with $fmt_rc after $((SECONDS - t1))s; serial log: $FMT_LOG"
 elapsed=$((SECONDS - t0))
 
 # The arm64 suite: its own verdict line is added to ours; no verdict line at
@@ -249,7 +288,7 @@ while IFS= read -r line; do
     elif [ -z "${status[$name]:-}" ]; then
         status[$name]=ok
     fi
-done < <(cat "$LOG" "$KD_LOG" "$LOCK_LOG" "$EFI_LOG")
+done < <(cat "$LOG" "$KD_LOG" "$LOCK_LOG" "$EFI_LOG" "$FMT_LOG")
 
 # host-qemu-exit: QEMU must end by itself (the last kernel's panic), not
 # by the timeout.
@@ -263,6 +302,12 @@ esac
 case $kd_rc in
 0) status[host-kdump-qemu-exit]=ok ;;
 *) status[host-kdump-qemu-exit]=FAIL; detail[host-kdump-qemu-exit]="qemu exit code $kd_rc (124/137: timed out)" ;;
+esac
+
+# host-formats-qemu-exit: the capture kernel of the UKI powered off.
+case $fmt_rc in
+0) status[host-formats-qemu-exit]=ok ;;
+*) status[host-formats-qemu-exit]=FAIL; detail[host-formats-qemu-exit]="qemu exit code $fmt_rc (124/137: timed out)" ;;
 esac
 
 # host-s2-token: stage 2 saw the token of THIS build both on its command

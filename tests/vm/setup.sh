@@ -18,7 +18,8 @@
 set -euo pipefail
 
 CACHE=${KEXEC_VM_CACHE:-$HOME/.cache/kexec-vm}
-PKGS=(qemu-system-x86 busybox-static cpio kexec-tools makedumpfile ovmf e2fsprogs)
+PKGS=(qemu-system-x86 busybox-static cpio kexec-tools makedumpfile ovmf e2fsprogs
+    systemd-boot-efi binutils xz-utils zstd)   # the formats run: a UKI (objcopy + stub), packed kernels
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
