@@ -52,13 +52,20 @@ installed_version() { dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null |
 # --- 1. Which rustc-web ------------------------------------------------------
 # The newest one the machine's sources offer (bookworm-security carries the
 # current one; bookworm itself an older one).
+# A fresh machine's lists may predate bookworm-security's rustc-web (it then
+# offers bookworm's 1.85, too old for our dependencies): the lists are
+# refreshed first, unless a new enough toolchain is already unpacked.
 candidate() { apt-cache policy rustc-web 2>/dev/null | awk '$1 == "Candidate:" { print $2 }'; }
+# The oldest rustc our locked dependencies build with (sha2 0.11: 1.88).
+MIN_RUSTC=1.88
+new_enough() { dpkg --compare-versions "$1" ge "$MIN_RUSTC"; }
 VER=$(candidate)
-if [ -z "$VER" ] || [ "$VER" = "(none)" ]; then
+if [ -z "$VER" ] || [ "$VER" = "(none)" ] || ! new_enough "$VER" || [ ! -e "$CACHE/rust-web-$VER/.complete" ]; then
     apt_update_once
     VER=$(candidate)
 fi
 [ -n "$VER" ] && [ "$VER" != "(none)" ] || die "no rustc-web package in the machine's apt sources"
+new_enough "$VER" || die "rustc-web $VER is the newest the machine's apt sources offer, older than the $MIN_RUSTC our dependencies need (is bookworm-security among the sources?)"
 # libstd-rust-web-dev depends on the runtime library whose name carries the
 # minor version (libstd-rust-web-1.96): it holds librustc_driver.
 LIB=$(apt-cache show "libstd-rust-web-dev=$VER" 2>/dev/null \
