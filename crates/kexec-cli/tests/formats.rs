@@ -381,3 +381,33 @@ fn a_bomb_and_a_cut_short_kernel_are_refused_by_name_before_any_call() {
         }
     }
 }
+
+#[test]
+fn a_multiboot_kernel_is_named_with_the_tool_that_loads_it() {
+    let d = Dir::new("multiboot");
+    // An ELF32 with a multiboot header, as Xen's hypervisor.
+    let mut xen = with_magic(0, b"\x7fELF\x01\x01\x01");
+    xen[18..20].copy_from_slice(&3u16.to_le_bytes());
+    let (magic, flags) = (0x1bad_b002u32, 3u32);
+    xen[0x1000..0x1004].copy_from_slice(&magic.to_le_bytes());
+    xen[0x1004..0x1008].copy_from_slice(&flags.to_le_bytes());
+    xen[0x1008..0x100c]
+        .copy_from_slice(&0u32.wrapping_sub(magic).wrapping_sub(flags).to_le_bytes());
+    let plain = d.put("xen-4.17-amd64", &xen);
+    let gz = d.put("xen-4.17-amd64.gz", &gzip_bytes(&xen));
+    for path in [&plain, &gz] {
+        for choice in [&["-s"][..], &["-c"], &[]] {
+            let mut args = choice.to_vec();
+            args.extend(["-l", path]);
+            let mut host = FakeHost::typical();
+            let (code, err) = kexec(&mut host, &args);
+            assert_eq!(code, 255, "{args:?}: {err}");
+            assert!(
+                err.contains("a multiboot kernel (a Xen hypervisor")
+                    && err.contains("--module=FILE"),
+                "{args:?}: {err}"
+            );
+            assert!(host.calls.is_empty(), "{args:?}: {:?}", host.calls);
+        }
+    }
+}

@@ -110,6 +110,12 @@ pub fn file_loader_refusal(head: &[u8], facts: &Facts) -> Option<String> {
 
 /// "it is an ELF file for ..." when the file starts with an ELF header.
 fn elf_explanation(head: &[u8]) -> Option<String> {
+    // A multiboot kernel (Xen) is an ELF file too: its header says more.
+    if let Some((what, advice)) = super::identify::identify_with_advice(head) {
+        if what.contains("multiboot") {
+            return Some(format!("it is {what}, not a bzImage{advice}"));
+        }
+    }
     if head.starts_with(b"\x7fELF") && head.len() >= 20 {
         let machine = u16::from_le_bytes([head[18], head[19]]);
         let arch = match machine {

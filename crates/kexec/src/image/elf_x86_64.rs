@@ -29,9 +29,10 @@ impl KernelFormat for ElfX86_64 {
         if class == Some(ELFCLASS64) && machine == Some(EM_X86_64) {
             return Ok(());
         }
-        let what = super::identify::identify(head).unwrap_or("a truncated ELF file");
+        let (what, advice) =
+            super::identify::identify_with_advice(head).unwrap_or(("a truncated ELF file", ""));
         Err(format!(
-            "it is an ELF file, but not an x86_64 one ({what}: EI_CLASS {}, e_machine {})",
+            "it is an ELF file, but not an x86_64 one ({what}: EI_CLASS {}, e_machine {}){advice}",
             class.map_or("missing".into(), |c| c.to_string()),
             machine.map_or("missing".into(), |m| m.to_string())
         ))

@@ -111,6 +111,18 @@ pub fn identify(head: &[u8]) -> Option<&'static str> {
 
 /// `identify` and what to do about it (": decompress it first (...)").
 pub fn identify_with_advice(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    // Before the ELF and PE checks: Xen and other multiboot kernels are ELF
+    // files (or PE) with the multiboot header near their start.
+    if let Some(version) = multiboot(head) {
+        return Some((
+            if version == 1 {
+                "a multiboot kernel (a Xen hypervisor or another multiboot OS)"
+            } else {
+                "a multiboot2 kernel (a Xen hypervisor or another multiboot2 OS)"
+            },
+            ": this kexec loads Linux kernels only; kexec-tools loads multiboot kernels with --type=multiboot-x86 and their modules with --module=FILE",
+        ));
+    }
     if let Some(m) = MAGICS.iter().find(|m| {
         head.get(m.at..m.at + m.bytes.len()) == Some(m.bytes)
             && (m.bytes != b"zimg" || head.starts_with(b"MZ"))
@@ -119,7 +131,14 @@ pub fn identify_with_advice(head: &[u8]) -> Option<(&'static str, &'static str)>
     }
     if let Some(what) = elf(head) {
         let x86_64 = what.ends_with("x86_64");
-        return Some((what, if x86_64 { "" } else { OTHER_ARCH }));
+        let advice = if x86_64 {
+            ""
+        } else if what == "an ELF32 file for i386" && cfg!(target_arch = "x86_64") {
+            ": a 32-bit x86 kernel or program; this kexec boots 64-bit kernels (a bzImage, or an ELF64 vmlinux)"
+        } else {
+            OTHER_ARCH
+        };
+        return Some((what, advice));
     }
     if PeImage::is_pe(head) {
         let uki = PeImage::parse(head).is_ok_and(|pe| pe.section(".linux").is_some());
@@ -138,6 +157,38 @@ pub fn identify_with_advice(head: &[u8]) -> Option<(&'static str, &'static str)>
         return Some(("text", ""));
     }
     None
+}
+
+/// Which multiboot header `head` carries, if any: version 1 (magic
+/// 0x1BADB002 at a 4-byte boundary in the first 8 KiB, magic + flags +
+/// checksum = 0) or 2 (0xE85250D6 at an 8-byte boundary in the first
+/// 32 KiB, magic + architecture + header length + checksum = 0).
+fn multiboot(head: &[u8]) -> Option<u8> {
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?))
+    };
+    let sums_to_zero = |at: usize| -> bool {
+        (0..4)
+            .map(|i| word(at + 4 * i).unwrap_or(1))
+            .fold(0u32, u32::wrapping_add)
+            == 0
+    };
+    let v1 = (0..8192).step_by(4).find(|&at| {
+        word(at) == Some(0x1bad_b002)
+            && word(at + 8).is_some()
+            && [word(at), word(at + 4), word(at + 8)]
+                .iter()
+                .flatten()
+                .fold(0u32, |a, &b| a.wrapping_add(b))
+                == 0
+    });
+    if v1.is_some() {
+        return Some(1);
+    }
+    (0..32768)
+        .step_by(8)
+        .find(|&at| word(at) == Some(0xe852_50d6) && word(at + 12).is_some() && sums_to_zero(at))
+        .map(|_| 2)
 }
 
 /// "an ELF64 file for AArch64" for an ELF header.
@@ -179,6 +230,34 @@ fn is_text(head: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multiboot_kernels_are_named_with_what_loads_them() {
+        // An ELF32 with a multiboot header 0x1000 in, as Xen's.
+        let mut mb = elf_head(1, 3);
+        mb.resize(0x3000, 0);
+        let (magic, flags) = (0x1bad_b002u32, 0x0001_0003u32);
+        mb[0x1000..0x1004].copy_from_slice(&magic.to_le_bytes());
+        mb[0x1004..0x1008].copy_from_slice(&flags.to_le_bytes());
+        mb[0x1008..0x100c]
+            .copy_from_slice(&0u32.wrapping_sub(magic).wrapping_sub(flags).to_le_bytes());
+        let (what, advice) = identify_with_advice(&mb).unwrap();
+        assert!(what.starts_with("a multiboot kernel"), "{what}");
+        assert!(
+            advice.contains("--type=multiboot-x86") && advice.contains("--module"),
+            "{advice}"
+        );
+        // A wrong checksum is no header: the ELF32 it is.
+        mb[0x1008] ^= 1;
+        assert_eq!(identify(&mb), Some("an ELF32 file for i386"));
+        // Multiboot2: magic, architecture 0, header length, checksum.
+        let mut mb2 = vec![0u8; 0x4000];
+        let (m2, len) = (0xe852_50d6u32, 24u32);
+        mb2[0x2008..0x200c].copy_from_slice(&m2.to_le_bytes());
+        mb2[0x2010..0x2014].copy_from_slice(&len.to_le_bytes());
+        mb2[0x2014..0x2018].copy_from_slice(&0u32.wrapping_sub(m2).wrapping_sub(len).to_le_bytes());
+        assert!(identify(&mb2).unwrap().starts_with("a multiboot2 kernel"));
+    }
 
     fn at(offset: usize, bytes: &[u8]) -> Vec<u8> {
         let mut f = vec![0u8; 4096];

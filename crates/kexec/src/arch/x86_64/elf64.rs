@@ -61,6 +61,13 @@ pub fn describe<'a>(
         file: file.into(),
         why,
     };
+    // A 32-bit ELF (Xen's multiboot hypervisor, an i386 kernel) is named
+    // for what it is before the ELF64 parser says only that it is not one.
+    if kernel.get(4) != Some(&2) {
+        if let Some((what, advice)) = crate::image::identify::identify_with_advice(kernel) {
+            return Err(err(format!("it is {what}, not an ELF64 vmlinux{advice}")));
+        }
+    }
     let parsed = ElfFile64::<Endianness>::parse(kernel)
         .map_err(|e| err(format!("not a valid ELF64 file: {e}")))?;
     let endian = parsed.endian();
