@@ -345,6 +345,15 @@ fn compressed_kernels_of_every_kind_are_unpacked_for_both_calls() {
             sha(&bz)
         );
         assert!(out.contains(&want), "{}: {want} in {out}", c.name());
+        // kexec_load's plan names the steps on the kernel's segment.
+        let mut host = FakeHost::typical();
+        let (code, out) = kexec(&mut host, &["--dry-run", "-c", "-l", &path]);
+        assert_eq!(code, 0, "{out}");
+        let segment = out
+            .lines()
+            .find(|l| l.contains("protected-mode part"))
+            .unwrap_or("");
+        assert!(segment.contains(&want), "{}: {want} in {out}", c.name());
     }
     // A vmlinux (ELF) gzipped, as distributions ship vmlinux.gz.
     let elf = kexec::testing::elf_vmlinux(&[(0x100_0000, 0x20_0000, 0x40_0000)], 0x100_0000);

@@ -207,6 +207,25 @@ pub fn plan_kexec_load(
         sources: &sources,
     };
     let mut plan = plan_kexec_load_bytes(host, facts, &bytes, args, options)?;
+    if let (true, Plan::Load { segments, .. }) = (
+        kernel.unpacked_from.is_some() || kernel.extracted_from.is_some(),
+        &mut plan,
+    ) {
+        // Say what the kernel's bytes were unpacked or unwrapped from (the
+        // steps, with sizes and digests), where the segment names the file.
+        let named = format!("kernel {name}");
+        for s in segments.iter_mut() {
+            if s.purpose == "kernel" || s.purpose.starts_with(&named) {
+                let rest = s
+                    .purpose
+                    .strip_prefix(&named)
+                    .or_else(|| s.purpose.strip_prefix("kernel"))
+                    .unwrap_or("")
+                    .to_string();
+                s.purpose = format!("kernel {}{rest}", kernel.describe());
+            }
+        }
+    }
     if let (Some(i), Plan::Load { segments, .. }) =
         (initrd.filter(|i| i.streamed_from.is_some()), &mut plan)
     {
