@@ -420,3 +420,34 @@ fn a_multiboot_kernel_is_named_with_the_tool_that_loads_it() {
         }
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_refused_signature_says_what_unwrapping_did_to_it() {
+    use kexec::image::compressed::Compression;
+    let d = Dir::new("signature");
+    let uki = d.put("uki.efi", &uki_sample());
+    let xz = d.put(
+        "bzImage.xz",
+        &kexec::testing::compress(Compression::Xz, &bzimage64_sample()),
+    );
+    for (path, want) in [
+        (
+            &uki,
+            "the UKI's own signature covers the UKI, not the kernel inside",
+        ),
+        (
+            &xz,
+            "unpacked from xz-compressed data: a signature on the packed file does not carry over",
+        ),
+    ] {
+        let mut host = FakeHost::typical();
+        host.load_result = Err(kexec::Errno::EKEYREJECTED);
+        let (code, err) = kexec(&mut host, &["-s", "-l", path]);
+        assert_eq!(code, 255, "{err}");
+        assert!(
+            err.contains("signature verification") && err.contains(want),
+            "{err}"
+        );
+    }
+}

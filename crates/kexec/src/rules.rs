@@ -1025,11 +1025,29 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
         })),
         other => (Rule::Other, format!("{call} failed: {}", other.description())),
     };
+    let reason = match (plan, rule) {
+        (Plan::FileLoad(f), Rule::Signature | Rule::Lockdown) => {
+            format!("{reason}{}", unwrapped_signature_note(&f.kernel))
+        }
+        _ => reason,
+    };
     Rejection {
         errno,
         rule,
         reason,
         source: Source::Kernel,
+    }
+}
+
+/// What unwrapping did to a signature, for a kernel the kernel refused to
+/// verify: the kernel checks the bytes it is given, the kernel inside.
+fn unwrapped_signature_note(kernel: &crate::image::Input) -> String {
+    if kernel.extracted_from.is_some() {
+        return "; it is the .linux section unwrapped from a unified kernel image: the UKI's own signature covers the UKI, not the kernel inside, which must carry a signature of its own (sbsign it before building the UKI)".to_string();
+    }
+    match &kernel.unpacked_from {
+        Some(u) => format!("; it is the kernel unpacked from {}: a signature on the packed file does not carry over, the kernel inside must be signed itself", u.what),
+        None => String::new(),
     }
 }
 
