@@ -408,8 +408,10 @@ fn kernel_files() -> Roff {
     }
     para(
         &mut roff,
-        "A gzip-compressed kernel (arm64's Image.gz) and EFI zboot images (gzip or zstd) are \
-         unpacked into a sealed memfd that both system calls take. A unified kernel image (UKI) \
+        "A compressed kernel (gzip, zstd, xz, lzma, lz4 or bzip2, told by its magic: vmlinux.gz, \
+         bzImage.xz, arm64's Image.gz) and EFI zboot images are unpacked, no further than half \
+         of RAM, into a sealed memfd that both system calls take; *--dry-run* shows the steps \
+         with sizes and SHA-256 digests. A unified kernel image (UKI) \
          is unwrapped: its .linux section is the kernel, .ucode, .initrd and *--initrd* make the \
          initrd, and .cmdline is the command line unless *--append* or *--reuse-cmdline* is given.",
     );
