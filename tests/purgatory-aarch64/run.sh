@@ -33,7 +33,8 @@
 # accesses; the image is built with +strict-align).
 #
 # Needs: tests/cross/aarch64.sh's toolchain (run first when missing),
-# qemu-system-aarch64. Nothing runs on this machine but QEMU.
+# qemu-system-aarch64 (installed here when missing, as root). Nothing runs
+# on this machine but QEMU.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,6 +48,13 @@ ok() { echo "ok $1"; }
 fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
 die() { echo "purgatory-aarch64: error: $*" >&2; exit 1; }
 
+# A fresh machine has no arm64 QEMU yet (tests/vm/arm64/setup.sh, which
+# also installs it, runs after this): install it here when we may.
+if ! command -v qemu-system-aarch64 >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "purgatory-aarch64: apt-get install qemu-system-arm" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-arm >&2 ||
+        { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-arm >&2; }
+fi
 command -v qemu-system-aarch64 >/dev/null || die "no qemu-system-aarch64 (apt-get install qemu-system-arm)"
 
 # The cross toolchain's rustc wrapper: aarch64 core library for the purgatory,
