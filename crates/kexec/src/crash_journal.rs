@@ -75,7 +75,7 @@ pub enum Recipe {
         flags: u64,
         /// The profile of a multi-profile UKI that was loaded (0 also for
         /// any other kernel, and in records written before profiles).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "is_zero")]
         uki_profile: u32,
     },
     /// kexec_load of a kernel through our boot image builder.
@@ -95,7 +95,7 @@ pub enum Recipe {
         /// The kexec_load flags.
         flags: u64,
         /// As for a file load.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "is_zero")]
         uki_profile: u32,
     },
     /// kexec_load of raw segments (`--segment=FILE@MEM[:MEMSZ]`).
@@ -157,6 +157,11 @@ fn recorded_input(input: &Input) -> io::Result<RecordedFile> {
         size,
         sha256,
     })
+}
+
+/// Profile 0 is not written: records stay as they were for every other load.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The UKI profile a FileLoad read (0 for any other kernel).
