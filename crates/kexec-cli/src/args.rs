@@ -71,6 +71,8 @@ pub struct Request {
     pub aarch64: aarch64::Options,
     /// --force-dtb: KEXEC_FILE_FORCE_DTB.
     pub force_dtb: bool,
+    /// --uki-profile: which profile of a multi-profile UKI to load.
+    pub uki_profile: u32,
 }
 
 /// --console-vga, --reset-vga, --reuse-video-type.
@@ -210,6 +212,7 @@ impl Request {
                 debug: self.debug,
                 force_dtb: self.force_dtb,
                 skip_preflight: self.skip_preflight,
+                uki_profile: self.uki_profile,
             },
             dry_run: self.dry_run,
         }
@@ -323,8 +326,9 @@ const REFUSED: [(&str, bool, &str); 24] = [
 /// Options only a load reads: kexec-tools refuses them (usage, exit 1) when
 /// nothing is loaded (-e, -u, -S). Its arch options (--serial, --reset-vga,
 /// --console-*, --elf*-core-headers) are not among them.
-const LOADER_OPTIONS: [(&str, &str); 11] = [
+const LOADER_OPTIONS: [(&str, &str); 12] = [
     ("force-dtb", "--force-dtb"),
+    ("uki-profile", "--uki-profile"),
     ("dtb", "--dtb"),
     ("append", "--append/--command-line"),
     ("initrd", "--initrd/--ramdisk"),
@@ -391,6 +395,7 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk").value_parser(clap::value_parser!(OsString)))
         .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line").value_parser(clap::value_parser!(OsString)))
         .arg(flag("force-dtb", None, "force-dtb", "kexec_file_load: carry the boot device tree over to the next kernel (KEXEC_FILE_FORCE_DTB, Linux 6.18+)"))
+        .arg(value("uki-profile", "uki-profile", "N", "A unified kernel image with profiles (systemd 257+): load profile N's sections, default 0 (the first)"))
         .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
         .arg(flag("print-ckr-size", None, "print-ckr-size", "Print the size of the crash kernel region in bytes"))
         .arg(flag("dry-run", None, "dry-run", "Print the plan and the kernel's predicted verdict; load nothing"))
@@ -707,6 +712,17 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
     {
         return Parsed::Usage(e);
     }
+    let uki_profile = match m.get_one::<String>("uki-profile") {
+        None => 0,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => {
+                return Parsed::Usage(format!(
+                    "error: --uki-profile={text}: a profile number (0, 1, ...) is wanted"
+                ))
+            }
+        },
+    };
     let force_dtb = m.get_flag("force-dtb");
     if force_dtb && steps.load {
         if syscall(&m) == SyscallChoice::Load {
@@ -864,6 +880,7 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
         kernel_type,
         aarch64: aarch64::Options { dtb, port },
         force_dtb,
+        uki_profile,
     })
 }
 

@@ -451,3 +451,109 @@ fn a_refused_signature_says_what_unwrapping_did_to_it() {
         );
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_multi_profile_uki_loads_the_profile_asked_for() {
+    use kexec::sys::fake::Call;
+    let d = Dir::new("profiles");
+    // Shared .linux and .cmdline; profile 0 keeps the shared .cmdline,
+    // profile 1 brings its own .cmdline and .initrd.
+    let uki = d.put(
+        "multi.efi",
+        &kexec::image::uki::build(&[
+            (".osrel", b"ID=test\n"),
+            (".linux", &bzimage64_sample()),
+            (".cmdline", b"shared"),
+            (".profile", b"ID=default\nTITLE=Default\n"),
+            (".profile", b"ID=rescue\nTITLE=Rescue\n"),
+            (".cmdline", b"rescue systemd.unit=rescue.target"),
+            (".initrd", b"070701 rescue"),
+        ]),
+    );
+    for (extra, cmdline, initrd) in [
+        (&[][..], &b"shared\0"[..], None),
+        (&["--uki-profile=0"][..], b"shared\0", None),
+        (
+            &["--uki-profile=1"][..],
+            b"rescue systemd.unit=rescue.target\0",
+            Some(b"070701 rescue\0\0\0".to_vec()),
+        ),
+    ] {
+        let mut args = vec!["-s", "-l", uki.as_str()];
+        args.extend(extra);
+        let mut host = FakeHost::typical();
+        let (code, out) = kexec(&mut host, &args);
+        assert_eq!(code, 0, "{args:?}: {out}");
+        assert!(
+            matches!(&host.calls[..], [Call::FileLoad { cmdline: c, .. }] if c == cmdline),
+            "{args:?}: {:?}",
+            host.calls
+        );
+        let passed = host.passed_files[0].1.as_ref().map(|f| f.bytes.clone());
+        assert_eq!(passed, initrd, "{args:?}");
+    }
+    // The dry run names the profile the command line came from.
+    let mut host = FakeHost::typical();
+    let (code, out) = kexec(
+        &mut host,
+        &["--dry-run", "-s", "-l", "--uki-profile=1", &uki],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("the UKI's .cmdline section (profile 1: ID=rescue TITLE=Rescue)"),
+        "{out}"
+    );
+    // A crash load of profile 1 is recorded with its profile; a reload only
+    // the kernel refuses restores that profile, not profile 0.
+    let mut host = FakeHost::typical();
+    kexec::testing::add_crash_files(&mut host);
+    let (code, out) = kexec(&mut host, &["-s", "-p", "--uki-profile=1", &uki]);
+    assert_eq!(code, 0, "{out}");
+    let record = String::from_utf8(host.state_files["/run/kexec/crash.json"].clone()).unwrap();
+    assert!(record.contains("\"uki_profile\": 1"), "{record}");
+    host.calls.clear();
+    host.load_results.push_back(Err(kexec::Errno::EINVAL));
+    let (code, out) = kexec(
+        &mut host,
+        &["-s", "-p", "--skip-preflight", &uki, "--append=other"],
+    );
+    assert_eq!(code, 255, "{out}");
+    assert!(out.contains("restored from /run/kexec/crash.json"), "{out}");
+    assert!(
+        matches!(&host.calls[..], [_, Call::FileLoad { cmdline: c, .. }] if c == b"rescue systemd.unit=rescue.target\0"),
+        "the restore loads profile 1 again: {:?}",
+        host.calls
+    );
+    // Profile 1's .initrd: only that profile has one.
+    let restored = host
+        .passed_files
+        .last()
+        .unwrap()
+        .1
+        .as_ref()
+        .map(|f| f.bytes.clone());
+    assert_eq!(restored, Some(b"070701 rescue\0\0\0".to_vec()));
+    // A profile it lacks, and a profile of a kernel that is no UKI.
+    let bz = d.put("bzImage", &bzimage64_sample());
+    for (args, want) in [
+        (
+            ["-s", "-l", "--uki-profile=2", uki.as_str()],
+            "--uki-profile=2, but this unified kernel image has 2 profiles (0 to 1)",
+        ),
+        (
+            ["-s", "-l", "--uki-profile=1", bz.as_str()],
+            "--uki-profile=1 picks a profile of a unified kernel image, and",
+        ),
+        (
+            ["-s", "-l", "--uki-profile=x", bz.as_str()],
+            "a profile number",
+        ),
+    ] {
+        let mut host = FakeHost::typical();
+        let (code, err) = kexec(&mut host, &args);
+        assert_ne!(code, 0, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(host.calls.is_empty(), "{args:?}");
+    }
+}

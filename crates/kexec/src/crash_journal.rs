@@ -73,6 +73,10 @@ pub enum Recipe {
         cmdline_hex: String,
         /// The kexec_file_load flags.
         flags: u64,
+        /// The profile of a multi-profile UKI that was loaded (0 also for
+        /// any other kernel, and in records written before profiles).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        uki_profile: u32,
     },
     /// kexec_load of a kernel through our boot image builder.
     KernelLoad {
@@ -90,6 +94,9 @@ pub enum Recipe {
         entry: Option<u64>,
         /// The kexec_load flags.
         flags: u64,
+        /// As for a file load.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        uki_profile: u32,
     },
     /// kexec_load of raw segments (`--segment=FILE@MEM[:MEMSZ]`).
     Segments {
@@ -152,6 +159,16 @@ fn recorded_input(input: &Input) -> io::Result<RecordedFile> {
     })
 }
 
+/// Profile 0 is not written: records stay as they were for every other load.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The UKI profile a FileLoad read (0 for any other kernel).
+fn uki_profile_of(file: &FileLoad) -> u32 {
+    file.uki.as_ref().map_or(0, |u| u.profile)
+}
+
 /// The command line a FileLoad carries, as bytes.
 fn cmdline_of(file: &FileLoad) -> Vec<u8> {
     file.cmdline.clone()
@@ -166,6 +183,7 @@ impl Recipe {
             initrd: file.given_initrd().map(recorded_input).transpose()?,
             cmdline_hex: hex(&cmdline_of(file)),
             flags: file.flags.0,
+            uki_profile: uki_profile_of(file),
         })
     }
 
@@ -189,6 +207,7 @@ impl Recipe {
             boot_args,
             entry,
             flags,
+            uki_profile: uki_profile_of(file),
         })
     }
 
@@ -478,17 +497,23 @@ fn reopen_kernel(
     initrd: Option<&RecordedFile>,
     cmdline_hex: &str,
     flags: FileFlags,
+    uki_profile: u32,
 ) -> Result<FileLoad, NotRestored> {
     let kernel_path = check_kind("kernel", kernel)?;
     let initrd_path = initrd.map(|i| check_kind("initrd", i)).transpose()?;
     let cmdline = unhex(cmdline_hex)
         .ok_or_else(|| NotRestored::BadRecord("cmdline_hex is not hex".into()))?;
-    let file = FileLoad::open(
+    let how = crate::plan::OpenOptions {
+        uki_profile,
+        ..Default::default()
+    };
+    let file = FileLoad::open_with(
         Target::Crash,
         &kernel_path,
         initrd_path.as_deref(),
         cmdline,
         flags,
+        how,
     )
     .map_err(|e| NotRestored::Missing {
         role: e.role.to_string(),
@@ -510,8 +535,15 @@ fn rebuild(host: &dyn Host, facts: &Facts, recipe: &Recipe) -> Result<Plan, NotR
             initrd,
             cmdline_hex,
             flags,
+            uki_profile,
         } => {
-            let file = reopen_kernel(kernel, initrd.as_ref(), cmdline_hex, FileFlags(*flags))?;
+            let file = reopen_kernel(
+                kernel,
+                initrd.as_ref(),
+                cmdline_hex,
+                FileFlags(*flags),
+                *uki_profile,
+            )?;
             Ok(Plan::FileLoad(file))
         }
         Recipe::KernelLoad {
@@ -521,9 +553,16 @@ fn rebuild(host: &dyn Host, facts: &Facts, recipe: &Recipe) -> Result<Plan, NotR
             options,
             boot_args,
             entry,
+            uki_profile,
             ..
         } => {
-            let file = reopen_kernel(kernel, initrd.as_ref(), cmdline_hex, FileFlags(0))?;
+            let file = reopen_kernel(
+                kernel,
+                initrd.as_ref(),
+                cmdline_hex,
+                FileFlags(0),
+                *uki_profile,
+            )?;
             let mut plan = boot::plan_kexec_load(host, facts, &file, *boot_args, options)
                 .map_err(|e| NotRestored::Rebuild(e.to_string()))?;
             if let (Plan::Load { entry: e, .. }, Some(addr)) = (&mut plan, entry) {
@@ -702,7 +741,18 @@ mod tests {
             initrd: Some(initrd),
             cmdline_hex: hex(b"irqpoll \xff"),
             flags: 2,
+            uki_profile: 0,
         }
+    }
+
+    #[test]
+    fn a_record_without_a_uki_profile_reads_as_profile_0() {
+        let old = r#"{"kind":"file_load","kernel":{"path":"/k","path_hex":"2f6b","size":1,"sha256":null},"initrd":null,"cmdline_hex":"","flags":2}"#;
+        let recipe: Recipe = serde_json::from_str(old).unwrap();
+        assert!(
+            matches!(recipe, Recipe::FileLoad { uki_profile: 0, .. }),
+            "{recipe:?}"
+        );
     }
 
     #[test]

@@ -115,7 +115,7 @@ pub mod sys;
 pub mod testing;
 
 pub use facts::Facts;
-pub use plan::{FileLoad, Plan, Segment, Syscall, Target};
+pub use plan::{FileLoad, OpenOptions, Plan, Segment, Syscall, Target};
 pub use request::{Kexec, Outcome, Request, SyscallChoice};
 pub use rules::{Rejection, Rule, Source};
 pub use sys::errno::Errno;

@@ -266,7 +266,26 @@ pub struct FileLoad {
     pub flags: FileFlags,
     /// What was taken from a unified kernel image given as the kernel
     /// (its `.linux` is then `kernel`); None for any other kernel file.
-    pub uki: Option<FromUki>,
+    pub uki: Option<Box<FromUki>>,
+}
+
+/// How [`FileLoad::open_with`] opens a kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// The most bytes a stream is read, or a packed kernel unpacked, to.
+    pub stream_limit: u64,
+    /// Which profile of a multi-profile UKI to read (0: the first); a
+    /// kernel that is no UKI with anything but 0 is an error.
+    pub uki_profile: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            stream_limit: u64::MAX,
+            uki_profile: 0,
+        }
+    }
 }
 
 impl FileLoad {
@@ -292,6 +311,23 @@ impl FileLoad {
         extra_flags: FileFlags,
         stream_limit: u64,
     ) -> Result<FileLoad, InputError> {
+        let how = OpenOptions {
+            stream_limit,
+            uki_profile: 0,
+        };
+        FileLoad::open_with(target, kernel, initrd, cmdline, extra_flags, how)
+    }
+
+    /// As `open`, with the limits and choices of [`OpenOptions`].
+    pub fn open_with(
+        target: Target,
+        kernel: &Path,
+        initrd: Option<&Path>,
+        cmdline: Vec<u8>,
+        extra_flags: FileFlags,
+        how: OpenOptions,
+    ) -> Result<FileLoad, InputError> {
+        let stream_limit = how.stream_limit;
         let open_input = |role, path| open_input(role, path, stream_limit);
         let kernel = open_input("kernel", kernel)?;
         let head = |kernel: &Input| {
@@ -311,7 +347,7 @@ impl FileLoad {
         };
         // A UKI whose .linux holds a kernel for this machine is unwrapped:
         // both calls take its parts, each in a sealed memfd.
-        let unwrapped = uki::unwrap(&kernel, &kernel_head, stream_limit)
+        let unwrapped = uki::unwrap(&kernel, &kernel_head, stream_limit, how.uki_profile)
             .map_err(invalid(kernel.path.clone()))?;
         let (kernel, initrd, from_uki) = match unwrapped {
             Some(u) => {
@@ -322,8 +358,17 @@ impl FileLoad {
                     cmdline: u.cmdline,
                     cmdline_used: false,
                     initrd_is_uki_only: !given && initrd.is_some(),
+                    profile: how.uki_profile,
+                    profile_text: u.profile_text,
                 };
-                (u.kernel, initrd, Some(from_uki))
+                (u.kernel, initrd, Some(Box::new(from_uki)))
+            }
+            None if how.uki_profile != 0 => {
+                return Err(invalid(kernel.path.clone())(format!(
+                    "--uki-profile={} picks a profile of a unified kernel image, and {} is none",
+                    how.uki_profile,
+                    kernel.display()
+                )));
             }
             None => {
                 // A packed kernel (Image.gz, EFI zboot) is unpacked once;
@@ -384,13 +429,21 @@ impl FileLoad {
     }
 
     /// Where the command line came from, for `--dry-run`: "" when given.
-    fn cmdline_origin(&self) -> &'static str {
+    fn cmdline_origin(&self) -> String {
+        let profile = |u: &FromUki| match &u.profile_text {
+            Some(text) => format!(" (profile {}: {text})", u.profile),
+            None => String::new(),
+        };
         match &self.uki {
-            Some(u) if u.cmdline_used => {
-                "; the UKI's .cmdline section, as no command line was given"
-            }
-            Some(u) if u.cmdline.is_some() => "; given, so the UKI's .cmdline section is not used",
-            _ => "",
+            Some(u) if u.cmdline_used => format!(
+                "; the UKI's .cmdline section{}, as no command line was given",
+                profile(u)
+            ),
+            Some(u) if u.cmdline.is_some() => format!(
+                "; given, so the UKI's .cmdline section{} is not used",
+                profile(u)
+            ),
+            _ => String::new(),
         }
     }
 

@@ -7,8 +7,10 @@
 //! `--initrd` become one initramfs (cpio archives concatenate; each part is
 //! padded with zeros to 4 bytes, which the kernel's unpacker skips), and
 //! `.cmdline` is the command line when the user gives none. Each part goes
-//! to the kernel as a sealed memfd. Only the first section of each name is
-//! read (a multi-profile UKI's first); `.dtb` and the others are ignored.
+//! to the kernel as a sealed memfd. A multi-profile UKI (systemd 257+: each
+//! `.profile` section starts a profile whose sections override the shared
+//! ones before the first `.profile`) is read as its profile 0 unless another
+//! is asked for (`--uki-profile=N`); `.dtb` and the others are ignored.
 //! The UKI's own signature is not what kexec_file_load checks: where the
 //! kernel requires signed kernels, it checks the `.linux` kernel's.
 //!
@@ -36,6 +38,67 @@ pub const INITRD: &str = ".initrd";
 pub const UCODE: &str = ".ucode";
 /// The section holding the command line.
 pub const CMDLINE: &str = ".cmdline";
+/// The section that starts a profile of a multi-profile UKI.
+pub const PROFILE: &str = ".profile";
+
+/// The sections profile `profile` sees, its own first (they override),
+/// then the shared ones before the first `.profile`; with the profile's
+/// `.profile` text ("ID=rescue\nTITLE=...") when the UKI has profiles. A
+/// UKI without `.profile` sections has profile 0 alone: all its sections.
+pub fn profile(
+    file: &str,
+    pe: &PeImage,
+    bytes: &[u8],
+    profile: u32,
+) -> Result<(PeImage, Option<String>), String> {
+    let marks: Vec<usize> = pe
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.name == PROFILE)
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&first) = marks.first() else {
+        return match profile {
+            0 => Ok((pe.clone(), None)),
+            n => Err(format!(
+                "{file}: --uki-profile={n}, but this unified kernel image has no {PROFILE} sections: its only profile is 0"
+            )),
+        };
+    };
+    let Some(&at) = marks.get(profile as usize) else {
+        return Err(format!(
+            "{file}: --uki-profile={profile}, but this unified kernel image has {} profiles (0 to {})",
+            marks.len(),
+            marks.len() - 1
+        ));
+    };
+    let end = marks
+        .get(profile as usize + 1)
+        .copied()
+        .unwrap_or(pe.sections.len());
+    let mut seen = pe.clone();
+    seen.sections = pe.sections[at + 1..end]
+        .iter()
+        .chain(&pe.sections[..first])
+        .cloned()
+        .collect();
+    let text = pe
+        .sections
+        .get(at)
+        .and_then(|s| {
+            bytes.get(
+                s.raw_offset as usize
+                    ..(s.raw_offset as usize).saturating_add(s.virtual_size as usize),
+            )
+        })
+        .map(|raw| {
+            let line = raw.split(|&b| b == 0).next().unwrap_or_default();
+            String::from_utf8_lossy(line).trim().replace('\n', " ")
+        })
+        .unwrap_or_default();
+    Ok((seen, Some(text)))
+}
 
 /// Whether the bytes (a file's first bytes suffice) are a UKI: a PE whose
 /// section table has a `.linux` section.
@@ -66,7 +129,12 @@ fn parse(file: &str, bytes: &[u8]) -> Result<PeImage, String> {
 /// newlines trimmed; None when it has no such section.
 pub fn cmdline(file: &str, bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let pe = parse(file, bytes)?;
-    Ok(section(file, &pe, bytes, CMDLINE)?.map(|raw| {
+    cmdline_of(file, &profile(file, &pe, bytes, 0)?.0, bytes)
+}
+
+/// The `.cmdline` among `pe`'s sections, trimmed as [`cmdline`] says.
+fn cmdline_of(file: &str, pe: &PeImage, bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    Ok(section(file, pe, bytes, CMDLINE)?.map(|raw| {
         let line = raw.split(|&b| b == 0).next().unwrap_or_default();
         let end = line
             .iter()
@@ -130,6 +198,11 @@ pub struct FromUki {
     /// Whether the initrd is the UKI's `.ucode`/`.initrd` alone, with no
     /// `--initrd` file after them: reloading the UKI makes it again.
     pub initrd_is_uki_only: bool,
+    /// The profile read (0 unless asked), and its `.profile` text when the
+    /// UKI has profiles.
+    pub profile: u32,
+    /// The `.profile` section's text ("ID=rescue TITLE=..."), for people.
+    pub profile_text: Option<String>,
 }
 
 /// A UKI whose `.linux` holds a kernel for this machine, unwrapped.
@@ -138,6 +211,8 @@ pub struct Unwrapped {
     pub kernel: Input,
     /// The UKI's `.cmdline`, trimmed.
     pub cmdline: Option<Vec<u8>>,
+    /// The profile's `.profile` text, when the UKI has profiles.
+    pub profile_text: Option<String>,
     map: Arc<Mapping>,
     /// Where `.ucode` and `.initrd` lie in the UKI, in that order, the empty ones left out.
     early: Vec<(&'static str, Range<usize>)>,
@@ -155,7 +230,12 @@ fn kernel_head(file: &str, linux: &[u8]) -> Result<Vec<u8>, String> {
 /// kernel for this machine, that kernel in a sealed memfd and what else the
 /// UKI carries; None for anything else (the formats' refusals say what it
 /// is). Err names the file, the section and the field at fault.
-pub fn unwrap(uki: &Input, head: &[u8], limit: u64) -> Result<Option<Unwrapped>, String> {
+pub fn unwrap(
+    uki: &Input,
+    head: &[u8],
+    limit: u64,
+    profile_wanted: u32,
+) -> Result<Option<Unwrapped>, String> {
     if !is_uki(head) || !uki.is_regular {
         return Ok(None);
     }
@@ -163,7 +243,7 @@ pub fn unwrap(uki: &Input, head: &[u8], limit: u64) -> Result<Option<Unwrapped>,
     let fail = |e: io::Error| format!("{name}: unwrapping its {LINUX} section into a memfd: {e}");
     let map = uki.map().map_err(fail)?;
     let bytes = map.bytes();
-    let pe = parse(&name, bytes)?;
+    let (pe, profile_text) = profile(&name, &parse(&name, bytes)?, bytes, profile_wanted)?;
     let linux = section(&name, &pe, bytes, LINUX)?.unwrap_or_default();
     if linux.is_empty() {
         return Err(format!(
@@ -194,7 +274,7 @@ pub fn unwrap(uki: &Input, head: &[u8], limit: u64) -> Result<Option<Unwrapped>,
         }
     };
     crate::sys::mapping::seal(&memfd).map_err(fail)?;
-    let cmdline = cmdline(&name, bytes)?;
+    let cmdline = cmdline_of(&name, &pe, bytes)?;
     let mut early = Vec::new();
     for part in [UCODE, INITRD] {
         if let Some(data) = section(&name, &pe, bytes, part)?.filter(|d| !d.is_empty()) {
@@ -213,6 +293,7 @@ pub fn unwrap(uki: &Input, head: &[u8], limit: u64) -> Result<Option<Unwrapped>,
             extracted_from: Some(UkiPart::Linux),
         },
         cmdline,
+        profile_text,
         map,
         early,
     }))
@@ -380,7 +461,7 @@ mod tests {
 
     fn unwrapped(d: &Dir, name: &str, file: &[u8]) -> Result<Option<Unwrapped>, String> {
         let input = Input::open(&d.put(name, file)).unwrap();
-        unwrap(&input, &input.head(PROBE_BYTES).unwrap(), u64::MAX)
+        unwrap(&input, &input.head(PROBE_BYTES).unwrap(), u64::MAX, 0)
     }
 
     #[test]

@@ -23,7 +23,9 @@ use crate::facts::{self, Facts};
 use crate::image::format as formats;
 use crate::image::Input;
 use crate::memory::human_size;
-use crate::plan::{describe_io, path_text, FileLoad, InputError, Plan, Segment, SegmentData};
+use crate::plan::{
+    describe_io, path_text, FileLoad, InputError, OpenOptions, Plan, Segment, SegmentData,
+};
 use crate::plan::{Syscall, Target};
 use crate::rules::{self, Rejection, Rule, Source};
 use crate::sys::abi::{FileFlags, KexecArch, KexecFlags, KEXEC_FILE_DEBUG, KEXEC_ON_CRASH};
@@ -115,6 +117,8 @@ pub struct Options {
     pub force_dtb: bool,
     /// Make the call even when the rules model predicts a refusal.
     pub skip_preflight: bool,
+    /// --uki-profile: which profile of a multi-profile UKI to load.
+    pub uki_profile: u32,
 }
 
 impl Default for Options {
@@ -128,6 +132,7 @@ impl Default for Options {
             debug: false,
             force_dtb: false,
             skip_preflight: false,
+            uki_profile: 0,
         }
     }
 }

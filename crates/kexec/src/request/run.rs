@@ -247,7 +247,11 @@ impl Run<'_> {
         let limit = rules::stream_limit(self.facts, target);
         let flags = self.file_flags();
         let initrd = initrd.map(PathBuf::as_path);
-        let mut file = match FileLoad::open_within(target, kernel, initrd, text, flags, limit) {
+        let how = OpenOptions {
+            stream_limit: limit,
+            uki_profile: self.req.options.uki_profile,
+        };
+        let mut file = match FileLoad::open_with(target, kernel, initrd, text, flags, how) {
             Ok(f) => f,
             Err(e) => return self.input_failure(&e),
         };
