@@ -472,13 +472,7 @@ pub fn unpack(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::compress;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(data).unwrap();
-        gz.finish().unwrap()
-    }
+    use crate::testing::{compress, gzip_bytes as gzip};
 
     /// An EFI zboot image around `payload`, as the kernel's build lays it out.
     pub(crate) fn zboot(payload: &[u8], compression: &str) -> Vec<u8> {

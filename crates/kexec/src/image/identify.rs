@@ -167,27 +167,22 @@ fn multiboot(head: &[u8]) -> Option<u8> {
     let word = |at: usize| -> Option<u32> {
         Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?))
     };
-    let sums_to_zero = |at: usize| -> bool {
-        (0..4)
-            .map(|i| word(at + 4 * i).unwrap_or(1))
-            .fold(0u32, u32::wrapping_add)
-            == 0
+    // The header's first `n` words, all present, add up to 0 (mod 2^32).
+    let sums_to_zero = |at: usize, n: usize| -> bool {
+        (0..n)
+            .map(|i| word(at + 4 * i))
+            .try_fold(0u32, |sum, w| Some(sum.wrapping_add(w?)))
+            == Some(0)
     };
-    let v1 = (0..8192).step_by(4).find(|&at| {
-        word(at) == Some(0x1bad_b002)
-            && word(at + 8).is_some()
-            && [word(at), word(at + 4), word(at + 8)]
-                .iter()
-                .flatten()
-                .fold(0u32, |a, &b| a.wrapping_add(b))
-                == 0
-    });
-    if v1.is_some() {
+    if (0..8192)
+        .step_by(4)
+        .any(|at| word(at) == Some(0x1bad_b002) && sums_to_zero(at, 3))
+    {
         return Some(1);
     }
     (0..32768)
         .step_by(8)
-        .find(|&at| word(at) == Some(0xe852_50d6) && word(at + 12).is_some() && sums_to_zero(at))
+        .find(|&at| word(at) == Some(0xe852_50d6) && sums_to_zero(at, 4))
         .map(|_| 2)
 }
 
