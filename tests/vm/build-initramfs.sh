@@ -127,15 +127,44 @@ KEXEC_PROBES_BIN=${KEXEC_PROBES_BIN:-$ROOT/target/release/examples/probes}
 if [ -x "$KEXEC_PROBES_BIN" ]; then
     install_bin "$KEXEC_PROBES_BIN" /usr/local/sbin/probes
 fi
-# virtio_blk and ext4 with their dependencies, for the sync test.
+# virtio_blk and ext4 with their dependencies, for the sync test: the
+# modules' own "depends" (modinfo) give the load order, which moves between
+# kernels (crc16 moved to lib/crc/, crc32c_generic became crc32c-cryptoapi);
+# newer kernels ship them xz-compressed, busybox's insmod wants them plain.
 kver=$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
-moddir=$(dirname "$(dirname "$KEXEC_VM_KERNEL")")/lib/modules/$kver/kernel
+kroot=$(dirname "$(dirname "$KEXEC_VM_KERNEL")")
+moddir=
+for d in "$(dirname "$KEXEC_VM_KERNEL")/modules-$kver" "$kroot/lib/modules/$kver" "$kroot/usr/lib/modules/$kver"; do
+    [ -d "$d/kernel" ] && { moddir=$d; break; }
+done
+[ -n "$moddir" ] || die "no modules for $kver beside $KEXEC_VM_KERNEL"
 mkdir -p "$T/lib/modules-test"
-for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
-    drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk \
-    lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4; do
-    [ -f "$moddir/$m.ko" ] || die "module $m.ko missing in $moddir"
-    install -m 0644 "$moddir/$m.ko" "$T/lib/modules-test/"
+declare -A mod_seen=()
+: >"$T/lib/modules-test/order"
+# add_module NAME: its dependencies first, then NAME (unless built in)
+add_module() {
+    local name=${1//-/_} file dep
+    [ -z "${mod_seen[$name]:-}" ] || return 0
+    mod_seen[$name]=1
+    file=$(find "$moddir/kernel" -regextype posix-extended -regex ".*/${name//_/[-_]}\.ko(\.xz|\.zst|\.gz)?" | head -n 1)
+    if [ -z "$file" ]; then
+        { cat "$moddir/modules.builtin" "$(dirname "$KEXEC_VM_KERNEL")/modules.builtin-$kver" 2>/dev/null || :; } |
+            grep -qE "/${name//_/[-_]}\.ko\$" || die "module $name missing in $moddir (and not built in)"
+        return 0
+    fi
+    for dep in $(modinfo -F depends "$file" | tr ',' ' '); do add_module "$dep"; done
+    case $file in
+    *.xz) xz -dc "$file" ;;
+    *.zst) zstd -qdc "$file" ;;
+    *.gz) gzip -dc "$file" ;;
+    *) cat "$file" ;;
+    esac >"$T/lib/modules-test/$name.ko"
+    echo "$name" >>"$T/lib/modules-test/order"
+}
+# crc32c for ext4's checksums: a module of its own before 6.15, then lib
+for m in virtio_pci virtio_blk crc32c_generic crc32c_cryptoapi ext4; do
+    case $m in crc32c_*) find "$moddir/kernel" -name "${m//_/[-_]}.ko*" | grep -q . || continue ;; esac
+    add_module "$m"
 done
 # The kernel's config, where the rules model looks for CONFIG_KEXEC_JUMP.
 kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
@@ -169,17 +198,21 @@ with_files() {
 }
 
 # The ELF vmlinux inside the bzImage (its payload: xz with the x86 BCJ
-# filter, 4 size bytes after the stream), for kexec -c -l vmlinux.
+# filter up to 6.x, zstd in newer kernels; 4 size bytes after the stream),
+# for kexec -c -l vmlinux.
 python3 - "$KEXEC_VM_KERNEL" "$WORK/vmlinux" <<'PY'
-import lzma, struct, sys
+import lzma, struct, subprocess, sys
 k = open(sys.argv[1], 'rb').read()
 setup_sects = k[0x1f1] or 4
 offset, length = struct.unpack_from('<II', k, 0x248)
 start = (setup_sects + 1) * 512 + offset
 payload = k[start:start + length]
-if not payload.startswith(b'\xfd7zXZ\x00'):
-    sys.exit('the kernel payload is not xz; extend this extractor')
-elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(payload)
+if payload.startswith(b'\xfd7zXZ\x00'):
+    elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(payload)
+elif payload.startswith(b'\x28\xb5\x2f\xfd'):
+    elf = subprocess.run(['zstd', '-qdc'], input=payload[:-4], stdout=subprocess.PIPE, check=True).stdout
+else:
+    sys.exit('the kernel payload is neither xz nor zstd; extend this extractor')
 assert elf.startswith(b'\x7fELF'), 'payload is not an ELF vmlinux'
 open(sys.argv[2], 'wb').write(elf)
 PY

@@ -4,9 +4,12 @@
 # Idempotent; meant to be run as root (CI or a developer machine):
 #   * installs qemu-system-x86, busybox-static, cpio, kexec-tools, makedumpfile
 #     and ovmf (skipped when all are already installed);
-#   * downloads the current Debian kernel package (whatever linux-image-amd64
-#     depends on today) into ${KEXEC_VM_CACHE:-$HOME/.cache/kexec-vm} and
-#     unpacks it there (both steps are skipped when already done).
+#   * downloads the current kernel of a Debian suite (SUITE: bookworm by
+#     default, trixie, sid; whatever linux-image-amd64 depends on there today)
+#     into ${KEXEC_VM_CACHE:-$HOME/.cache/kexec-vm}/amd64 and unpacks it there
+#     (both steps are skipped when already done).
+#
+#   tests/vm/setup.sh [SUITE]
 #
 # Progress goes to stderr; the ONLY line on stdout is the path of the kernel
 # image the tests will boot, so callers can do: KERNEL=$(tests/vm/setup.sh)
@@ -18,7 +21,8 @@
 set -euo pipefail
 
 CACHE=${KEXEC_VM_CACHE:-$HOME/.cache/kexec-vm}
-PKGS=(qemu-system-x86 busybox-static cpio kexec-tools makedumpfile ovmf e2fsprogs
+SUITE=${1:-${KEXEC_VM_SUITE:-bookworm}}
+PKGS=(qemu-system-x86 busybox-static cpio kexec-tools makedumpfile ovmf e2fsprogs debian-archive-keyring kmod
     systemd-boot-efi binutils xz-utils zstd)   # the formats run: a UKI (objcopy + stub), packed kernels
 
 log() { echo "setup: $*" >&2; }
@@ -57,55 +61,15 @@ else
 fi
 
 # --- 2. The kernel -------------------------------------------------------------
-# linux-image-amd64 is a meta package; the real package name carries the ABI
-# number (linux-image-6.1.0-NN-amd64), which moves with every kernel update.
-resolve_kernel_pkg() {
-    apt-cache depends linux-image-amd64 2>/dev/null \
-        | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
-}
-
-mkdir -p "$CACHE"
-pkg=$(resolve_kernel_pkg || true)
-if [ -z "$pkg" ]; then
-    # No package lists yet (e.g. a container image with /var/lib/apt/lists
-    # cleaned): fetch them once and retry.
-    apt_update_once
-    pkg=$(resolve_kernel_pkg || true)
-fi
-[ -n "$pkg" ] || die "cannot resolve the package linux-image-amd64 depends on"
-log "kernel package: $pkg"
-
-# first_deb: the cached .deb of $pkg, if any
-first_deb() {
-    local f
-    for f in "$CACHE/${pkg}"_*.deb; do
-        if [ -e "$f" ]; then
-            echo "$f"
-            break
-        fi
-    done
-}
-
-deb=$(first_deb)
-if [ -z "$deb" ]; then
-    log "downloading $pkg into $CACHE"
-    # Run as root into a directory the _apt sandbox user cannot read, apt
-    # prints a "Download is performed unsandboxed as root" warning. Harmless.
-    (cd "$CACHE" && apt-get download "$pkg" >&2)
-    deb=$(first_deb)
-    [ -n "$deb" ] || die "apt-get download $pkg left no .deb in $CACHE"
-else
-    log "reusing $deb"
-fi
-
-kver=${pkg#linux-image-}
-kernel="$CACHE/x/kernel/boot/vmlinuz-$kver"
-if [ ! -s "$kernel" ]; then
-    log "unpacking $(basename "$deb") into $CACHE/x/kernel"
-    mkdir -p "$CACHE/x/kernel"
-    dpkg-deb -x "$deb" "$CACHE/x/kernel"
-fi
-[ -s "$kernel" ] || die "no kernel image at $kernel after unpacking $deb"
-
-log "kernel: $kernel"
-echo "$kernel"
+# Whatever linux-image-amd64 depends on in $SUITE today (never a fixed
+# version: the ABI number moves with every upload), fetched through a private
+# apt configuration of the suite's own under $CACHE/amd64 (tests/vm/apt-private.sh),
+# so trixie's and sid's kernels come from the same archive without touching
+# the machine's apt sources. Unpacked trees are cached by package and version.
+APT_ARCH=amd64
+APT_CACHE=$CACHE/amd64
+. "$(dirname "${BASH_SOURCE[0]}")/apt-private.sh"
+fetch_kernel "$SUITE"
+printf '%s\n' "${KDIRS[@]}" >"$APT_CACHE/packages-$SUITE.list"
+log "kernel ($SUITE): $KIMAGE"
+echo "$KIMAGE"
