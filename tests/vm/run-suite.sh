@@ -72,7 +72,8 @@ verdict_of() { # verdict_of DIR: the job's last verdict line, or nothing
 finish() { # finish NAME: report a finished job
     local name=$1 dir=$2 v
     v=$(verdict_of "$dir")
-    echo "==> vm[$name]: done after $((SECONDS - job_start[$name]))s: ${v:+${v% *} passed, ${v#* } failed}${v:-no verdict line}  ($dir/suite.out)"
+    if [ -n "$v" ]; then v="${v% *} passed, ${v#* } failed"; else v="no verdict line"; fi
+    echo "==> vm[$name]: done after $((SECONDS - job_start[$name]))s: $v ($dir/suite.out)"
 }
 start_job() { # start_job NAME DIR COMMAND...: run in the background, JOBS at most
     local name=$1 dir=$2
@@ -139,7 +140,7 @@ if [ "${#labels[@]}" -gt 0 ]; then
     header=$(printf '%-54s' "scenario")
     for i in "${!labels[@]}"; do
         rel=$(basename "${kernels[$i]}" | sed 's/^vmlinuz-//')
-        header+=$(printf ' | %-24s' "${labels[$i]} ${rel%%[-+]*}")
+        header+=$(printf ' | %-24s' "${labels[$i]} ${rel%-amd64}")
     done
     echo "$header"
     for r in "${ROWS[@]}"; do
