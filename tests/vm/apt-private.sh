@@ -170,3 +170,69 @@ kernel_modules_dir() {
         done
     done
 }
+
+# closure PKG...: PKG and, transitively, the libraries it depends on (only
+# lib*/zlib*: the rest - debconf, perl - is packaging, not runtime)
+closure() {
+    local -a level=("$@") next=()
+    local d
+    declare -A seen=()
+    printf '%s\n' "$@"
+    while [ "${#level[@]}" -gt 0 ]; do
+        next=()
+        for d in $(apt-cache "${APT[@]}" depends "${level[@]}" 2>/dev/null |
+            awk '($1 == "Depends:" || $1 == "PreDepends:") && $2 ~ /^(lib|zlib)/ { print $2 }'); do
+            [ -n "${seen[$d]:-}" ] && continue
+            seen[$d]=1
+            echo "$d"
+            next+=("$d")
+        done
+        level=("${next[@]}")
+    done
+}
+
+# makedumpfile_overlay S: sets OVERLAY to a directory whose root/ holds
+# suite S's makedumpfile with ITS libraries under /opt/makedumpfile-S/ and a
+# /usr/bin/makedumpfile that starts it through their loader. An older
+# makedumpfile does not know a newer kernel (bookworm's 1.7.2 exits 1 with
+# "The kernel version is not supported" on 6.12, and cannot read 52-bit-VA
+# arm64 dumps of 7.x), so a guest gets the dump tool of its kernel's suite.
+# shellcheck disable=SC2034 # OVERLAY is the result
+makedumpfile_overlay() {
+    local s=$1 key ov o d sub triplet loader
+    case $APT_ARCH in
+    amd64) triplet=x86_64-linux-gnu loader=ld-linux-x86-64.so.2 ;;
+    arm64) triplet=aarch64-linux-gnu loader=ld-linux-aarch64.so.1 ;;
+    *) die "makedumpfile_overlay: no loader known for $APT_ARCH" ;;
+    esac
+    use_suite "$s"
+    local -a mdpkgs
+    mapfile -t mdpkgs < <(closure makedumpfile)
+    UNPACKED=()
+    fetch_unpack "$s" "${mdpkgs[@]}"
+    key=$(printf '%s\n' "${UNPACKED[@]##*/}" | md5sum | cut -c1-12)
+    ov=$APT_CACHE/overlay-makedumpfile-${s}_$key
+    if [ ! -d "$ov/root" ]; then
+        log "overlay: $s's makedumpfile with its libraries ($ov)"
+        rm -rf "$ov.tmp"
+        o=$ov.tmp/root/opt/makedumpfile-$s
+        mkdir -p "$o/bin" "$o/lib" "$ov.tmp/root/usr/bin"
+        for d in "${UNPACKED[@]}"; do
+            case ${d##*/} in makedumpfile_*) cp "$d/root/usr/bin/makedumpfile" "$o/bin/" ;; esac
+            for sub in lib/$triplet usr/lib/$triplet; do
+                [ -d "$d/root/$sub" ] || continue
+                find "$d/root/$sub" -maxdepth 1 -name '*.so*' \( -type f -o -type l \) -exec cp -a -t "$o/lib" {} +
+            done
+        done
+        [ -x "$o/bin/makedumpfile" ] && [ -e "$o/lib/$loader" ] ||
+            die "overlay: makedumpfile or $loader missing in $s's packages"
+        {
+            echo '#!/bin/sh'
+            echo "# $s's makedumpfile (${UNPACKED[0]##*/}) with its own libraries"
+            echo "exec /opt/makedumpfile-$s/lib/$loader --library-path /opt/makedumpfile-$s/lib /opt/makedumpfile-$s/bin/makedumpfile \"\$@\""
+        } >"$ov.tmp/root/usr/bin/makedumpfile"
+        chmod 0755 "$ov.tmp/root/usr/bin/makedumpfile"
+        mv "$ov.tmp" "$ov"
+    fi
+    OVERLAY=$ov
+}

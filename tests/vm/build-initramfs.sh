@@ -166,6 +166,12 @@ for m in virtio_pci virtio_blk crc32c_generic crc32c_cryptoapi ext4; do
     case $m in crc32c_*) find "$moddir/kernel" -name "${m//_/[-_]}.ko*" | grep -q . || continue ;; esac
     add_module "$m"
 done
+# The kernel suite's own makedumpfile, when setup.sh made an overlay for it.
+overlay=$(dirname "$KEXEC_VM_KERNEL")/overlay-$kver
+if [ -d "$overlay/root" ]; then
+    cp -a "$overlay/root/." "$T/"
+    log "overlay: $(readlink -f "$overlay")"
+fi
 # The kernel's config, where the rules model looks for CONFIG_KEXEC_JUMP.
 kconfig=$(dirname "$KEXEC_VM_KERNEL")/config-$(basename "$KEXEC_VM_KERNEL" | sed 's/^vmlinuz-//')
 [ -f "$kconfig" ] && install -m 0644 "$kconfig" "$T/boot/$(basename "$kconfig")"

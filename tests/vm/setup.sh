@@ -71,5 +71,14 @@ APT_CACHE=$CACHE/amd64
 . "$(dirname "${BASH_SOURCE[0]}")/apt-private.sh"
 fetch_kernel "$SUITE"
 printf '%s\n' "${KDIRS[@]}" >"$APT_CACHE/packages-$SUITE.list"
+# The guest's user space is this machine's (bookworm); a newer kernel gets
+# its own suite's makedumpfile, as boot/overlay-<kver> beside the image
+# (build-initramfs.sh copies it over the guest tree).
+kdir=$(dirname "$KIMAGE")
+rm -f "$kdir/overlay-$KVER"
+if [ "$SUITE" != bookworm ]; then
+    makedumpfile_overlay "$SUITE"
+    ln -s "$OVERLAY" "$kdir/overlay-$KVER"
+fi
 log "kernel ($SUITE): $KIMAGE"
 echo "$KIMAGE"

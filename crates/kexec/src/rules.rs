@@ -828,6 +828,10 @@ pub fn file_placement(
     })
 }
 
+/// The first kernel whose kexec_file_load places the kernel at or above the
+/// bzImage's pref_address (before it, at or above 1 MiB).
+pub const PREF_ADDRESS_MINIMUM_SINCE: (u32, u32) = (6, 8);
+
 /// bzImage64_load places the kernel (kexec_add_buffer) before any segment
 /// check: no room gives EADDRNOTAVAIL, and so does an address that is not
 /// page-aligned (sanity_check_segment_list).
@@ -842,8 +846,10 @@ fn kernel_placement(load: &FileLoad, header: &SetupHeader, facts: &Facts) -> Res
     };
     let memsz = page_align(u64::from(header.init_size));
     let version = facts.kernel_version();
-    // Newer kernels (6.18 per kernel.md) start the kernel at pref_address.
-    let min = if version.is_some_and(|v| v >= (6, 18)) {
+    // Since 6.8 ("kexec: allocate kernel above bzImage's pref_address",
+    // Dec 2023) the kernel goes at or above pref_address. The suite's matrix
+    // showed it: Debian 13's 6.12 refused a 4 GiB pref_address with no room.
+    let min = if version.is_some_and(|v| v >= PREF_ADDRESS_MINIMUM_SINCE) {
         header.pref_address.max(MIN_KERNEL_LOAD_ADDR)
     } else {
         MIN_KERNEL_LOAD_ADDR
@@ -1287,6 +1293,25 @@ mod tests {
             verdict(&load(Target::Normal, &k, None, ""), &facts()),
             Some((Errno::EADDRNOTAVAIL, Rule::NoRoom))
         );
+    }
+
+    // Found by the kernel matrix: Debian 13's 6.12 places the kernel at or
+    // above pref_address (since 6.8), so a 4 GiB pref_address in a guest
+    // with less RAM has no room; 6.1 ignores pref_address.
+    #[test]
+    fn pref_address_is_the_kernels_minimum_since_6_8() {
+        let f = Files::new("pref");
+        let k = f.put(
+            "k",
+            &image_with(&[(offset::PREF_ADDRESS, &0x1_0000_0000u64.to_le_bytes())]),
+        );
+        let mut facts = facts();
+        facts.kernel_release = "6.1.0-57-amd64".into();
+        assert_eq!(verdict(&load(Target::Normal, &k, None, ""), &facts), None);
+        facts.kernel_release = "6.12.118+deb13-amd64".into();
+        let r = check(&load(Target::Normal, &k, None, ""), &facts).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EADDRNOTAVAIL, Rule::NoRoom));
+        assert!(r.reason.contains("at or above 0x100000000"), "{}", r.reason);
     }
 
     // Found by the differential test: before 6.8 the top-down search starts
