@@ -58,7 +58,7 @@ vm_boot() {
     start=${EPOCHREALTIME/./}
     set +e                         # callers run with set -e; restored below
     timeout --kill-after=10 "$VM_TIMEOUT" \
-        qemu-system-x86_64 -accel tcg -cpu max -m "${VM_MEM:-1536}" -smp 2 \
+        qemu-system-x86_64 -accel tcg -cpu "${KEXEC_VM_CPU:-max}" -m "${VM_MEM:-1536}" -smp 2 \
             -nographic -no-reboot -nic none -pidfile "$VM_OUT/qemu.pid" "$@" \
             -kernel "$VM_OUT/vmlinuz" -initrd "${VM_INITRD:-$VM_OUT/stage1.cpio.gz}" \
             -append "$cmdline" </dev/null 2>&1 |
