@@ -7,6 +7,7 @@
 #   KEXEC_VM_OUT      output directory (default target/vm)
 #   KEXEC_VM_TIMEOUT  wall-clock limit for one QEMU run, seconds (default 900)
 #   KEXEC_VM_CACHE    download cache of setup.sh (default ~/.cache/kexec-vm)
+#   KEXEC_VM_CPU      QEMU -cpu (default max,-avx,-avx2; see VM_CPU)
 
 shopt -s extglob                   # for the escape-stripping pattern below
 
@@ -15,6 +16,11 @@ VM_ROOT=$(cd "$VM_HERE/../.." && pwd)
 VM_OUT=${KEXEC_VM_OUT:-$VM_ROOT/target/vm}
 VM_TIMEOUT=${KEXEC_VM_TIMEOUT:-900}
 VM_DEFAULT_BIN=$VM_ROOT/target/release/kexec
+# QEMU's CPU: "max" without AVX/AVX2. Kernels from 6.16 hash kexec_file_load's
+# segments with the AVX2 SHA-256 code when the CPU has it, which TCG emulates
+# instruction by instruction: without it a 7.x load is twice as fast, and no
+# kexec behaviour depends on vector instructions (KEXEC_VM_CPU overrides).
+VM_CPU=max,-avx,-avx2
 export KEXEC_BIN=${KEXEC_BIN:-$VM_DEFAULT_BIN}
 
 # vm_build: build our kexec (and the test instrument kexec_corrupt) unless
@@ -58,7 +64,7 @@ vm_boot() {
     start=${EPOCHREALTIME/./}
     set +e                         # callers run with set -e; restored below
     timeout --kill-after=10 "$VM_TIMEOUT" \
-        qemu-system-x86_64 -accel tcg -cpu "${KEXEC_VM_CPU:-max}" -m "${VM_MEM:-1536}" -smp 2 \
+        qemu-system-x86_64 -accel tcg -cpu "${KEXEC_VM_CPU:-$VM_CPU}" -m "${VM_MEM:-1536}" -smp 2 \
             -nographic -no-reboot -nic none -pidfile "$VM_OUT/qemu.pid" "$@" \
             -kernel "$VM_OUT/vmlinuz" -initrd "${VM_INITRD:-$VM_OUT/stage1.cpio.gz}" \
             -append "$cmdline" </dev/null 2>&1 |
