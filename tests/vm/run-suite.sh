@@ -11,7 +11,7 @@
 # (a file) replaces the matrix with that one kernel.
 #
 # Every kernel gets the runs bios, kdump, lock and efi; the formats run (the
-# kernel files: packed, UKI) runs on the first kernel only. KEXEC_VM_RUNS
+# kernel files: packed, UKI) runs on the first kernel only, as a job of its own. KEXEC_VM_RUNS
 # picks runs ("bios kdump lock efi formats arm64", all by default).
 #
 # Differential tests: KEXEC_DIFF_CASES (default 2000) raw kexec_load cases
@@ -61,13 +61,11 @@ fi
 # --- the jobs --------------------------------------------------------------------
 declare -a job_names=() job_dirs=()
 declare -A job_pid=() job_start=()
-# x86_job I: the x86 runs on kernel I, in $VM_OUT/<label>
+# x86_job I DIR RUNS: x86-suite.sh with RUNS on kernel I, in DIR
 x86_job() {
-    local i=$1 out=$VM_OUT/${labels[$1]} runs=$x86_runs
-    [ "$i" = 0 ] || runs=${runs/ formats/}
-    mkdir -p "$out"
-    KEXEC_VM_KERNEL=${kernels[$i]} KEXEC_VM_OUT=$out KEXEC_VM_RUNS="$runs" \
-        "$VM_HERE/x86-suite.sh" >"$out/suite.out" 2>&1
+    mkdir -p "$2"
+    KEXEC_VM_KERNEL=${kernels[$1]} KEXEC_VM_OUT=$2 KEXEC_VM_RUNS="$3" \
+        "$VM_HERE/x86-suite.sh" >"$2/suite.out" 2>&1
 }
 arm64_job() {
     mkdir -p "$VM_OUT/arm64"
@@ -105,11 +103,18 @@ reap() { # report the jobs that ended
     done
 }
 
+# Longest first, so the slots end together: arm64 (two kernels, two
+# firmwares), then each kernel's x86 runs, then the formats run (its own job,
+# on the first kernel).
 t0=$SECONDS
-for i in "${!labels[@]}"; do
-    start_job "${labels[$i]}" "$VM_OUT/${labels[$i]}" x86_job "$i"
-done
 want_run arm64 && start_job arm64 "$VM_OUT/arm64" arm64_job
+runs=${x86_runs/ formats/}
+for i in "${!labels[@]}"; do
+    [ -z "$runs" ] || start_job "${labels[$i]}" "$VM_OUT/${labels[$i]}" x86_job "$i" "$VM_OUT/${labels[$i]}" "$runs"
+done
+if [[ $x86_runs == *" formats"* ]] && [ "${#labels[@]}" -gt 0 ]; then
+    start_job "${labels[0]}-formats" "$VM_OUT/${labels[0]}-formats" x86_job 0 "$VM_OUT/${labels[0]}-formats" formats
+fi
 wait || true
 reap
 
@@ -154,7 +159,8 @@ if [ "${#labels[@]}" -gt 0 ]; then
         line=$(printf '%-54s' "$r")
         any=0
         for i in "${!labels[@]}"; do
-            cell=$(awk -F'|' -v r="$r" '$1 == r { print $2 }' "$VM_OUT/${labels[$i]}/cells" 2>/dev/null)
+            cell=$(cat "$VM_OUT/${labels[$i]}/cells" "$VM_OUT/${labels[$i]}-formats/cells" 2>/dev/null |
+                awk -F'|' -v r="$r" '$1 == r { print $2 }')
             [ -n "$cell" ] && any=1
             line+=$(printf ' | %-24s' "${cell:--}")
         done
