@@ -1312,6 +1312,18 @@ mod tests {
         let r = check(&load(Target::Normal, &k, None, ""), &facts).unwrap_err();
         assert_eq!((r.errno, r.rule), (Errno::EADDRNOTAVAIL, Rule::NoRoom));
         assert!(r.reason.contains("at or above 0x100000000"), "{}", r.reason);
+        // The differential test's extremes: no overflow, no room.
+        for pref in [0x2000_0000_0000u64, u64::MAX] {
+            let k = f.put(
+                "k",
+                &image_with(&[(offset::PREF_ADDRESS, &pref.to_le_bytes())]),
+            );
+            assert_eq!(
+                verdict(&load(Target::Normal, &k, None, ""), &facts),
+                Some((Errno::EADDRNOTAVAIL, Rule::NoRoom)),
+                "pref_address {pref:#x}"
+            );
+        }
     }
 
     // Found by the differential test: before 6.8 the top-down search starts
