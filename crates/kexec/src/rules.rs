@@ -116,6 +116,10 @@ pub enum Rule {
     UnsupportedArch,
     /// `kexec -e` with nothing loaded.
     NothingLoaded,
+    /// Ours, as kexec-tools: `--hotplug` on a kernel that cannot update a
+    /// crash kernel in place (no /sys/kernel/crash_elfcorehdr_size, or
+    /// kexec_load without the architecture's hotplug flag).
+    NoCrashHotplug,
 }
 
 /// Whether the model predicted the rejection or the kernel returned it.
@@ -888,6 +892,69 @@ pub fn crash_region_reserved(facts: &Facts) -> Result<(), Rejection> {
         ));
     }
     Ok(())
+}
+
+/// `--hotplug`: the bytes the kernel may rewrite a crash kernel's
+/// elfcorehdr into on CPU or memory hotplug
+/// (/sys/kernel/crash_elfcorehdr_size), or why the running kernel cannot
+/// (kexec-tools dies the same way before it loads anything).
+pub fn crash_hotplug_size(facts: &Facts) -> Result<u64, Rejection> {
+    if let Some(size) = facts.crash_elfcorehdr_size {
+        return Ok(size);
+    }
+    let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
+    let why = match facts.kernel_version() {
+        None => "the kernel's release is unknown (/proc/sys/kernel/osrelease cannot be read); crash hotplug needs Linux 6.6 or later built with CONFIG_CRASH_HOTPLUG".to_string(),
+        Some((major, minor)) if accepted & KEXEC_UPDATE_ELFCOREHDR.0 == 0 => format!(
+            "Linux {major}.{minor} predates crash hotplug (Linux 6.6 added it; this kernel's kexec_load accepts flags {accepted:#x}, without KEXEC_UPDATE_ELFCOREHDR 0x4)"
+        ),
+        Some((major, minor)) => format!(
+            "Linux {major}.{minor} has crash hotplug, but this kernel was built without CONFIG_CRASH_HOTPLUG (it needs CONFIG_HOTPLUG_CPU or CONFIG_MEMORY_HOTPLUG, on an architecture that supports it)"
+        ),
+    };
+    Err(model(
+        Errno::EOPNOTSUPP,
+        Rule::NoCrashHotplug,
+        format!(
+            "--hotplug: {} does not exist or holds no size, so the running kernel {} cannot update a crash kernel on CPU or memory hotplug: {why}; drop --hotplug, and reload the crash kernel after each hotplug",
+            path::CRASH_ELFCOREHDR_SIZE,
+            release_or_unknown(facts),
+        ),
+    ))
+}
+
+/// `--hotplug` on kexec_load: the flag that tells the kernel the
+/// elfcorehdr may be rewritten, as kexec-tools picks it: x86 sends
+/// KEXEC_UPDATE_ELFCOREHDR (6.6-6.9 refuse KEXEC_CRASH_HOTPLUG_SUPPORT with
+/// EINVAL, 6.10+ take either); other architectures only know
+/// KEXEC_CRASH_HOTPLUG_SUPPORT (6.10+).
+pub fn crash_hotplug_load_flag(facts: &Facts, arch: KexecArch) -> Result<KexecFlags, Rejection> {
+    let (flag, name) = match arch {
+        KexecArch::X86_64 => (KEXEC_UPDATE_ELFCOREHDR, "KEXEC_UPDATE_ELFCOREHDR"),
+        _ => (KEXEC_CRASH_HOTPLUG_SUPPORT, "KEXEC_CRASH_HOTPLUG_SUPPORT"),
+    };
+    let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
+    if facts.kernel_version().is_some() && accepted & flag.0 == 0 {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::NoCrashHotplug,
+            format!(
+                "--hotplug: kexec_load for KEXEC_ARCH_{} needs {name} ({:#x}), which the running kernel {} does not accept (its kexec_load takes flags {accepted:#x}); load the crash kernel with kexec_file_load (-s) instead, which the kernel updates on hotplug itself",
+                arch.name(),
+                flag.0,
+                release_or_unknown(facts),
+            ),
+        ));
+    }
+    Ok(flag)
+}
+
+fn release_or_unknown(facts: &Facts) -> &str {
+    if facts.kernel_release.is_empty() {
+        "(release unknown)"
+    } else {
+        &facts.kernel_release
+    }
 }
 
 fn crash_room(load: &FileLoad, facts: &Facts, needed: u64) -> Result<(), Rejection> {

@@ -18,6 +18,95 @@ pub struct Status {
     pub crash_kernel_ranges: Vec<Range>,
     /// Per system call: "supported", "unsupported" or "unknown", and why.
     pub syscalls: Syscalls,
+    /// Whether the loaded crash kernel follows CPU and memory hotplug.
+    pub crash_hotplug: CrashHotplug,
+}
+
+/// Crash hotplug: whether the kernel updates a loaded crash kernel's
+/// elfcorehdr in place when CPUs or memory come and go.
+#[derive(Debug, Serialize)]
+pub struct CrashHotplug {
+    /// "updated" (the loaded crash kernel follows hotplug), "stale" (it
+    /// was loaded through kexec_load without --hotplug: its elfcorehdr goes
+    /// stale), "nothing-loaded", "unsupported" (the kernel has no crash
+    /// hotplug) or "unknown".
+    pub state: &'static str,
+    /// /sys/kernel/crash_elfcorehdr_size, when the kernel has it.
+    pub elfcorehdr_size: Option<u64>,
+    /// /sys/devices/system/cpu/crash_hotplug.
+    pub cpu: Option<bool>,
+    /// /sys/devices/system/memory/crash_hotplug.
+    pub memory: Option<bool>,
+    /// The state for people: what it means and what to do.
+    pub explanation: String,
+}
+
+impl CrashHotplug {
+    /// The crash hotplug state from the facts.
+    pub fn from_facts(facts: &Facts) -> CrashHotplug {
+        let (cpu, memory) = (facts.cpu_crash_hotplug, facts.memory_crash_hotplug);
+        let files = || {
+            let show = |v: Option<bool>| v.map_or("unreadable", |b| if b { "1" } else { "0" });
+            format!(
+                "{} {}, {} {}",
+                path::CPU_CRASH_HOTPLUG,
+                show(cpu),
+                path::MEMORY_CRASH_HOTPLUG,
+                show(memory)
+            )
+        };
+        let size = facts.crash_elfcorehdr_size;
+        let (state, explanation) = if cpu == Some(true) || memory == Some(true) {
+            (
+                "updated",
+                format!(
+                    "the loaded crash kernel is updated in place on CPU and memory hotplug ({})",
+                    files()
+                ),
+            )
+        } else if size.is_none() && cpu.is_none() && memory.is_none() {
+            let why = crate::rules::crash_hotplug_size(facts)
+                .err()
+                .map(|r| r.reason)
+                .unwrap_or_default();
+            let why = why.strip_prefix("--hotplug: ").unwrap_or(&why);
+            (
+                "unsupported",
+                format!("{why}; a loaded crash kernel goes stale on hotplug"),
+            )
+        } else {
+            match facts.crash_loaded {
+                // kexec_file_load images always qualify: this one came
+                // through kexec_load without the hotplug flag.
+                Some(true) => (
+                    "stale",
+                    format!(
+                        "the crash kernel was loaded through kexec_load without --hotplug ({}): its elfcorehdr goes stale on CPU or memory hotplug, and a dump after one misses the new CPUs and memory; reload it after each hotplug, or load it with --hotplug (or with -s)",
+                        files()
+                    ),
+                ),
+                Some(false) => (
+                    "nothing-loaded",
+                    "no crash kernel is loaded; the kernel updates one loaded with kexec_file_load (-s), or with kexec_load and --hotplug, in place on CPU and memory hotplug".to_string(),
+                ),
+                None => (
+                    "unknown",
+                    format!(
+                        "{} cannot be read ({})",
+                        path::KEXEC_CRASH_LOADED,
+                        files()
+                    ),
+                ),
+            }
+        };
+        CrashHotplug {
+            state,
+            elfcorehdr_size: size,
+            cpu,
+            memory,
+            explanation,
+        }
+    }
 }
 
 /// Each kexec system call's state.
@@ -59,6 +148,7 @@ impl Status {
                 kexec_load: (&facts.kexec_load_support).into(),
                 kexec_file_load: (&facts.kexec_file_load_support).into(),
             },
+            crash_hotplug: CrashHotplug::from_facts(facts),
         }
     }
 
@@ -95,7 +185,8 @@ impl Status {
              kexec_crash_size:   {}\n\
              Crash kernel:       {ranges}\n\
              kexec_load:         {}\n\
-             kexec_file_load:    {}\n",
+             kexec_file_load:    {}\n\
+             crash_hotplug:      {} ({})\n",
             loaded(self.kexec_loaded, path::KEXEC_LOADED),
             loaded(self.kexec_crash_loaded, path::KEXEC_CRASH_LOADED),
             self.kexec_crash_size
@@ -105,6 +196,8 @@ impl Status {
                 )),
             call(&self.syscalls.kexec_load),
             call(&self.syscalls.kexec_file_load),
+            self.crash_hotplug.state,
+            self.crash_hotplug.explanation,
         )
     }
 }

@@ -45,6 +45,9 @@ pub struct System {
     pub crash: Result<CrashInfo, String>,
     /// The name of the driver behind /dev/fb0 (/sys/class/graphics/fb0/name).
     pub framebuffer: Option<String>,
+    /// /sys/kernel/crash_elfcorehdr_size: with --hotplug, the crash
+    /// kernel's elfcorehdr segment is at least this large (page aligned).
+    pub crash_elfcorehdr_size: Option<u64>,
 }
 
 /// Whether the next kernel gets this boot's screen_info, as kexec-tools
@@ -161,6 +164,21 @@ pub enum BuildError {
         parts: String,
         /// KEXEC_SEGMENT_MAX.
         max: usize,
+    },
+    /// --hotplug, but the running kernel gave no elfcorehdr size.
+    #[error("{file}: --hotplug needs the elfcorehdr size of /sys/kernel/crash_elfcorehdr_size, which the running kernel does not provide (it needs CONFIG_CRASH_HOTPLUG)")]
+    NoHotplugSize {
+        /// The kernel file.
+        file: String,
+    },
+    /// With --hotplug the kernel finds the elfcorehdr as the segment that
+    /// starts with ELF magic: another one may not.
+    #[error("{file}: --hotplug: the {what} starts with ELF magic (\\x7fELF), so the kernel could take it for the elfcorehdr it rewrites on hotplug; drop --hotplug")]
+    ElfMagic {
+        /// The kernel file.
+        file: String,
+        /// The segment that starts with ELF magic.
+        what: String,
     },
     /// More segments than the purgatory's digest table holds.
     #[error(
@@ -437,7 +455,12 @@ pub fn build_from(
     let (elfcorehdr, memmap) = match target {
         Target::Normal => (None, system.memmap.clone()),
         Target::Crash => {
-            let (core, memmap) = place_elfcorehdr(&mut placer, system)?;
+            let hotplug = match (options.hotplug, system.crash_elfcorehdr_size) {
+                (false, _) => None,
+                (true, Some(size)) => Some(size),
+                (true, None) => return Err(BuildError::NoHotplugSize { file: file.into() }),
+            };
+            let (core, memmap) = place_elfcorehdr(&mut placer, system, hotplug)?;
             (Some(core), memmap)
         }
     };
@@ -584,20 +607,26 @@ fn reserve_fixed_pieces(
     Ok(())
 }
 
-/// A crash load's ELF core header: where it goes, its bytes, and what it
-/// describes (for the segment's purpose).
+/// A crash load's ELF core header: where it goes, its bytes, its memory
+/// size, and what it describes (for the segment's purpose).
 struct CoreHeader {
     at: u64,
     bytes: Vec<u8>,
+    memsz: u64,
     what: String,
 }
 
 /// Builds and places (low) the elfcorehdr that shows the capture kernel
 /// the dead kernel's memory, and returns with it the capture kernel's
-/// memory map (which marks the elfcorehdr reserved).
+/// memory map (which marks the elfcorehdr reserved). With `hotplug` (the
+/// kernel's crash_elfcorehdr_size) the segment is that large, as
+/// kexec-tools --hotplug sizes it: the kernel rewrites it in place with
+/// more program headers on CPU or memory hotplug, and refuses to when the
+/// new header is larger than the segment.
 fn place_elfcorehdr(
     placer: &mut Placer,
     system: &System,
+    hotplug: Option<u64>,
 ) -> Result<(CoreHeader, Vec<MemoryRegion>), BuildError> {
     let info = system
         .crash
@@ -605,11 +634,26 @@ fn place_elfcorehdr(
         .map_err(|e| BuildError::CrashInfo(e.clone()))?;
     let core = info.segments(&system.crash_regions);
     let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
-    let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
-    let range = Range::new(at, at + page_align(bytes.len() as u64));
+    let built = page_align(bytes.len() as u64);
+    let memsz = hotplug.map_or(built, |size| page_align(size).max(built));
+    let at = placer.place_low("elfcorehdr", memsz)?;
+    let range = Range::new(at, at + memsz);
     let memmap = crash::capture_memmap(&system.memmap, &system.crash_regions, range);
-    let what = info.describe(&core);
-    Ok((CoreHeader { at, bytes, what }, memmap))
+    let mut what = info.describe(&core);
+    if let Some(size) = hotplug {
+        what.push_str(&format!(
+            "; --hotplug: memsz {memsz:#x} from /sys/kernel/crash_elfcorehdr_size ({size} bytes, page aligned), room for the program headers the kernel writes on CPU and memory hotplug"
+        ));
+    }
+    Ok((
+        CoreHeader {
+            at,
+            bytes,
+            memsz,
+            what,
+        },
+        memmap,
+    ))
 }
 
 /// The command line the next kernel gets: the user's, for a capture kernel
@@ -845,7 +889,17 @@ fn seal(
     elfcorehdr: Option<CoreHeader>,
 ) -> Result<Image, BuildError> {
     // The elfcorehdr stays out of the digests: the kernel may rewrite it on
-    // CPU or memory hotplug. It is the only segment starting with ELF magic.
+    // CPU or memory hotplug. It must be the only segment starting with ELF
+    // magic, as the kernel finds it by that.
+    if let Some(other) = elfcorehdr
+        .as_ref()
+        .and_then(|_| segments.iter().find(|s| s.data.starts_with(b"\x7fELF")))
+    {
+        return Err(BuildError::ElfMagic {
+            file: file.into(),
+            what: other.purpose.clone(),
+        });
+    }
     for s in &mut segments {
         s.digest = Some(purgatory::segment_digest(s));
     }
@@ -862,7 +916,7 @@ fn seal(
             digest: None,
             purpose: format!("elfcorehdr for /proc/vmcore: {}", core.what),
             mem: core.at,
-            memsz: page_align(core.bytes.len() as u64),
+            memsz: core.memsz,
             data: core.bytes.into(),
         });
     }
@@ -912,6 +966,7 @@ mod tests {
             efi: Err("BIOS".into()),
             crash: Err("not a crash load".into()),
             framebuffer: None,
+            crash_elfcorehdr_size: None,
         }
     }
 
