@@ -1669,6 +1669,7 @@ mod tests {
         let core = CoreHeader {
             at: 0x4b20_d000,
             bytes: vec![],
+            memsz: 0x1000,
             what: String::new(),
         };
         let crash = final_cmdline(
@@ -1814,6 +1815,7 @@ mod tests {
         let core = CoreHeader {
             at: 0x8_0000,
             bytes: b"\x7fELF".to_vec(),
+            memsz: 0x1000,
             what: "test".into(),
         };
         let segments = vec![segment(0x9_0000, 1), segment(0x100_0000, 2)];
