@@ -481,6 +481,31 @@ mod tests {
     }
 
     #[test]
+    fn crash_hotplug_facts_come_from_sysfs() {
+        // 6.1 has none of the files.
+        let f = Facts::gather(&FakeHost::typical());
+        assert_eq!(f.crash_elfcorehdr_size, None);
+        assert_eq!((f.cpu_crash_hotplug, f.memory_crash_hotplug), (None, None));
+        let mut host = FakeHost::typical();
+        host.set(path::CRASH_ELFCOREHDR_SIZE, "147584\n");
+        host.set(path::CPU_CRASH_HOTPLUG, "1\n");
+        host.set(path::MEMORY_CRASH_HOTPLUG, "0\n");
+        let f = Facts::gather(&host);
+        assert_eq!(f.crash_elfcorehdr_size, Some(147584));
+        assert_eq!(
+            (f.cpu_crash_hotplug, f.memory_crash_hotplug),
+            (Some(true), Some(false))
+        );
+        // A size kexec-tools would not take either is no size.
+        for text in ["0\n", "0x1000\n", "-4096\n", "\n", "lots\n"] {
+            host.set(path::CRASH_ELFCOREHDR_SIZE, text);
+            assert_eq!(Facts::gather(&host).crash_elfcorehdr_size, None, "{text:?}");
+        }
+        host.set(path::CPU_CRASH_HOTPLUG, "2\n");
+        assert_eq!(Facts::gather(&host).cpu_crash_hotplug, None);
+    }
+
+    #[test]
     fn an_absurd_memtotal_is_unknown_not_a_panic() {
         let mut host = FakeHost::typical();
         host.set(path::MEMINFO, "MemTotal: 18446744073709551615 kB\n");

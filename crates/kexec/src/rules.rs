@@ -2510,4 +2510,78 @@ mod file_golden {
             assert_eq!((name.as_str(), verdict.as_str()), (*want_name, *want));
         }
     }
+
+    fn hotplug_facts(release: &str, size: Option<u64>) -> Facts {
+        Facts {
+            kernel_release: release.into(),
+            crash_elfcorehdr_size: size,
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn crash_hotplug_needs_the_elfcorehdr_size_file_and_names_the_kernel() {
+        let r = crash_hotplug_size(&hotplug_facts("6.1.0-56-amd64", None)).unwrap_err();
+        assert_eq!(
+            (r.errno, r.rule, r.source),
+            (Errno::EOPNOTSUPP, Rule::NoCrashHotplug, Source::Model)
+        );
+        for part in [
+            "/sys/kernel/crash_elfcorehdr_size",
+            "6.1.0-56-amd64",
+            "Linux 6.1 predates crash hotplug",
+            "accepts flags 0x1",
+            "drop --hotplug",
+        ] {
+            assert!(r.reason.contains(part), "{part}: {}", r.reason);
+        }
+        // A kernel that has it, built without it.
+        let r = crash_hotplug_size(&hotplug_facts("6.12.48+deb13-amd64", None)).unwrap_err();
+        assert!(
+            r.reason.contains("6.12.48+deb13-amd64")
+                && r.reason.contains("built without CONFIG_CRASH_HOTPLUG"),
+            "{}",
+            r.reason
+        );
+        let r = crash_hotplug_size(&hotplug_facts("", None)).unwrap_err();
+        assert!(r.reason.contains("release is unknown"), "{}", r.reason);
+        assert_eq!(
+            crash_hotplug_size(&hotplug_facts("6.12.48+deb13-amd64", Some(147584))),
+            Ok(147584)
+        );
+    }
+
+    /// kexec-tools' get_hotplug_kexec_flag: x86 sends KEXEC_UPDATE_ELFCOREHDR
+    /// even where KEXEC_CRASH_HOTPLUG_SUPPORT is known (6.6-6.9 refuse it);
+    /// arm64 needs KEXEC_CRASH_HOTPLUG_SUPPORT, which 6.6-6.9 do not take.
+    #[test]
+    fn the_hotplug_flag_follows_the_architecture_and_the_kernel() {
+        for (release, arch, want) in [
+            ("6.6.0", KexecArch::X86_64, Ok(0x4)),
+            ("6.12.48+deb13-amd64", KexecArch::X86_64, Ok(0x4)),
+            ("7.2.0-1-amd64", KexecArch::X86_64, Ok(0x4)),
+            ("6.12.48+deb13-arm64", KexecArch::Aarch64, Ok(0x8)),
+            ("6.8.0", KexecArch::Aarch64, Err(Errno::EINVAL)),
+            ("6.1.0-56-amd64", KexecArch::X86_64, Err(Errno::EINVAL)),
+        ] {
+            let got = crash_hotplug_load_flag(&hotplug_facts(release, Some(4096)), arch);
+            assert_eq!(
+                got.as_ref().map(|f| f.0).map_err(|r| r.errno),
+                want,
+                "{release} {arch:?}"
+            );
+            if let Err(r) = got {
+                assert!(
+                    r.reason.contains(release) && r.reason.contains("kexec_file_load (-s)"),
+                    "{}",
+                    r.reason
+                );
+                assert_eq!(r.rule, Rule::NoCrashHotplug);
+            }
+        }
+        // Every flag it picks is one the rules model lets through.
+        let facts = hotplug_facts("6.12.0", Some(4096));
+        let flag = crash_hotplug_load_flag(&facts, KexecArch::X86_64).unwrap();
+        assert!(load_flags_known(KexecFlags(KEXEC_ON_CRASH.0 | flag.0), &facts).is_ok());
+    }
 }

@@ -234,4 +234,54 @@ mod tests {
         let text = Status::from_facts(&Facts::gather(&FakeHost::typical())).describe();
         assert!(text.contains("kexec_loaded:       no"), "{text}");
     }
+
+    #[test]
+    fn crash_hotplug_is_reported_with_what_to_do() {
+        use crate::facts::path::{CPU_CRASH_HOTPLUG, CRASH_ELFCOREHDR_SIZE, MEMORY_CRASH_HOTPLUG};
+        let line = |host: &FakeHost| {
+            let text = Status::from_facts(&Facts::gather(host)).describe();
+            text.lines()
+                .find(|l| l.starts_with("crash_hotplug:"))
+                .unwrap_or_else(|| panic!("{text}"))
+                .to_string()
+        };
+        // 6.1: no crash hotplug at all.
+        let mut host = FakeHost::typical();
+        let text = line(&host);
+        assert!(
+            text.contains("unsupported (/sys/kernel/crash_elfcorehdr_size does not exist")
+                && text.contains("Linux 6.1 predates crash hotplug"),
+            "{text}"
+        );
+        // A kernel with it, nothing loaded.
+        host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+        host.set(CRASH_ELFCOREHDR_SIZE, "147584\n");
+        host.set(CPU_CRASH_HOTPLUG, "0\n");
+        host.set(MEMORY_CRASH_HOTPLUG, "0\n");
+        assert!(line(&host).contains("nothing-loaded"), "{}", line(&host));
+        // A crash kernel loaded through kexec_load without --hotplug.
+        host.set(crate::sys::fake::CRASH_LOADED, "1\n");
+        let text = line(&host);
+        assert!(
+            text.contains("stale")
+                && text.contains("loaded through kexec_load without --hotplug")
+                && text.contains("goes stale on CPU or memory hotplug")
+                && text.contains("reload it")
+                && text.contains("/sys/devices/system/cpu/crash_hotplug 0"),
+            "{text}"
+        );
+        // One the kernel updates (kexec_file_load, or --hotplug).
+        host.set(CPU_CRASH_HOTPLUG, "1\n");
+        host.set(MEMORY_CRASH_HOTPLUG, "1\n");
+        let text = line(&host);
+        assert!(
+            text.contains("updated (the loaded crash kernel is updated in place")
+                && text.contains("/sys/devices/system/memory/crash_hotplug 1"),
+            "{text}"
+        );
+        let json = serde_json::to_value(Status::from_facts(&Facts::gather(&host))).unwrap();
+        assert_eq!(json["crash_hotplug"]["state"], "updated");
+        assert_eq!(json["crash_hotplug"]["elfcorehdr_size"], 147584);
+        assert_eq!(json["crash_hotplug"]["cpu"], true);
+    }
 }

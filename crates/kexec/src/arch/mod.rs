@@ -35,8 +35,9 @@ pub struct LoadOptions {
     /// --hotplug (crash loads): the kernel may rewrite the elfcorehdr on CPU
     /// or memory hotplug: the kexec_load flag that says so, and an
     /// elfcorehdr segment of /sys/kernel/crash_elfcorehdr_size bytes.
-    /// Records written before it existed read as false.
-    #[serde(default)]
+    /// Records written before it existed read as false; false is not
+    /// written, so records keep their format.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hotplug: bool,
     /// The x86_64 image's own options.
     // A later architecture's field also takes #[serde(default)], so that

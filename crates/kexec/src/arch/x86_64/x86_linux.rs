@@ -1334,6 +1334,83 @@ mod tests {
         assert!(!purgatory.data.windows(32).any(|w| w == digest));
     }
 
+    /// --hotplug: the elfcorehdr segment is crash_elfcorehdr_size large
+    /// (page aligned), its bytes as without it, still out of the digests
+    /// and the only segment with ELF magic; the capture kernel's e820 keeps
+    /// the whole segment out of its RAM.
+    #[test]
+    fn hotplug_sizes_the_elfcorehdr_from_the_kernels_size() {
+        let mut sys = crash_system();
+        sys.crash_elfcorehdr_size = Some(147_584); // 0x24080: two pages more than 0x23000
+        let k = kernel();
+        let boot = bzimage64::describe("vmlinuz", &k, None, b"irqpoll").unwrap();
+        let plain = build(&boot, Target::Crash, &sys, &LoadOptions::default()).unwrap();
+        let hotplug_options = LoadOptions {
+            hotplug: true,
+            ..LoadOptions::default()
+        };
+        let hot = build(&boot, Target::Crash, &sys, &hotplug_options).unwrap();
+        let core = |img: &Image| -> Segment {
+            let elf: Vec<&Segment> = img
+                .segments
+                .iter()
+                .filter(|s| s.data.starts_with(b"\x7fELF"))
+                .collect();
+            assert_eq!(elf.len(), 1, "one segment with ELF magic");
+            elf[0].clone()
+        };
+        let (before, after) = (core(&plain), core(&hot));
+        assert_eq!(before.memsz, 0x1000);
+        assert_eq!(after.memsz, 0x25000, "147584 bytes, page aligned");
+        assert_eq!(&before.data[..], &after.data[..], "the same header");
+        assert_eq!(after.digest, None);
+        assert!(
+            after.purpose.contains("--hotplug: memsz 0x25000")
+                && after.purpose.contains("/sys/kernel/crash_elfcorehdr_size (147584 bytes"),
+            "{}",
+            after.purpose
+        );
+        let digest = crate::arch::x86_64::purgatory::segment_digest(&after);
+        assert!(!hot.segments[0].data.windows(32).any(|w| w == digest));
+        // Nothing else lands in the enlarged segment, and the capture
+        // kernel is not given it as RAM.
+        let end = after.mem + after.memsz;
+        for s in hot.segments.iter().filter(|s| s.mem != after.mem) {
+            assert!(s.mem + s.memsz <= after.mem || s.mem >= end, "{}", s.purpose);
+        }
+        let zp = &hot
+            .segments
+            .iter()
+            .find(|s| s.purpose.starts_with("zero page"))
+            .unwrap()
+            .data;
+        for i in 0..zp[0x1e8] as usize {
+            let e = &zp[0x2d0 + i * 20..0x2d0 + (i + 1) * 20];
+            let addr = u64::from_le_bytes(e[0..8].try_into().unwrap());
+            let size = u64::from_le_bytes(e[8..16].try_into().unwrap());
+            let kind = u32::from_le_bytes(e[16..20].try_into().unwrap());
+            if kind == 1 {
+                assert!(addr + size <= after.mem || addr >= end, "RAM {addr:#x}+{size:#x}");
+            }
+        }
+        // A size smaller than the header built keeps the header's size.
+        sys.crash_elfcorehdr_size = Some(64);
+        let small = build(&boot, Target::Crash, &sys, &hotplug_options).unwrap();
+        assert_eq!(core(&small).memsz, 0x1000);
+        // No size from the kernel: named, not guessed.
+        sys.crash_elfcorehdr_size = None;
+        let err = build(&boot, Target::Crash, &sys, &hotplug_options).unwrap_err();
+        assert_eq!(
+            err,
+            BuildError::NoHotplugSize {
+                file: "vmlinuz".into()
+            }
+        );
+        // A normal load has no elfcorehdr: --hotplug changes nothing.
+        let normal = build(&boot, Target::Normal, &qemu_1536m(), &hotplug_options).unwrap();
+        assert!(!normal.segments.iter().any(|s| s.data.starts_with(b"\x7fELF")));
+    }
+
     #[test]
     fn a_crash_kernel_too_big_for_the_region_names_it() {
         let sys = crash_system();
@@ -1834,5 +1911,21 @@ mod tests {
             .collect();
         let err = seal("vmlinuz", many, 0x7_0000, &config, None).unwrap_err();
         assert!(matches!(err, BuildError::TooManyDigests { .. }), "{err}");
+        // The kernel finds the elfcorehdr by its ELF magic: no other
+        // segment may start with it.
+        let mut initrd = segment(0x9_0000, 1);
+        initrd.purpose = "initrd".into();
+        initrd.data = b"\x7fELF initrd".to_vec().into();
+        let core = CoreHeader {
+            at: 0x8_0000,
+            bytes: b"\x7fELF".to_vec(),
+            memsz: 0x1000,
+            what: "test".into(),
+        };
+        let err = seal("vmlinuz", vec![initrd], 0x7_0000, &config, Some(core)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "vmlinuz: --hotplug: the initrd starts with ELF magic (\\x7fELF), so the kernel could take it for the elfcorehdr it rewrites on hotplug; drop --hotplug"
+        );
     }
 }
