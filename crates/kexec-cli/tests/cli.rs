@@ -448,7 +448,9 @@ fn status_shows_whether_the_crash_kernel_follows_hotplug() {
     let mut host = FakeHost::typical();
     let r = kexec(&mut host, &["-S"]);
     assert!(
-        r.out.contains("crash_hotplug:      unsupported (/sys/kernel/crash_elfcorehdr_size does not exist"),
+        r.out.contains(
+            "crash_hotplug:      unsupported (/sys/kernel/crash_elfcorehdr_size does not exist"
+        ),
         "{}",
         r.out
     );
@@ -461,7 +463,8 @@ fn status_shows_whether_the_crash_kernel_follows_hotplug() {
     assert_eq!(r.code, 1);
     assert!(
         r.out.contains("crash_hotplug:      stale (")
-            && r.out.contains("reload it after each hotplug, or load it with --hotplug"),
+            && r.out
+                .contains("reload it after each hotplug, or load it with --hotplug"),
         "{}",
         r.out
     );

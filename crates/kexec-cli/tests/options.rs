@@ -138,19 +138,27 @@ fn hotplug_is_an_option_of_crash_loads() {
     else {
         panic!("{:?}", host.calls)
     };
-    assert_eq!(flags.0, 0x3e0005, "KEXEC_ON_CRASH|KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_X86_64");
+    assert_eq!(
+        flags.0, 0x3e0005,
+        "KEXEC_ON_CRASH|KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_X86_64"
+    );
     assert!(
         segments.iter().any(|&(_, memsz, _)| memsz == 0x25000),
         "{segments:?}"
     );
-    assert!(r.err.contains("debug: --hotplug: kexec_load flags"), "{}", r.err);
+    assert!(
+        r.err.contains("debug: --hotplug: kexec_load flags"),
+        "{}",
+        r.err
+    );
 
     // The dry run shows the flag and where the size comes from.
     let r = kexec(&mut host, &["-c", "-p", &k, "--hotplug", "--dry-run"]);
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(
         r.out.contains("KEXEC_UPDATE_ELFCOREHDR")
-            && r.out.contains("--hotplug: memsz 0x25000 from /sys/kernel/crash_elfcorehdr_size")
+            && r.out
+                .contains("--hotplug: memsz 0x25000 from /sys/kernel/crash_elfcorehdr_size")
             && r.out.contains("  note       --hotplug: kexec_load flags"),
         "{}",
         r.out
@@ -162,7 +170,11 @@ fn hotplug_is_an_option_of_crash_loads() {
     // A normal load: ignored, with a warning.
     let r = kexec(&mut host, &["-c", "-l", &k, "--hotplug"]);
     assert_eq!(r.code, 0, "{}", r.err);
-    assert!(r.err.contains("--hotplug is for crash kernels (-p)"), "{}", r.err);
+    assert!(
+        r.err.contains("--hotplug is for crash kernels (-p)"),
+        "{}",
+        r.err
+    );
 }
 
 #[test]

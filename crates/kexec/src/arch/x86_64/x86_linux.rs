@@ -1366,7 +1366,9 @@ mod tests {
         assert_eq!(after.digest, None);
         assert!(
             after.purpose.contains("--hotplug: memsz 0x25000")
-                && after.purpose.contains("/sys/kernel/crash_elfcorehdr_size (147584 bytes"),
+                && after
+                    .purpose
+                    .contains("/sys/kernel/crash_elfcorehdr_size (147584 bytes"),
             "{}",
             after.purpose
         );
@@ -1376,7 +1378,11 @@ mod tests {
         // kernel is not given it as RAM.
         let end = after.mem + after.memsz;
         for s in hot.segments.iter().filter(|s| s.mem != after.mem) {
-            assert!(s.mem + s.memsz <= after.mem || s.mem >= end, "{}", s.purpose);
+            assert!(
+                s.mem + s.memsz <= after.mem || s.mem >= end,
+                "{}",
+                s.purpose
+            );
         }
         let zp = &hot
             .segments
@@ -1390,7 +1396,10 @@ mod tests {
             let size = u64::from_le_bytes(e[8..16].try_into().unwrap());
             let kind = u32::from_le_bytes(e[16..20].try_into().unwrap());
             if kind == 1 {
-                assert!(addr + size <= after.mem || addr >= end, "RAM {addr:#x}+{size:#x}");
+                assert!(
+                    addr + size <= after.mem || addr >= end,
+                    "RAM {addr:#x}+{size:#x}"
+                );
             }
         }
         // A size smaller than the header built keeps the header's size.
@@ -1408,7 +1417,10 @@ mod tests {
         );
         // A normal load has no elfcorehdr: --hotplug changes nothing.
         let normal = build(&boot, Target::Normal, &qemu_1536m(), &hotplug_options).unwrap();
-        assert!(!normal.segments.iter().any(|s| s.data.starts_with(b"\x7fELF")));
+        assert!(!normal
+            .segments
+            .iter()
+            .any(|s| s.data.starts_with(b"\x7fELF")));
     }
 
     #[test]
