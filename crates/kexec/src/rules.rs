@@ -902,8 +902,23 @@ pub fn crash_hotplug_size(facts: &Facts) -> Result<u64, Rejection> {
     if let Some(size) = facts.crash_elfcorehdr_size {
         return Ok(size);
     }
+    Err(model(
+        Errno::EOPNOTSUPP,
+        Rule::NoCrashHotplug,
+        format!(
+            "--hotplug: {} does not exist or holds no size, so the running kernel {} cannot update a crash kernel on CPU or memory hotplug: {}; drop --hotplug, and reload the crash kernel after each hotplug",
+            path::CRASH_ELFCOREHDR_SIZE,
+            release_or_unknown(facts),
+            no_crash_hotplug_why(facts),
+        ),
+    ))
+}
+
+/// Why the running kernel has no /sys/kernel/crash_elfcorehdr_size, from
+/// its version and the kexec_load flags it accepts.
+pub fn no_crash_hotplug_why(facts: &Facts) -> String {
     let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
-    let why = match facts.kernel_version() {
+    match facts.kernel_version() {
         None => "the kernel's release is unknown (/proc/sys/kernel/osrelease cannot be read); crash hotplug needs Linux 6.6 or later built with CONFIG_CRASH_HOTPLUG".to_string(),
         Some((major, minor)) if accepted & KEXEC_UPDATE_ELFCOREHDR.0 == 0 => format!(
             "Linux {major}.{minor} predates crash hotplug (Linux 6.6 added it; this kernel's kexec_load accepts flags {accepted:#x}, without KEXEC_UPDATE_ELFCOREHDR 0x4)"
@@ -911,16 +926,7 @@ pub fn crash_hotplug_size(facts: &Facts) -> Result<u64, Rejection> {
         Some((major, minor)) => format!(
             "Linux {major}.{minor} has crash hotplug, but this kernel was built without CONFIG_CRASH_HOTPLUG (it needs CONFIG_HOTPLUG_CPU or CONFIG_MEMORY_HOTPLUG, on an architecture that supports it)"
         ),
-    };
-    Err(model(
-        Errno::EOPNOTSUPP,
-        Rule::NoCrashHotplug,
-        format!(
-            "--hotplug: {} does not exist or holds no size, so the running kernel {} cannot update a crash kernel on CPU or memory hotplug: {why}; drop --hotplug, and reload the crash kernel after each hotplug",
-            path::CRASH_ELFCOREHDR_SIZE,
-            release_or_unknown(facts),
-        ),
-    ))
+    }
 }
 
 /// `--hotplug` on kexec_load: the flag that tells the kernel the

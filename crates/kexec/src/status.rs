@@ -65,15 +65,15 @@ impl CrashHotplug {
                 ),
             )
         } else if size.is_none() && cpu.is_none() && memory.is_none() {
-            let why = crate::rules::crash_hotplug_size(facts)
-                .err()
-                .map(|r| r.reason)
-                .unwrap_or_default();
-            let why = why.strip_prefix("--hotplug: ").unwrap_or(&why);
-            (
-                "unsupported",
-                format!("{why}; a loaded crash kernel goes stale on hotplug"),
-            )
+            let explanation = match facts.no_kexec() {
+                Some(why) => format!("the kernel has no kexec: {why}"),
+                None => format!(
+                    "{} does not exist: {}; a loaded crash kernel goes stale on CPU or memory hotplug: reload it after each",
+                    path::CRASH_ELFCOREHDR_SIZE,
+                    crate::rules::no_crash_hotplug_why(facts)
+                ),
+            };
+            ("unsupported", explanation)
         } else {
             match facts.crash_loaded {
                 // kexec_file_load images always qualify: this one came
