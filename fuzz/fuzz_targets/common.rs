@@ -18,5 +18,6 @@ pub fn machine() -> System {
         efi: Err("BIOS".into()),
         crash: Err("not a crash load".into()),
         framebuffer: None,
+        crash_elfcorehdr_size: None,
     }
 }

@@ -73,6 +73,8 @@ pub struct Request {
     pub force_dtb: bool,
     /// --uki-profile: which profile of a multi-profile UKI to load.
     pub uki_profile: u32,
+    /// --hotplug: the crash kernel is updated in place on CPU/memory hotplug.
+    pub hotplug: bool,
 }
 
 /// --console-vga, --reset-vga, --reuse-video-type.
@@ -195,6 +197,7 @@ impl Request {
                     mem_min: self.mem_min,
                     mem_max: self.mem_max,
                     skip_checks: self.no_checks,
+                    hotplug: self.hotplug,
                     x86_64: x86_64::Options {
                         console: self.console,
                         no_efi: self.no_efi,
@@ -296,8 +299,7 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 10] = [
 /// accepts on any architecture: parsed, so that each is refused by name with
 /// the reason (not mistaken for a typo of another option), exit 1.
 /// (name, takes a value, why and what to do instead)
-const REFUSED: [(&str, bool, &str); 24] = [
-    ("hotplug", false, "is not supported: this kexec builds no hotplug-sized elfcorehdr for kexec_load. Use -s: the kernel (6.5+, CONFIG_CRASH_HOTPLUG) then updates the crash kernel on CPU and memory hotplug itself; or reload the crash kernel after each hotplug"),
+const REFUSED: [(&str, bool, &str); 23] = [
     ("no-cma", false, "(KEXEC_FILE_NO_CMA, kexec-tools after 2.0.32) is not supported by this kexec: drop it"),
     ("module", true, "loads a multiboot module: this kexec loads Linux kernels (bzImage64, ELF vmlinux), not multiboot images; drop it"),
     ("reuseinitrd", false, "needs the initrd the running kernel kept (retain_initrd), which kexec-tools does not implement on x86 either: give the initrd with --initrd"),
@@ -367,7 +369,10 @@ Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.\n\
 --console-serial, --console-vga, --reset-vga, --reuse-video-type, --pass-memmap-cmdline (x86_64), \
 --dtb, --port (arm64) and --type shape our kexec_load boot image: -a then uses kexec_load, -s refuses \
 them; each architecture's own options are refused on the other.\n\
-kexec-tools options this kexec does not have (--hotplug, --module, --reuseinitrd, \
+--hotplug (crash loads): the kernel updates the crash kernel on CPU and memory hotplug; through \
+kexec_load it passes the hotplug flag and sizes the elfcorehdr from /sys/kernel/crash_elfcorehdr_size, \
+through kexec_file_load the kernel does it all; refused when the kernel has no crash hotplug.\n\
+kexec-tools options this kexec does not have (--module, --reuseinitrd, \
 --load-preserve-context, --load-jump-back-helper, --load-live-update, --exec-live-update, --real-mode, \
 --entry-32bit, --no-cma, --elf32-core-headers, --args-elf and other architectures' options) \
 are refused by name with the reason (exit 1), as are loading options given with -e, -u or -S.",
@@ -396,6 +401,7 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line").value_parser(clap::value_parser!(OsString)))
         .arg(flag("force-dtb", None, "force-dtb", "kexec_file_load: carry the boot device tree over to the next kernel (KEXEC_FILE_FORCE_DTB, Linux 6.18+)"))
         .arg(value("uki-profile", "uki-profile", "N", "A unified kernel image with profiles (systemd 257+): load profile N's sections, default 0 (the first)"))
+        .arg(flag("hotplug", None, "hotplug", "Crash kernel (-p): updated in place on CPU/memory hotplug (kexec_load: hotplug flag, elfcorehdr sized from /sys/kernel/crash_elfcorehdr_size; kexec_file_load: the kernel's own)"))
         .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
         .arg(flag("print-ckr-size", None, "print-ckr-size", "Print the size of the crash kernel region in bytes"))
         .arg(flag("dry-run", None, "dry-run", "Print the plan and the kernel's predicted verdict; load nothing"))
@@ -881,6 +887,7 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
         aarch64: aarch64::Options { dtb, port },
         force_dtb,
         uki_profile,
+        hotplug: m.get_flag("hotplug"),
     })
 }
 
@@ -1171,7 +1178,9 @@ mod tests {
         assert_eq!(option_architecture("console-serial"), Some("x86_64"));
         assert_eq!(option_architecture("initrd"), None);
         let refused: Vec<_> = refused_options().map(|(name, _)| name).collect();
-        assert!(refused.contains(&"hotplug") && !refused.contains(&"dtb"));
+        assert!(refused.contains(&"module") && !refused.contains(&"dtb"));
+        // --hotplug is a real option now, not a refused one.
+        assert!(!refused.contains(&"hotplug"));
         // Each one named is refused with the reason listed.
         for (name, why) in refused_options() {
             let e = usage(&["-l", &format!("--{name}=1"), "/k"]);
@@ -1185,6 +1194,23 @@ mod tests {
         assert!(
             type_help().contains("bzImage64 (x86_64)") && type_help().contains("Image (aarch64)")
         );
+    }
+
+    #[test]
+    fn hotplug_is_an_option_that_reaches_the_librarys_load_options() {
+        let r = run(&["-p", "--hotplug", "/k"]);
+        assert!(r.hotplug && r.steps.crash);
+        let lib = r.library_request(Target::Crash, true);
+        assert!(lib.options.boot.hotplug);
+        // It asks for no kexec_load: -a still tries kexec_file_load first.
+        assert_eq!(lib.syscall, SyscallChoice::Auto);
+        assert_eq!(lib.options.boot.first_arch_option(), None);
+        // Accepted with -s and -c, and by unambiguous prefix, as getopt does.
+        assert!(run(&["-s", "-p", "--hotplug", "/k"]).hotplug);
+        assert!(run(&["-c", "-p", "--hotp", "/k"]).hotplug);
+        assert!(!run(&["-p", "/k"]).hotplug);
+        // As in kexec-tools, an unload with it is no usage error.
+        assert!(run(&["-p", "-u", "--hotplug"]).hotplug);
     }
 
     #[test]

@@ -174,6 +174,11 @@ fn render(outcome: &Outcome, io: &mut Out) -> i32 {
     for line in &outcome.log {
         io.debug(line);
     }
+    if !outcome.dry_run {
+        for note in &outcome.notes {
+            io.debug(note);
+        }
+    }
     if outcome.dry_run {
         return render_dry_run(outcome, io);
     }
@@ -211,6 +216,9 @@ fn render_dry_run(outcome: &Outcome, io: &mut Out) -> i32 {
             "dry run: nothing is loaded\n{}\n  chosen     {why}",
             plan.trim_end()
         ));
+        for note in &outcome.notes {
+            io.say(&format!("  note       {note}"));
+        }
         match &outcome.result {
             Ok(()) => io.say("  verdict    the kernel's rules predict success"),
             Err(f) => io.say(&format!("  verdict    {}", f.rejection)),

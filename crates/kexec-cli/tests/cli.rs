@@ -441,6 +441,41 @@ fn status_exit_codes() {
     assert_eq!(v["kexec_crash_size"], 268435456);
 }
 
+/// -S shows crash hotplug: a crash kernel loaded through kexec_load without
+/// --hotplug on a kernel that has it goes stale on hotplug, and -S says so.
+#[test]
+fn status_shows_whether_the_crash_kernel_follows_hotplug() {
+    let mut host = FakeHost::typical();
+    let r = kexec(&mut host, &["-S"]);
+    assert!(
+        r.out.contains(
+            "crash_hotplug:      unsupported (/sys/kernel/crash_elfcorehdr_size does not exist"
+        ),
+        "{}",
+        r.out
+    );
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    host.set("/sys/kernel/crash_elfcorehdr_size", "147584\n");
+    host.set("/sys/devices/system/cpu/crash_hotplug", "0\n");
+    host.set("/sys/devices/system/memory/crash_hotplug", "0\n");
+    host.set(CRASH_LOADED, "1\n");
+    let r = kexec(&mut host, &["-S"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.out.contains("crash_hotplug:      stale (")
+            && r.out
+                .contains("reload it after each hotplug, or load it with --hotplug"),
+        "{}",
+        r.out
+    );
+    host.set("/sys/devices/system/cpu/crash_hotplug", "1\n");
+    host.set("/sys/devices/system/memory/crash_hotplug", "1\n");
+    let r = kexec(&mut host, &["-S", "--json"]);
+    let v: Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(v["crash_hotplug"]["state"], "updated");
+    assert_eq!(v["crash_hotplug"]["memory"], true);
+}
+
 #[test]
 fn unload_both_and_auto_falls_back_on_enosys() {
     let mut host = FakeHost::typical();

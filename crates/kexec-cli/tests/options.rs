@@ -63,7 +63,6 @@ fn kexec_tools_options_of_any_architecture_are_refused_by_name() {
     let d = Dir::new("refused");
     let k = d.path("vmlinuz");
     for args in [
-        vec!["-l", &k, "--hotplug"],
         vec!["-p", &k, "--no-cma"],
         vec!["-l", &k, "--dtb", "/boot/x.dtb"],
         vec!["-l", &k, "--dtb=/boot/x.dtb"],
@@ -107,8 +106,75 @@ fn kexec_tools_options_of_any_architecture_are_refused_by_name() {
         msg.contains("device tree") && msg.contains("drop it"),
         "{msg}"
     );
-    let msg = refused(&["-p", &k, "--hotplug"], "--hotplug");
-    assert!(msg.contains("-s"), "{msg}");
+}
+
+/// --hotplug (issue #12): -c -p passes KEXEC_UPDATE_ELFCOREHDR and sizes
+/// the elfcorehdr from /sys/kernel/crash_elfcorehdr_size; on 6.1, which has
+/// no crash hotplug, it is refused (exit 1) naming the file and the kernel.
+#[test]
+fn hotplug_is_an_option_of_crash_loads() {
+    let d = Dir::new("hotplug");
+    let k = d.path("vmlinuz");
+    let mut host = FakeHost::typical();
+    add_crash_files(&mut host);
+    let r = kexec(&mut host, &["-c", "-p", &k, "--hotplug"]);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(
+        r.err.contains("/sys/kernel/crash_elfcorehdr_size")
+            && r.err.contains("6.1.0-56-amd64")
+            && r.err.contains("drop --hotplug"),
+        "{}",
+        r.err
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    host.set("/sys/kernel/crash_elfcorehdr_size", "147584\n");
+    let r = kexec(&mut host, &["-c", "-p", &k, "--hotplug", "-d"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let Call::Load {
+        flags, segments, ..
+    } = &host.calls[0]
+    else {
+        panic!("{:?}", host.calls)
+    };
+    assert_eq!(
+        flags.0, 0x3e0005,
+        "KEXEC_ON_CRASH|KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_X86_64"
+    );
+    assert!(
+        segments.iter().any(|&(_, memsz, _)| memsz == 0x25000),
+        "{segments:?}"
+    );
+    assert!(
+        r.err.contains("debug: --hotplug: kexec_load flags"),
+        "{}",
+        r.err
+    );
+
+    // The dry run shows the flag and where the size comes from.
+    let r = kexec(&mut host, &["-c", "-p", &k, "--hotplug", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.contains("KEXEC_UPDATE_ELFCOREHDR")
+            && r.out
+                .contains("--hotplug: memsz 0x25000 from /sys/kernel/crash_elfcorehdr_size")
+            && r.out.contains("  note       --hotplug: kexec_load flags"),
+        "{}",
+        r.out
+    );
+    // Through kexec_file_load there is nothing to pass: the note says so.
+    let r = kexec(&mut host, &["-s", "-p", &k, "--hotplug", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("kexec_file_load needs no flag"), "{}", r.out);
+    // A normal load: ignored, with a warning.
+    let r = kexec(&mut host, &["-c", "-l", &k, "--hotplug"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.err.contains("--hotplug is for crash kernels (-p)"),
+        "{}",
+        r.err
+    );
 }
 
 #[test]

@@ -47,7 +47,7 @@ pub struct Example {
 
 /// The EXAMPLES section; the tests parse every command with the command's
 /// own parser.
-pub const EXAMPLES: [Example; 9] = [
+pub const EXAMPLES: [Example; 10] = [
     Example {
         what: "Load the installed kernel with its initrd and this kernel's command line, then boot into it:",
         arch: None,
@@ -70,6 +70,11 @@ pub const EXAMPLES: [Example; 9] = [
         what: "Load a crash kernel for kdump (boot with *crashkernel=* first); this kernel's command line without *crashkernel=*, plus three words:",
         arch: None,
         commands: &["kexec -p /vmlinuz --initrd=/initrd.img --reuse-cmdline --append=\"irqpoll nr_cpus=1 reset_devices\""],
+    },
+    Example {
+        what: "Load a crash kernel through *kexec_load*(2) that the running kernel (6.6 or later, CONFIG_CRASH_HOTPLUG) updates in place when CPUs or memory are hot-plugged, instead of reloading it after each change:",
+        arch: None,
+        commands: &["kexec -c -p /vmlinuz --initrd=/initrd.img --reuse-cmdline --hotplug"],
     },
     Example {
         what: "Report what is loaded; the exit status is 1 when a crash kernel is loaded, 0 when not:",
@@ -383,6 +388,23 @@ fn description() -> Roff {
     );
     para(
         &mut roff,
+        &format!(
+            "A crash kernel's ELF core header lists the CPUs and the memory to dump. Since Linux \
+             6.6 a kernel built with CONFIG_CRASH_HOTPLUG rewrites it when CPUs or memory are \
+             hot-plugged: always for a crash kernel loaded with *kexec_file_load*, and for one \
+             loaded with *kexec_load* only when *--hotplug* asks, which passes \
+             KEXEC_UPDATE_ELFCOREHDR (x86_64; KEXEC_CRASH_HOTPLUG_SUPPORT on arm64) and makes \
+             the header's segment as large as {} says, outside the purgatory's digests. Without \
+             that file *--hotplug* is refused, as kexec-tools refuses it; on a normal load \
+             (*-l*) it is ignored with a warning. *-S* shows {} and {}: whether the loaded crash \
+             kernel follows hotplug, or goes stale and must be reloaded after each change.",
+            path::CRASH_ELFCOREHDR_SIZE,
+            path::CPU_CRASH_HOTPLUG,
+            path::MEMORY_CRASH_HOTPLUG
+        ),
+    );
+    para(
+        &mut roff,
         "Loading, unloading and executing need the CAP_SYS_BOOT capability; *--dry-run*, *-S* \
          and *--print-ckr-size* do not.",
     );
@@ -480,7 +502,7 @@ fn files() -> Roff {
     section(&mut roff, "FILES");
     let config = "/boot/config-{release}";
     let shutdown = ["/sbin/shutdown", "/etc/shutdown", "/bin/shutdown"];
-    let entries: [(&[&str], &str); 13] = [
+    let entries: [(&[&str], &str); 14] = [
         (
             &[path::KEXEC_LOADED],
             "1 when a kernel is loaded for *kexec -e* (*-S*, *-e*).",
@@ -538,6 +560,16 @@ fn files() -> Roff {
             ],
             "Crash kernels through *kexec_load*: the ELF core header's VMCOREINFO note, the \
              kernel text and the CPUs.",
+        ),
+        (
+            &[
+                path::CRASH_ELFCOREHDR_SIZE,
+                path::CPU_CRASH_HOTPLUG,
+                path::MEMORY_CRASH_HOTPLUG,
+            ],
+            "Crash hotplug (Linux 6.6 and later): the size *--hotplug* gives the ELF core \
+             header, and whether the loaded crash kernel is updated in place on CPU and memory \
+             hotplug (*-S*).",
         ),
         (
             &[RECORD_PATH],

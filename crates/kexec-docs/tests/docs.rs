@@ -450,7 +450,9 @@ fn the_completions_are_valid_and_offer_exactly_the_options_kexec_takes() {
             .collect()
     };
     assert_eq!(complete("kexec --reuse-c"), ["--reuse-cmdline"]);
-    assert_eq!(complete("kexec --hotpl"), Vec::<String>::new());
+    // --hotplug is an option now; --reuseinitrd is still refused.
+    assert_eq!(complete("kexec --hotpl"), ["--hotplug"]);
+    assert_eq!(complete("kexec --reusein"), Vec::<String>::new());
     let types = complete("kexec -t ''");
     for format in kexec::image::FORMATS {
         assert!(

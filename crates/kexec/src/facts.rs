@@ -41,6 +41,13 @@ pub mod path {
     pub const CONFIG_GZ: &str = "/proc/config.gz";
     /// Kernel symbols: whether the system calls' entry points are real or stubs.
     pub const KALLSYMS: &str = "/proc/kallsyms";
+    /// Bytes a hotplug-updatable elfcorehdr needs (decimal; post-6.1 kernels
+    /// built with CONFIG_CRASH_HOTPLUG only).
+    pub const CRASH_ELFCOREHDR_SIZE: &str = "/sys/kernel/crash_elfcorehdr_size";
+    /// 1 when the loaded crash kernel is updated in place on CPU hotplug.
+    pub const CPU_CRASH_HOTPLUG: &str = "/sys/devices/system/cpu/crash_hotplug";
+    /// 1 when the loaded crash kernel is updated in place on memory hotplug.
+    pub const MEMORY_CRASH_HOTPLUG: &str = "/sys/devices/system/memory/crash_hotplug";
 }
 
 /// CAP_SYS_BOOT's bit in the capability sets (include/uapi/linux/capability.h).
@@ -89,6 +96,15 @@ pub struct Facts {
     pub kexec_load_support: Support,
     /// Whether the kernel was built with kexec_file_load (CONFIG_KEXEC_FILE).
     pub kexec_file_load_support: Support,
+    /// /sys/kernel/crash_elfcorehdr_size: the bytes the kernel may rewrite
+    /// the elfcorehdr into on hotplug. None when missing (6.1, or a kernel
+    /// without CONFIG_CRASH_HOTPLUG), unreadable or not a positive number.
+    pub crash_elfcorehdr_size: Option<u64>,
+    /// /sys/devices/system/cpu/crash_hotplug: whether the loaded crash
+    /// kernel is updated in place on CPU hotplug; None when unreadable.
+    pub cpu_crash_hotplug: Option<bool>,
+    /// /sys/devices/system/memory/crash_hotplug, the same for memory.
+    pub memory_crash_hotplug: Option<bool>,
 }
 
 /// Whether the running kernel has one of the kexec system calls, and the
@@ -363,6 +379,12 @@ impl Facts {
             kexec_jump: None,
             kexec_load_support: Support::default(),
             kexec_file_load_support: Support::default(),
+            // kexec-tools takes no size of 0 either ("the kernel needs CONFIG_CRASH_HOTPLUG").
+            crash_elfcorehdr_size: number_file(host, path::CRASH_ELFCOREHDR_SIZE)
+                .filter(|n| *n > 0)
+                .map(|n| n as u64),
+            cpu_crash_hotplug: flag_file(host, path::CPU_CRASH_HOTPLUG),
+            memory_crash_hotplug: flag_file(host, path::MEMORY_CRASH_HOTPLUG),
         };
         let config = kernel_config(host, &facts.kernel_release);
         facts.kexec_jump = config
@@ -456,6 +478,31 @@ mod tests {
             f.cmdline.as_deref(),
             Some(&b"BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro crashkernel=256M quiet"[..])
         );
+    }
+
+    #[test]
+    fn crash_hotplug_facts_come_from_sysfs() {
+        // 6.1 has none of the files.
+        let f = Facts::gather(&FakeHost::typical());
+        assert_eq!(f.crash_elfcorehdr_size, None);
+        assert_eq!((f.cpu_crash_hotplug, f.memory_crash_hotplug), (None, None));
+        let mut host = FakeHost::typical();
+        host.set(path::CRASH_ELFCOREHDR_SIZE, "147584\n");
+        host.set(path::CPU_CRASH_HOTPLUG, "1\n");
+        host.set(path::MEMORY_CRASH_HOTPLUG, "0\n");
+        let f = Facts::gather(&host);
+        assert_eq!(f.crash_elfcorehdr_size, Some(147584));
+        assert_eq!(
+            (f.cpu_crash_hotplug, f.memory_crash_hotplug),
+            (Some(true), Some(false))
+        );
+        // A size kexec-tools would not take either is no size.
+        for text in ["0\n", "0x1000\n", "-4096\n", "\n", "lots\n"] {
+            host.set(path::CRASH_ELFCOREHDR_SIZE, text);
+            assert_eq!(Facts::gather(&host).crash_elfcorehdr_size, None, "{text:?}");
+        }
+        host.set(path::CPU_CRASH_HOTPLUG, "2\n");
+        assert_eq!(Facts::gather(&host).cpu_crash_hotplug, None);
     }
 
     #[test]

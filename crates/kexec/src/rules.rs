@@ -116,6 +116,10 @@ pub enum Rule {
     UnsupportedArch,
     /// `kexec -e` with nothing loaded.
     NothingLoaded,
+    /// Ours, as kexec-tools: `--hotplug` on a kernel that cannot update a
+    /// crash kernel in place (no /sys/kernel/crash_elfcorehdr_size, or
+    /// kexec_load without the architecture's hotplug flag).
+    NoCrashHotplug,
 }
 
 /// Whether the model predicted the rejection or the kernel returned it.
@@ -888,6 +892,75 @@ pub fn crash_region_reserved(facts: &Facts) -> Result<(), Rejection> {
         ));
     }
     Ok(())
+}
+
+/// `--hotplug`: the bytes the kernel may rewrite a crash kernel's
+/// elfcorehdr into on CPU or memory hotplug
+/// (/sys/kernel/crash_elfcorehdr_size), or why the running kernel cannot
+/// (kexec-tools dies the same way before it loads anything).
+pub fn crash_hotplug_size(facts: &Facts) -> Result<u64, Rejection> {
+    if let Some(size) = facts.crash_elfcorehdr_size {
+        return Ok(size);
+    }
+    Err(model(
+        Errno::EOPNOTSUPP,
+        Rule::NoCrashHotplug,
+        format!(
+            "--hotplug: {} does not exist or holds no size, so the running kernel {} cannot update a crash kernel on CPU or memory hotplug: {}; drop --hotplug, and reload the crash kernel after each hotplug",
+            path::CRASH_ELFCOREHDR_SIZE,
+            release_or_unknown(facts),
+            no_crash_hotplug_why(facts),
+        ),
+    ))
+}
+
+/// Why the running kernel has no /sys/kernel/crash_elfcorehdr_size, from
+/// its version and the kexec_load flags it accepts.
+pub fn no_crash_hotplug_why(facts: &Facts) -> String {
+    let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
+    match facts.kernel_version() {
+        None => "the kernel's release is unknown (/proc/sys/kernel/osrelease cannot be read); crash hotplug needs Linux 6.6 or later built with CONFIG_CRASH_HOTPLUG".to_string(),
+        Some((major, minor)) if accepted & KEXEC_UPDATE_ELFCOREHDR.0 == 0 => format!(
+            "Linux {major}.{minor} predates crash hotplug (Linux 6.6 added it; this kernel's kexec_load accepts flags {accepted:#x}, without KEXEC_UPDATE_ELFCOREHDR 0x4)"
+        ),
+        Some((major, minor)) => format!(
+            "Linux {major}.{minor} has crash hotplug, but this kernel was built without CONFIG_CRASH_HOTPLUG (it needs CONFIG_HOTPLUG_CPU or CONFIG_MEMORY_HOTPLUG, on an architecture that supports it)"
+        ),
+    }
+}
+
+/// `--hotplug` on kexec_load: the flag that tells the kernel the
+/// elfcorehdr may be rewritten, as kexec-tools picks it: x86 sends
+/// KEXEC_UPDATE_ELFCOREHDR (6.6-6.9 refuse KEXEC_CRASH_HOTPLUG_SUPPORT with
+/// EINVAL, 6.10+ take either); other architectures only know
+/// KEXEC_CRASH_HOTPLUG_SUPPORT (6.10+).
+pub fn crash_hotplug_load_flag(facts: &Facts, arch: KexecArch) -> Result<KexecFlags, Rejection> {
+    let (flag, name) = match arch {
+        KexecArch::X86_64 => (KEXEC_UPDATE_ELFCOREHDR, "KEXEC_UPDATE_ELFCOREHDR"),
+        _ => (KEXEC_CRASH_HOTPLUG_SUPPORT, "KEXEC_CRASH_HOTPLUG_SUPPORT"),
+    };
+    let accepted = load_flags_accepted(facts.kernel_version(), facts.kexec_jump);
+    if facts.kernel_version().is_some() && accepted & flag.0 == 0 {
+        return Err(model(
+            Errno::EINVAL,
+            Rule::NoCrashHotplug,
+            format!(
+                "--hotplug: kexec_load for KEXEC_ARCH_{} needs {name} ({:#x}), which the running kernel {} does not accept (its kexec_load takes flags {accepted:#x}); load the crash kernel with kexec_file_load (-s) instead, which the kernel updates on hotplug itself",
+                arch.name(),
+                flag.0,
+                release_or_unknown(facts),
+            ),
+        ));
+    }
+    Ok(flag)
+}
+
+fn release_or_unknown(facts: &Facts) -> &str {
+    if facts.kernel_release.is_empty() {
+        "(release unknown)"
+    } else {
+        &facts.kernel_release
+    }
 }
 
 fn crash_room(load: &FileLoad, facts: &Facts, needed: u64) -> Result<(), Rejection> {
@@ -2454,5 +2527,79 @@ mod file_golden {
         for ((name, verdict), (want_name, want)) in got.iter().zip(GOLDEN) {
             assert_eq!((name.as_str(), verdict.as_str()), (*want_name, *want));
         }
+    }
+
+    fn hotplug_facts(release: &str, size: Option<u64>) -> Facts {
+        Facts {
+            kernel_release: release.into(),
+            crash_elfcorehdr_size: size,
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn crash_hotplug_needs_the_elfcorehdr_size_file_and_names_the_kernel() {
+        let r = crash_hotplug_size(&hotplug_facts("6.1.0-56-amd64", None)).unwrap_err();
+        assert_eq!(
+            (r.errno, r.rule, r.source),
+            (Errno::EOPNOTSUPP, Rule::NoCrashHotplug, Source::Model)
+        );
+        for part in [
+            "/sys/kernel/crash_elfcorehdr_size",
+            "6.1.0-56-amd64",
+            "Linux 6.1 predates crash hotplug",
+            "accepts flags 0x1",
+            "drop --hotplug",
+        ] {
+            assert!(r.reason.contains(part), "{part}: {}", r.reason);
+        }
+        // A kernel that has it, built without it.
+        let r = crash_hotplug_size(&hotplug_facts("6.12.48+deb13-amd64", None)).unwrap_err();
+        assert!(
+            r.reason.contains("6.12.48+deb13-amd64")
+                && r.reason.contains("built without CONFIG_CRASH_HOTPLUG"),
+            "{}",
+            r.reason
+        );
+        let r = crash_hotplug_size(&hotplug_facts("", None)).unwrap_err();
+        assert!(r.reason.contains("release is unknown"), "{}", r.reason);
+        assert_eq!(
+            crash_hotplug_size(&hotplug_facts("6.12.48+deb13-amd64", Some(147584))),
+            Ok(147584)
+        );
+    }
+
+    /// kexec-tools' get_hotplug_kexec_flag: x86 sends KEXEC_UPDATE_ELFCOREHDR
+    /// even where KEXEC_CRASH_HOTPLUG_SUPPORT is known (6.6-6.9 refuse it);
+    /// arm64 needs KEXEC_CRASH_HOTPLUG_SUPPORT, which 6.6-6.9 do not take.
+    #[test]
+    fn the_hotplug_flag_follows_the_architecture_and_the_kernel() {
+        for (release, arch, want) in [
+            ("6.6.0", KexecArch::X86_64, Ok(0x4)),
+            ("6.12.48+deb13-amd64", KexecArch::X86_64, Ok(0x4)),
+            ("7.2.0-1-amd64", KexecArch::X86_64, Ok(0x4)),
+            ("6.12.48+deb13-arm64", KexecArch::Aarch64, Ok(0x8)),
+            ("6.8.0", KexecArch::Aarch64, Err(Errno::EINVAL)),
+            ("6.1.0-56-amd64", KexecArch::X86_64, Err(Errno::EINVAL)),
+        ] {
+            let got = crash_hotplug_load_flag(&hotplug_facts(release, Some(4096)), arch);
+            assert_eq!(
+                got.as_ref().map(|f| f.0).map_err(|r| r.errno),
+                want,
+                "{release} {arch:?}"
+            );
+            if let Err(r) = got {
+                assert!(
+                    r.reason.contains(release) && r.reason.contains("kexec_file_load (-s)"),
+                    "{}",
+                    r.reason
+                );
+                assert_eq!(r.rule, Rule::NoCrashHotplug);
+            }
+        }
+        // Every flag it picks is one the rules model lets through.
+        let facts = hotplug_facts("6.12.0", Some(4096));
+        let flag = crash_hotplug_load_flag(&facts, KexecArch::X86_64).unwrap();
+        assert!(load_flags_known(KexecFlags(KEXEC_ON_CRASH.0 | flag.0), &facts).is_ok());
     }
 }

@@ -18,6 +18,95 @@ pub struct Status {
     pub crash_kernel_ranges: Vec<Range>,
     /// Per system call: "supported", "unsupported" or "unknown", and why.
     pub syscalls: Syscalls,
+    /// Whether the loaded crash kernel follows CPU and memory hotplug.
+    pub crash_hotplug: CrashHotplug,
+}
+
+/// Crash hotplug: whether the kernel updates a loaded crash kernel's
+/// elfcorehdr in place when CPUs or memory come and go.
+#[derive(Debug, Serialize)]
+pub struct CrashHotplug {
+    /// "updated" (the loaded crash kernel follows hotplug), "stale" (it
+    /// was loaded through kexec_load without --hotplug: its elfcorehdr goes
+    /// stale), "nothing-loaded", "unsupported" (the kernel has no crash
+    /// hotplug) or "unknown".
+    pub state: &'static str,
+    /// /sys/kernel/crash_elfcorehdr_size, when the kernel has it.
+    pub elfcorehdr_size: Option<u64>,
+    /// /sys/devices/system/cpu/crash_hotplug.
+    pub cpu: Option<bool>,
+    /// /sys/devices/system/memory/crash_hotplug.
+    pub memory: Option<bool>,
+    /// The state for people: what it means and what to do.
+    pub explanation: String,
+}
+
+impl CrashHotplug {
+    /// The crash hotplug state from the facts.
+    pub fn from_facts(facts: &Facts) -> CrashHotplug {
+        let (cpu, memory) = (facts.cpu_crash_hotplug, facts.memory_crash_hotplug);
+        let files = || {
+            let show = |v: Option<bool>| v.map_or("unreadable", |b| if b { "1" } else { "0" });
+            format!(
+                "{} {}, {} {}",
+                path::CPU_CRASH_HOTPLUG,
+                show(cpu),
+                path::MEMORY_CRASH_HOTPLUG,
+                show(memory)
+            )
+        };
+        let size = facts.crash_elfcorehdr_size;
+        let (state, explanation) = if cpu == Some(true) || memory == Some(true) {
+            (
+                "updated",
+                format!(
+                    "the loaded crash kernel is updated in place on CPU and memory hotplug ({})",
+                    files()
+                ),
+            )
+        } else if size.is_none() && cpu.is_none() && memory.is_none() {
+            let explanation = match facts.no_kexec() {
+                Some(why) => format!("the kernel has no kexec: {why}"),
+                None => format!(
+                    "{} does not exist: {}; a loaded crash kernel goes stale on CPU or memory hotplug: reload it after each",
+                    path::CRASH_ELFCOREHDR_SIZE,
+                    crate::rules::no_crash_hotplug_why(facts)
+                ),
+            };
+            ("unsupported", explanation)
+        } else {
+            match facts.crash_loaded {
+                // kexec_file_load images always qualify: this one came
+                // through kexec_load without the hotplug flag.
+                Some(true) => (
+                    "stale",
+                    format!(
+                        "the crash kernel was loaded through kexec_load without --hotplug ({}): its elfcorehdr goes stale on CPU or memory hotplug, and a dump after one misses the new CPUs and memory; reload it after each hotplug, or load it with --hotplug (or with -s)",
+                        files()
+                    ),
+                ),
+                Some(false) => (
+                    "nothing-loaded",
+                    "no crash kernel is loaded; the kernel updates one loaded with kexec_file_load (-s), or with kexec_load and --hotplug, in place on CPU and memory hotplug".to_string(),
+                ),
+                None => (
+                    "unknown",
+                    format!(
+                        "{} cannot be read ({})",
+                        path::KEXEC_CRASH_LOADED,
+                        files()
+                    ),
+                ),
+            }
+        };
+        CrashHotplug {
+            state,
+            elfcorehdr_size: size,
+            cpu,
+            memory,
+            explanation,
+        }
+    }
 }
 
 /// Each kexec system call's state.
@@ -59,6 +148,7 @@ impl Status {
                 kexec_load: (&facts.kexec_load_support).into(),
                 kexec_file_load: (&facts.kexec_file_load_support).into(),
             },
+            crash_hotplug: CrashHotplug::from_facts(facts),
         }
     }
 
@@ -95,7 +185,8 @@ impl Status {
              kexec_crash_size:   {}\n\
              Crash kernel:       {ranges}\n\
              kexec_load:         {}\n\
-             kexec_file_load:    {}\n",
+             kexec_file_load:    {}\n\
+             crash_hotplug:      {} ({})\n",
             loaded(self.kexec_loaded, path::KEXEC_LOADED),
             loaded(self.kexec_crash_loaded, path::KEXEC_CRASH_LOADED),
             self.kexec_crash_size
@@ -105,6 +196,8 @@ impl Status {
                 )),
             call(&self.syscalls.kexec_load),
             call(&self.syscalls.kexec_file_load),
+            self.crash_hotplug.state,
+            self.crash_hotplug.explanation,
         )
     }
 }
@@ -140,5 +233,55 @@ mod tests {
         // A typical machine: both calls unknown (no config), nothing loaded.
         let text = Status::from_facts(&Facts::gather(&FakeHost::typical())).describe();
         assert!(text.contains("kexec_loaded:       no"), "{text}");
+    }
+
+    #[test]
+    fn crash_hotplug_is_reported_with_what_to_do() {
+        use crate::facts::path::{CPU_CRASH_HOTPLUG, CRASH_ELFCOREHDR_SIZE, MEMORY_CRASH_HOTPLUG};
+        let line = |host: &FakeHost| {
+            let text = Status::from_facts(&Facts::gather(host)).describe();
+            text.lines()
+                .find(|l| l.starts_with("crash_hotplug:"))
+                .unwrap_or_else(|| panic!("{text}"))
+                .to_string()
+        };
+        // 6.1: no crash hotplug at all.
+        let mut host = FakeHost::typical();
+        let text = line(&host);
+        assert!(
+            text.contains("unsupported (/sys/kernel/crash_elfcorehdr_size does not exist")
+                && text.contains("Linux 6.1 predates crash hotplug"),
+            "{text}"
+        );
+        // A kernel with it, nothing loaded.
+        host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+        host.set(CRASH_ELFCOREHDR_SIZE, "147584\n");
+        host.set(CPU_CRASH_HOTPLUG, "0\n");
+        host.set(MEMORY_CRASH_HOTPLUG, "0\n");
+        assert!(line(&host).contains("nothing-loaded"), "{}", line(&host));
+        // A crash kernel loaded through kexec_load without --hotplug.
+        host.set(crate::sys::fake::CRASH_LOADED, "1\n");
+        let text = line(&host);
+        assert!(
+            text.contains("stale")
+                && text.contains("loaded through kexec_load without --hotplug")
+                && text.contains("goes stale on CPU or memory hotplug")
+                && text.contains("reload it")
+                && text.contains("/sys/devices/system/cpu/crash_hotplug 0"),
+            "{text}"
+        );
+        // One the kernel updates (kexec_file_load, or --hotplug).
+        host.set(CPU_CRASH_HOTPLUG, "1\n");
+        host.set(MEMORY_CRASH_HOTPLUG, "1\n");
+        let text = line(&host);
+        assert!(
+            text.contains("updated (the loaded crash kernel is updated in place")
+                && text.contains("/sys/devices/system/memory/crash_hotplug 1"),
+            "{text}"
+        );
+        let json = serde_json::to_value(Status::from_facts(&Facts::gather(&host))).unwrap();
+        assert_eq!(json["crash_hotplug"]["state"], "updated");
+        assert_eq!(json["crash_hotplug"]["elfcorehdr_size"], 147584);
+        assert_eq!(json["crash_hotplug"]["cpu"], true);
     }
 }

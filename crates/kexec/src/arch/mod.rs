@@ -32,6 +32,13 @@ pub struct LoadOptions {
     pub mem_max: u64,
     /// -i/--no-checks: the purgatory does not verify the segments' digests.
     pub skip_checks: bool,
+    /// --hotplug (crash loads): the kernel may rewrite the elfcorehdr on CPU
+    /// or memory hotplug: the kexec_load flag that says so, and an
+    /// elfcorehdr segment of /sys/kernel/crash_elfcorehdr_size bytes.
+    /// Records written before it existed read as false; false is not
+    /// written, so records keep their format.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hotplug: bool,
     /// The x86_64 image's own options.
     // A later architecture's field also takes #[serde(default)], so that
     // records written before it existed still read.
@@ -58,6 +65,7 @@ impl Default for LoadOptions {
             mem_min: 0,
             mem_max: u64::MAX,
             skip_checks: false,
+            hotplug: false,
             x86_64: x86_64::Options::default(),
             aarch64: aarch64::Options::default(),
         }

@@ -224,10 +224,11 @@ pub struct Failure {
 
 impl Failure {
     /// A failure the rejection explains; its kind follows kexec-tools (no
-    /// crash memory or an empty kernel: it dies before loading).
+    /// crash memory, an empty kernel or --hotplug without kernel support:
+    /// it dies before loading).
     pub fn refused(rejection: Rejection, message: String) -> Failure {
         let kind = match rejection.rule {
-            Rule::NoCrashRegion | Rule::EmptyFile => FailureKind::Invalid,
+            Rule::NoCrashRegion | Rule::EmptyFile | Rule::NoCrashHotplug => FailureKind::Invalid,
             _ => FailureKind::Refused,
         };
         Failure {
@@ -277,6 +278,9 @@ pub struct Outcome {
     pub crash_kernel: Option<Aftermath>,
     /// Warnings about a success (the crash load could not be recorded ...).
     pub warnings: Vec<String>,
+    /// What an option did that the plan does not show (--hotplug on
+    /// kexec_file_load): for a dry run, `--debug` and `--json`.
+    pub notes: Vec<String>,
     /// The steps taken, for `--debug`.
     pub log: Vec<String>,
 }
@@ -307,6 +311,9 @@ impl Outcome {
         if let Some(plan) = &self.plan {
             v["plan"] = plan.to_json();
         }
+        if !self.notes.is_empty() {
+            v["notes"] = json!(self.notes);
+        }
         if self.dry_run {
             v["dry_run"] = json!(true);
             v["syscall_choice"] = json!(self.syscall_choice.as_deref().unwrap_or_default());
@@ -329,6 +336,7 @@ impl Outcome {
             dry_run: false,
             crash_kernel: None,
             warnings: Vec::new(),
+            notes: Vec::new(),
             log: Vec::new(),
         }
     }
@@ -389,7 +397,10 @@ impl<'h> Kexec<'h> {
         };
         match &request.action {
             Action::Unload => run.unload(),
-            Action::Load(payload) => run.load(payload),
+            Action::Load(payload) => {
+                run.load(payload);
+                run.hotplug_note();
+            }
         }
         let out = run.out;
         // A crash unload or load changes what a later request finds loaded.

@@ -88,6 +88,9 @@ impl Run<'_> {
                 return self.fail(Failure::refused(r, message));
             }
         }
+        if self.req.options.boot.hotplug && !self.hotplug_possible(payload) {
+            return;
+        }
         match payload {
             Payload::Segments(segments) => self.load_segments(segments),
             Payload::Kernel {
@@ -97,6 +100,64 @@ impl Run<'_> {
                 format,
             } => self.load_kernel(kernel, initrd.as_ref(), cmdline, *format),
         }
+    }
+
+    /// --hotplug, as kexec-tools treats it: without
+    /// /sys/kernel/crash_elfcorehdr_size a crash load is refused before
+    /// anything is read, whatever the call (kexec-tools dies). A normal load
+    /// has no elfcorehdr: kexec-tools passes its flag anyway, which the
+    /// kernel ignores for a normal image; here it is left out, with a
+    /// warning. Raw segments have no elfcorehdr of ours to size.
+    pub(super) fn hotplug_possible(&mut self, payload: &Payload) -> bool {
+        if matches!(payload, Payload::Segments(_)) {
+            self.fail(Failure::usage(
+                "--hotplug sizes the elfcorehdr of the boot image kexec builds; raw --segment loads have none: pass the flag itself with --load-flags (0x4 on x86_64, 0x8 elsewhere) and size your elfcorehdr segment from /sys/kernel/crash_elfcorehdr_size",
+            ));
+            return false;
+        }
+        if self.target() == Target::Normal {
+            let note = "--hotplug is for crash kernels (-p): a kernel loaded with -l has no elfcorehdr to update on hotplug, so it is ignored (kexec-tools passes its flag, which the kernel ignores for a normal image)";
+            self.out.warnings.push(note.to_string());
+            self.out.notes.push(note.to_string());
+            return true;
+        }
+        if let Err(r) = rules::crash_hotplug_size(self.facts) {
+            let message = format!("cannot load the crash kernel: {}", r.reason);
+            self.fail(Failure::refused(r, message));
+            return false;
+        }
+        true
+    }
+
+    /// What --hotplug did to a crash load's plan, for the notes.
+    pub(super) fn hotplug_note(&mut self) {
+        let (Some(plan), Some(size)) = (&self.out.plan, self.facts.crash_elfcorehdr_size) else {
+            return;
+        };
+        let failed = self.out.result.is_err() && !self.out.dry_run;
+        if failed || !self.req.options.boot.hotplug || plan.target() != Target::Crash {
+            return;
+        }
+        let note = match plan {
+            Plan::FileLoad(_) => format!(
+                "--hotplug: kexec_file_load needs no flag: the kernel (CONFIG_CRASH_HOTPLUG, {} = {size}) sizes this crash kernel's elfcorehdr itself and updates it on CPU and memory hotplug",
+                facts::path::CRASH_ELFCOREHDR_SIZE
+            ),
+            Plan::Load { flags, segments, .. } => {
+                let core = segments
+                    .iter()
+                    .find(|s| s.data.starts_with(b"\x7fELF"))
+                    .map_or(String::new(), |s| {
+                        format!(", elfcorehdr at {:#x} with memsz {:#x}", s.mem, s.memsz)
+                    });
+                format!(
+                    "--hotplug: kexec_load flags {flags}{core} (from {} = {size}, page aligned), left out of the purgatory's digests: the kernel rewrites it on CPU and memory hotplug",
+                    facts::path::CRASH_ELFCOREHDR_SIZE
+                )
+            }
+            _ => return,
+        };
+        self.out.notes.push(note);
     }
 
     /// A kernel built without `call` answers ENOSYS before it looks at

@@ -206,3 +206,238 @@ fn file_debug_is_asked_for_only_where_the_kernel_has_it() {
         assert_eq!(load.flags.contains(KEXEC_FILE_DEBUG), wanted, "{release}");
     }
 }
+
+/// A crash host on a kernel with crash hotplug (Debian 13's 6.12).
+fn hotplug_host(size: Option<&str>) -> FakeHost {
+    let mut host = FakeHost::typical();
+    add_crash_files(&mut host);
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    if let Some(size) = size {
+        host.set(facts::path::CRASH_ELFCOREHDR_SIZE, size);
+    }
+    host
+}
+
+fn hotplug_request(f: &Files, target: Target, syscall: SyscallChoice) -> Request {
+    let mut request = Request::load(target, f.path("vmlinuz"));
+    request.syscall = syscall;
+    request.options.boot.hotplug = true;
+    request
+}
+
+/// --hotplug -c -p: KEXEC_UPDATE_ELFCOREHDR, and an elfcorehdr segment of
+/// crash_elfcorehdr_size bytes, the only one that starts with ELF magic.
+#[test]
+fn hotplug_crash_loads_through_kexec_load_pass_the_flag_and_size_the_elfcorehdr() {
+    let f = Files::new("hotplug-load");
+    let mut host = hotplug_host(Some("147584\n"));
+    let outcome = perform(
+        &mut host,
+        &hotplug_request(&f, Target::Crash, SyscallChoice::Load),
+    );
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let [crate::sys::fake::Call::Load {
+        flags, segments, ..
+    }] = &host.calls[..]
+    else {
+        panic!("{:?}", host.calls)
+    };
+    assert_eq!(
+        flags.0, 0x3e_0005,
+        "KEXEC_ON_CRASH|KEXEC_UPDATE_ELFCOREHDR|KEXEC_ARCH_X86_64"
+    );
+    let elf: Vec<_> = host
+        .last_load_data
+        .iter()
+        .filter(|(_, d)| d.starts_with(b"\x7fELF"))
+        .collect();
+    assert_eq!(elf.len(), 1);
+    let (mem, memsz, bufsz) = *segments.iter().find(|s| s.0 == elf[0].0).unwrap();
+    assert_eq!(memsz, 0x25000, "147584 rounded up to a page");
+    assert!(bufsz < 0x1000 && mem % 0x1000 == 0);
+    assert!(
+        outcome
+            .notes
+            .iter()
+            .any(|n| n.contains("KEXEC_UPDATE_ELFCOREHDR")
+                && n.contains("memsz 0x25000")
+                && n.contains("left out of the purgatory's digests")),
+        "{:?}",
+        outcome.notes
+    );
+    // The crash-load record keeps --hotplug: a restored crash kernel has it too.
+    let record = crash_journal::read_record(&host).unwrap();
+    assert!(
+        format!("{record:?}").contains("hotplug: true"),
+        "{record:?}"
+    );
+
+    // Without --hotplug on the same kernel: no flag, a one-page header.
+    let mut host = hotplug_host(Some("147584\n"));
+    let mut plain = hotplug_request(&f, Target::Crash, SyscallChoice::Load);
+    plain.options.boot.hotplug = false;
+    assert!(perform(&mut host, &plain).result.is_ok());
+    let crate::sys::fake::Call::Load {
+        flags, segments, ..
+    } = &host.calls[0]
+    else {
+        panic!("{:?}", host.calls)
+    };
+    assert_eq!(flags.0, 0x3e_0001);
+    let core = host
+        .last_load_data
+        .iter()
+        .find(|(_, d)| d.starts_with(b"\x7fELF"))
+        .unwrap()
+        .0;
+    assert_eq!(segments.iter().find(|s| s.0 == core).unwrap().1, 0x1000);
+}
+
+/// A dry run shows the flag and why the elfcorehdr is that large.
+#[test]
+fn a_hotplug_dry_run_shows_the_flag_and_the_size() {
+    let f = Files::new("hotplug-dry");
+    let mut host = hotplug_host(Some("147584\n"));
+    let mut request = hotplug_request(&f, Target::Crash, SyscallChoice::Load);
+    request.dry_run = true;
+    let outcome = perform(&mut host, &request);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(host.calls.is_empty());
+    let text = outcome.plan.as_ref().unwrap().describe();
+    assert!(text.contains("KEXEC_UPDATE_ELFCOREHDR"), "{text}");
+    assert!(
+        text.contains(
+            "--hotplug: memsz 0x25000 from /sys/kernel/crash_elfcorehdr_size (147584 bytes"
+        ),
+        "{text}"
+    );
+    assert!(!outcome.notes.is_empty());
+    assert!(outcome.to_json()["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("--hotplug"));
+}
+
+/// Without crash_elfcorehdr_size (Debian 12's 6.1) --hotplug is refused
+/// before anything is read or called, naming the file and the kernel, as
+/// kexec-tools dies; whatever the call.
+#[test]
+fn hotplug_is_refused_on_a_kernel_without_crash_hotplug() {
+    let f = Files::new("hotplug-61");
+    for syscall in [
+        SyscallChoice::Load,
+        SyscallChoice::File,
+        SyscallChoice::Auto,
+    ] {
+        for dry_run in [false, true] {
+            let mut host = FakeHost::typical();
+            add_crash_files(&mut host);
+            let mut request = hotplug_request(&f, Target::Crash, syscall);
+            request.dry_run = dry_run;
+            let outcome = perform(&mut host, &request);
+            let failure = failure(&outcome);
+            assert_eq!(
+                (
+                    failure.rejection.rule,
+                    failure.rejection.errno,
+                    failure.kind
+                ),
+                (
+                    Rule::NoCrashHotplug,
+                    Errno::EOPNOTSUPP,
+                    FailureKind::Invalid
+                ),
+                "{syscall:?}"
+            );
+            assert!(
+                failure
+                    .message
+                    .contains("/sys/kernel/crash_elfcorehdr_size")
+                    && failure.message.contains("6.1.0-56-amd64")
+                    && failure.message.contains("Linux 6.1 predates crash hotplug"),
+                "{}",
+                failure.message
+            );
+            assert!(host.calls.is_empty(), "{syscall:?}: {:?}", host.calls);
+            assert!(outcome.plan.is_none());
+        }
+    }
+    // 6.12 built without CONFIG_CRASH_HOTPLUG: the same, with that reason.
+    let mut host = hotplug_host(None);
+    let outcome = perform(
+        &mut host,
+        &hotplug_request(&f, Target::Crash, SyscallChoice::Load),
+    );
+    assert!(
+        failure(&outcome)
+            .message
+            .contains("built without CONFIG_CRASH_HOTPLUG"),
+        "{}",
+        failure(&outcome).message
+    );
+}
+
+/// kexec_file_load: nothing to pass, the kernel does it; the note says so.
+#[test]
+fn hotplug_through_kexec_file_load_passes_nothing_and_says_so() {
+    let f = Files::new("hotplug-file");
+    for syscall in [SyscallChoice::File, SyscallChoice::Auto] {
+        let mut host = hotplug_host(Some("147584\n"));
+        let outcome = perform(&mut host, &hotplug_request(&f, Target::Crash, syscall));
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+        let [crate::sys::fake::Call::FileLoad { flags, .. }] = &host.calls[..] else {
+            panic!("{:?}", host.calls)
+        };
+        assert_eq!(
+            flags.0, 0x6,
+            "KEXEC_FILE_ON_CRASH|KEXEC_FILE_NO_INITRAMFS, nothing for hotplug"
+        );
+        assert!(
+            outcome
+                .notes
+                .iter()
+                .any(|n| n.contains("kexec_file_load needs no flag")),
+            "{:?}",
+            outcome.notes
+        );
+    }
+}
+
+/// A normal load has no elfcorehdr: --hotplug is ignored with a warning
+/// (kexec-tools passes the flag, which the kernel ignores for it); raw
+/// segments have no elfcorehdr of ours to size: a usage error.
+#[test]
+fn hotplug_on_a_normal_load_is_ignored_with_a_warning_and_on_segments_refused() {
+    let f = Files::new("hotplug-normal");
+    let mut host = FakeHost::typical();
+    let outcome = perform(
+        &mut host,
+        &hotplug_request(&f, Target::Normal, SyscallChoice::Load),
+    );
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let crate::sys::fake::Call::Load { flags, .. } = &host.calls[0] else {
+        panic!("{:?}", host.calls)
+    };
+    assert_eq!(flags.0 & 0xffff, 0);
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("--hotplug is for crash kernels (-p)")),
+        "{:?}",
+        outcome.warnings
+    );
+    let mut host = hotplug_host(Some("4096\n"));
+    let request = Request {
+        action: Action::Load(Payload::Segments(vec![RawSegment {
+            file: f.path("vmlinuz"),
+            mem: 0x6600_0000,
+            memsz: None,
+        }])),
+        ..hotplug_request(&f, Target::Crash, SyscallChoice::Load)
+    };
+    let outcome = perform(&mut host, &request);
+    assert_eq!(failure(&outcome).rejection.rule, Rule::Usage);
+    assert!(failure(&outcome).message.contains("--load-flags"));
+    assert!(host.calls.is_empty());
+}

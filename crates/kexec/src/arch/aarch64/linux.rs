@@ -86,6 +86,21 @@ pub enum BuildError {
     /// kdump's ELF core header could not be made.
     #[error("cannot build the crash kernel's ELF core header: {0}")]
     Crash(String),
+    /// With --hotplug the kernel finds the elfcorehdr as the segment that
+    /// starts with ELF magic: another one may not.
+    #[error("{file}: --hotplug: the {what} starts with ELF magic (\\x7fELF), so the kernel could take it for the elfcorehdr it rewrites on hotplug; drop --hotplug")]
+    ElfMagic {
+        /// The kernel file.
+        file: String,
+        /// The segment that starts with ELF magic.
+        what: String,
+    },
+    /// --hotplug, but the running kernel gave no elfcorehdr size.
+    #[error("{file}: --hotplug needs the elfcorehdr size of /sys/kernel/crash_elfcorehdr_size, which the running kernel does not provide (it needs CONFIG_CRASH_HOTPLUG)")]
+    NoHotplugSize {
+        /// The kernel file.
+        file: String,
+    },
 }
 
 /// What the next kernel's boot needs from the running one.
@@ -103,6 +118,9 @@ pub struct System {
     pub rng_seed: Vec<u8>,
     /// Crash loads: the running kernel's memory description for kdump.
     pub crash: Option<CrashInfo>,
+    /// /sys/kernel/crash_elfcorehdr_size: with --hotplug, the elfcorehdr
+    /// segment (and the device tree's linux,elfcorehdr size) is this large.
+    pub crash_elfcorehdr_size: Option<u64>,
 }
 
 impl System {
@@ -154,6 +172,7 @@ impl System {
             kaslr_seed: u64::from_le_bytes(seeds[..8].try_into().expect("8 bytes")),
             rng_seed: seeds[8..].to_vec(),
             crash,
+            crash_elfcorehdr_size: None,
         })
     }
 }
@@ -358,7 +377,18 @@ pub fn build(
             let bytes = info
                 .elfcorehdr(&system.crash_regions)
                 .map_err(BuildError::Crash)?;
-            let memsz = page_align(bytes.len() as u64);
+            // --hotplug: room for the header the kernel rewrites on hotplug
+            // (it refuses to when the new one is larger than the segment).
+            let built = page_align(bytes.len() as u64);
+            let memsz = match (options.hotplug, system.crash_elfcorehdr_size) {
+                (false, _) => built,
+                (true, Some(size)) => page_align(size).max(built),
+                (true, None) => {
+                    return Err(BuildError::NoHotplugSize {
+                        file: parts.file.into(),
+                    })
+                }
+            };
             let at = placer.take("ELF core header", memsz, PAGE, 0, u64::MAX)?;
             let usable = system
                 .crash_regions
@@ -367,7 +397,11 @@ pub fn build(
                 .collect();
             (
                 Some(Segment {
-                    purpose: "elfcorehdr".into(),
+                    purpose: if options.hotplug {
+                        format!("elfcorehdr (--hotplug: memsz {memsz:#x} from /sys/kernel/crash_elfcorehdr_size, page aligned)")
+                    } else {
+                        "elfcorehdr".into()
+                    },
                     data: SegmentData::Bytes(bytes),
                     mem: at,
                     memsz,
@@ -386,7 +420,16 @@ pub fn build(
             .map(|s| (s.mem, s.mem + s.data.len() as u64)),
         kaslr_seed: Some(system.kaslr_seed),
         rng_seed: Some(system.rng_seed.clone()),
-        elfcorehdr: elfcorehdr.as_ref().map(|s| (s.mem, s.data.len() as u64)),
+        // With --hotplug the capture kernel must reserve the whole segment:
+        // the header the kernel rewrites on hotplug may be longer.
+        elfcorehdr: elfcorehdr.as_ref().map(|s| {
+            let size = if options.hotplug {
+                s.memsz
+            } else {
+                s.data.len() as u64
+            };
+            (s.mem, size)
+        }),
         usable_memory,
     };
     let dtb_bytes = dtb::prepare(&system.dtb.0, &system.dtb.1, &chosen)?;
@@ -413,11 +456,20 @@ pub fn build(
         &options.aarch64,
         options.skip_checks,
     )
-    .map(|(purgatory, entry)| {
+    .and_then(|(purgatory, entry)| {
+        if let (true, Some(_)) = (options.hotplug, &elfcorehdr) {
+            let magic = verified.iter().chain([&purgatory]);
+            if let Some(other) = magic.into_iter().find(|s| s.data.starts_with(b"\x7fELF")) {
+                return Err(BuildError::ElfMagic {
+                    file: parts.file.into(),
+                    what: other.purpose.clone(),
+                });
+            }
+        }
         let mut segments = verified;
         segments.push(purgatory);
         segments.extend(elfcorehdr);
-        Image { segments, entry }
+        Ok(Image { segments, entry })
     })
 }
 

@@ -75,8 +75,21 @@ impl Arch for Aarch64 {
         args: BootArgs,
         options: &LoadOptions,
     ) -> Result<Plan, LoadPlanError> {
-        let system =
+        // --hotplug on a crash load: the kernel must offer crash hotplug and
+        // take KEXEC_CRASH_HOTPLUG_SUPPORT (6.10+) on kexec_load.
+        let hotplug_flag = match (load.target, options.hotplug) {
+            (Target::Crash, true) => {
+                crate::rules::crash_hotplug_size(facts).map_err(LoadPlanError::Rejected)?;
+                Some(
+                    crate::rules::crash_hotplug_load_flag(facts, self.kexec_arch())
+                        .map_err(LoadPlanError::Rejected)?,
+                )
+            }
+            _ => None,
+        };
+        let mut system =
             linux::System::gather(host, &facts.crash_regions, load.target, &options.aarch64)?;
+        system.crash_elfcorehdr_size = facts.crash_elfcorehdr_size;
         let parts = linux::Parts {
             file: load.name,
             kernel: load.kernel,
@@ -85,11 +98,12 @@ impl Arch for Aarch64 {
             sources: load.sources,
         };
         let image = linux::build(&parts, load.target, &system, args, options)?;
-        let base = if load.target == Target::Crash {
+        let mut base = if load.target == Target::Crash {
             KEXEC_ON_CRASH
         } else {
             KexecFlags(0)
         };
+        base |= hotplug_flag.unwrap_or(KexecFlags(0));
         Ok(Plan::Load {
             target: load.target,
             segments: image.segments,

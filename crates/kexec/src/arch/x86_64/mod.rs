@@ -91,6 +91,7 @@ impl System {
                 .read_text(crate::boot::FB0_NAME)
                 .ok()
                 .map(|name| name.trim().to_string()),
+            crash_elfcorehdr_size: facts.crash_elfcorehdr_size,
         })
     }
 }
@@ -154,6 +155,18 @@ impl Arch for X86_64 {
             cmdline,
             sources,
         } = *load;
+        // --hotplug on a crash load: the kernel must offer it, before
+        // anything is read (a normal load has no elfcorehdr to rewrite).
+        let hotplug_flag = match (target, options.hotplug) {
+            (Target::Crash, true) => {
+                crate::rules::crash_hotplug_size(facts).map_err(LoadPlanError::Rejected)?;
+                Some(
+                    crate::rules::crash_hotplug_load_flag(facts, self.kexec_arch())
+                        .map_err(LoadPlanError::Rejected)?,
+                )
+            }
+            _ => None,
+        };
         let system = System::gather(host, facts, target)?;
         let format = crate::image::format::for_kexec_load(kernel_bytes).map_err(|why| {
             BuildError::Header {
@@ -170,11 +183,12 @@ impl Arch for X86_64 {
         })?;
         let boot = describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
         let image = x86_linux::build_from(&boot, target, &system, options, sources)?;
-        let base = if target == Target::Crash {
+        let mut base = if target == Target::Crash {
             KEXEC_ON_CRASH
         } else {
             KexecFlags(0)
         };
+        base |= hotplug_flag.unwrap_or(KexecFlags(0));
         Ok(Plan::Load {
             target,
             segments: image.segments,

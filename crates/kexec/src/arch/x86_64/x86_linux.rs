@@ -45,6 +45,9 @@ pub struct System {
     pub crash: Result<CrashInfo, String>,
     /// The name of the driver behind /dev/fb0 (/sys/class/graphics/fb0/name).
     pub framebuffer: Option<String>,
+    /// /sys/kernel/crash_elfcorehdr_size: with --hotplug, the crash
+    /// kernel's elfcorehdr segment is at least this large (page aligned).
+    pub crash_elfcorehdr_size: Option<u64>,
 }
 
 /// Whether the next kernel gets this boot's screen_info, as kexec-tools
@@ -161,6 +164,21 @@ pub enum BuildError {
         parts: String,
         /// KEXEC_SEGMENT_MAX.
         max: usize,
+    },
+    /// --hotplug, but the running kernel gave no elfcorehdr size.
+    #[error("{file}: --hotplug needs the elfcorehdr size of /sys/kernel/crash_elfcorehdr_size, which the running kernel does not provide (it needs CONFIG_CRASH_HOTPLUG)")]
+    NoHotplugSize {
+        /// The kernel file.
+        file: String,
+    },
+    /// With --hotplug the kernel finds the elfcorehdr as the segment that
+    /// starts with ELF magic: another one may not.
+    #[error("{file}: --hotplug: the {what} starts with ELF magic (\\x7fELF), so the kernel could take it for the elfcorehdr it rewrites on hotplug; drop --hotplug")]
+    ElfMagic {
+        /// The kernel file.
+        file: String,
+        /// The segment that starts with ELF magic.
+        what: String,
     },
     /// More segments than the purgatory's digest table holds.
     #[error(
@@ -437,7 +455,12 @@ pub fn build_from(
     let (elfcorehdr, memmap) = match target {
         Target::Normal => (None, system.memmap.clone()),
         Target::Crash => {
-            let (core, memmap) = place_elfcorehdr(&mut placer, system)?;
+            let hotplug = match (options.hotplug, system.crash_elfcorehdr_size) {
+                (false, _) => None,
+                (true, Some(size)) => Some(size),
+                (true, None) => return Err(BuildError::NoHotplugSize { file: file.into() }),
+            };
+            let (core, memmap) = place_elfcorehdr(&mut placer, system, hotplug)?;
             (Some(core), memmap)
         }
     };
@@ -584,20 +607,26 @@ fn reserve_fixed_pieces(
     Ok(())
 }
 
-/// A crash load's ELF core header: where it goes, its bytes, and what it
-/// describes (for the segment's purpose).
+/// A crash load's ELF core header: where it goes, its bytes, its memory
+/// size, and what it describes (for the segment's purpose).
 struct CoreHeader {
     at: u64,
     bytes: Vec<u8>,
+    memsz: u64,
     what: String,
 }
 
 /// Builds and places (low) the elfcorehdr that shows the capture kernel
 /// the dead kernel's memory, and returns with it the capture kernel's
-/// memory map (which marks the elfcorehdr reserved).
+/// memory map (which marks the elfcorehdr reserved). With `hotplug` (the
+/// kernel's crash_elfcorehdr_size) the segment is that large, as
+/// kexec-tools --hotplug sizes it: the kernel rewrites it in place with
+/// more program headers on CPU or memory hotplug, and refuses to when the
+/// new header is larger than the segment.
 fn place_elfcorehdr(
     placer: &mut Placer,
     system: &System,
+    hotplug: Option<u64>,
 ) -> Result<(CoreHeader, Vec<MemoryRegion>), BuildError> {
     let info = system
         .crash
@@ -605,11 +634,26 @@ fn place_elfcorehdr(
         .map_err(|e| BuildError::CrashInfo(e.clone()))?;
     let core = info.segments(&system.crash_regions);
     let bytes = crash::elfcorehdr(&core).map_err(BuildError::CrashInfo)?;
-    let at = placer.place_low("elfcorehdr", bytes.len() as u64)?;
-    let range = Range::new(at, at + page_align(bytes.len() as u64));
+    let built = page_align(bytes.len() as u64);
+    let memsz = hotplug.map_or(built, |size| page_align(size).max(built));
+    let at = placer.place_low("elfcorehdr", memsz)?;
+    let range = Range::new(at, at + memsz);
     let memmap = crash::capture_memmap(&system.memmap, &system.crash_regions, range);
-    let what = info.describe(&core);
-    Ok((CoreHeader { at, bytes, what }, memmap))
+    let mut what = info.describe(&core);
+    if let Some(size) = hotplug {
+        what.push_str(&format!(
+            "; --hotplug: memsz {memsz:#x} from /sys/kernel/crash_elfcorehdr_size ({size} bytes, page aligned), room for the program headers the kernel writes on CPU and memory hotplug"
+        ));
+    }
+    Ok((
+        CoreHeader {
+            at,
+            bytes,
+            memsz,
+            what,
+        },
+        memmap,
+    ))
 }
 
 /// The command line the next kernel gets: the user's, for a capture kernel
@@ -845,7 +889,17 @@ fn seal(
     elfcorehdr: Option<CoreHeader>,
 ) -> Result<Image, BuildError> {
     // The elfcorehdr stays out of the digests: the kernel may rewrite it on
-    // CPU or memory hotplug. It is the only segment starting with ELF magic.
+    // CPU or memory hotplug. It must be the only segment starting with ELF
+    // magic, as the kernel finds it by that.
+    if let Some(other) = elfcorehdr
+        .as_ref()
+        .and_then(|_| segments.iter().find(|s| s.data.starts_with(b"\x7fELF")))
+    {
+        return Err(BuildError::ElfMagic {
+            file: file.into(),
+            what: other.purpose.clone(),
+        });
+    }
     for s in &mut segments {
         s.digest = Some(purgatory::segment_digest(s));
     }
@@ -862,7 +916,7 @@ fn seal(
             digest: None,
             purpose: format!("elfcorehdr for /proc/vmcore: {}", core.what),
             mem: core.at,
-            memsz: page_align(core.bytes.len() as u64),
+            memsz: core.memsz,
             data: core.bytes.into(),
         });
     }
@@ -912,6 +966,7 @@ mod tests {
             efi: Err("BIOS".into()),
             crash: Err("not a crash load".into()),
             framebuffer: None,
+            crash_elfcorehdr_size: None,
         }
     }
 
@@ -1279,6 +1334,95 @@ mod tests {
         assert!(!purgatory.data.windows(32).any(|w| w == digest));
     }
 
+    /// --hotplug: the elfcorehdr segment is crash_elfcorehdr_size large
+    /// (page aligned), its bytes as without it, still out of the digests
+    /// and the only segment with ELF magic; the capture kernel's e820 keeps
+    /// the whole segment out of its RAM.
+    #[test]
+    fn hotplug_sizes_the_elfcorehdr_from_the_kernels_size() {
+        let mut sys = crash_system();
+        sys.crash_elfcorehdr_size = Some(147_584); // 0x24080: two pages more than 0x23000
+        let k = kernel();
+        let boot = bzimage64::describe("vmlinuz", &k, None, b"irqpoll").unwrap();
+        let plain = build(&boot, Target::Crash, &sys, &LoadOptions::default()).unwrap();
+        let hotplug_options = LoadOptions {
+            hotplug: true,
+            ..LoadOptions::default()
+        };
+        let hot = build(&boot, Target::Crash, &sys, &hotplug_options).unwrap();
+        let core = |img: &Image| -> Segment {
+            let elf: Vec<&Segment> = img
+                .segments
+                .iter()
+                .filter(|s| s.data.starts_with(b"\x7fELF"))
+                .collect();
+            assert_eq!(elf.len(), 1, "one segment with ELF magic");
+            elf[0].clone()
+        };
+        let (before, after) = (core(&plain), core(&hot));
+        assert_eq!(before.memsz, 0x1000);
+        assert_eq!(after.memsz, 0x25000, "147584 bytes, page aligned");
+        assert_eq!(&before.data[..], &after.data[..], "the same header");
+        assert_eq!(after.digest, None);
+        assert!(
+            after.purpose.contains("--hotplug: memsz 0x25000")
+                && after
+                    .purpose
+                    .contains("/sys/kernel/crash_elfcorehdr_size (147584 bytes"),
+            "{}",
+            after.purpose
+        );
+        let digest = crate::arch::x86_64::purgatory::segment_digest(&after);
+        assert!(!hot.segments[0].data.windows(32).any(|w| w == digest));
+        // Nothing else lands in the enlarged segment, and the capture
+        // kernel is not given it as RAM.
+        let end = after.mem + after.memsz;
+        for s in hot.segments.iter().filter(|s| s.mem != after.mem) {
+            assert!(
+                s.mem + s.memsz <= after.mem || s.mem >= end,
+                "{}",
+                s.purpose
+            );
+        }
+        let zp = &hot
+            .segments
+            .iter()
+            .find(|s| s.purpose.starts_with("zero page"))
+            .unwrap()
+            .data;
+        for i in 0..zp[0x1e8] as usize {
+            let e = &zp[0x2d0 + i * 20..0x2d0 + (i + 1) * 20];
+            let addr = u64::from_le_bytes(e[0..8].try_into().unwrap());
+            let size = u64::from_le_bytes(e[8..16].try_into().unwrap());
+            let kind = u32::from_le_bytes(e[16..20].try_into().unwrap());
+            if kind == 1 {
+                assert!(
+                    addr + size <= after.mem || addr >= end,
+                    "RAM {addr:#x}+{size:#x}"
+                );
+            }
+        }
+        // A size smaller than the header built keeps the header's size.
+        sys.crash_elfcorehdr_size = Some(64);
+        let small = build(&boot, Target::Crash, &sys, &hotplug_options).unwrap();
+        assert_eq!(core(&small).memsz, 0x1000);
+        // No size from the kernel: named, not guessed.
+        sys.crash_elfcorehdr_size = None;
+        let err = build(&boot, Target::Crash, &sys, &hotplug_options).unwrap_err();
+        assert_eq!(
+            err,
+            BuildError::NoHotplugSize {
+                file: "vmlinuz".into()
+            }
+        );
+        // A normal load has no elfcorehdr: --hotplug changes nothing.
+        let normal = build(&boot, Target::Normal, &qemu_1536m(), &hotplug_options).unwrap();
+        assert!(!normal
+            .segments
+            .iter()
+            .any(|s| s.data.starts_with(b"\x7fELF")));
+    }
+
     #[test]
     fn a_crash_kernel_too_big_for_the_region_names_it() {
         let sys = crash_system();
@@ -1614,6 +1758,7 @@ mod tests {
         let core = CoreHeader {
             at: 0x4b20_d000,
             bytes: vec![],
+            memsz: 0x1000,
             what: String::new(),
         };
         let crash = final_cmdline(
@@ -1759,6 +1904,7 @@ mod tests {
         let core = CoreHeader {
             at: 0x8_0000,
             bytes: b"\x7fELF".to_vec(),
+            memsz: 0x1000,
             what: "test".into(),
         };
         let segments = vec![segment(0x9_0000, 1), segment(0x100_0000, 2)];
@@ -1777,5 +1923,21 @@ mod tests {
             .collect();
         let err = seal("vmlinuz", many, 0x7_0000, &config, None).unwrap_err();
         assert!(matches!(err, BuildError::TooManyDigests { .. }), "{err}");
+        // The kernel finds the elfcorehdr by its ELF magic: no other
+        // segment may start with it.
+        let mut initrd = segment(0x9_0000, 1);
+        initrd.purpose = "initrd".into();
+        initrd.data = b"\x7fELF initrd".to_vec().into();
+        let core = CoreHeader {
+            at: 0x8_0000,
+            bytes: b"\x7fELF".to_vec(),
+            memsz: 0x1000,
+            what: "test".into(),
+        };
+        let err = seal("vmlinuz", vec![initrd], 0x7_0000, &config, Some(core)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "vmlinuz: --hotplug: the initrd starts with ELF magic (\\x7fELF), so the kernel could take it for the elfcorehdr it rewrites on hotplug; drop --hotplug"
+        );
     }
 }
