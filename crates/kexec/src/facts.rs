@@ -2,7 +2,7 @@
 //! inputs of the rules model and of `--status`. Gathered once per run.
 
 use crate::memory::{iomem, Range};
-use crate::plan::Syscall;
+use crate::plan::{Syscall, Target};
 use crate::sys::Host;
 use serde::Serialize;
 use std::io::{self, Read};
@@ -280,6 +280,16 @@ fn flag_file(host: &dyn Host, path: &str) -> Option<bool> {
     }
 }
 
+/// The load limit for `target` as the kernel has it now: read again, since
+/// every call made since the facts were gathered lowered it.
+pub fn current_load_limit(host: &dyn Host, target: Target) -> Option<i64> {
+    let file = match target {
+        Target::Crash => path::KEXEC_LOAD_LIMIT_PANIC,
+        Target::Normal => path::KEXEC_LOAD_LIMIT_REBOOT,
+    };
+    number_file(host, file)
+}
+
 fn number_file(host: &dyn Host, path: &str) -> Option<i64> {
     host.read_text(path).ok()?.trim().parse().ok()
 }
@@ -393,6 +403,16 @@ impl Facts {
             file.evidence.clone().unwrap_or_default(),
         );
         Some(if a == b { a } else { format!("{a}; {b}") })
+    }
+
+    /// The load limit sysctl that counts loads of `target`, and its path:
+    /// kexec_load_limit_panic for crash kernels, _reboot for the others.
+    /// None when the kernel has no such sysctl (before 6.3); -1 is unlimited.
+    pub fn load_limit(&self, target: Target) -> (Option<i64>, &'static str) {
+        match target {
+            Target::Crash => (self.load_limit_panic, path::KEXEC_LOAD_LIMIT_PANIC),
+            Target::Normal => (self.load_limit_reboot, path::KEXEC_LOAD_LIMIT_REBOOT),
+        }
     }
 
     /// (major, minor) of the running kernel, e.g. (6, 1) for "6.1.0-56-amd64".
