@@ -64,7 +64,6 @@ fn kexec_tools_options_of_any_architecture_are_refused_by_name() {
     let k = d.path("vmlinuz");
     for args in [
         vec!["-l", &k, "--hotplug"],
-        vec!["-p", &k, "--no-cma"],
         vec!["-l", &k, "--dtb", "/boot/x.dtb"],
         vec!["-l", &k, "--dtb=/boot/x.dtb"],
         vec!["-l", &k, "--module", "/boot/xen.gz args"],
@@ -433,4 +432,52 @@ fn force_dtb_reaches_kexec_file_load_where_the_kernel_knows_it() {
         r.err
     );
     assert!(host.calls.is_empty(), "{:?}", host.calls);
+}
+
+/// --no-cma is KEXEC_FILE_NO_CMA (0x10): sent with kexec_file_load alone
+/// (the default takes no kexec_load fallback with it), on 6.17 and later;
+/// on Debian 13's 6.12 refused before the call, naming the flag and the
+/// release that has it.
+#[test]
+fn no_cma_reaches_kexec_file_load_from_6_17_and_is_explained_before() {
+    let d = Dir::new("nocma");
+    let k = d.path("vmlinuz");
+    for release in ["6.17.1-amd64\n", "7.2.0-1-amd64\n"] {
+        for args in [vec!["-l", &k, "--no-cma"], vec!["-s", "-l", &k, "--no-cma"]] {
+            let mut host = FakeHost::typical();
+            host.set("/proc/sys/kernel/osrelease", release);
+            let r = kexec(&mut host, &args);
+            assert_eq!(r.code, 0, "{args:?}: {}", r.err);
+            assert!(
+                matches!(&host.calls[..], [Call::FileLoad { flags, .. }] if flags.0 & 0x10 != 0),
+                "{:?}",
+                host.calls
+            );
+        }
+    }
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    let r = kexec(&mut host, &["-l", &k, "--no-cma"]);
+    assert_eq!(r.code, 255, "{}", r.err);
+    assert!(
+        r.err.contains("KEXEC_FILE_NO_CMA")
+            && r.err.contains("needs Linux 6.17 or later")
+            && r.err.contains("6.12.48+deb13-amd64")
+            && r.err.contains("EINVAL"),
+        "{}",
+        r.err
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+    // A dry run says which call and why.
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.17.1-amd64\n");
+    let r = kexec(&mut host, &["--dry-run", "-l", &k, "--no-cma"]);
+    assert!(
+        r.out.contains("--no-cma is a kexec_file_load flag"),
+        "{}",
+        r.out
+    );
+    // -c cannot carry it.
+    let r = kexec(&mut host, &["-c", "-l", &k, "--no-cma"]);
+    assert_eq!(r.code, 1, "{}", r.err);
 }

@@ -115,6 +115,9 @@ pub struct Options {
     /// tree carried over to the next kernel; a kexec_file_load flag, so the
     /// load takes that call alone.
     pub force_dtb: bool,
+    /// --no-cma: KEXEC_FILE_NO_CMA (Linux 6.17+), keep the segments out of
+    /// CMA; a kexec_file_load flag, so the load takes that call alone.
+    pub no_cma: bool,
     /// Make the call even when the rules model predicts a refusal.
     pub skip_preflight: bool,
     /// --uki-profile: which profile of a multi-profile UKI to load.
@@ -131,6 +134,7 @@ impl Default for Options {
             load_flags: 0,
             debug: false,
             force_dtb: false,
+            no_cma: false,
             skip_preflight: false,
             uki_profile: 0,
         }

@@ -149,6 +149,9 @@ impl Run<'_> {
         if self.req.options.force_dtb {
             flags |= crate::sys::abi::KEXEC_FILE_FORCE_DTB;
         }
+        if self.req.options.no_cma {
+            flags |= crate::sys::abi::KEXEC_FILE_NO_CMA;
+        }
         flags
     }
 

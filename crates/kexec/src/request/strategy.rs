@@ -22,6 +22,10 @@ impl Run<'_> {
                 Plan::FileLoad(file),
                 "kexec_file_load (auto): --force-dtb is a kexec_file_load flag (KEXEC_FILE_FORCE_DTB), so no kexec_load fallback".to_string(),
             )),
+            SyscallChoice::Auto if self.req.options.no_cma => Some((
+                Plan::FileLoad(file),
+                "kexec_file_load (auto): --no-cma is a kexec_file_load flag (KEXEC_FILE_NO_CMA), so no kexec_load fallback".to_string(),
+            )),
             SyscallChoice::Auto if load_only_option.is_some() => {
                 let why = format!(
                     "kexec_load (auto): {} is honoured only by kexec_load (our boot image and purgatory)",
