@@ -171,6 +171,31 @@ impl FakeHost {
         }
     }
 
+    /// kexec_load_permitted(): a limit of 0 refuses (EPERM) before anything
+    /// else; any other limit but -1 is lowered, whatever the call does next.
+    fn spend_load(&mut self, crash: bool) -> Result<(), Errno> {
+        let file = if crash {
+            "/proc/sys/kernel/kexec_load_limit_panic"
+        } else {
+            "/proc/sys/kernel/kexec_load_limit_reboot"
+        };
+        let Some(limit) = self
+            .files
+            .get(file)
+            .and_then(|t| t.trim().parse::<i64>().ok())
+        else {
+            return Ok(());
+        };
+        match limit {
+            0 => Err(Errno::EPERM),
+            -1 => Ok(()),
+            n => {
+                self.set(file, &format!("{}\n", n - 1));
+                Ok(())
+            }
+        }
+    }
+
     fn next_load_result(&mut self) -> Result<(), Errno> {
         self.load_results.pop_front().unwrap_or(self.load_result)
     }
@@ -241,6 +266,7 @@ impl Host for FakeHost {
         });
         self.passed_files
             .push((kernel.map(PassedFile::read), initrd.map(PassedFile::read)));
+        self.spend_load(flags.contains(KEXEC_FILE_ON_CRASH))?;
         let target = if flags.contains(KEXEC_FILE_ON_CRASH) {
             CRASH_LOADED
         } else {
@@ -271,6 +297,7 @@ impl Host for FakeHost {
             flags,
         });
         self.passed_segments.push(segments.to_vec());
+        self.spend_load(flags.contains(KEXEC_ON_CRASH))?;
         let target = if flags.contains(KEXEC_ON_CRASH) {
             CRASH_LOADED
         } else {
