@@ -481,3 +481,26 @@ fn no_cma_reaches_kexec_file_load_from_6_17_and_is_explained_before() {
     let r = kexec(&mut host, &["-c", "-l", &k, "--no-cma"]);
     assert_eq!(r.code, 1, "{}", r.err);
 }
+
+/// -d with kexec_file_load on 6.8+: the kernel's KEXEC_FILE_DEBUG lines
+/// from /dev/kmsg on stderr, marked as the kernel's.
+#[test]
+fn debug_shows_the_kernels_kexec_lines() {
+    let d = Dir::new("kmsglines");
+    let k = d.path("vmlinuz");
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "7.2.0-1-amd64\n");
+    host.kmsg_on_debug_load = vec![
+        "6,7,1,-;kexec_file: nr_segments = 4\n".into(),
+        "6,8,2,-;ata1: link up\n".into(),
+    ];
+    let r = kexec(&mut host, &["-d", "-s", "-l", &k]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.err
+            .contains("kexec: kernel: kexec_file: nr_segments = 4\n"),
+        "{}",
+        r.err
+    );
+    assert!(!r.err.contains("ata1"), "{}", r.err);
+}

@@ -283,6 +283,9 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// The steps taken, for `--debug`.
     pub log: Vec<String>,
+    /// The kernel's own KEXEC_FILE_DEBUG lines (from /dev/kmsg) written
+    /// during the kexec_file_load call, with `--debug` on 6.8+.
+    pub kernel_log: Vec<String>,
 }
 
 impl Outcome {
@@ -311,6 +314,9 @@ impl Outcome {
         if let Some(plan) = &self.plan {
             v["plan"] = plan.to_json();
         }
+        if !self.kernel_log.is_empty() {
+            v["kernel_log"] = json!(self.kernel_log);
+        }
         if self.dry_run {
             v["dry_run"] = json!(true);
             v["syscall_choice"] = json!(self.syscall_choice.as_deref().unwrap_or_default());
@@ -334,6 +340,7 @@ impl Outcome {
             crash_kernel: None,
             warnings: Vec::new(),
             log: Vec::new(),
+            kernel_log: Vec::new(),
         }
     }
 }

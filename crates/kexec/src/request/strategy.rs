@@ -92,7 +92,7 @@ impl Run<'_> {
                 self.log(format!("syscall: {first}"));
                 self.log(format!("plan:\n{}", file_plan.describe().trim_end()));
                 self.out.syscall_choice = Some(first.into());
-                load::load(self.host, &file_plan, self.facts, true)
+                self.call(&file_plan, true)
             }
             Err(r) => Err(r),
         };

@@ -325,3 +325,58 @@ fn auto_does_not_fall_back_past_a_spent_limit() {
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     assert_eq!(host.calls.len(), 2, "{:?}", host.calls);
 }
+
+/// -d on 6.8+: the kexec code's lines written to /dev/kmsg during the
+/// call are kept (others dropped); an unreadable /dev/kmsg is said in the
+/// debug log and the load goes on.
+#[test]
+fn file_debug_lines_come_from_the_kernel_log() {
+    let f = Files::new("kmsg");
+    let mut request = Request::load(Target::Normal, f.path("vmlinuz"));
+    request.options.debug = true;
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    host.kmsg_on_debug_load = vec![
+        "6,100,10,-;kexec_file: kernel: 000000001234abcd kernel_size: 0xc3e200\n".into(),
+        "6,101,11,-;virtio_net virtio0 enp0s2: link up\n".into(),
+        "6,102,12,-;kexec-bzImage64: Loaded purgatory at 0x7fffe000\n".into(),
+    ];
+    // Written before the call: not ours.
+    host.kmsg
+        .as_ref()
+        .unwrap()
+        .borrow_mut()
+        .push("6,99,9,-;kexec_file: an older load\n".into());
+    let outcome = perform(&mut host, &request);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert_eq!(
+        outcome.kernel_log,
+        [
+            "kexec_file: kernel: 000000001234abcd kernel_size: 0xc3e200",
+            "kexec-bzImage64: Loaded purgatory at 0x7fffe000"
+        ]
+    );
+    assert_eq!(
+        outcome.to_json()["kernel_log"][1],
+        "kexec-bzImage64: Loaded purgatory at 0x7fffe000"
+    );
+
+    // No -d, or a kernel before 6.8: no flag, no log read.
+    let mut host = FakeHost::typical();
+    host.kmsg_on_debug_load = vec!["6,100,10,-;kexec_file: x\n".into()];
+    let outcome = perform(&mut host, &request);
+    assert!(outcome.kernel_log.is_empty());
+
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    host.kmsg = None;
+    let outcome = perform(&mut host, &request);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(
+        outcome.log.iter().any(
+            |l| l.starts_with("cannot read the kernel's KEXEC_FILE_DEBUG lines from /dev/kmsg")
+        ),
+        "{:?}",
+        outcome.log
+    );
+}
