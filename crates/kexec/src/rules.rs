@@ -1034,7 +1034,13 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
         _ => "the image".to_string(),
     };
     let locked = facts.lockdown.as_deref().filter(|m| *m != "none");
+    let (limit, limit_file) = facts.load_limit(target);
     let (rule, reason) = match errno {
+        // The limit was 0 before the call (--skip-preflight sent it anyway).
+        Errno::EPERM if limit == Some(0) => (
+            Rule::LoadLimit,
+            format!("no {} loads are left: {limit_file} is 0. {LOAD_LIMIT_COUNTS}", target.describe()),
+        ),
         Errno::EPERM => match (locked, plan.syscall()) {
             (Some(mode), Syscall::KexecLoad) => (
                 Rule::Lockdown,
@@ -1317,6 +1323,26 @@ mod tests {
 
     /// With one crash load left and a crash kernel loaded, a reload is
     /// refused before the call: its failure could not be undone.
+    /// An EPERM the kernel returned with the limit at 0 (--skip-preflight)
+    /// is explained by the limit, not as a generic permission problem.
+    #[test]
+    fn a_kernel_eperm_at_a_spent_limit_names_it() {
+        let mut facts = facts();
+        let r = explain(Errno::EPERM, &Plan::file_unload(Target::Normal), &facts);
+        assert_eq!(r.rule, Rule::SecurityModule);
+        facts.load_limit_reboot = Some(0);
+        let r = explain(Errno::EPERM, &Plan::file_unload(Target::Normal), &facts);
+        assert_eq!((r.rule, r.source), (Rule::LoadLimit, Source::Kernel));
+        assert!(
+            r.reason.contains("kexec_load_limit_reboot is 0"),
+            "{}",
+            r.reason
+        );
+        // The crash limit is the crash plan's business only.
+        let r = explain(Errno::EPERM, &Plan::unload(Target::Crash), &facts);
+        assert_eq!(r.rule, Rule::SecurityModule);
+    }
+
     #[test]
     fn the_last_crash_load_is_kept_while_a_crash_kernel_is_loaded() {
         let f = Files::new("lastcrash");
