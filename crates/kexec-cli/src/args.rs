@@ -71,6 +71,8 @@ pub struct Request {
     pub aarch64: aarch64::Options,
     /// --force-dtb: KEXEC_FILE_FORCE_DTB.
     pub force_dtb: bool,
+    /// --no-cma: KEXEC_FILE_NO_CMA.
+    pub no_cma: bool,
     /// --uki-profile: which profile of a multi-profile UKI to load.
     pub uki_profile: u32,
     /// --hotplug: the crash kernel is updated in place on CPU/memory hotplug.
@@ -214,6 +216,7 @@ impl Request {
                 load_flags: self.load_flags,
                 debug: self.debug,
                 force_dtb: self.force_dtb,
+                no_cma: self.no_cma,
                 skip_preflight: self.skip_preflight,
                 uki_profile: self.uki_profile,
             },
@@ -299,8 +302,7 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 10] = [
 /// accepts on any architecture: parsed, so that each is refused by name with
 /// the reason (not mistaken for a typo of another option), exit 1.
 /// (name, takes a value, why and what to do instead)
-const REFUSED: [(&str, bool, &str); 23] = [
-    ("no-cma", false, "(KEXEC_FILE_NO_CMA, kexec-tools after 2.0.32) is not supported by this kexec: drop it"),
+const REFUSED: [(&str, bool, &str); 22] = [
     ("module", true, "loads a multiboot module: this kexec loads Linux kernels (bzImage64, ELF vmlinux), not multiboot images; drop it"),
     ("reuseinitrd", false, "needs the initrd the running kernel kept (retain_initrd), which kexec-tools does not implement on x86 either: give the initrd with --initrd"),
     ("load-preserve-context", false, "(kexec jump, KEXEC_PRESERVE_CONTEXT) is not supported: our purgatory never returns to this kernel; use -l"),
@@ -328,8 +330,9 @@ const REFUSED: [(&str, bool, &str); 23] = [
 /// Options only a load reads: kexec-tools refuses them (usage, exit 1) when
 /// nothing is loaded (-e, -u, -S). Its arch options (--serial, --reset-vga,
 /// --console-*, --elf*-core-headers) are not among them.
-const LOADER_OPTIONS: [(&str, &str); 12] = [
+const LOADER_OPTIONS: [(&str, &str); 13] = [
     ("force-dtb", "--force-dtb"),
+    ("no-cma", "--no-cma"),
     ("uki-profile", "--uki-profile"),
     ("dtb", "--dtb"),
     ("append", "--append/--command-line"),
@@ -374,7 +377,7 @@ kexec_load it passes the hotplug flag and sizes the elfcorehdr from /sys/kernel/
 through kexec_file_load the kernel does it all; refused when the kernel has no crash hotplug.\n\
 kexec-tools options this kexec does not have (--module, --reuseinitrd, \
 --load-preserve-context, --load-jump-back-helper, --load-live-update, --exec-live-update, --real-mode, \
---entry-32bit, --no-cma, --elf32-core-headers, --args-elf and other architectures' options) \
+--entry-32bit, --elf32-core-headers, --args-elf and other architectures' options) \
 are refused by name with the reason (exit 1), as are loading options given with -e, -u or -S.",
         )
         .disable_help_flag(true)
@@ -400,6 +403,7 @@ are refused by name with the reason (exit 1), as are loading options given with 
         .arg(value("initrd", "initrd", "FILE", "Initial ramdisk for the new kernel").visible_alias("ramdisk").value_parser(clap::value_parser!(OsString)))
         .arg(value("append", "append", "STRING", "The new kernel's command line").visible_alias("command-line").value_parser(clap::value_parser!(OsString)))
         .arg(flag("force-dtb", None, "force-dtb", "kexec_file_load: carry the boot device tree over to the next kernel (KEXEC_FILE_FORCE_DTB, Linux 6.18+)"))
+        .arg(flag("no-cma", None, "no-cma", "kexec_file_load: keep the segments out of CMA memory (KEXEC_FILE_NO_CMA, Linux 6.17+)"))
         .arg(value("uki-profile", "uki-profile", "N", "A unified kernel image with profiles (systemd 257+): load profile N's sections, default 0 (the first)"))
         .arg(flag("hotplug", None, "hotplug", "Crash kernel (-p): updated in place on CPU/memory hotplug (kexec_load: hotplug flag, elfcorehdr sized from /sys/kernel/crash_elfcorehdr_size; kexec_file_load: the kernel's own)"))
         .arg(flag("reuse-cmdline", None, "reuse-cmdline", "Start from this kernel's command line (without BOOT_IMAGE=, and crashkernel= for -p)"))
@@ -730,13 +734,23 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
         },
     };
     let force_dtb = m.get_flag("force-dtb");
-    if force_dtb && steps.load {
+    let no_cma = m.get_flag("no-cma");
+    // kexec_file_load flags: no -c, and nothing that only kexec_load honours.
+    for (given, option, flag) in [
+        (force_dtb, "--force-dtb", "KEXEC_FILE_FORCE_DTB"),
+        (no_cma, "--no-cma", "KEXEC_FILE_NO_CMA"),
+    ] {
+        if !(given && steps.load) {
+            continue;
+        }
         if syscall(&m) == SyscallChoice::Load {
-            return Parsed::Usage("error: --force-dtb is a kexec_file_load flag (KEXEC_FILE_FORCE_DTB): drop -c, or drop --force-dtb".into());
+            return Parsed::Usage(format!(
+                "error: {option} is a kexec_file_load flag ({flag}): drop -c, or drop {option}"
+            ));
         }
         if let Some(id) = KEXEC_LOAD_ONLY.iter().find(|id| given_at(&m, id).is_some()) {
             return Parsed::Usage(format!(
-                "error: --force-dtb needs kexec_file_load, but --{id} works only through kexec_load: drop one of them"
+                "error: {option} needs kexec_file_load, but --{id} works only through kexec_load: drop one of them"
             ));
         }
     }
@@ -886,6 +900,7 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
         kernel_type,
         aarch64: aarch64::Options { dtb, port },
         force_dtb,
+        no_cma,
         uki_profile,
         hotplug: m.get_flag("hotplug"),
     })
@@ -1223,5 +1238,34 @@ mod tests {
         assert!(usage(&["-l", "--force-dtb", "--reset-vga", "/k"])
             .contains("--reset-vga works only through kexec_load"));
         assert!(usage(&["-e", "--force-dtb"]).contains("--force-dtb is an option for loading"));
+    }
+
+    /// --no-cma is KEXEC_FILE_NO_CMA: parsed (no longer refused), passed
+    /// to the library, and refused with -c or a kexec_load-only option.
+    #[test]
+    fn no_cma_is_a_file_load_flag() {
+        for args in [
+            &["-l", "--no-cma", "/k"][..],
+            &["-s", "-p", "/k", "--no-cma"],
+        ] {
+            let r = run(args);
+            assert!(r.no_cma, "{args:?}");
+            assert!(!r.force_dtb);
+            let lib = r.library_request(kexec::Target::Normal, true);
+            assert!(lib.options.no_cma);
+        }
+        assert!(!run(&["-l", "/k"]).no_cma);
+        let u = usage(&["-c", "-l", "--no-cma", "/k"]);
+        assert!(
+            u.contains("KEXEC_FILE_NO_CMA") && u.contains("drop -c"),
+            "{u}"
+        );
+        assert!(usage(&["-l", "--no-cma", "--reset-vga", "/k"])
+            .contains("--reset-vga works only through kexec_load"));
+        assert!(usage(&["-u", "--no-cma"]).contains("--no-cma is an option for loading"));
+        assert!(command()
+            .render_long_help()
+            .to_string()
+            .contains("KEXEC_FILE_NO_CMA, Linux 6.17+"));
     }
 }

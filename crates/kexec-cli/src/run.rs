@@ -179,6 +179,10 @@ fn render(outcome: &Outcome, io: &mut Out) -> i32 {
             io.debug(note);
         }
     }
+    // KEXEC_FILE_DEBUG's lines (only asked for with -d): the kernel's words.
+    for line in &outcome.kernel_log {
+        io.warn(&format!("kernel: {line}"));
+    }
     if outcome.dry_run {
         return render_dry_run(outcome, io);
     }

@@ -63,7 +63,6 @@ fn kexec_tools_options_of_any_architecture_are_refused_by_name() {
     let d = Dir::new("refused");
     let k = d.path("vmlinuz");
     for args in [
-        vec!["-p", &k, "--no-cma"],
         vec!["-l", &k, "--dtb", "/boot/x.dtb"],
         vec!["-l", &k, "--dtb=/boot/x.dtb"],
         vec!["-l", &k, "--module", "/boot/xen.gz args"],
@@ -499,4 +498,75 @@ fn force_dtb_reaches_kexec_file_load_where_the_kernel_knows_it() {
         r.err
     );
     assert!(host.calls.is_empty(), "{:?}", host.calls);
+}
+
+/// --no-cma is KEXEC_FILE_NO_CMA (0x10): sent with kexec_file_load alone
+/// (the default takes no kexec_load fallback with it), on 6.17 and later;
+/// on Debian 13's 6.12 refused before the call, naming the flag and the
+/// release that has it.
+#[test]
+fn no_cma_reaches_kexec_file_load_from_6_17_and_is_explained_before() {
+    let d = Dir::new("nocma");
+    let k = d.path("vmlinuz");
+    for release in ["6.17.1-amd64\n", "7.2.0-1-amd64\n"] {
+        for args in [vec!["-l", &k, "--no-cma"], vec!["-s", "-l", &k, "--no-cma"]] {
+            let mut host = FakeHost::typical();
+            host.set("/proc/sys/kernel/osrelease", release);
+            let r = kexec(&mut host, &args);
+            assert_eq!(r.code, 0, "{args:?}: {}", r.err);
+            assert!(
+                matches!(&host.calls[..], [Call::FileLoad { flags, .. }] if flags.0 & 0x10 != 0),
+                "{:?}",
+                host.calls
+            );
+        }
+    }
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    let r = kexec(&mut host, &["-l", &k, "--no-cma"]);
+    assert_eq!(r.code, 255, "{}", r.err);
+    assert!(
+        r.err.contains("KEXEC_FILE_NO_CMA")
+            && r.err.contains("needs Linux 6.17 or later")
+            && r.err.contains("6.12.48+deb13-amd64")
+            && r.err.contains("EINVAL"),
+        "{}",
+        r.err
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+    // A dry run says which call and why.
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.17.1-amd64\n");
+    let r = kexec(&mut host, &["--dry-run", "-l", &k, "--no-cma"]);
+    assert!(
+        r.out.contains("--no-cma is a kexec_file_load flag"),
+        "{}",
+        r.out
+    );
+    // -c cannot carry it.
+    let r = kexec(&mut host, &["-c", "-l", &k, "--no-cma"]);
+    assert_eq!(r.code, 1, "{}", r.err);
+}
+
+/// -d with kexec_file_load on 6.8+: the kernel's KEXEC_FILE_DEBUG lines
+/// from /dev/kmsg on stderr, marked as the kernel's.
+#[test]
+fn debug_shows_the_kernels_kexec_lines() {
+    let d = Dir::new("kmsglines");
+    let k = d.path("vmlinuz");
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "7.2.0-1-amd64\n");
+    host.kmsg_on_debug_load = vec![
+        "6,7,1,-;kexec_file: nr_segments = 4\n".into(),
+        "6,8,2,-;ata1: link up\n".into(),
+    ];
+    let r = kexec(&mut host, &["-d", "-s", "-l", &k]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.err
+            .contains("kexec: kernel: kexec_file: nr_segments = 4\n"),
+        "{}",
+        r.err
+    );
+    assert!(!r.err.contains("ata1"), "{}", r.err);
 }

@@ -405,6 +405,34 @@ fn description() -> Roff {
     );
     para(
         &mut roff,
+        &format!(
+            "Since Linux 6.3 {} and {} (default -1, unlimited) count the loads the kernel still \
+             allows until reboot: every *kexec_load* and *kexec_file_load* call of that kind \
+             lowers them, unloads and refused calls included, and they can only be lowered. At 0 \
+             the call is refused (EPERM) before it is made. With a crash kernel loaded and one \
+             crash load left, a crash reload is refused (*--skip-preflight* makes it anyway): \
+             putting the crash kernel back after a refusal would need a second load. The default \
+             *-a* makes no *kexec_load* fallback the limit no longer allows, nor one that would \
+             spend the load such a restore needs. *-S* shows the limits that are set.",
+            path::KEXEC_LOAD_LIMIT_REBOOT,
+            path::KEXEC_LOAD_LIMIT_PANIC
+        ),
+    );
+    para(
+        &mut roff,
+        &format!(
+            "With *-d*, *kexec_file_load* carries KEXEC_FILE_DEBUG where the kernel has it (6.8+), \
+             and the kernel's own lines about the load, read from {} during the call, are \
+             printed on standard error as *kexec: kernel:* lines. *--no-cma* \
+             (KEXEC_FILE_NO_CMA, 6.17+) asks the kernel not to place a kernel's segments in CMA \
+             memory; the kernel never does for a crash kernel. *crashkernel=*{{size}}*,cma* on the \
+             kernel command line (6.17+) adds crash kernel memory from CMA, which /proc/iomem \
+             does not show and *-S* reports.",
+            kexec::sys::KMSG
+        ),
+    );
+    para(
+        &mut roff,
         "Loading, unloading and executing need the CAP_SYS_BOOT capability; *--dry-run*, *-S* \
          and *--print-ckr-size* do not.",
     );
@@ -502,7 +530,7 @@ fn files() -> Roff {
     section(&mut roff, "FILES");
     let config = "/boot/config-{release}";
     let shutdown = ["/sbin/shutdown", "/etc/shutdown", "/bin/shutdown"];
-    let entries: [(&[&str], &str); 14] = [
+    let entries: [(&[&str], &str); 16] = [
         (
             &[path::KEXEC_LOADED],
             "1 when a kernel is loaded for *kexec -e* (*-S*, *-e*).",
@@ -531,7 +559,17 @@ fn files() -> Roff {
                 path::KEXEC_LOAD_LIMIT_REBOOT,
                 path::KEXEC_LOAD_LIMIT_PANIC,
             ],
-            "Whether, and how many more times, the kernel allows a load.",
+            "Whether, and how many more times, the kernel allows a load (-1: no limit; unloads \
+             and refused calls count).",
+        ),
+        (
+            &[kexec::sys::KMSG],
+            "The kernel log: with *-d*, the lines KEXEC_FILE_DEBUG makes the kernel write during \
+             *kexec_file_load*.",
+        ),
+        (
+            &[path::CMA_AREAS],
+            "CMA areas; *crashkernel=*{size}*,cma* reserves ones named crashkernel (*-S*).",
         ),
         (
             &[path::LOCKDOWN],

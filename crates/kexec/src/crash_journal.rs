@@ -361,6 +361,9 @@ pub enum NotRestored {
         /// The kernel's refusal.
         rejection: Rejection,
     },
+    /// kexec_load_limit_panic is 0: the kernel takes no more crash loads.
+    #[error("{} is 0: the kernel allows no more crash kernel loads until reboot (the failed reload used the last one)", crate::facts::path::KEXEC_LOAD_LIMIT_PANIC)]
+    LoadLimit,
     /// The reload's system call succeeded, yet kexec_crash_loaded is not 1.
     #[error("the reload through {0} returned success, yet /sys/kernel/kexec_crash_loaded does not say 1")]
     NotLoaded(&'static str),
@@ -617,6 +620,10 @@ pub fn restore(host: &mut dyn Host) -> Result<Record, NotRestored> {
         return Err(why);
     }
     let facts = Facts::gather(host);
+    // The kernel would refuse it with EPERM before anything else.
+    if facts.load_limit_panic == Some(0) {
+        return Err(NotRestored::LoadLimit);
+    }
     let plan = rebuild(host, &facts, &record.recipe)?;
     let syscall = record.recipe.syscall();
     load::load(host, &plan, &facts, true)

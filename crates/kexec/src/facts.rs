@@ -2,7 +2,7 @@
 //! inputs of the rules model and of `--status`. Gathered once per run.
 
 use crate::memory::{iomem, Range};
-use crate::plan::Syscall;
+use crate::plan::{Syscall, Target};
 use crate::sys::Host;
 use serde::Serialize;
 use std::io::{self, Read};
@@ -29,6 +29,9 @@ pub mod path {
     pub const MEMINFO: &str = "/proc/meminfo";
     /// The running kernel's command line.
     pub const CMDLINE: &str = "/proc/cmdline";
+    /// CMA areas (CONFIG_CMA_SYSFS); `crashkernel=…,cma` reserves ones named
+    /// "crashkernel", which /proc/iomem does not show.
+    pub const CMA_AREAS: &str = "/sys/kernel/mm/cma";
     /// CPU flags (la57: 5-level paging).
     pub const CPUINFO: &str = "/proc/cpuinfo";
     /// The active lockdown mode, in brackets.
@@ -65,6 +68,11 @@ pub struct Facts {
     pub load_limit_reboot: Option<i64>,
     /// The same limit for crash loads (kexec_load_limit_panic).
     pub load_limit_panic: Option<i64>,
+    /// The `crashkernel=…,cma` words of /proc/cmdline (Linux 6.17+): crash
+    /// kernel memory taken from CMA, in addition to the Crash kernel region.
+    pub crashkernel_cma: Vec<String>,
+    /// CMA areas named crashkernel* under /sys/kernel/mm/cma.
+    pub crash_cma_areas: Vec<String>,
     /// MemTotal in bytes (the kernel's totalram_pages).
     pub mem_total: Option<u64>,
     /// "Crash kernel" ranges of /proc/iomem; zero addresses without CAP_SYS_ADMIN.
@@ -296,6 +304,33 @@ fn flag_file(host: &dyn Host, path: &str) -> Option<bool> {
     }
 }
 
+/// The `crashkernel=…,cma` words of a command line: `crashkernel=256M,cma`
+/// asks for crash kernel memory from CMA (Linux 6.17+), beside the region
+/// that plain `crashkernel=` reserves.
+///
+/// ```rust
+/// let line = b"root=/dev/vda1 crashkernel=64M crashkernel=256M,cma quiet";
+/// assert_eq!(kexec::facts::crashkernel_cma_words(line), ["crashkernel=256M,cma"]);
+/// assert!(kexec::facts::crashkernel_cma_words(b"crashkernel=256M,high").is_empty());
+/// ```
+pub fn crashkernel_cma_words(cmdline: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(cmdline)
+        .split_ascii_whitespace()
+        .filter(|w| w.starts_with("crashkernel=") && w.ends_with(",cma"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The load limit for `target` as the kernel has it now: read again, since
+/// every call made since the facts were gathered lowered it.
+pub fn current_load_limit(host: &dyn Host, target: Target) -> Option<i64> {
+    let file = match target {
+        Target::Crash => path::KEXEC_LOAD_LIMIT_PANIC,
+        Target::Normal => path::KEXEC_LOAD_LIMIT_REBOOT,
+    };
+    number_file(host, file)
+}
+
 fn number_file(host: &dyn Host, path: &str) -> Option<i64> {
     host.read_text(path).ok()?.trim().parse().ok()
 }
@@ -342,6 +377,16 @@ impl Facts {
             kexec_load_disabled: flag_file(host, path::KEXEC_LOAD_DISABLED).unwrap_or(false),
             load_limit_reboot: number_file(host, path::KEXEC_LOAD_LIMIT_REBOOT),
             load_limit_panic: number_file(host, path::KEXEC_LOAD_LIMIT_PANIC),
+            crashkernel_cma: Vec::new(),
+            crash_cma_areas: host
+                .list_dir(path::CMA_AREAS)
+                .map(|names| {
+                    names
+                        .into_iter()
+                        .filter(|n| n.starts_with("crashkernel"))
+                        .collect()
+                })
+                .unwrap_or_default(),
             mem_total: host
                 .read_text(path::MEMINFO)
                 .ok()
@@ -386,6 +431,11 @@ impl Facts {
             cpu_crash_hotplug: flag_file(host, path::CPU_CRASH_HOTPLUG),
             memory_crash_hotplug: flag_file(host, path::MEMORY_CRASH_HOTPLUG),
         };
+        facts.crashkernel_cma = facts
+            .cmdline
+            .as_deref()
+            .map(crashkernel_cma_words)
+            .unwrap_or_default();
         let config = kernel_config(host, &facts.kernel_release);
         facts.kexec_jump = config
             .as_ref()
@@ -415,6 +465,16 @@ impl Facts {
             file.evidence.clone().unwrap_or_default(),
         );
         Some(if a == b { a } else { format!("{a}; {b}") })
+    }
+
+    /// The load limit sysctl that counts loads of `target`, and its path:
+    /// kexec_load_limit_panic for crash kernels, _reboot for the others.
+    /// None when the kernel has no such sysctl (before 6.3); -1 is unlimited.
+    pub fn load_limit(&self, target: Target) -> (Option<i64>, &'static str) {
+        match target {
+            Target::Crash => (self.load_limit_panic, path::KEXEC_LOAD_LIMIT_PANIC),
+            Target::Normal => (self.load_limit_reboot, path::KEXEC_LOAD_LIMIT_REBOOT),
+        }
     }
 
     /// (major, minor) of the running kernel, e.g. (6, 1) for "6.1.0-56-amd64".

@@ -101,6 +101,7 @@ pub mod facts;
 pub mod fdt;
 pub mod hex;
 pub mod image;
+pub mod kmsg;
 /// The x86_64 physical layout, under its old path.
 pub use arch::x86_64::layout;
 pub mod load;

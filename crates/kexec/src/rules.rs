@@ -12,9 +12,9 @@ use crate::image::bzimage64;
 use crate::memory::{human_size, Range};
 use crate::plan::{FileLoad, Plan, Segment, Syscall, Target};
 use crate::sys::abi::{
-    FileFlags, KexecArch, KexecFlags, KEXEC_CRASH_HOTPLUG_SUPPORT, KEXEC_FILE_NO_INITRAMFS,
-    KEXEC_FILE_ON_CRASH, KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT, KEXEC_SEGMENT_MAX,
-    KEXEC_UPDATE_ELFCOREHDR,
+    FileFlags, KexecArch, KexecFlags, KEXEC_CRASH_HOTPLUG_SUPPORT, KEXEC_FILE_DEBUG,
+    KEXEC_FILE_FORCE_DTB, KEXEC_FILE_NO_CMA, KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_ON_CRASH,
+    KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT, KEXEC_SEGMENT_MAX, KEXEC_UPDATE_ELFCOREHDR,
 };
 use crate::sys::errno::Errno;
 use serde::Serialize;
@@ -41,6 +41,9 @@ pub enum Rule {
     LoadDisabled,
     /// kexec_load_limit_reboot or kexec_load_limit_panic is used up (EPERM).
     LoadLimit,
+    /// Ours: a crash reload with kexec_load_limit_panic at 1 could not put
+    /// the loaded crash kernel back if the kernel refused the new one.
+    LastCrashLoad,
     /// Flags the running kernel does not accept (EINVAL).
     UnknownFlags,
     /// The kernel or initrd is not a regular file (kernel_read_file: EINVAL).
@@ -169,6 +172,9 @@ impl fmt::Display for Rejection {
             (Source::Model, Rule::CmdlineNul) => {
                 "kexec refuses it: the kernel would take the line cut short; reported as"
             }
+            (Source::Model, Rule::LastCrashLoad) => {
+                "kexec refuses it: a failure could not be undone; reported as"
+            }
             (Source::Model, _) => "the kernel would refuse it with",
             (Source::Kernel, _) => "the kernel refused it with",
             (Source::Usage, _) => "a usage error:",
@@ -186,20 +192,32 @@ fn model(errno: Errno, rule: Rule, reason: String) -> Rejection {
     }
 }
 
-/// kexec_file_load flag bits each kernel accepts (KEXEC_FILE_FLAGS).
+/// The kexec_file_load flags newer than 6.1, with the first release whose
+/// KEXEC_FILE_FLAGS has each (include/linux/kexec.h): DEBUG in 6.8, NO_CMA
+/// with the CMA-backed segments in 6.17, FORCE_DTB in 6.18.
+pub const FILE_FLAGS_SINCE: [(FileFlags, (u32, u32)); 3] = [
+    (KEXEC_FILE_DEBUG, (6, 8)),
+    (KEXEC_FILE_NO_CMA, (6, 17)),
+    (KEXEC_FILE_FORCE_DTB, (6, 18)),
+];
+
+/// kexec_file_load flag bits each kernel accepts (KEXEC_FILE_FLAGS). An
+/// unknown version is taken as 6.1's (0x7): the oldest the model knows.
 pub fn file_flags_accepted(version: Option<(u32, u32)>) -> FileFlags {
-    match version {
-        Some(v) if v >= (6, 18) => FileFlags(0x3f),
-        Some(v) if v >= (6, 8) => FileFlags(0xf),
-        _ => FileFlags(0x7),
+    let mut accepted = FileFlags(0x7);
+    for (flag, since) in FILE_FLAGS_SINCE {
+        if version.is_some_and(|v| v >= since) {
+            accepted |= flag;
+        }
     }
+    accepted
 }
 
 /// Predicts the kernel's verdict on a plan. `Ok` means nothing known in
 /// advance stands in the way.
 pub fn check(plan: &Plan, facts: &Facts) -> Result<(), Rejection> {
     syscall_built(plan.syscall(), facts)?;
-    permission(plan.syscall(), plan.target(), facts)?;
+    permission(plan.syscall(), plan.target(), plan.is_unload(), facts)?;
     match plan {
         Plan::FileLoad(load) => check_file_load(load, facts),
         Plan::FileUnload { flags, .. } => file_flags(*flags, facts),
@@ -499,7 +517,12 @@ pub fn syscall_built(call: Syscall, facts: &Facts) -> Result<(), Rejection> {
 }
 
 /// kexec_load_check() / kexec_load_permitted(): the first thing both calls do.
-fn permission(syscall: Syscall, target: Target, facts: &Facts) -> Result<(), Rejection> {
+fn permission(
+    syscall: Syscall,
+    target: Target,
+    unload: bool,
+    facts: &Facts,
+) -> Result<(), Rejection> {
     if facts.cap_sys_boot == Some(false) {
         return Err(model(
             Errno::EPERM,
@@ -520,30 +543,65 @@ fn permission(syscall: Syscall, target: Target, facts: &Facts) -> Result<(), Rej
             ),
         ));
     }
-    let (limit, file) = match target {
-        Target::Crash => (facts.load_limit_panic, path::KEXEC_LOAD_LIMIT_PANIC),
-        Target::Normal => (facts.load_limit_reboot, path::KEXEC_LOAD_LIMIT_REBOOT),
-    };
+    let (limit, file) = facts.load_limit(target);
     if limit == Some(0) {
         return Err(model(
             Errno::EPERM,
             Rule::LoadLimit,
-            format!("no {} loads are left: {file} is 0", target.describe()),
+            format!(
+                "no {} loads are left: {file} is 0. {LOAD_LIMIT_COUNTS}",
+                target.describe()
+            ),
+        ));
+    }
+    // A crash reload frees the loaded crash kernel before the kernel checks
+    // the new one; putting it back takes one more load. With one left, a
+    // refusal would leave the machine without a crash kernel.
+    if target == Target::Crash && !unload && limit == Some(1) && facts.crash_loaded == Some(true) {
+        return Err(model(
+            Errno::EPERM,
+            Rule::LastCrashLoad,
+            format!(
+                "{file} is 1: this reload would use the last crash kernel load the kernel allows until reboot. \
+                 The kernel frees the loaded crash kernel before it checks the new one, and loading it again \
+                 after a refusal would need a second load, which the limit no longer allows: a failed reload \
+                 would leave no crash kernel. The loaded crash kernel is untouched; to replace it anyway, \
+                 accepting that risk, add --skip-preflight. {LOAD_LIMIT_COUNTS}"
+            ),
         ));
     }
     Ok(())
 }
 
+/// How the kernel counts loads against kexec_load_limit_{reboot,panic}.
+pub const LOAD_LIMIT_COUNTS: &str = "The kernel counts every kexec_load and kexec_file_load call of that kind, unloads and refused calls included, and the limit can only be lowered until the next reboot";
+
 fn file_flags(flags: FileFlags, facts: &Facts) -> Result<(), Rejection> {
     let accepted = file_flags_accepted(facts.kernel_version());
     let unknown = flags.0 & !accepted.0;
     if unknown != 0 {
+        // Name the flags and the release that brought each, when we know it.
+        let since: Vec<String> = FILE_FLAGS_SINCE
+            .iter()
+            .filter(|(flag, _)| unknown & flag.0 != 0)
+            .map(|(flag, (major, minor))| format!("{flag} needs Linux {major}.{minor} or later"))
+            .collect();
+        let since = if since.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", since.join(", "))
+        };
+        let release = if facts.kernel_release.is_empty() {
+            "(release unknown, taken as 6.1)"
+        } else {
+            facts.kernel_release.as_str()
+        };
         return Err(model(
             Errno::EINVAL,
             Rule::UnknownFlags,
             format!(
-                "kexec_file_load flags {flags} include {unknown:#x}, which the running kernel {} does not know (it accepts {:#x})",
-                facts.kernel_release, accepted.0
+                "kexec_file_load flags {flags} include {unknown:#x}, which the running kernel {release} does not know (it accepts {:#x}){since}",
+                accepted.0
             ),
         ));
     }
@@ -1049,7 +1107,13 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
         _ => "the image".to_string(),
     };
     let locked = facts.lockdown.as_deref().filter(|m| *m != "none");
+    let (limit, limit_file) = facts.load_limit(target);
     let (rule, reason) = match errno {
+        // The limit was 0 before the call (--skip-preflight sent it anyway).
+        Errno::EPERM if limit == Some(0) => (
+            Rule::LoadLimit,
+            format!("no {} loads are left: {limit_file} is 0. {LOAD_LIMIT_COUNTS}", target.describe()),
+        ),
         Errno::EPERM => match (locked, plan.syscall()) {
             (Some(mode), Syscall::KexecLoad) => (
                 Rule::Lockdown,
@@ -1227,6 +1291,172 @@ mod tests {
             verdict(&load(Target::Crash, &k, None, ""), &facts),
             Some((Errno::EPERM, Rule::LoadLimit))
         );
+    }
+
+    /// KEXEC_FILE_FLAGS per release: 6.1 (Debian 12), 6.8, 6.12 (Debian 13),
+    /// 6.17, 6.18, 7.2 (Debian unstable), and an unknown release.
+    #[test]
+    fn file_flags_per_kernel_version() {
+        for (version, accepted) in [
+            (None, 0x7),
+            (Some((6, 1)), 0x7),
+            (Some((6, 7)), 0x7),
+            (Some((6, 8)), 0xf),
+            (Some((6, 12)), 0xf),
+            (Some((6, 16)), 0xf),
+            (Some((6, 17)), 0x1f),
+            (Some((6, 18)), 0x3f),
+            (Some((7, 2)), 0x3f),
+        ] {
+            assert_eq!(file_flags_accepted(version).0, accepted, "{version:?}");
+        }
+    }
+
+    /// --no-cma on a kernel before 6.17: EINVAL before the call, naming the
+    /// flag, the release that has it and the running one.
+    #[test]
+    fn no_cma_is_refused_before_6_17_with_the_version() {
+        let f = Files::new("nocma");
+        let k = f.put("vmlinuz", &debian_like_header());
+        let plan = |flags| {
+            Plan::FileLoad(FileLoad::open(Target::Crash, &k, None, b"x".to_vec(), flags).unwrap())
+        };
+        let mut facts = facts();
+        for (release, debug_ok) in [
+            ("6.1.0-56-amd64", false),
+            ("6.12.48+deb13-amd64", true),
+            ("6.16.9-amd64", true),
+        ] {
+            facts.kernel_release = release.into();
+            let r = check(&plan(KEXEC_FILE_ON_CRASH | KEXEC_FILE_NO_CMA), &facts).unwrap_err();
+            assert_eq!(
+                (r.errno, r.rule),
+                (Errno::EINVAL, Rule::UnknownFlags),
+                "{release}"
+            );
+            assert!(
+                r.reason.contains("KEXEC_FILE_NO_CMA")
+                    && r.reason.contains("needs Linux 6.17 or later")
+                    && r.reason.contains(release),
+                "{}",
+                r.reason
+            );
+            // DEBUG is passed only where accepted; on 6.12 it is.
+            let debug = check(&plan(KEXEC_FILE_ON_CRASH | KEXEC_FILE_DEBUG), &facts);
+            assert_eq!(debug.is_ok(), debug_ok, "{release}: {debug:?}");
+        }
+        for release in ["6.17.1-amd64", "7.2.0-1-amd64"] {
+            facts.kernel_release = release.into();
+            assert_eq!(
+                verdict(&plan(KEXEC_FILE_ON_CRASH | KEXEC_FILE_NO_CMA), &facts),
+                None,
+                "{release}"
+            );
+        }
+    }
+
+    /// kexec_load_limit_*: 0 refuses every call of its kind (unloads too);
+    /// the message names the sysctl, its value and how the kernel counts.
+    #[test]
+    fn a_spent_load_limit_refuses_loads_and_unloads() {
+        let f = Files::new("limit");
+        let k = f.put("vmlinuz", &debian_like_header());
+        let mut facts = facts();
+        facts.load_limit_reboot = Some(0);
+        facts.load_limit_panic = Some(-1);
+        for plan in [
+            load(Target::Normal, &k, None, "x"),
+            Plan::file_unload(Target::Normal),
+            Plan::unload(Target::Normal),
+        ] {
+            let r = check(&plan, &facts).unwrap_err();
+            assert_eq!((r.errno, r.rule), (Errno::EPERM, Rule::LoadLimit));
+            assert!(
+                r.reason
+                    .contains("/proc/sys/kernel/kexec_load_limit_reboot is 0")
+                    && r.reason.contains("unloads and refused calls included")
+                    && r.reason.contains("only be lowered until the next reboot"),
+                "{}",
+                r.reason
+            );
+        }
+        // The other limit is not this one's business.
+        assert_eq!(verdict(&load(Target::Crash, &k, None, "x"), &facts), None);
+        facts.load_limit_panic = Some(0);
+        let r = check(&Plan::file_unload(Target::Crash), &facts).unwrap_err();
+        assert!(
+            r.reason.contains("kexec_load_limit_panic is 0"),
+            "{}",
+            r.reason
+        );
+        // One load left for a normal kernel: nothing special.
+        facts.load_limit_reboot = Some(1);
+        assert_eq!(verdict(&load(Target::Normal, &k, None, "x"), &facts), None);
+    }
+
+    /// With one crash load left and a crash kernel loaded, a reload is
+    /// refused before the call: its failure could not be undone.
+    /// An EPERM the kernel returned with the limit at 0 (--skip-preflight)
+    /// is explained by the limit, not as a generic permission problem.
+    #[test]
+    fn a_kernel_eperm_at_a_spent_limit_names_it() {
+        let mut facts = facts();
+        let r = explain(Errno::EPERM, &Plan::file_unload(Target::Normal), &facts);
+        assert_eq!(r.rule, Rule::SecurityModule);
+        facts.load_limit_reboot = Some(0);
+        let r = explain(Errno::EPERM, &Plan::file_unload(Target::Normal), &facts);
+        assert_eq!((r.rule, r.source), (Rule::LoadLimit, Source::Kernel));
+        assert!(
+            r.reason.contains("kexec_load_limit_reboot is 0"),
+            "{}",
+            r.reason
+        );
+        // The crash limit is the crash plan's business only.
+        let r = explain(Errno::EPERM, &Plan::unload(Target::Crash), &facts);
+        assert_eq!(r.rule, Rule::SecurityModule);
+    }
+
+    #[test]
+    fn the_last_crash_load_is_kept_while_a_crash_kernel_is_loaded() {
+        let f = Files::new("lastcrash");
+        let k = f.put("vmlinuz", &debian_like_header());
+        let mut facts = facts();
+        facts.load_limit_panic = Some(1);
+        facts.crash_loaded = Some(true);
+        let r = check(&load(Target::Crash, &k, None, "x"), &facts).unwrap_err();
+        assert_eq!((r.errno, r.rule), (Errno::EPERM, Rule::LastCrashLoad));
+        assert!(
+            r.reason.contains("kexec_load_limit_panic is 1")
+                && r.reason.contains("--skip-preflight")
+                && r.to_string().contains("kexec refuses it"),
+            "{r}"
+        );
+        let segments = vec![Segment {
+            purpose: "a".into(),
+            data: crate::plan::SegmentData::Bytes(vec![1; 16]),
+            mem: 0x6500_0000,
+            memsz: 0x1000,
+            digest: None,
+        }];
+        let raw = Plan::Load {
+            target: Target::Crash,
+            segments,
+            entry: 0x6500_0000,
+            flags: KEXEC_ON_CRASH,
+        };
+        assert_eq!(
+            verdict(&raw, &facts),
+            Some((Errno::EPERM, Rule::LastCrashLoad))
+        );
+        // An unload, no crash kernel loaded, or two loads left: allowed.
+        assert_eq!(verdict(&Plan::file_unload(Target::Crash), &facts), None);
+        assert_eq!(verdict(&Plan::unload(Target::Crash), &facts), None);
+        facts.crash_loaded = Some(false);
+        assert_eq!(verdict(&load(Target::Crash, &k, None, "x"), &facts), None);
+        facts.crash_loaded = Some(true);
+        facts.load_limit_panic = Some(2);
+        assert_eq!(verdict(&load(Target::Crash, &k, None, "x"), &facts), None);
+        assert_eq!(verdict(&raw, &facts), None);
     }
 
     #[test]

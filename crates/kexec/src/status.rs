@@ -20,6 +20,15 @@ pub struct Status {
     pub syscalls: Syscalls,
     /// Whether the loaded crash kernel follows CPU and memory hotplug.
     pub crash_hotplug: CrashHotplug,
+    /// /proc/sys/kernel/kexec_load_limit_reboot: normal loads left until
+    /// reboot, -1 unlimited; null on kernels without it (before 6.3).
+    pub load_limit_reboot: Option<i64>,
+    /// /proc/sys/kernel/kexec_load_limit_panic: the same for crash kernels.
+    pub load_limit_panic: Option<i64>,
+    /// The `crashkernel=…,cma` words of /proc/cmdline (Linux 6.17+).
+    pub crashkernel_cma: Vec<String>,
+    /// The CMA areas named crashkernel* in /sys/kernel/mm/cma.
+    pub crash_cma_areas: Vec<String>,
 }
 
 /// Crash hotplug: whether the kernel updates a loaded crash kernel's
@@ -149,6 +158,10 @@ impl Status {
                 kexec_file_load: (&facts.kexec_file_load_support).into(),
             },
             crash_hotplug: CrashHotplug::from_facts(facts),
+            load_limit_reboot: facts.load_limit_reboot,
+            load_limit_panic: facts.load_limit_panic,
+            crashkernel_cma: facts.crashkernel_cma.clone(),
+            crash_cma_areas: facts.crash_cma_areas.clone(),
         }
     }
 
@@ -179,7 +192,7 @@ impl Status {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        format!(
+        let mut text = format!(
             "kexec_loaded:       {} (kernel for kexec -e)\n\
              kexec_crash_loaded: {} (crash kernel)\n\
              kexec_crash_size:   {}\n\
@@ -198,6 +211,47 @@ impl Status {
             call(&self.syscalls.kexec_file_load),
             self.crash_hotplug.state,
             self.crash_hotplug.explanation,
+        );
+        text.push_str(&self.describe_cma());
+        // Only a limit someone set is worth a line; -1 (the default) is none.
+        for (name, limit, what) in [
+            (
+                "kexec_load_limit_reboot",
+                self.load_limit_reboot,
+                "kernel loads (kexec -l)",
+            ),
+            (
+                "kexec_load_limit_panic",
+                self.load_limit_panic,
+                "crash kernel loads (kexec -p)",
+            ),
+        ] {
+            if let Some(n) = limit.filter(|&n| n != -1) {
+                text.push_str(&format!(
+                    "{name}: {n} {what} left until reboot (/proc/sys/kernel/{name}; unloads and refused calls count too)\n"));
+            }
+        }
+        text
+    }
+
+    /// The `crashkernel=…,cma` line, when the command line has one.
+    fn describe_cma(&self) -> String {
+        if self.crashkernel_cma.is_empty() {
+            return String::new();
+        }
+        let areas = if self.crash_cma_areas.is_empty() {
+            format!("no crashkernel CMA area listed in {}", path::CMA_AREAS)
+        } else {
+            format!(
+                "CMA areas {} ({})",
+                self.crash_cma_areas.join(", "),
+                path::CMA_AREAS
+            )
+        };
+        format!(
+            "Crash kernel CMA:   {} in {}; {areas}; /proc/iomem does not show it (the kernel reserves it as CMA, not as a Crash kernel range); the kernel hands it to a capture kernel loaded with kexec_file_load (-s, Linux 6.17+), while our kexec_load builder cannot tell where it is\n",
+            self.crashkernel_cma.join(" "),
+            path::CMDLINE
         )
     }
 }
@@ -230,6 +284,7 @@ mod tests {
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["syscalls"]["kexec_load"]["state"], "unsupported");
         assert_eq!(json["kexec_loaded"], serde_json::Value::Null);
+        assert!(!text.contains("kexec_load_limit"), "{text}");
         // A typical machine: both calls unknown (no config), nothing loaded.
         let text = Status::from_facts(&Facts::gather(&FakeHost::typical())).describe();
         assert!(text.contains("kexec_loaded:       no"), "{text}");
@@ -283,5 +338,73 @@ mod tests {
         assert_eq!(json["crash_hotplug"]["state"], "updated");
         assert_eq!(json["crash_hotplug"]["elfcorehdr_size"], 147584);
         assert_eq!(json["crash_hotplug"]["cpu"], true);
+    }
+
+    /// The load limits are shown when set (not -1), with what counts; the
+    /// JSON has them always (null on kernels without the sysctls).
+    #[test]
+    fn load_limits_are_shown_when_set() {
+        let mut host = FakeHost::typical(); // 6.1: no sysctls
+        let status = Status::from_facts(&Facts::gather(&host));
+        let json = serde_json::to_value(&status).unwrap();
+        assert!(json["load_limit_reboot"].is_null() && json["load_limit_panic"].is_null());
+        assert!(!status.describe().contains("kexec_load_limit"));
+        host.set("/proc/sys/kernel/kexec_load_limit_reboot", "-1\n");
+        host.set("/proc/sys/kernel/kexec_load_limit_panic", "2\n");
+        let status = Status::from_facts(&Facts::gather(&host));
+        let text = status.describe();
+        assert!(
+            text.contains("kexec_load_limit_panic: 2 crash kernel loads (kexec -p) left until reboot (/proc/sys/kernel/kexec_load_limit_panic; unloads and refused calls count too)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("kexec_load_limit_reboot"),
+            "-1 is the default: {text}"
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            (
+                json["load_limit_reboot"].as_i64(),
+                json["load_limit_panic"].as_i64()
+            ),
+            (Some(-1), Some(2))
+        );
+        host.set("/proc/sys/kernel/kexec_load_limit_reboot", "0\n");
+        let text = Status::from_facts(&Facts::gather(&host)).describe();
+        assert!(
+            text.contains("kexec_load_limit_reboot: 0 kernel loads (kexec -l) left"),
+            "{text}"
+        );
+    }
+
+    /// `crashkernel=…,cma` from /proc/cmdline, with the CMA areas sysfs lists.
+    #[test]
+    fn crashkernel_cma_is_reported() {
+        let mut host = FakeHost::typical();
+        assert!(!Status::from_facts(&Facts::gather(&host))
+            .describe()
+            .contains("CMA"));
+        host.set(
+            "/proc/cmdline",
+            "root=/dev/vda1 crashkernel=64M crashkernel=256M,cma quiet\n",
+        );
+        let text = Status::from_facts(&Facts::gather(&host)).describe();
+        assert!(
+            text.contains("Crash kernel CMA:   crashkernel=256M,cma in /proc/cmdline; no crashkernel CMA area listed in /sys/kernel/mm/cma; /proc/iomem does not show it"),
+            "{text}"
+        );
+        host.set("/sys/kernel/mm/cma/crashkernel/alloc_pages_success", "0\n");
+        host.set("/sys/kernel/mm/cma/reserved/alloc_pages_success", "0\n");
+        let status = Status::from_facts(&Facts::gather(&host));
+        assert!(
+            status
+                .describe()
+                .contains("CMA areas crashkernel (/sys/kernel/mm/cma)"),
+            "{}",
+            status.describe()
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["crashkernel_cma"][0], "crashkernel=256M,cma");
+        assert_eq!(json["crash_cma_areas"], serde_json::json!(["crashkernel"]));
     }
 }

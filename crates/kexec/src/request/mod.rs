@@ -115,6 +115,9 @@ pub struct Options {
     /// tree carried over to the next kernel; a kexec_file_load flag, so the
     /// load takes that call alone.
     pub force_dtb: bool,
+    /// --no-cma: KEXEC_FILE_NO_CMA (Linux 6.17+), keep the segments out of
+    /// CMA; a kexec_file_load flag, so the load takes that call alone.
+    pub no_cma: bool,
     /// Make the call even when the rules model predicts a refusal.
     pub skip_preflight: bool,
     /// --uki-profile: which profile of a multi-profile UKI to load.
@@ -131,6 +134,7 @@ impl Default for Options {
             load_flags: 0,
             debug: false,
             force_dtb: false,
+            no_cma: false,
             skip_preflight: false,
             uki_profile: 0,
         }
@@ -283,6 +287,9 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// The steps taken, for `--debug`.
     pub log: Vec<String>,
+    /// The kernel's own KEXEC_FILE_DEBUG lines (from /dev/kmsg) written
+    /// during the kexec_file_load call, with `--debug` on 6.8+.
+    pub kernel_log: Vec<String>,
 }
 
 impl Outcome {
@@ -314,6 +321,9 @@ impl Outcome {
         if !self.notes.is_empty() {
             v["notes"] = json!(self.notes);
         }
+        if !self.kernel_log.is_empty() {
+            v["kernel_log"] = json!(self.kernel_log);
+        }
         if self.dry_run {
             v["dry_run"] = json!(true);
             v["syscall_choice"] = json!(self.syscall_choice.as_deref().unwrap_or_default());
@@ -338,6 +348,7 @@ impl Outcome {
             warnings: Vec::new(),
             notes: Vec::new(),
             log: Vec::new(),
+            kernel_log: Vec::new(),
         }
     }
 }

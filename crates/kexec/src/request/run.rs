@@ -198,6 +198,38 @@ impl Run<'_> {
         Some(cmdline::compose(base.as_deref(), spec.append.as_deref()))
     }
 
+    /// Makes the call of `plan` (after the model's preflight unless
+    /// skipped). With KEXEC_FILE_DEBUG, the kernel's lines written to
+    /// /dev/kmsg meanwhile are kept in `kernel_log`; a log that cannot be
+    /// read is said in the debug log and never fails the load.
+    pub(super) fn call(&mut self, plan: &Plan, skip_preflight: bool) -> Result<(), Rejection> {
+        let debug = matches!(plan, Plan::FileLoad(f) if f.flags.contains(KEXEC_FILE_DEBUG));
+        if !debug {
+            return load::load(self.host, plan, self.facts, skip_preflight);
+        }
+        let reader = self.host.kernel_log();
+        let result = load::load(self.host, plan, self.facts, skip_preflight);
+        let records = reader.and_then(|mut r| r.read_new());
+        match records {
+            Ok(records) => {
+                let lines = crate::kmsg::kexec_lines(&records);
+                self.log(format!(
+                    "{}: {} records written during kexec_file_load, {} of them the kexec code's (KEXEC_FILE_DEBUG)",
+                    crate::sys::KMSG,
+                    records.len(),
+                    lines.len()
+                ));
+                self.out.kernel_log.extend(lines);
+            }
+            Err(e) => self.log(format!(
+                "cannot read the kernel's KEXEC_FILE_DEBUG lines from {}: {} (the load goes on without them)",
+                crate::sys::KMSG,
+                describe_io(&e)
+            )),
+        }
+        result
+    }
+
     /// KEXEC_FILE_DEBUG when asked for and the running kernel knows it.
     pub(super) fn file_flags(&self) -> FileFlags {
         let accepted = rules::file_flags_accepted(self.facts.kernel_version());
@@ -209,6 +241,9 @@ impl Run<'_> {
         // so the model names the kernel version that refuses it.
         if self.req.options.force_dtb {
             flags |= crate::sys::abi::KEXEC_FILE_FORCE_DTB;
+        }
+        if self.req.options.no_cma {
+            flags |= crate::sys::abi::KEXEC_FILE_NO_CMA;
         }
         flags
     }
@@ -340,12 +375,7 @@ impl Run<'_> {
         self.log(format!("syscall: {why}"));
         self.log(format!("plan:\n{}", plan.describe().trim_end()));
         self.out.syscall_choice = Some(why);
-        let result = load::load(
-            self.host,
-            &plan,
-            self.facts,
-            self.req.options.skip_preflight,
-        );
+        let result = self.call(&plan, self.req.options.skip_preflight);
         self.finish_kernel_load(plan, result, &what);
     }
 }

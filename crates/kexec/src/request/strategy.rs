@@ -22,6 +22,10 @@ impl Run<'_> {
                 Plan::FileLoad(file),
                 "kexec_file_load (auto): --force-dtb is a kexec_file_load flag (KEXEC_FILE_FORCE_DTB), so no kexec_load fallback".to_string(),
             )),
+            SyscallChoice::Auto if self.req.options.no_cma => Some((
+                Plan::FileLoad(file),
+                "kexec_file_load (auto): --no-cma is a kexec_file_load flag (KEXEC_FILE_NO_CMA), so no kexec_load fallback".to_string(),
+            )),
             SyscallChoice::Auto if load_only_option.is_some() => {
                 let why = format!(
                     "kexec_load (auto): {} is honoured only by kexec_load (our boot image and purgatory)",
@@ -88,7 +92,7 @@ impl Run<'_> {
                 self.log(format!("syscall: {first}"));
                 self.log(format!("plan:\n{}", file_plan.describe().trim_end()));
                 self.out.syscall_choice = Some(first.into());
-                load::load(self.host, &file_plan, self.facts, true)
+                self.call(&file_plan, true)
             }
             Err(r) => Err(r),
         };
@@ -99,8 +103,25 @@ impl Run<'_> {
             }
             Err(r) => r,
         };
+        // The file call reached the kernel: it used one load of the limit.
+        let limit_note = if r.source == Source::Kernel && falls_back(r.errno) {
+            self.fallback_beyond_limit()
+        } else {
+            None
+        };
+        let limit_spent = limit_note.is_some();
+        let r = match limit_note {
+            Some(note) => Rejection {
+                reason: format!("{}; {note}", r.reason),
+                ..r
+            },
+            None => r,
+        };
         // No fallback either when the kernel lacks kexec_load too.
-        if !falls_back(r.errno) || rules::syscall_built(Syscall::KexecLoad, self.facts).is_err() {
+        if !falls_back(r.errno)
+            || limit_spent
+            || rules::syscall_built(Syscall::KexecLoad, self.facts).is_err()
+        {
             if self.req.dry_run {
                 self.judge(file_plan, first.into());
             } else {
@@ -135,6 +156,27 @@ impl Run<'_> {
                 self.fail(failure);
                 None
             }
+        }
+    }
+
+    /// After a refused kexec_file_load, whether the load limit still allows
+    /// the kexec_load fallback: read again, since every call (this refused
+    /// one too) lowered it. A crash reload keeps its last load for putting
+    /// back the crash kernel the kernel freed. `Some(why)` means: no fallback.
+    pub(super) fn fallback_beyond_limit(&mut self) -> Option<String> {
+        let target = self.target();
+        let (_, file) = self.facts.load_limit(target);
+        let left = facts::current_load_limit(self.host, target)?;
+        self.log(format!("{file} is {left} after the kexec_file_load call"));
+        let keep_one = target == Target::Crash && self.crash_loaded;
+        match left {
+            0 => Some(format!(
+                "{FALLBACK_NOT_TRIED}: {file} is now 0 (the refused kexec_file_load used the last load), so the kernel would refuse it with EPERM"
+            )),
+            1 if keep_one => Some(format!(
+                "{FALLBACK_NOT_TRIED}: {file} is now 1, and that load is kept to put back the crash kernel the kernel freed"
+            )),
+            _ => None,
         }
     }
 
@@ -179,3 +221,6 @@ impl Run<'_> {
         ))
     }
 }
+
+/// How a refusal says the load limit stopped the `-a` fallback.
+const FALLBACK_NOT_TRIED: &str = "the kexec_load fallback was not tried";

@@ -441,3 +441,177 @@ fn hotplug_on_a_normal_load_is_ignored_with_a_warning_and_on_segments_refused() 
     assert!(failure(&outcome).message.contains("--load-flags"));
     assert!(host.calls.is_empty());
 }
+
+const LIMIT_PANIC: &str = "/proc/sys/kernel/kexec_load_limit_panic";
+const LIMIT_REBOOT: &str = "/proc/sys/kernel/kexec_load_limit_reboot";
+
+/// A host with a crash kernel loaded (and recorded) by us.
+fn host_with_crash_kernel(f: &Files) -> FakeHost {
+    let mut host = FakeHost::typical();
+    add_crash_files(&mut host);
+    let outcome = perform(&mut host, &Request::load(Target::Crash, f.path("vmlinuz")));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    host.calls.clear();
+    host
+}
+
+/// kexec_load_limit_panic at 1 with a crash kernel loaded: the reload is
+/// refused before any call, since its failure could not be undone; with
+/// --skip-preflight the call is made, and when the kernel refuses it the
+/// restore is refused for the spent limit and says so.
+#[test]
+fn the_last_crash_load_is_not_spent_on_a_reload_that_could_not_be_undone() {
+    let f = Files::new("lastload");
+    let mut host = host_with_crash_kernel(&f);
+    host.set(LIMIT_PANIC, "1\n");
+    let request = Request::load(Target::Crash, f.path("vmlinuz"));
+    let outcome = perform(&mut host, &request);
+    let r = &failure(&outcome).rejection;
+    assert_eq!(
+        (r.errno, r.rule, r.source),
+        (Errno::EPERM, Rule::LastCrashLoad, Source::Model)
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+    assert_eq!(host.files[CRASH_LOADED], "1\n");
+    assert_eq!(host.files[LIMIT_PANIC], "1\n", "nothing spent");
+
+    let mut forced = request.clone();
+    forced.options.skip_preflight = true;
+    host.load_results.push_back(Err(Errno::EKEYREJECTED));
+    let outcome = perform(&mut host, &forced);
+    let message = &failure(&outcome).message;
+    assert!(
+        message.contains("NOT restored: /proc/sys/kernel/kexec_load_limit_panic is 0"),
+        "{message}"
+    );
+    assert_eq!(
+        host.calls.len(),
+        1,
+        "no restore call the kernel would refuse: {:?}",
+        host.calls
+    );
+    assert_eq!(host.files[CRASH_LOADED], "0\n");
+}
+
+/// -a with two crash loads left: the refused file call spends one, the
+/// kexec_load fallback would spend the last, which the restore needs: so
+/// no fallback, and the crash kernel is put back.
+#[test]
+fn auto_keeps_the_last_crash_load_for_the_restore() {
+    let f = Files::new("keeplast");
+    let mut host = host_with_crash_kernel(&f);
+    host.set(LIMIT_PANIC, "2\n");
+    host.load_results.push_back(Err(Errno::ENOEXEC));
+    let outcome = perform(&mut host, &Request::load(Target::Crash, f.path("vmlinuz")));
+    let failure = failure(&outcome);
+    assert!(
+        failure.message.contains("the kexec_load fallback was not tried: /proc/sys/kernel/kexec_load_limit_panic is now 1, and that load is kept")
+            && failure.message.contains("it was restored from"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        matches!(
+            host.calls[..],
+            [Call::FileLoad { .. }, Call::FileLoad { .. }]
+        ),
+        "the file call, then the restore: {:?}",
+        host.calls
+    );
+    assert_eq!(host.files[CRASH_LOADED], "1\n");
+    assert_eq!(host.files[LIMIT_PANIC], "0\n");
+
+    // Three left: the fallback is made (and the restore would still be possible).
+    let mut host = host_with_crash_kernel(&f);
+    host.set(LIMIT_PANIC, "3\n");
+    host.load_results.push_back(Err(Errno::ENOEXEC));
+    let outcome = perform(&mut host, &Request::load(Target::Crash, f.path("vmlinuz")));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(
+        matches!(host.calls[..], [Call::FileLoad { .. }, Call::Load { .. }]),
+        "{:?}",
+        host.calls
+    );
+}
+
+/// -a for a normal kernel with one load left: the refused file call spent
+/// it, so the fallback is not made (the kernel would answer EPERM), and the
+/// message says why.
+#[test]
+fn auto_does_not_fall_back_past_a_spent_limit() {
+    let f = Files::new("spent");
+    let mut host = FakeHost::typical();
+    host.set(LIMIT_REBOOT, "1\n");
+    host.load_results.push_back(Err(Errno::ENOEXEC));
+    let outcome = perform(&mut host, &Request::load(Target::Normal, f.path("vmlinuz")));
+    let failure = failure(&outcome);
+    assert_eq!(failure.rejection.errno, Errno::ENOEXEC);
+    assert!(
+        failure.message.contains("the kexec_load fallback was not tried: /proc/sys/kernel/kexec_load_limit_reboot is now 0"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(host.calls.len(), 1, "{:?}", host.calls);
+    // Unlimited (-1): the fallback as before.
+    let mut host = FakeHost::typical();
+    host.set(LIMIT_REBOOT, "-1\n");
+    host.load_results.push_back(Err(Errno::ENOEXEC));
+    let outcome = perform(&mut host, &Request::load(Target::Normal, f.path("vmlinuz")));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert_eq!(host.calls.len(), 2, "{:?}", host.calls);
+}
+
+/// -d on 6.8+: the kexec code's lines written to /dev/kmsg during the
+/// call are kept (others dropped); an unreadable /dev/kmsg is said in the
+/// debug log and the load goes on.
+#[test]
+fn file_debug_lines_come_from_the_kernel_log() {
+    let f = Files::new("kmsg");
+    let mut request = Request::load(Target::Normal, f.path("vmlinuz"));
+    request.options.debug = true;
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    host.kmsg_on_debug_load = vec![
+        "6,100,10,-;kexec_file: kernel: 000000001234abcd kernel_size: 0xc3e200\n".into(),
+        "6,101,11,-;virtio_net virtio0 enp0s2: link up\n".into(),
+        "6,102,12,-;kexec-bzImage64: Loaded purgatory at 0x7fffe000\n".into(),
+    ];
+    // Written before the call: not ours.
+    host.kmsg
+        .as_ref()
+        .unwrap()
+        .borrow_mut()
+        .push("6,99,9,-;kexec_file: an older load\n".into());
+    let outcome = perform(&mut host, &request);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert_eq!(
+        outcome.kernel_log,
+        [
+            "kexec_file: kernel: 000000001234abcd kernel_size: 0xc3e200",
+            "kexec-bzImage64: Loaded purgatory at 0x7fffe000"
+        ]
+    );
+    assert_eq!(
+        outcome.to_json()["kernel_log"][1],
+        "kexec-bzImage64: Loaded purgatory at 0x7fffe000"
+    );
+
+    // No -d, or a kernel before 6.8: no flag, no log read.
+    let mut host = FakeHost::typical();
+    host.kmsg_on_debug_load = vec!["6,100,10,-;kexec_file: x\n".into()];
+    let outcome = perform(&mut host, &request);
+    assert!(outcome.kernel_log.is_empty());
+
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+    host.kmsg = None;
+    let outcome = perform(&mut host, &request);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(
+        outcome.log.iter().any(
+            |l| l.starts_with("cannot read the kernel's KEXEC_FILE_DEBUG lines from /dev/kmsg")
+        ),
+        "{:?}",
+        outcome.log
+    );
+}

@@ -6,9 +6,11 @@ use super::abi::{FileFlags, KexecFlags, KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD, 
 use super::errno::Errno;
 use super::Host;
 use crate::plan::Segment;
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::BorrowedFd;
+use std::rc::Rc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Call {
@@ -48,6 +50,26 @@ pub struct FakeHost {
     pub passed_files: Vec<(Option<PassedFile>, Option<PassedFile>)>,
     /// The segments of each kexec_load, as the kernel would read them.
     pub passed_segments: Vec<Vec<Segment>>,
+    /// The kernel log's records ("prio,seq,ts,flags;text"), shared with
+    /// the readers `kernel_log` opened; None: /dev/kmsg cannot be opened.
+    pub kmsg: Option<Rc<RefCell<Vec<String>>>>,
+    /// Records each kexec_file_load with KEXEC_FILE_DEBUG appends to it.
+    pub kmsg_on_debug_load: Vec<String>,
+}
+
+/// A reader of the fake kernel log: the records after where it opened.
+struct FakeKmsg {
+    log: Rc<RefCell<Vec<String>>>,
+    next: usize,
+}
+
+impl super::KernelLog for FakeKmsg {
+    fn read_new(&mut self) -> io::Result<Vec<String>> {
+        let log = self.log.borrow();
+        let new = log[self.next.min(log.len())..].to_vec();
+        self.next = log.len();
+        Ok(new)
+    }
 }
 
 /// A descriptor handed to the fake kexec_file_load, as the kernel sees it.
@@ -141,6 +163,10 @@ impl FakeHost {
             last_load_data: Vec::new(),
             passed_files: Vec::new(),
             passed_segments: Vec::new(),
+            kmsg: Some(Rc::new(RefCell::new(vec![
+                "6,1,1000,-;Linux version 6.8.0 (fake)".to_string(),
+            ]))),
+            kmsg_on_debug_load: Vec::new(),
         }
     }
 
@@ -168,6 +194,31 @@ impl FakeHost {
     fn mark(&mut self, path: &str, loaded: bool) {
         if let Some(state) = self.files.get_mut(path) {
             *state = if loaded { "1\n" } else { "0\n" }.to_string();
+        }
+    }
+
+    /// kexec_load_permitted(): a limit of 0 refuses (EPERM) before anything
+    /// else; any other limit but -1 is lowered, whatever the call does next.
+    fn spend_load(&mut self, crash: bool) -> Result<(), Errno> {
+        let file = if crash {
+            "/proc/sys/kernel/kexec_load_limit_panic"
+        } else {
+            "/proc/sys/kernel/kexec_load_limit_reboot"
+        };
+        let Some(limit) = self
+            .files
+            .get(file)
+            .and_then(|t| t.trim().parse::<i64>().ok())
+        else {
+            return Ok(());
+        };
+        match limit {
+            0 => Err(Errno::EPERM),
+            -1 => Ok(()),
+            n => {
+                self.set(file, &format!("{}\n", n - 1));
+                Ok(())
+            }
         }
     }
 
@@ -241,6 +292,13 @@ impl Host for FakeHost {
         });
         self.passed_files
             .push((kernel.map(PassedFile::read), initrd.map(PassedFile::read)));
+        self.spend_load(flags.contains(KEXEC_FILE_ON_CRASH))?;
+        if flags.contains(super::abi::KEXEC_FILE_DEBUG) {
+            if let Some(log) = &self.kmsg {
+                log.borrow_mut()
+                    .extend(self.kmsg_on_debug_load.iter().cloned());
+            }
+        }
         let target = if flags.contains(KEXEC_FILE_ON_CRASH) {
             CRASH_LOADED
         } else {
@@ -271,6 +329,7 @@ impl Host for FakeHost {
             flags,
         });
         self.passed_segments.push(segments.to_vec());
+        self.spend_load(flags.contains(KEXEC_ON_CRASH))?;
         let target = if flags.contains(KEXEC_ON_CRASH) {
             CRASH_LOADED
         } else {
@@ -313,6 +372,15 @@ impl Host for FakeHost {
     fn write_state_file(&mut self, path: &str, bytes: &[u8]) -> io::Result<()> {
         self.state_files.insert(path.to_string(), bytes.to_vec());
         Ok(())
+    }
+
+    fn kernel_log(&self) -> io::Result<Box<dyn super::KernelLog>> {
+        let log = self
+            .kmsg
+            .clone()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::PermissionDenied))?;
+        let next = log.borrow().len();
+        Ok(Box::new(FakeKmsg { log, next }))
     }
 
     fn remove_state_file(&mut self, path: &str) -> io::Result<()> {

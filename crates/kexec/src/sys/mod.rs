@@ -93,7 +93,23 @@ pub trait Host {
 
     /// Removes such a file; one that does not exist is already removed.
     fn remove_state_file(&mut self, path: &str) -> io::Result<()>;
+
+    /// Opens the kernel's log (/dev/kmsg) at its end, so that the reader
+    /// returns only the records written after this call: those of a system
+    /// call made in between (KEXEC_FILE_DEBUG's lines).
+    fn kernel_log(&self) -> io::Result<Box<dyn KernelLog>>;
 }
+
+/// The kernel log records written since the reader was opened.
+pub trait KernelLog {
+    /// The new records as /dev/kmsg gives them, "prio,seq,ts,flags;text"
+    /// (each with its continuation lines, if any), oldest first; waits for
+    /// none.
+    fn read_new(&mut self) -> io::Result<Vec<String>>;
+}
+
+/// Where the kernel log is read from.
+pub const KMSG: &str = "/dev/kmsg";
 
 /// Sorts directory entries as people expect: "2" before "10", then names.
 pub fn sort_entry_names(names: &mut [String]) {
