@@ -1013,6 +1013,23 @@ pub fn crash_hotplug_load_flag(facts: &Facts, arch: KexecArch) -> Result<KexecFl
     Ok(flag)
 }
 
+/// The kexec_load flag a load asks for with `--hotplug`: none for a normal
+/// load (it has no elfcorehdr to rewrite); for a crash load, the kernel must
+/// offer crash hotplug ([`crash_hotplug_size`]) and take the flag
+/// ([`crash_hotplug_load_flag`]). Checked before anything is read.
+pub fn crash_hotplug_flag(
+    target: Target,
+    hotplug: bool,
+    facts: &Facts,
+    arch: KexecArch,
+) -> Result<Option<KexecFlags>, Rejection> {
+    if target != Target::Crash || !hotplug {
+        return Ok(None);
+    }
+    crash_hotplug_size(facts)?;
+    crash_hotplug_load_flag(facts, arch).map(Some)
+}
+
 fn release_or_unknown(facts: &Facts) -> &str {
     if facts.kernel_release.is_empty() {
         "(release unknown)"

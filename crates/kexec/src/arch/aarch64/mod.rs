@@ -75,18 +75,13 @@ impl Arch for Aarch64 {
         args: BootArgs,
         options: &LoadOptions,
     ) -> Result<Plan, LoadPlanError> {
-        // --hotplug on a crash load: the kernel must offer crash hotplug and
-        // take KEXEC_CRASH_HOTPLUG_SUPPORT (6.10+) on kexec_load.
-        let hotplug_flag = match (load.target, options.hotplug) {
-            (Target::Crash, true) => {
-                crate::rules::crash_hotplug_size(facts).map_err(LoadPlanError::Rejected)?;
-                Some(
-                    crate::rules::crash_hotplug_load_flag(facts, self.kexec_arch())
-                        .map_err(LoadPlanError::Rejected)?,
-                )
-            }
-            _ => None,
-        };
+        let hotplug_flag = crate::rules::crash_hotplug_flag(
+            load.target,
+            options.hotplug,
+            facts,
+            self.kexec_arch(),
+        )
+        .map_err(LoadPlanError::Rejected)?;
         let mut system =
             linux::System::gather(host, &facts.crash_regions, load.target, &options.aarch64)?;
         system.crash_elfcorehdr_size = facts.crash_elfcorehdr_size;

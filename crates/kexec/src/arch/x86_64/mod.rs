@@ -155,18 +155,9 @@ impl Arch for X86_64 {
             cmdline,
             sources,
         } = *load;
-        // --hotplug on a crash load: the kernel must offer it, before
-        // anything is read (a normal load has no elfcorehdr to rewrite).
-        let hotplug_flag = match (target, options.hotplug) {
-            (Target::Crash, true) => {
-                crate::rules::crash_hotplug_size(facts).map_err(LoadPlanError::Rejected)?;
-                Some(
-                    crate::rules::crash_hotplug_load_flag(facts, self.kexec_arch())
-                        .map_err(LoadPlanError::Rejected)?,
-                )
-            }
-            _ => None,
-        };
+        let hotplug_flag =
+            crate::rules::crash_hotplug_flag(target, options.hotplug, facts, self.kexec_arch())
+                .map_err(LoadPlanError::Rejected)?;
         let system = System::gather(host, facts, target)?;
         let format = crate::image::format::for_kexec_load(kernel_bytes).map_err(|why| {
             BuildError::Header {
