@@ -8,28 +8,33 @@ use kexec::boot::x86_linux::{BootArgs, LoadOptions};
 use kexec::boot::{plan_kexec_load_bytes, KernelBytes};
 use kexec::{Facts, FakeHost, Plan, Target};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 
 const NAME: &str = "fuzzed-kernel";
 
+// libFuzzer runs targets on one thread, and FakeHost is not Sync (its
+// kernel log is shared through Rc), so the machine is built once per thread.
 fn machine() -> &'static (FakeHost, Facts) {
-    static MACHINE: OnceLock<(FakeHost, Facts)> = OnceLock::new();
-    MACHINE.get_or_init(|| {
-        let mut host = FakeHost::typical();
-        kexec::testing::add_crash_files(&mut host);
-        host.set(
-            "/proc/iomem",
-            "00000000-00000fff : Reserved\n\
-             00001000-0009fbff : System RAM\n\
-             000f0000-000fffff : Reserved\n\
-             00100000-00ffffff : System RAM\n\
-             \x20 00100000-001fffff : Kernel code\n\
-             \x20 00800000-00ffffff : Crash kernel\n",
-        );
-        host.set("/proc/meminfo", "MemTotal:          16384 kB\n");
-        let facts = Facts::gather(&host);
-        (host, facts)
-    })
+    thread_local! {
+        static MACHINE: &'static (FakeHost, Facts) = Box::leak(Box::new(build_machine()));
+    }
+    MACHINE.with(|machine| *machine)
+}
+
+fn build_machine() -> (FakeHost, Facts) {
+    let mut host = FakeHost::typical();
+    kexec::testing::add_crash_files(&mut host);
+    host.set(
+        "/proc/iomem",
+        "00000000-00000fff : Reserved\n\
+         00001000-0009fbff : System RAM\n\
+         000f0000-000fffff : Reserved\n\
+         00100000-00ffffff : System RAM\n\
+         \x20 00100000-001fffff : Kernel code\n\
+         \x20 00800000-00ffffff : Crash kernel\n",
+    );
+    host.set("/proc/meminfo", "MemTotal:          16384 kB\n");
+    let facts = Facts::gather(&host);
+    (host, facts)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -51,7 +56,9 @@ fuzz_target!(|data: &[u8]| {
                 };
                 assert!(segments.len() <= 16);
                 for s in segments {
-                    assert!(s.data.len() as u64 <= s.memsz && s.mem % 4096 == 0 && s.memsz % 4096 == 0);
+                    assert!(
+                        s.data.len() as u64 <= s.memsz && s.mem % 4096 == 0 && s.memsz % 4096 == 0
+                    );
                 }
                 let _ = kexec::rules::check(&plan, facts);
                 let _ = plan.describe();
