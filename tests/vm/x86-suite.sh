@@ -80,7 +80,7 @@ EXPECTED=(
     # stage 2: booted by our kexec -e (kexec_file_load)
     s2-cmdline-marker s2-marker-file s2-disk-intact s2-video-drm-planned s2-kl-load-exit s2-kl-load-sysfs
     # kl: booted through kexec_load and our purgatory
-    kl-cmdline-marker kl-marker-file kl-memtotal kl-cpus
+    kl-cmdline-marker kl-marker-file kl-e820 kl-ram kl-cpus
     # kl: --reuse-video-type, --reset-vga, --console-vga on the way here
     kl-video-type kl-vga-reset kl-vga-console
     # kl: without /sys (a minimal initramfs) loads on both calls succeed and
