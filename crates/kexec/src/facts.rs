@@ -477,6 +477,25 @@ impl Facts {
         }
     }
 
+    /// The `crashkernel=…,cma` words this kernel acts on: none before
+    /// [`rules::CRASHKERNEL_CMA_SINCE`](crate::rules::CRASHKERNEL_CMA_SINCE)
+    /// (an unknown version is taken to act on them).
+    ///
+    /// ```rust
+    /// let mut facts = kexec::Facts::default();
+    /// facts.crashkernel_cma = vec!["crashkernel=64M,cma".into()];
+    /// facts.kernel_release = "6.12.48+deb13-amd64".into();
+    /// assert!(facts.crashkernel_cma_in_effect().is_empty());
+    /// facts.kernel_release = "7.2.13+deb14-amd64".into();
+    /// assert_eq!(facts.crashkernel_cma_in_effect(), ["crashkernel=64M,cma"]);
+    /// ```
+    pub fn crashkernel_cma_in_effect(&self) -> &[String] {
+        match self.kernel_version() {
+            Some(v) if v < crate::rules::CRASHKERNEL_CMA_SINCE => &[],
+            _ => &self.crashkernel_cma,
+        }
+    }
+
     /// (major, minor) of the running kernel, e.g. (6, 1) for "6.1.0-56-amd64".
     ///
     /// ```rust

@@ -201,6 +201,11 @@ pub const FILE_FLAGS_SINCE: [(FileFlags, (u32, u32)); 3] = [
     (KEXEC_FILE_FORCE_DTB, (6, 18)),
 ];
 
+/// The first kernel that reserves crash kernel memory in CMA for
+/// `crashkernel=SIZE,cma` (and hands it to kexec_file_load capture
+/// kernels); older ones skip the word as one with an unknown suffix.
+pub const CRASHKERNEL_CMA_SINCE: (u32, u32) = (6, 17);
+
 /// kexec_file_load flag bits each kernel accepts (KEXEC_FILE_FLAGS). An
 /// unknown version is taken as 6.1's (0x7): the oldest the model knows.
 pub fn file_flags_accepted(version: Option<(u32, u32)>) -> FileFlags {

@@ -29,6 +29,9 @@ pub struct Status {
     pub crashkernel_cma: Vec<String>,
     /// The CMA areas named crashkernel* in /sys/kernel/mm/cma.
     pub crash_cma_areas: Vec<String>,
+    /// The running kernel's release when it predates `crashkernel=…,cma`
+    /// and so ignores the words above; null otherwise.
+    pub crashkernel_cma_ignored_by: Option<String>,
 }
 
 /// Crash hotplug: whether the kernel updates a loaded crash kernel's
@@ -162,6 +165,9 @@ impl Status {
             load_limit_panic: facts.load_limit_panic,
             crashkernel_cma: facts.crashkernel_cma.clone(),
             crash_cma_areas: facts.crash_cma_areas.clone(),
+            crashkernel_cma_ignored_by: (facts.crashkernel_cma_in_effect().is_empty()
+                && !facts.crashkernel_cma.is_empty())
+            .then(|| facts.kernel_release.clone()),
         }
     }
 
@@ -238,6 +244,14 @@ impl Status {
     fn describe_cma(&self) -> String {
         if self.crashkernel_cma.is_empty() {
             return String::new();
+        }
+        if let Some(release) = &self.crashkernel_cma_ignored_by {
+            let (major, minor) = crate::rules::CRASHKERNEL_CMA_SINCE;
+            return format!(
+                "Crash kernel CMA:   {} in {} is ignored: Linux {release} predates crashkernel=…,cma ({major}.{minor})\n",
+                self.crashkernel_cma.join(" "),
+                path::CMDLINE
+            );
         }
         let areas = if self.crash_cma_areas.is_empty() {
             format!("no crashkernel CMA area listed in {}", path::CMA_AREAS)
@@ -388,6 +402,13 @@ mod tests {
             "/proc/cmdline",
             "root=/dev/vda1 crashkernel=64M crashkernel=256M,cma quiet\n",
         );
+        // 6.1 (the typical host) skips the word: said, and nothing else.
+        let text = Status::from_facts(&Facts::gather(&host)).describe();
+        assert!(
+            text.contains("Crash kernel CMA:   crashkernel=256M,cma in /proc/cmdline is ignored: Linux 6.1.0-56-amd64 predates crashkernel=…,cma (6.17)\n"),
+            "{text}"
+        );
+        host.set("/proc/sys/kernel/osrelease", "7.2.13+deb14-amd64\n");
         let text = Status::from_facts(&Facts::gather(&host)).describe();
         assert!(
             text.contains("Crash kernel CMA:   crashkernel=256M,cma in /proc/cmdline; no crashkernel CMA area listed in /sys/kernel/mm/cma; /proc/iomem does not show it"),
@@ -406,5 +427,6 @@ mod tests {
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["crashkernel_cma"][0], "crashkernel=256M,cma");
         assert_eq!(json["crash_cma_areas"], serde_json::json!(["crashkernel"]));
+        assert_eq!(json["crashkernel_cma_ignored_by"], serde_json::Value::Null);
     }
 }

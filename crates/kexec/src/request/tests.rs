@@ -615,3 +615,35 @@ fn file_debug_lines_come_from_the_kernel_log() {
         outcome.log
     );
 }
+
+/// crashkernel=…,cma memory reaches the capture kernel only through
+/// kexec_file_load: a kexec_load crash load says so before the call; a
+/// file load and a normal load say nothing.
+#[test]
+fn a_kexec_load_crash_kernel_is_warned_that_it_will_not_get_the_cma_areas() {
+    let f = Files::new("cma-note");
+    let cma_note = |target: Target, syscall: SyscallChoice| {
+        let mut host = hotplug_host(None);
+        host.set("/proc/sys/kernel/osrelease", "6.17.1-amd64\n");
+        host.set(
+            facts::path::CMDLINE,
+            "root=/dev/vda crashkernel=256M crashkernel=64M,cma\n",
+        );
+        let mut request = Request::load(target, f.path("vmlinuz"));
+        request.syscall = syscall;
+        let outcome = perform(&mut host, &request);
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+        outcome
+            .warnings
+            .into_iter()
+            .find(|w| w.contains("CMA"))
+    };
+    let warning = cma_note(Target::Crash, SyscallChoice::Load).expect("a warning about CMA");
+    assert!(
+        warning.starts_with("crashkernel=64M,cma reserved crash kernel memory in CMA")
+            && warning.contains("only kexec_file_load (-s)"),
+        "{warning}"
+    );
+    assert_eq!(cma_note(Target::Crash, SyscallChoice::File), None);
+    assert_eq!(cma_note(Target::Normal, SyscallChoice::Load), None);
+}
