@@ -197,7 +197,7 @@ want_run() { [[ $RUNS == *" $1 "* ]]; }
 # run_of CHECK: which QEMU run prints a check.
 run_of() {
     case $1 in
-    host-kdump-*|rej-*|kd1-*|kd2-*) echo kdump ;;
+    host-kdump-*|rej-*|kd1-*|kd2-*|new-*) echo kdump ;;
     host-efi-*|efi1-*|efi2-*) echo efi ;;
     host-formats-*|fmt*|uki-*|u2-*|ucap-*) echo formats ;;
     lock-*) echo lock ;;
@@ -211,6 +211,7 @@ row_of() {
     kd1-differential) echo "rules model = kernel, kexec_load (differential)" ;;
     kd1-differential-file) echo "rules model = kernel, kexec_file_load (differential)" ;;
     rej-* | kd1-load-disabled-*) echo "rejections explained, loaded kernels kept" ;;
+    new-* | kd2-cma-*) echo "newer kernels: -d, --no-cma, crashkernel=…,cma, load limits" ;;
     host-kdump-* | kd1-* | kd2-*) echo "kdump through kexec_file_load (-s -p, crash, vmcore)" ;;
     s3-* | elf-crash-* | elf-reload-* | elf-restore-* | elf-fifo-*) echo "kdump through kexec_load (-c -p, crash, vmcore)" ;;
     s2-kl-* | kl-* | elf-* | host-purgatory-*) echo "kexec_load + exec (our boot image, purgatory)" ;;
@@ -226,6 +227,42 @@ echo "==> vm: building and preparing images (KEXEC_BIN=$KEXEC_BIN)"
 x86=0
 for r in bios kdump lock efi formats; do want_run "$r" && x86=1; done
 [ "$x86" = 0 ] || { vm_build; vm_prepare; }
+
+# bzimage_release FILE: the release a bzImage names in its setup header
+# (the string at 0x200 + the 16-bit kernel_version field at 0x20e).
+bzimage_release() {
+    local at
+    at=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
+    dd if="$1" bs=1 skip=$((at + 0x200)) count=64 2>/dev/null | tr '\0' '\n' | head -n 1 | cut -d' ' -f1
+}
+# release_at_least RELEASE MAJOR MINOR
+release_at_least() {
+    local major=${1%%.*} minor=${1#*.}
+    minor=${minor%%[!0-9]*}
+    [ "$major" -gt "$2" ] || { [ "$major" = "$2" ] && [ "$minor" -ge "$3" ]; }
+}
+# What kernels after 6.1 added (newer_kernel_checks in guest/init), as this
+# kernel has it: each feature proven where it exists, explained where not.
+if [ "$x86" = 1 ]; then
+    KREL=$(bzimage_release "$KEXEC_VM_KERNEL")
+    echo "==> vm: kernel $KREL ($KEXEC_VM_KERNEL)"
+    if release_at_least "$KREL" 6 8; then EXPECTED+=(new-debug-kernel-lines); else EXPECTED+=(new-debug-no-flag); fi
+    if release_at_least "$KREL" 6 17; then
+        EXPECTED+=(new-no-cma-load new-cma-status new-cma-kexec-load-warned kd2-cma-ram)
+    else
+        EXPECTED+=(new-no-cma-errno new-no-cma-msg new-no-cma-before-call new-cma-ignored)
+    fi
+    EXPECTED+=(new-no-cma-crash-kept)
+    # The limit sysctls came after 6.1 (kernel.md: 6.3, unverified); 6.12 has them.
+    if release_at_least "$KREL" 6 3; then
+        EXPECTED+=(new-limit-panic-reload new-limit-panic-counted new-limit-status
+            new-limit-last-crash-errno new-limit-last-crash-msg new-limit-last-crash-not-spent
+            new-limit-last-crash-kept new-limit-reboot-load new-limit-unload-errno new-limit-unload-msg
+            new-limit-kernel-errno new-limit-kernel-msg new-limit-kernel-kept)
+    else
+        EXPECTED+=(new-no-limits)
+    fi
+fi
 VM_TOKEN=${VM_TOKEN:-}
 echo "==> vm: BIOS run: $CMDLINE"
 # A fresh ext4 disk for the sync test (written in stage 1, read in stage 2).
@@ -247,7 +284,9 @@ DIFF_SEED=${KEXEC_DIFF_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 DIFF_CASES=${KEXEC_DIFF_CASES:-2000}
 # The kexec_file_load half (same seed): KEXEC_DIFF_FILE_CASES cases.
 DIFF_FILE_CASES=${KEXEC_DIFF_FILE_CASES:-2000}
-KD_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=kd1 diffseed=$DIFF_SEED diffcases=$DIFF_CASES difffilecases=$DIFF_FILE_CASES"
+# crashkernel=64M,cma comes first: kernels before 6.17 take the last
+# crashkernel= without a suffix they know, so they reserve 256M alone.
+KD_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=64M,cma crashkernel=256M stage=kd1 diffseed=$DIFF_SEED diffcases=$DIFF_CASES difffilecases=$DIFF_FILE_CASES"
 echo "==> vm: kdump run (kexec_file_load): $KD_CMDLINE"
 t1=$SECONDS
 kd_rc=0
