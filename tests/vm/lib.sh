@@ -9,7 +9,7 @@
 #   KEXEC_VM_CACHE    download cache of setup.sh (default ~/.cache/kexec-vm)
 #   KEXEC_VM_CPU      QEMU -cpu (default max,-avx,-avx2; see VM_CPU)
 
-shopt -s extglob                   # for the escape-stripping pattern below
+. "$(dirname "${BASH_SOURCE[0]}")/serial.sh"
 
 VM_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_ROOT=$(cd "$VM_HERE/../.." && pwd)
@@ -57,7 +57,7 @@ vm_prepare() {
 # appended to LOG and passed to HANDLER as "HANDLER STAMP LINE". Returns
 # QEMU's (or timeout's) exit code.
 vm_boot() {
-    local cmdline=$1 log=$2 handler=$3 start now us line stamp
+    local cmdline=$1 log=$2 handler=$3 start
     shift 3
     : >"$log"
     rm -f "$VM_OUT/qemu.pid"
@@ -68,16 +68,7 @@ vm_boot() {
             -nographic -no-reboot -nic none -pidfile "$VM_OUT/qemu.pid" "$@" \
             -kernel "$VM_OUT/vmlinuz" -initrd "${VM_INITRD:-$VM_OUT/stage1.cpio.gz}" \
             -append "$cmdline" </dev/null 2>&1 |
-        while IFS= read -r line || [ -n "$line" ]; do
-            line=${line%$'\r'}
-            # drop terminal escapes (SeaBIOS clears the screen)
-            [[ $line == *$'\e'* ]] && line=${line//$'\e'@(c|\[*([0-9;?])[a-zA-Z])/}
-            now=${EPOCHREALTIME/./}
-            us=$((now - start))
-            printf -v stamp '[%4d.%02d]' $((us / 1000000)) $((us % 1000000 / 10000))
-            printf '%s %s\n' "$stamp" "$line" >>"$log"
-            "$handler" "$stamp" "$line"
-        done
+        stamp_serial "$log" "$handler" "$start"
     local rc=${PIPESTATUS[0]}
     set -e
     return "$rc"

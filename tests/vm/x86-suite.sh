@@ -181,12 +181,10 @@ LOG=$VM_OUT/serial.log
 EFI_LOG=$VM_OUT/serial-efi.log
 MISMATCH='purgatory: the segment at .* changed after it was loaded'
 
-echo_line() { printf '%s %s\n' "$1" "$2"; }
-
 # efi_line: also stops QEMU a few seconds after the purgatory's mismatch
 # report (the purgatory halts for good; waiting shows no kernel starts).
 efi_line() {
-    echo_line "$@"
+    print_line "$@"
     if [[ $2 =~ $MISMATCH ]]; then
         (sleep 5; touch "$VM_OUT/efi-stopped-by-host"; kill "$(cat "$VM_OUT/qemu.pid")" 2>/dev/null) &
     fi
@@ -272,7 +270,7 @@ mkfs.ext4 -q -F "$VM_OUT/disk.img"
 t0=$SECONDS
 qemu_rc=0
 : >"$LOG"
-want_run bios && { vm_boot "$CMDLINE" "$LOG" echo_line -drive "file=$VM_OUT/disk.img,if=virtio,format=raw" || qemu_rc=$?; }
+want_run bios && { vm_boot "$CMDLINE" "$LOG" print_line -drive "file=$VM_OUT/disk.img,if=virtio,format=raw" || qemu_rc=$?; }
 elapsed=$((SECONDS - t0))
 want_run bios && echo "==> vm: QEMU exited with $qemu_rc after ${elapsed}s; serial log: $LOG"
 
@@ -291,7 +289,7 @@ echo "==> vm: kdump run (kexec_file_load): $KD_CMDLINE"
 t1=$SECONDS
 kd_rc=0
 : >"$KD_LOG"
-want_run kdump && { vm_boot "$KD_CMDLINE" "$KD_LOG" echo_line || kd_rc=$?; }
+want_run kdump && { vm_boot "$KD_CMDLINE" "$KD_LOG" print_line || kd_rc=$?; }
 want_run kdump && echo "==> vm: QEMU exited with $kd_rc after $((SECONDS - t1))s; serial log: $KD_LOG"
 
 LOCK_LOG=$VM_OUT/serial-lockdown.log
@@ -300,7 +298,7 @@ echo "==> vm: lockdown run: $LOCK_CMDLINE"
 t1=$SECONDS
 lock_rc=0
 : >"$LOCK_LOG"
-want_run lock && { vm_boot "$LOCK_CMDLINE" "$LOCK_LOG" echo_line || lock_rc=$?; }
+want_run lock && { vm_boot "$LOCK_CMDLINE" "$LOCK_LOG" print_line || lock_rc=$?; }
 want_run lock && echo "==> vm: QEMU exited with $lock_rc after $((SECONDS - t1))s; serial log: $LOCK_LOG"
 
 EFI_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init stage=efi1"
@@ -318,24 +316,14 @@ echo "==> vm: formats run (packed kernels and a UKI, each booted): $FMT_CMDLINE"
 t1=$SECONDS
 fmt_rc=0
 : >"$FMT_LOG"
-want_run formats && { VM_INITRD=$VM_OUT/formats.cpio.gz vm_boot "$FMT_CMDLINE" "$FMT_LOG" echo_line || fmt_rc=$?; }
+want_run formats && { VM_INITRD=$VM_OUT/formats.cpio.gz vm_boot "$FMT_CMDLINE" "$FMT_LOG" print_line || fmt_rc=$?; }
 want_run formats && echo "==> vm: QEMU exited with $fmt_rc after $((SECONDS - t1))s; serial log: $FMT_LOG"
 elapsed=$((SECONDS - t0))
 
 # --- results -----------------------------------------------------------------
 declare -A status=() detail=()
 declare -a printed=()
-while IFS= read -r line; do
-    [[ $line =~ CHECK\ ([^ ]+)\ (ok|FAIL)(\ (.*))?$ ]] || continue
-    name=${BASH_REMATCH[1]}
-    [ -n "${status[$name]:-}" ] || printed+=("$name")
-    if [ "${BASH_REMATCH[2]}" = FAIL ]; then
-        status[$name]=FAIL
-        detail[$name]=${BASH_REMATCH[4]}
-    elif [ -z "${status[$name]:-}" ]; then
-        status[$name]=ok
-    fi
-done < <(cat "$LOG" "$KD_LOG" "$LOCK_LOG" "$EFI_LOG" "$FMT_LOG")
+read_checks "$LOG" "$KD_LOG" "$LOCK_LOG" "$EFI_LOG" "$FMT_LOG"
 
 # host-qemu-exit: QEMU must end by itself (the last kernel's panic), not
 # by the timeout.

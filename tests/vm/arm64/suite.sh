@@ -34,7 +34,7 @@
 # then only that suite runs), KEXEC_VM_OUT (default target/vm;
 # this suite writes to its arm64/ subdirectory), KEXEC_VM_CACHE.
 set -euo pipefail
-shopt -s extglob
+. "$(dirname "${BASH_SOURCE[0]}")/../serial.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -91,7 +91,7 @@ use_kernel() {
 # a kernel panics (panic=-1, -no-reboot) or $TIMEOUT runs out; every serial
 # line stamped with host seconds since the start, to LOG and stdout.
 boot() {
-    local log=$1 cmdline=$2 start now us line stamp
+    local log=$1 cmdline=$2 start
     shift 2
     : >"$log"
     start=${EPOCHREALTIME/./}
@@ -100,15 +100,7 @@ boot() {
         qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -m "$MEM" -smp 1 \
             -nographic -no-reboot -nic none "$@" \
             -kernel "$OUT/Image" -initrd "$OUT/stage1.cpio.gz" -append "$cmdline" </dev/null 2>&1 |
-        while IFS= read -r line || [ -n "$line" ]; do
-            line=${line%$'\r'}
-            [[ $line == *$'\e'* ]] && line=${line//$'\e'@(c|\[*([0-9;?])[a-zA-Z])/}
-            now=${EPOCHREALTIME/./}
-            us=$((now - start))
-            printf -v stamp '[%4d.%02d]' $((us / 1000000)) $((us % 1000000 / 10000))
-            printf '%s %s\n' "$stamp" "$line" >>"$log"
-            printf '%s %s\n' "$stamp" "$line"
-        done
+        stamp_serial "$log" print_line "$start"
     local rc=${PIPESTATUS[0]}
     set -e
     return "$rc"
@@ -188,17 +180,7 @@ check_logs() {
     [ "$HAVE_OURS" = 1 ] && [ "$HAVE_CORRUPT" = 1 ] && [ "$fw" = "$BAD_FW" ] && expected+=(ours-corrupt-load-exit)
     declare -A status=() detail=() known=()
     declare -a printed=()
-    while IFS= read -r line; do
-        [[ $line =~ CHECK\ ([^ ]+)\ (ok|FAIL)(\ (.*))?$ ]] || continue
-        name=${BASH_REMATCH[1]}
-        [ -n "${status[$name]:-}" ] || printed+=("$name")
-        if [ "${BASH_REMATCH[2]}" = FAIL ]; then
-            status[$name]=FAIL
-            detail[$name]=${BASH_REMATCH[4]}
-        elif [ -z "${status[$name]:-}" ]; then
-            status[$name]=ok
-        fi
-    done < <(cat "$@")
+    read_checks "$@"
     for name in "${expected[@]}"; do
         name=arm64-$fw-$name
         known[$name]=1
