@@ -21,7 +21,7 @@ cp /bin/busybox "$st/bin/busybox"
 cp "$HERE/init" "$st/init"
 cp "$KEXEC_BIN" "$st/usr/local/bin/kexec"
 cp "$VMCORE_BIN" "$st/usr/local/bin/vmcore_headers"
-for lib in $(ldd "$KEXEC_BIN" "$VMCORE_BIN" | grep -o '/[^ ]*' | sort -u); do
+for lib in $( (ldd "$KEXEC_BIN"; ldd "$VMCORE_BIN") | grep -o "/[^ ]*" | sort -u); do
     mkdir -p "$st$(dirname "$lib")"
     cp -L "$lib" "$st$lib"
 done
