@@ -2,10 +2,18 @@
 //! file) says about the crashed machine: how many CPUs left an NT_PRSTATUS
 //! note and which physical ranges the PT_LOAD headers cover.
 //!
-//! Usage: vmcore_headers [FILE] [--covers START-END ...]   (default /proc/vmcore)
+//! Usage: vmcore_headers [--headers-only] [FILE] [--covers START-END ...]
+//! (FILE defaults to /proc/vmcore)
+//!
+//! --headers-only reads a raw elfcorehdr as the kexec loader or the kernel
+//! wrote it (e.g. copied from /dev/mem at the capture kernel's elfcorehdr=
+//! address): there a PT_NOTE's p_offset is a physical address, not a file
+//! offset, so only the program headers are counted (one PT_NOTE per CPU
+//! described, plus one for VMCOREINFO).
 //!
 //! Output, one fact a line:
-//!   phnum=N notes=N prstatus=N vmcoreinfo=yes|no
+//!   phnum=N pt_note=N notes=N prstatus=N vmcoreinfo=yes|no   (notes, prstatus
+//!                                   and vmcoreinfo only without --headers-only)
 //!   load 0xSTART-0xEND            (physical, END exclusive, one per PT_LOAD)
 //!   loads=N bytes=N
 //!   covers 0xSTART-0xEND yes|no   (for each --covers: all of it inside PT_LOADs)
@@ -26,6 +34,8 @@ const NT_PRSTATUS: u32 = 1;
 #[derive(Debug, Default, PartialEq)]
 struct Core {
     phnum: u16,
+    /// PT_NOTE program headers.
+    pt_note: usize,
     notes: usize,
     prstatus: usize,
     vmcoreinfo: bool,
@@ -86,7 +96,7 @@ fn count_notes(name: &str, body: &[u8], core: &mut Core) -> Result<(), String> {
 }
 
 /// Parses the ELF header, program headers and notes of `name`.
-fn parse<R: Read + Seek>(f: &mut R, name: &str) -> Result<Core, String> {
+fn parse<R: Read + Seek>(f: &mut R, name: &str, headers_only: bool) -> Result<Core, String> {
     let eh = read_at(f, name, "ELF header", 0, 64)?;
     if &eh[..4] != b"\x7fELF" {
         return Err(format!("{name}: e_ident magic is {:02x?}, not 7f 45 4c 46", &eh[..4]));
@@ -113,7 +123,9 @@ fn parse<R: Read + Seek>(f: &mut R, name: &str) -> Result<Core, String> {
         let p_filesz = u64_at(p, 32);
         let p_memsz = u64_at(p, 40);
         match p_type {
+            PT_NOTE if headers_only => core.pt_note += 1,
             PT_NOTE => {
+                core.pt_note += 1;
                 let len = usize::try_from(p_filesz)
                     .ok()
                     .filter(|&l| l <= 64 << 20)
@@ -163,24 +175,32 @@ fn parse_range(text: &str) -> Result<(u64, u64), String> {
 fn run() -> Result<(), String> {
     let mut file = "/proc/vmcore".to_string();
     let mut checks = Vec::new();
+    let mut headers_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--covers" {
             let r = args.next().ok_or("--covers needs START-END")?;
             checks.push(parse_range(&r)?);
+        } else if a == "--headers-only" {
+            headers_only = true;
         } else {
             file = a;
         }
     }
     let mut f = File::open(&file).map_err(|e| format!("{file}: open: {e}"))?;
-    let core = parse(&mut f, &file)?;
-    println!(
-        "phnum={} notes={} prstatus={} vmcoreinfo={}",
-        core.phnum,
-        core.notes,
-        core.prstatus,
-        if core.vmcoreinfo { "yes" } else { "no" }
-    );
+    let core = parse(&mut f, &file, headers_only)?;
+    if headers_only {
+        println!("phnum={} pt_note={}", core.phnum, core.pt_note);
+    } else {
+        println!(
+            "phnum={} pt_note={} notes={} prstatus={} vmcoreinfo={}",
+            core.phnum,
+            core.pt_note,
+            core.notes,
+            core.prstatus,
+            if core.vmcoreinfo { "yes" } else { "no" }
+        );
+    }
     for (s, e) in &core.loads {
         println!("load {s:#x}-{e:#x}");
     }
@@ -256,22 +276,32 @@ mod tests {
         notes.extend(note(b"VMCOREINFO", 0, 100));
         notes.extend(vec![0u8; 24]); // zero-filled tail ends the walk
         let loads = [(0x1000, 0x9f000), (0x1_0000_0000, 0x1_0800_0000)];
-        let core = parse(&mut Cursor::new(core_file(&notes, &loads)), "t").unwrap();
+        let file = core_file(&notes, &loads);
+        let core = parse(&mut Cursor::new(&file), "t", false).unwrap();
         assert_eq!(core.prstatus, 2);
+        assert_eq!(core.pt_note, 1);
         assert_eq!(core.notes, 3);
         assert!(core.vmcoreinfo);
         assert_eq!(core.loads, loads);
+        // A raw elfcorehdr: the PT_NOTE's offset is a physical address
+        // past the end of the file; only the headers are read.
+        let mut raw = file.clone();
+        raw[64 + 8..64 + 16].copy_from_slice(&0x7fff_0000u64.to_le_bytes());
+        assert!(parse(&mut Cursor::new(&raw), "raw", false).is_err());
+        let headers = parse(&mut Cursor::new(&raw), "raw", true).unwrap();
+        assert_eq!((headers.pt_note, headers.prstatus), (1, 0));
+        assert_eq!(headers.loads, loads);
     }
 
     #[test]
     fn errors_name_the_file_and_field() {
         let mut bad = core_file(&[], &[]);
         bad[0] = 0;
-        let e = parse(&mut Cursor::new(bad), "/proc/vmcore").unwrap_err();
+        let e = parse(&mut Cursor::new(bad), "/proc/vmcore", false).unwrap_err();
         assert!(e.contains("/proc/vmcore") && e.contains("e_ident magic"), "{e}");
         let mut notes = note(b"CORE", NT_PRSTATUS, 336);
         notes[4..8].copy_from_slice(&4096u32.to_le_bytes()); // descsz past the end
-        let e = parse(&mut Cursor::new(core_file(&notes, &[])), "v").unwrap_err();
+        let e = parse(&mut Cursor::new(core_file(&notes, &[])), "v", false).unwrap_err();
         assert!(e.contains("descsz 4096"), "{e}");
     }
 
