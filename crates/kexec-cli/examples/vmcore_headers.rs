@@ -54,7 +54,13 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 }
 
 /// Reads `len` bytes at `off` of `file`, naming `what` on failure.
-fn read_at<R: Read + Seek>(f: &mut R, name: &str, what: &str, off: u64, len: usize) -> Result<Vec<u8>, String> {
+fn read_at<R: Read + Seek>(
+    f: &mut R,
+    name: &str,
+    what: &str,
+    off: u64,
+    len: usize,
+) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; len];
     f.seek(SeekFrom::Start(off))
         .and_then(|_| f.read_exact(&mut buf))
@@ -99,7 +105,10 @@ fn count_notes(name: &str, body: &[u8], core: &mut Core) -> Result<(), String> {
 fn parse<R: Read + Seek>(f: &mut R, name: &str, headers_only: bool) -> Result<Core, String> {
     let eh = read_at(f, name, "ELF header", 0, 64)?;
     if &eh[..4] != b"\x7fELF" {
-        return Err(format!("{name}: e_ident magic is {:02x?}, not 7f 45 4c 46", &eh[..4]));
+        return Err(format!(
+            "{name}: e_ident magic is {:02x?}, not 7f 45 4c 46",
+            &eh[..4]
+        ));
     }
     if eh[4] != 2 || eh[5] != 1 {
         return Err(format!(
@@ -114,7 +123,10 @@ fn parse<R: Read + Seek>(f: &mut R, name: &str, headers_only: bool) -> Result<Co
         return Err(format!("{name}: e_phentsize is {phentsize}, not 56"));
     }
     let ph = read_at(f, name, "program headers", phoff, phnum as usize * 56)?;
-    let mut core = Core { phnum, ..Core::default() };
+    let mut core = Core {
+        phnum,
+        ..Core::default()
+    };
     for i in 0..phnum as usize {
         let p = &ph[i * 56..(i + 1) * 56];
         let p_type = u32_at(p, 0);
@@ -130,7 +142,13 @@ fn parse<R: Read + Seek>(f: &mut R, name: &str, headers_only: bool) -> Result<Co
                     .ok()
                     .filter(|&l| l <= 64 << 20)
                     .ok_or_else(|| format!("{name}: program header {i}: PT_NOTE p_filesz {p_filesz:#x} is over 64 MiB"))?;
-                let body = read_at(f, name, &format!("PT_NOTE of program header {i}"), p_offset, len)?;
+                let body = read_at(
+                    f,
+                    name,
+                    &format!("PT_NOTE of program header {i}"),
+                    p_offset,
+                    len,
+                )?;
                 count_notes(name, &body, &mut core)?;
             }
             PT_LOAD => {
@@ -207,7 +225,14 @@ fn run() -> Result<(), String> {
     let bytes: u64 = core.loads.iter().map(|(s, e)| e - s).sum();
     println!("loads={} bytes={bytes}", core.loads.len());
     for (s, e) in checks {
-        println!("covers {s:#x}-{e:#x} {}", if covered(&core.loads, s, e) { "yes" } else { "no" });
+        println!(
+            "covers {s:#x}-{e:#x} {}",
+            if covered(&core.loads, s, e) {
+                "yes"
+            } else {
+                "no"
+            }
+        );
     }
     Ok(())
 }
@@ -298,7 +323,10 @@ mod tests {
         let mut bad = core_file(&[], &[]);
         bad[0] = 0;
         let e = parse(&mut Cursor::new(bad), "/proc/vmcore", false).unwrap_err();
-        assert!(e.contains("/proc/vmcore") && e.contains("e_ident magic"), "{e}");
+        assert!(
+            e.contains("/proc/vmcore") && e.contains("e_ident magic"),
+            "{e}"
+        );
         let mut notes = note(b"CORE", NT_PRSTATUS, 336);
         notes[4..8].copy_from_slice(&4096u32.to_le_bytes()); // descsz past the end
         let e = parse(&mut Cursor::new(core_file(&notes, &[])), "v", false).unwrap_err();
