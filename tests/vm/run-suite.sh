@@ -10,9 +10,10 @@
 # be fetched fails the suite with the reason: never skipped. KEXEC_VM_KERNEL
 # (a file) replaces the matrix with that one kernel.
 #
-# Every kernel gets the runs bios, kdump, lock and efi; the formats run (the
+# Every kernel gets the runs bios, kdump, lock, efi and hotplug (where the
+# kernel has crash hotplug); the formats run (the
 # kernel files: packed, UKI) runs on the first kernel only, as a job of its own. KEXEC_VM_RUNS
-# picks runs ("bios kdump lock efi formats arm64", all by default).
+# picks runs ("bios kdump lock efi hotplug formats arm64", all by default).
 #
 # Differential tests: KEXEC_DIFF_CASES (default 2000) raw kexec_load cases
 # and KEXEC_DIFF_FILE_CASES (default 500) kexec_file_load cases per kernel.
@@ -23,7 +24,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi formats arm64} "
+RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi hotplug formats arm64} "
 want_run() { [[ $RUNS == *" $1 "* ]]; }
 JOBS=${KEXEC_VM_JOBS:-$(nproc)}
 # The kexec_file_load differential test loads real kernels (0.3 to 0.5 s a
@@ -33,7 +34,7 @@ export KEXEC_DIFF_FILE_CASES=${KEXEC_DIFF_FILE_CASES:-500}
 mkdir -p "$VM_OUT"
 
 x86_runs=
-for r in bios kdump lock efi formats; do want_run "$r" && x86_runs+=" $r"; done
+for r in bios kdump lock efi hotplug formats; do want_run "$r" && x86_runs+=" $r"; done
 
 # --- the kernels ---------------------------------------------------------------
 declare -a labels=() kernels=()

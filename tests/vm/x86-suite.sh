@@ -34,8 +34,13 @@
 # host-side checks. The last line is "vm: N passed, M failed"; the exit code
 # is non-zero when M > 0.
 #
-# Usage: [KEXEC_BIN=path/to/kexec] [KEXEC_VM_KERNEL=...] [KEXEC_VM_RUNS="bios kdump lock efi formats"] tests/vm/x86-suite.sh
-# KEXEC_VM_RUNS picks some of the five runs (all by default); only the
+# The crash hotplug run (kernels with CONFIG_CRASH_HOTPLUG): three boots
+# that hot-add a CPU and a DIMM through QMP after loading a crash kernel
+# (kexec_load with --hotplug, kexec_file_load, kexec_load without), then
+# crash; the capture kernel reads the vmcore's notes and ranges
+# (tests/vm/hotplug/README.md).
+# Usage: [KEXEC_BIN=path/to/kexec] [KEXEC_VM_KERNEL=...] [KEXEC_VM_RUNS="bios kdump lock efi hotplug formats"] tests/vm/x86-suite.sh
+# KEXEC_VM_RUNS picks some of the six runs (all by default); only the
 # checks of the runs picked are expected then. Besides the verdict line,
 # $KEXEC_VM_OUT/cells gets one line per scenario of the suite's table
 # ("ROW ok N" or "ROW FAIL F/N"), which run-suite.sh prints for all kernels.
@@ -190,12 +195,13 @@ efi_line() {
     fi
 }
 
-RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi formats} "
+RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi hotplug formats} "
 want_run() { [[ $RUNS == *" $1 "* ]]; }
 # run_of CHECK: which QEMU run prints a check.
 run_of() {
     case $1 in
     host-kdump-*|rej-*|kd1-*|kd2-*|new-*) echo kdump ;;
+    hp-*) echo hotplug ;;
     host-efi-*|efi1-*|efi2-*) echo efi ;;
     host-formats-*|fmt*|uki-*|u2-*|ucap-*) echo formats ;;
     lock-*) echo lock ;;
@@ -210,6 +216,7 @@ row_of() {
     kd1-differential-file) echo "rules model = kernel, kexec_file_load (differential)" ;;
     rej-* | kd1-load-disabled-*) echo "rejections explained, loaded kernels kept" ;;
     new-* | kd2-cma-*) echo "newer kernels: -d, --no-cma, crashkernel=…,cma, load limits" ;;
+    hp-*) echo "crash hotplug (a CPU and a DIMM hot-added, crash, vmcore)" ;;
     host-kdump-* | kd1-* | kd2-*) echo "kdump through kexec_file_load (-s -p, crash, vmcore)" ;;
     s3-* | elf-crash-* | elf-reload-* | elf-restore-* | elf-fifo-*) echo "kdump through kexec_load (-c -p, crash, vmcore)" ;;
     s2-kl-* | kl-* | elf-* | host-purgatory-*) echo "kexec_load + exec (our boot image, purgatory)" ;;
@@ -223,7 +230,7 @@ row_of() {
 
 echo "==> vm: building and preparing images (KEXEC_BIN=$KEXEC_BIN)"
 x86=0
-for r in bios kdump lock efi formats; do want_run "$r" && x86=1; done
+for r in bios kdump lock efi hotplug formats; do want_run "$r" && x86=1; done
 [ "$x86" = 0 ] || { vm_build; vm_prepare; }
 
 # bzimage_release FILE: the release a bzImage names in its setup header
@@ -259,6 +266,17 @@ if [ "$x86" = 1 ]; then
             new-limit-kernel-errno new-limit-kernel-msg new-limit-kernel-kept)
     else
         EXPECTED+=(new-no-limits)
+    fi
+    # Crash hotplug (tests/vm/hotplug): kernels built with CONFIG_CRASH_HOTPLUG
+    # (6.6+); 6.1's refusal of --hotplug is stage 1's s1-opt-hotplug.
+    KCONFIG=$(dirname "$KEXEC_VM_KERNEL")/config-$KREL
+    if grep -qx 'CONFIG_CRASH_HOTPLUG=y' "$KCONFIG" 2>/dev/null; then HAS_CRASH_HOTPLUG=1; else HAS_CRASH_HOTPLUG=0; fi
+    if [ "$HAS_CRASH_HOTPLUG" = 1 ]; then
+        for m in a b c; do
+            for c in load cpu-added dimm-added status sysfs vmcore-cpus vmcore-dimm header-cpus; do
+                EXPECTED+=("hp-$m-$c")
+            done
+        done
     fi
 fi
 VM_TOKEN=${VM_TOKEN:-}
@@ -310,6 +328,24 @@ rm -f "$VM_OUT/efi-stopped-by-host"
 want_run efi && { VM_MEM=6144 vm_boot "$EFI_CMDLINE" "$EFI_LOG" efi_line -bios /usr/share/ovmf/OVMF.fd || efi_rc=$?; }
 want_run efi && echo "==> vm: QEMU exited with $efi_rc after $((SECONDS - t1))s; serial log: $EFI_LOG"
 
+# The crash hotplug run: three boots (a: kexec -c -p --hotplug, b: -s -p,
+# c: -c -p, stale), each hot-adding a CPU and a DIMM through QMP before a
+# crash; the guests judge themselves (tests/vm/hotplug/init).
+HP_LOGS=()
+hp_rc=0
+if want_run hotplug && [ "${HAS_CRASH_HOTPLUG:-0}" = 1 ]; then
+    t1=$SECONDS
+    for m in a b c; do
+        echo "==> vm: crash hotplug run $m (tests/vm/hotplug/run.sh)"
+        HP_LOGS+=("$VM_OUT/hotplug/$(basename "$KEXEC_VM_KERNEL")-$m.log")
+        KEXEC_BIN=$KEXEC_BIN HP_OUT=$VM_OUT/hotplug HP_QEMU_TIMEOUT=$VM_TIMEOUT \
+            "$VM_HERE/hotplug/run.sh" "$m" "$KEXEC_VM_KERNEL" || hp_rc=$?
+    done
+    echo "==> vm: crash hotplug runs took $((SECONDS - t1))s (last failing exit: $hp_rc)"
+elif want_run hotplug; then
+    echo "==> vm: no crash hotplug run: $KCONFIG lacks CONFIG_CRASH_HOTPLUG=y"
+fi
+
 FMT_LOG=$VM_OUT/serial-formats.log
 FMT_CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=fmt1"
 echo "==> vm: formats run (packed kernels and a UKI, each booted): $FMT_CMDLINE"
@@ -323,7 +359,7 @@ elapsed=$((SECONDS - t0))
 # --- results -----------------------------------------------------------------
 declare -A status=() detail=()
 declare -a printed=()
-read_checks "$LOG" "$KD_LOG" "$LOCK_LOG" "$EFI_LOG" "$FMT_LOG"
+read_checks "$LOG" "$KD_LOG" "$LOCK_LOG" "$EFI_LOG" "$FMT_LOG" ${HP_LOGS[@]+"${HP_LOGS[@]}"}
 
 # host-qemu-exit: QEMU must end by itself (the last kernel's panic), not
 # by the timeout.

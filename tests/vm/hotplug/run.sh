@@ -2,7 +2,8 @@
 # tests/vm/hotplug/run.sh - one QEMU boot of the crash-hotplug proof.
 # Usage: run.sh MODE [KERNEL]     MODE: a | b | c | none (see ./init)
 # Environment: HP_APPEND (more guest cmdline words, e.g. hpdimm=0),
-# HP_TAG (log name suffix), HP_MACHINE, HP_CPU, HP_SMP, HP_MEM.
+# HP_TAG (log name suffix), HP_OUT (output folder), HP_MACHINE, HP_CPU,
+# HP_SMP, HP_MEM, HP_QEMU_TIMEOUT (s).
 # Builds target/vm-hotplug/hp.cpio.gz, boots KERNEL (default: Debian sid's
 # 7.2 from ~/.cache/kexec-vm) with crashkernel=256M, answers the guest's
 # hotplug requests over QMP (run.py) and prints the HP lines and a summary
@@ -22,7 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 MODE=$1
 KERNEL=${2:-$(ls /root/.cache/kexec-vm/amd64/linux-image-7.2.13*/boot/vmlinuz-* | head -1)}
-OUT=$ROOT/target/vm-hotplug
+OUT=${HP_OUT:-$ROOT/target/vm-hotplug}
 "$HERE/build.sh" "$KERNEL" "$OUT"
 LOG=$OUT/$(basename "$KERNEL")-$MODE${HP_TAG:-}.log
 export HP_MACHINE=${HP_MACHINE:-pc,vmport=on}
