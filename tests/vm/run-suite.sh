@@ -141,6 +141,8 @@ ROWS=(
     "kdump through kexec_load (-c -p, crash, vmcore)"
     "kdump through kexec_file_load (-s -p, crash, vmcore)"
     "rejections explained, loaded kernels kept"
+    "newer kernels: -d, --no-cma, crashkernel=…,cma, load limits"
+    "crash hotplug (a CPU and a DIMM hot-added, crash, vmcore)"
     "rules model = kernel, kexec_load (differential)"
     "rules model = kernel, kexec_file_load (differential)"
     "lockdown"
@@ -156,6 +158,12 @@ if [ "${#labels[@]}" -gt 0 ]; then
         header+=$(printf ' | %-24s' "${labels[$i]} ${rel%-amd64}")
     done
     echo "$header"
+    # A row missing from ROWS still gets printed, after the others.
+    declare -A listed=()
+    for r in "${ROWS[@]}"; do listed[$r]=1; done
+    while IFS= read -r r; do
+        [ -n "${listed[$r]:-}" ] || { ROWS+=("$r"); listed[$r]=1; }
+    done < <(cat "$VM_OUT"/*/cells 2>/dev/null | cut -d'|' -f1)
     for r in "${ROWS[@]}"; do
         line=$(printf '%-54s' "$r")
         any=0
