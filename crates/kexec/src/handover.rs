@@ -251,10 +251,7 @@ impl Handover {
         } else {
             let built_in = built.built == Some(true);
             match (&kho_param, cmdline) {
-                (_, None) => (
-                    None,
-                    Some(format!("{} cannot be read", path::CMDLINE)),
-                ),
+                (_, None) => (None, Some(format!("{} cannot be read", path::CMDLINE))),
                 (Param::Set(w, v), _) if built_in => {
                     (Some(*v), Some(format!("{w} in {}", path::CMDLINE)))
                 }
@@ -329,7 +326,10 @@ impl Liveupdate {
         let built = if device == Some(true) {
             Support::known(true, format!("{dev} exists"))
         } else {
-            match (config.and_then(|(t, _)| config_value(t, "CONFIG_LIVEUPDATE")), version) {
+            match (
+                config.and_then(|(t, _)| config_value(t, "CONFIG_LIVEUPDATE")),
+                version,
+            ) {
                 (Some(true), _) => Support::known(true, format!("CONFIG_LIVEUPDATE=y in {source}")),
                 (Some(false), _) => {
                     Support::known(false, format!("CONFIG_LIVEUPDATE is not set in {source}"))
@@ -450,13 +450,22 @@ mod tests {
         assert_eq!((h.built.built, h.on), (Some(false), Some(false)));
         // Built, no kho=: off; kho=on: on; the default option: on.
         let c = config("CONFIG_KEXEC_HANDOVER=y\n");
-        assert_eq!(Handover::gather(&host, Some(&c), Some(b"quiet"), v).on, Some(false));
+        assert_eq!(
+            Handover::gather(&host, Some(&c), Some(b"quiet"), v).on,
+            Some(false)
+        );
         let h = Handover::gather(&host, Some(&c), Some(b"kho=y"), v);
         assert_eq!(h.on, Some(true));
         assert_eq!(h.cmdline_word.as_deref(), Some("kho=y"));
         let c = config("CONFIG_KEXEC_HANDOVER=y\nCONFIG_KEXEC_HANDOVER_ENABLE_DEFAULT=y\n");
-        assert_eq!(Handover::gather(&host, Some(&c), Some(b"quiet"), v).on, Some(true));
-        assert_eq!(Handover::gather(&host, Some(&c), Some(b"kho=off"), v).on, Some(false));
+        assert_eq!(
+            Handover::gather(&host, Some(&c), Some(b"quiet"), v).on,
+            Some(true)
+        );
+        assert_eq!(
+            Handover::gather(&host, Some(&c), Some(b"kho=off"), v).on,
+            Some(false)
+        );
         // No config: kho=on alone proves nothing.
         let h = Handover::gather(&host, None, Some(b"kho=on"), v);
         assert_eq!((h.built.built, h.on), (None, None));
@@ -479,7 +488,10 @@ mod tests {
         // A stale config saying otherwise loses to what the kernel shows.
         let c = config("# CONFIG_KEXEC_HANDOVER is not set\n");
         let h = Handover::gather(&host, Some(&c), Some(b"quiet"), Some((6, 16)));
-        assert_eq!((h.built.built, h.on, h.finalized), (Some(true), Some(true), Some(false)));
+        assert_eq!(
+            (h.built.built, h.on, h.finalized),
+            (Some(true), Some(true), Some(false))
+        );
         assert_eq!(h.scratch, Some(vec![Range::new(0x100_0000, 0x300_0000)]));
 
         let mut host = FakeHost::typical();
@@ -487,7 +499,10 @@ mod tests {
         let h = Handover::gather(&host, None, Some(b"kho=on liveupdate=on"), Some((6, 19)));
         assert_eq!(h.on, Some(true));
         assert_eq!(h.scratch, None, "debugfs unreadable: unknown, not empty");
-        assert_eq!((h.liveupdate.on, h.liveupdate.device), (Some(true), Some(true)));
+        assert_eq!(
+            (h.liveupdate.on, h.liveupdate.device),
+            (Some(true), Some(true))
+        );
     }
 
     #[test]
@@ -497,15 +512,25 @@ mod tests {
         let h = Handover::gather(&host, None, Some(b"quiet"), Some((6, 1)));
         assert_eq!(h.liveupdate.built.built, Some(false));
         assert_eq!(h.liveupdate.on, Some(false));
-        assert_eq!(h.liveupdate.device, None, "/dev cannot be listed in the fake");
+        assert_eq!(
+            h.liveupdate.device, None,
+            "/dev cannot be listed in the fake"
+        );
         // Built, /dev listed without the device: off, and why.
         let mut host = FakeHost::typical();
         host.set("/dev/null", "");
         let c = config("CONFIG_KEXEC_HANDOVER=y\nCONFIG_LIVEUPDATE=y\n");
         let h = Handover::gather(&host, Some(&c), Some(b"kho=on"), Some((6, 19)));
-        assert_eq!((h.liveupdate.built.built, h.liveupdate.on), (Some(true), Some(false)));
+        assert_eq!(
+            (h.liveupdate.built.built, h.liveupdate.on),
+            (Some(true), Some(false))
+        );
         assert!(
-            h.liveupdate.on_evidence.as_deref().unwrap().contains("no liveupdate="),
+            h.liveupdate
+                .on_evidence
+                .as_deref()
+                .unwrap()
+                .contains("no liveupdate="),
             "{:?}",
             h.liveupdate.on_evidence
         );

@@ -633,10 +633,7 @@ fn a_kexec_load_crash_kernel_is_warned_that_it_will_not_get_the_cma_areas() {
         request.syscall = syscall;
         let outcome = perform(&mut host, &request);
         assert!(outcome.result.is_ok(), "{:?}", outcome.result);
-        outcome
-            .warnings
-            .into_iter()
-            .find(|w| w.contains("CMA"))
+        outcome.warnings.into_iter().find(|w| w.contains("CMA"))
     };
     let warning = cma_note(Target::Crash, SyscallChoice::Load).expect("a warning about CMA");
     assert!(
