@@ -123,6 +123,11 @@ pub enum Rule {
     /// crash kernel in place (no /sys/kernel/crash_elfcorehdr_size, or
     /// kexec_load without the architecture's hotplug flag).
     NoCrashHotplug,
+    /// Ours: kexec_load of a kernel for `kexec -e` while kexec handover is
+    /// on. The kernel would take it, but only kexec_file_load images get
+    /// the handover data, so the next kernel would boot without the memory
+    /// handed over. Reported as EINVAL; `--skip-preflight` overrides it.
+    KexecHandover,
 }
 
 /// Whether the model predicted the rejection or the kernel returned it.
@@ -175,6 +180,9 @@ impl fmt::Display for Rejection {
             (Source::Model, Rule::LastCrashLoad) => {
                 "kexec refuses it: a failure could not be undone; reported as"
             }
+            (Source::Model, Rule::KexecHandover) => {
+                "kexec refuses it: the kernel would take it and lose the handover; reported as"
+            }
             (Source::Model, _) => "the kernel would refuse it with",
             (Source::Kernel, _) => "the kernel refused it with",
             (Source::Usage, _) => "a usage error:",
@@ -223,6 +231,14 @@ pub fn file_flags_accepted(version: Option<(u32, u32)>) -> FileFlags {
 pub fn check(plan: &Plan, facts: &Facts) -> Result<(), Rejection> {
     syscall_built(plan.syscall(), facts)?;
     permission(plan.syscall(), plan.target(), plan.is_unload(), facts)?;
+    if let Plan::Load {
+        target, segments, ..
+    } = plan
+    {
+        if !segments.is_empty() {
+            kexec_handover_allows_kexec_load(*target, facts)?;
+        }
+    }
     match plan {
         Plan::FileLoad(load) => check_file_load(load, facts),
         Plan::FileUnload { flags, .. } => file_flags(*flags, facts),
@@ -1033,6 +1049,35 @@ pub fn crash_hotplug_flag(
     }
     crash_hotplug_size(facts)?;
     crash_hotplug_load_flag(facts, arch).map(Some)
+}
+
+/// With kexec handover on, the kernel hands memory over only to an image
+/// loaded with kexec_file_load (kho_fill_kimage() runs in the file loader
+/// alone), so a kexec_load image for `kexec -e` would boot without it.
+/// Crash loads are not concerned: a panic never goes through the reboot
+/// path that finalizes the handover (and LUO's sessions), and the kernel
+/// does not restrict crash images to the scratch areas either.
+pub fn kexec_handover_allows_kexec_load(target: Target, facts: &Facts) -> Result<(), Rejection> {
+    let kho = &facts.kexec_handover;
+    if target != Target::Normal || !kho.is_on() {
+        return Ok(());
+    }
+    let luo = if kho.liveupdate.on == Some(true) {
+        format!(
+            ", nor the sessions preserved through {}",
+            path::LIVEUPDATE_DEV
+        )
+    } else {
+        String::new()
+    };
+    Err(model(
+        Errno::EINVAL,
+        Rule::KexecHandover,
+        format!(
+            "kexec handover is on ({}): the kernel hands its preserved memory over only to a kernel loaded with kexec_file_load, so one loaded with kexec_load would not receive it{luo}; load with -s (or -a, the default), or pass --skip-preflight to load it this way anyway",
+            kho.on_evidence.as_deref().unwrap_or("kho=on")
+        ),
+    ))
 }
 
 fn release_or_unknown(facts: &Facts) -> &str {
