@@ -1417,7 +1417,8 @@ fn kexec_handover_on_is_shown_and_keeps_loads_on_kexec_file_load() {
     let mut host = kho_host();
     let r = kexec(&mut host, &["-S"]);
     assert!(
-        r.out.contains("Kexec handover:     on (/sys/kernel/debug/kho exists")
+        r.out
+            .contains("Kexec handover:     on (/sys/kernel/debug/kho exists")
             && r.out.contains("scratch areas 0x1000000-0x4ffffff (64 MiB)"),
         "{}",
         r.out
@@ -1431,11 +1432,18 @@ fn kexec_handover_on_is_shown_and_keeps_loads_on_kexec_file_load() {
     assert_eq!(r.code, EXIT_FAILED, "{}", r.err);
     let v: Value = serde_json::from_str(r.out.trim()).unwrap();
     assert_eq!(
-        (v["errno"].as_str(), v["rule"].as_str(), v["source"].as_str()),
+        (
+            v["errno"].as_str(),
+            v["rule"].as_str(),
+            v["source"].as_str()
+        ),
         (Some("EINVAL"), Some("kexec-handover"), Some("model"))
     );
     assert!(host.calls.is_empty(), "{:?}", host.calls);
-    let r = kexec(&mut host, &["--skip-preflight", "-c", "-l", &d.path("vmlinuz")]);
+    let r = kexec(
+        &mut host,
+        &["--skip-preflight", "-c", "-l", &d.path("vmlinuz")],
+    );
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(matches!(host.calls.as_slice(), [Call::Load { .. }]));
 
@@ -1445,7 +1453,8 @@ fn kexec_handover_on_is_shown_and_keeps_loads_on_kexec_file_load() {
     assert_eq!(r.code, EXIT_FAILED, "{}", r.err);
     assert!(matches!(host.calls.as_slice(), [Call::FileLoad { .. }]));
     assert!(
-        r.err.contains("no kexec_load fallback: kexec handover is on")
+        r.err
+            .contains("no kexec_load fallback: kexec handover is on")
             && r.err.contains("the kexec_load fallback was not tried"),
         "{}",
         r.err

@@ -1223,6 +1223,18 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
         ),
         Errno::EADDRNOTAVAIL => (Rule::NoRoom, match target {
             Target::Crash => format!("the crash kernel does not fit where it must go: the Crash kernel region is {} (reserve more with crashkernel=)", human_size(facts.crash_region_size())),
+            // With KHO on, the kernel places a kernel for kexec -e only in
+            // the scratch areas (kho_locate_mem_hole()).
+            Target::Normal if facts.kexec_handover.is_on() => format!(
+                "the kernel found no free memory hole for a segment: with kexec handover on it places them only in KHO's scratch areas ({}), which kho_scratch= on the running kernel's command line sizes",
+                match &facts.kexec_handover.scratch {
+                    Some(areas) => format!(
+                        "{} in all",
+                        human_size(areas.iter().map(|r| r.size()).sum())
+                    ),
+                    None => format!("{} cannot be read", path::KHO_SCRATCH_LEN),
+                }
+            ),
             Target::Normal => "the kernel found no free memory hole for a segment".to_string(),
         }),
         Errno::EINVAL if matches!(plan, Plan::FileLoad(f) if f.cmdline_bytes().last() != Some(&0)) => (
@@ -2898,5 +2910,35 @@ mod file_golden {
         let facts = hotplug_facts("6.12.0", Some(4096));
         let flag = crash_hotplug_load_flag(&facts, KexecArch::X86_64).unwrap();
         assert!(load_flags_known(KexecFlags(KEXEC_ON_CRASH.0 | flag.0), &facts).is_ok());
+    }
+
+    /// The kernel's EADDRNOTAVAIL for a kexec -e kernel while KHO is on
+    /// points at the scratch areas, which alone take its segments.
+    #[test]
+    fn no_room_with_kexec_handover_on_names_the_scratch_areas() {
+        let f = crate::testing::bzimage64_sample();
+        let dir = std::env::temp_dir().join(format!("kexec-rules-kho-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kernel = dir.join("vmlinuz");
+        std::fs::write(&kernel, &f).unwrap();
+        let load = FileLoad::open(Target::Normal, &kernel, None, b"\0".to_vec(), FileFlags(0));
+        let plan = Plan::FileLoad(load.unwrap());
+        let mut facts = Facts::default();
+        let r = explain(Errno::EADDRNOTAVAIL, &plan, &facts);
+        assert_eq!(
+            r.reason,
+            "the kernel found no free memory hole for a segment"
+        );
+        facts.kexec_handover.on = Some(true);
+        facts.kexec_handover.scratch = Some(vec![Range::new(0x100_0000, 0x300_0000)]);
+        let r = explain(Errno::EADDRNOTAVAIL, &plan, &facts);
+        assert_eq!(r.rule, Rule::NoRoom);
+        assert!(
+            r.reason
+                .contains("only in KHO's scratch areas (32 MiB in all), which kho_scratch="),
+            "{}",
+            r.reason
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
