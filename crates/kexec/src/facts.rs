@@ -464,6 +464,12 @@ impl Facts {
             facts.cmdline.as_deref(),
             facts.kernel_version(),
         );
+        if let (Some(false), Some(why)) = (
+            facts.kexec_file_load_support.built,
+            facts.kexec_file_load_support.evidence.clone(),
+        ) {
+            facts.kexec_handover.without_kexec_file_load(&why);
+        }
         facts
     }
 

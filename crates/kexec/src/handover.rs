@@ -306,6 +306,24 @@ impl Handover {
         }
     }
 
+    /// A kernel without kexec_file_load has no KHO either
+    /// (CONFIG_KEXEC_HANDOVER selects CONFIG_KEXEC_FILE), nor LUO (which
+    /// needs KHO). Facts that show KHO there win over this.
+    pub fn without_kexec_file_load(&mut self, why: &str) {
+        let evidence =
+            format!("kexec handover needs kexec_file_load, which this kernel lacks: {why}");
+        if self.built.built.is_none() {
+            self.built = Support::known(false, evidence.clone());
+            self.on = Some(false);
+            self.on_evidence = Some(evidence.clone());
+        }
+        if self.liveupdate.built.built.is_none() {
+            self.liveupdate.built = Support::known(false, evidence.clone());
+            self.liveupdate.on = Some(false);
+            self.liveupdate.on_evidence = Some(evidence);
+        }
+    }
+
     /// Whether KHO is known to be on: then only kexec_file_load hands its
     /// memory over to a kernel loaded for `kexec -e`.
     pub fn is_on(&self) -> bool {
@@ -368,6 +386,10 @@ impl Liveupdate {
                 };
                 (Some(false), Some(why))
             }
+            (None, _) if kho_on == Some(false) => (
+                Some(false),
+                Some("KHO is off, and LUO turns itself off without it".to_string()),
+            ),
             (None, _) => (None, Some(format!("{} cannot be listed", path::DEV))),
         };
         Liveupdate {
@@ -471,6 +493,14 @@ mod tests {
         assert_eq!((h.built.built, h.on), (None, None));
         assert!(h.on_evidence.unwrap().contains("unknown"));
         // An old kernel has none, whatever the command line says.
+        let mut h = Handover::gather(&host, None, Some(b"kho=on"), v);
+        h.without_kexec_file_load("CONFIG_KEXEC_FILE is not set in /boot/config-x");
+        assert_eq!((h.built.built, h.on), (Some(false), Some(false)));
+        assert_eq!(h.liveupdate.built.built, Some(false));
+        assert!(h
+            .on_evidence
+            .unwrap()
+            .ends_with("lacks: CONFIG_KEXEC_FILE is not set in /boot/config-x"));
         let h = Handover::gather(&host, None, Some(b"kho=on"), Some((6, 12)));
         assert_eq!((h.built.built, h.on), (Some(false), Some(false)));
         assert_eq!(
@@ -534,6 +564,14 @@ mod tests {
             "{:?}",
             h.liveupdate.on_evidence
         );
+        // Built, KHO off, /dev not listable: off all the same.
+        let h = Handover::gather(
+            &FakeHost::typical(),
+            Some(&c),
+            Some(b"kho=off"),
+            Some((6, 19)),
+        );
+        assert_eq!(h.liveupdate.on, Some(false));
         // Built, nothing listable: unknown.
         let host = FakeHost::typical();
         let h = Handover::gather(&host, Some(&c), Some(b"kho=on"), Some((6, 19)));
