@@ -57,7 +57,8 @@ pub mod path {
     pub const KHO_SCRATCH_PHYS: &str = "/sys/kernel/debug/kho/out/scratch_phys";
     /// The KHO scratch areas' lengths, in the same order.
     pub const KHO_SCRATCH_LEN: &str = "/sys/kernel/debug/kho/out/scratch_len";
-    /// 6.16 only: 1 once the KHO state is finalized for the next kernel.
+    /// The first KHO kernels (6.16) only: 1 once the KHO state is
+    /// finalized for the next kernel; mainline dropped the file.
     pub const KHO_FINALIZE: &str = "/sys/kernel/debug/kho/out/finalize";
     /// Device nodes: /dev/liveupdate is looked for in its listing.
     pub const DEV: &str = "/dev";

@@ -16,8 +16,9 @@
 //! - debugfs (`CONFIG_KEXEC_HANDOVER_DEBUGFS`, default with KHO):
 //!   /sys/kernel/debug/kho exists only when KHO is on (kho_init returns
 //!   early otherwise); out/scratch_phys and out/scratch_len list the
-//!   scratch areas one hex number a line; 6.16 also has out/finalize
-//!   (0 or 1), which later kernels dropped (kexec -e finalizes).
+//!   scratch areas one hex number a line; the first KHO kernels (6.16)
+//!   also have out/finalize (0 or 1), which mainline has since dropped
+//!   (kexec -e finalizes).
 //! - LUO: `CONFIG_LIVEUPDATE` (needs KHO), `liveupdate=` (kstrtobool, off by
 //!   default), and /dev/liveupdate, registered only when LUO is on (which
 //!   needs KHO on too).
@@ -68,7 +69,7 @@ pub struct Liveupdate {
     pub device: Option<bool>,
 }
 
-/// The kernel's `kstrtobool` for the words every kernel since 5.19 takes:
+/// The kernel's `kstrtobool` for the words every kernel with KHO takes:
 /// y/Y/t/T/1 and "on" are true, n/N/f/F/0 and "off" false (only the first
 /// character counts, two for o...). None for anything else, including e/d
 /// ("enable"/"disable"), which only the newest kernels take.
