@@ -113,7 +113,7 @@ impl HandoverStatus {
                 };
                 let finalize = match h.finalized {
                     Some(false) => format!(
-                        "; {} is 0: this kernel hands over only a finalized state, so write 1 to it before kexec -e",
+                        "; {} is 0: not finalized yet (Linux 6.16 hands over only a finalized state: write 1 to it before kexec -e; later kernels finalize in kexec -e)",
                         path::KHO_FINALIZE
                     ),
                     _ => String::new(),
