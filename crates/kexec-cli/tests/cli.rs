@@ -1393,3 +1393,70 @@ fn a_segment_past_the_top_of_memory_is_printed_and_refused_truly() {
     assert!(!r.out.contains("0xffffffffffffffff"), "{}", r.out);
     assert!(host.calls.is_empty());
 }
+
+/// Kexec handover on (a 6.18 kernel built with it, booted with kho=on, as
+/// root so debugfs shows the scratch areas): -S says so; -c is refused
+/// before any call with rule kexec-handover unless --skip-preflight; -a
+/// loads with kexec_file_load and makes no kexec_load fallback, and -d says
+/// why.
+#[test]
+fn kexec_handover_on_is_shown_and_keeps_loads_on_kexec_file_load() {
+    let d = Dir::new("kho");
+    let kho_host = || {
+        let mut host = FakeHost::typical();
+        host.set("/proc/sys/kernel/osrelease", "6.18.0\n");
+        host.set(
+            "/boot/config-6.18.0",
+            "CONFIG_KEXEC=y\nCONFIG_KEXEC_FILE=y\nCONFIG_KEXEC_HANDOVER=y\n",
+        );
+        host.set("/proc/cmdline", "root=/dev/vda1 crashkernel=256M kho=on\n");
+        host.set("/sys/kernel/debug/kho/out/scratch_phys", "0x1000000\n");
+        host.set("/sys/kernel/debug/kho/out/scratch_len", "0x4000000\n");
+        host
+    };
+    let mut host = kho_host();
+    let r = kexec(&mut host, &["-S"]);
+    assert!(
+        r.out
+            .contains("Kexec handover:     on (/sys/kernel/debug/kho exists")
+            && r.out.contains("scratch areas 0x1000000-0x4ffffff (64 MiB)"),
+        "{}",
+        r.out
+    );
+    let r = kexec(&mut host, &["-S", "--json"]);
+    let v: Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(v["kexec_handover"]["state"], "on");
+    assert_eq!(v["kexec_handover"]["scratch"][0]["end"], 0x500_0000);
+
+    let r = kexec(&mut host, &["--json", "-c", "-l", &d.path("vmlinuz")]);
+    assert_eq!(r.code, EXIT_FAILED, "{}", r.err);
+    let v: Value = serde_json::from_str(r.out.trim()).unwrap();
+    assert_eq!(
+        (
+            v["errno"].as_str(),
+            v["rule"].as_str(),
+            v["source"].as_str()
+        ),
+        (Some("EINVAL"), Some("kexec-handover"), Some("model"))
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+    let r = kexec(
+        &mut host,
+        &["--skip-preflight", "-c", "-l", &d.path("vmlinuz")],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(matches!(host.calls.as_slice(), [Call::Load { .. }]));
+
+    let mut host = kho_host();
+    host.load_results.push_back(Err(Errno::ENOEXEC));
+    let r = kexec(&mut host, &["-d", "-l", &d.path("vmlinuz")]);
+    assert_eq!(r.code, EXIT_FAILED, "{}", r.err);
+    assert!(matches!(host.calls.as_slice(), [Call::FileLoad { .. }]));
+    assert!(
+        r.err
+            .contains("no kexec_load fallback: kexec handover is on")
+            && r.err.contains("the kexec_load fallback was not tried"),
+        "{}",
+        r.err
+    );
+}

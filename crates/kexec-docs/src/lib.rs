@@ -433,6 +433,19 @@ fn description() -> Roff {
     );
     para(
         &mut roff,
+        "Kexec handover (KHO, Linux 6.16 and later, CONFIG_KEXEC_HANDOVER; on with *kho=on* on \
+         the kernel command line, or by default with CONFIG_KEXEC_HANDOVER_ENABLE_DEFAULT) hands \
+         memory of the running kernel over to the next one. The kernel adds the handover to a \
+         kernel loaded with *kexec_file_load* only, so while it is on the default *-a* makes no \
+         *kexec_load* fallback, and *-c* for a kernel for *-e* is refused before the call (rule \
+         kexec-handover, EINVAL; *--skip-preflight* loads it anyway, without the handover). \
+         Crash kernels are not concerned. The Live Update Orchestrator (Linux 6.19 and later, \
+         /dev/liveupdate, on with *liveupdate=on*) preserves its sessions the same way; the \
+         program holding them must keep them open until *kexec -e*. *-S* shows both, with \
+         KHO's scratch areas when debugfs can be read.",
+    );
+    para(
+        &mut roff,
         "Loading, unloading and executing need the CAP_SYS_BOOT capability; *--dry-run*, *-S* \
          and *--print-ckr-size* do not.",
     );
@@ -530,7 +543,7 @@ fn files() -> Roff {
     section(&mut roff, "FILES");
     let config = "/boot/config-{release}";
     let shutdown = ["/sbin/shutdown", "/etc/shutdown", "/bin/shutdown"];
-    let entries: [(&[&str], &str); 16] = [
+    let entries: [(&[&str], &str); 17] = [
         (
             &[path::KEXEC_LOADED],
             "1 when a kernel is loaded for *kexec -e* (*-S*, *-e*).",
@@ -608,6 +621,17 @@ fn files() -> Roff {
             "Crash hotplug (Linux 6.6 and later): the size *--hotplug* gives the ELF core \
              header, and whether the loaded crash kernel is updated in place on CPU and memory \
              hotplug (*-S*).",
+        ),
+        (
+            &[
+                path::KHO_SCRATCH_PHYS,
+                path::KHO_SCRATCH_LEN,
+                path::KHO_FINALIZE,
+                path::LIVEUPDATE_DEV,
+            ],
+            "Kexec handover (Linux 6.16 and later; debugfs, root only, there only with it on): \
+             its scratch areas and, on 6.16, whether its state is finalized; the Live Update \
+             Orchestrator's device, there only with it on (*-S*).",
         ),
         (
             &[RECORD_PATH],

@@ -51,6 +51,19 @@ pub mod path {
     pub const CPU_CRASH_HOTPLUG: &str = "/sys/devices/system/cpu/crash_hotplug";
     /// 1 when the loaded crash kernel is updated in place on memory hotplug.
     pub const MEMORY_CRASH_HOTPLUG: &str = "/sys/devices/system/memory/crash_hotplug";
+    /// Kexec handover's debugfs directory: there only with KHO on (root only).
+    pub const KHO_DEBUGFS: &str = "/sys/kernel/debug/kho";
+    /// The KHO scratch areas' start addresses, one hex number a line.
+    pub const KHO_SCRATCH_PHYS: &str = "/sys/kernel/debug/kho/out/scratch_phys";
+    /// The KHO scratch areas' lengths, in the same order.
+    pub const KHO_SCRATCH_LEN: &str = "/sys/kernel/debug/kho/out/scratch_len";
+    /// The first KHO kernels (6.16) only: 1 once the KHO state is
+    /// finalized for the next kernel; mainline dropped the file.
+    pub const KHO_FINALIZE: &str = "/sys/kernel/debug/kho/out/finalize";
+    /// Device nodes: /dev/liveupdate is looked for in its listing.
+    pub const DEV: &str = "/dev";
+    /// The Live Update Orchestrator's device, there only with LUO on.
+    pub const LIVEUPDATE_DEV: &str = "/dev/liveupdate";
 }
 
 /// CAP_SYS_BOOT's bit in the capability sets (include/uapi/linux/capability.h).
@@ -113,6 +126,9 @@ pub struct Facts {
     pub cpu_crash_hotplug: Option<bool>,
     /// /sys/devices/system/memory/crash_hotplug, the same for memory.
     pub memory_crash_hotplug: Option<bool>,
+    /// Kexec handover and the Live Update Orchestrator: built in, on, and
+    /// KHO's scratch areas.
+    pub kexec_handover: crate::handover::Handover,
 }
 
 /// Whether the running kernel has one of the kexec system calls, and the
@@ -126,7 +142,7 @@ pub struct Support {
 }
 
 impl Support {
-    fn known(built: bool, evidence: String) -> Support {
+    pub(crate) fn known(built: bool, evidence: String) -> Support {
         Support {
             built: Some(built),
             evidence: Some(evidence),
@@ -187,7 +203,7 @@ fn kernel_config(host: &dyn Host, release: &str) -> Option<(String, String)> {
 }
 
 /// "CONFIG_X=y" or "=m": built; "# CONFIG_X is not set": not; no line: unknown.
-fn config_value(config: &str, option: &str) -> Option<bool> {
+pub(crate) fn config_value(config: &str, option: &str) -> Option<bool> {
     config.lines().find_map(|line| {
         let unset = line.strip_prefix("# ").and_then(|l| l.strip_prefix(option));
         if unset == Some(" is not set") {
@@ -430,6 +446,7 @@ impl Facts {
                 .map(|n| n as u64),
             cpu_crash_hotplug: flag_file(host, path::CPU_CRASH_HOTPLUG),
             memory_crash_hotplug: flag_file(host, path::MEMORY_CRASH_HOTPLUG),
+            kexec_handover: Default::default(),
         };
         facts.crashkernel_cma = facts
             .cmdline
@@ -442,6 +459,18 @@ impl Facts {
             .map(|(config, _)| config.lines().any(|l| l == "CONFIG_KEXEC_JUMP=y"));
         [facts.kexec_load_support, facts.kexec_file_load_support] =
             syscall_support(host, config.as_ref());
+        facts.kexec_handover = crate::handover::Handover::gather(
+            host,
+            config.as_ref(),
+            facts.cmdline.as_deref(),
+            facts.kernel_version(),
+        );
+        if let (Some(false), Some(why)) = (
+            facts.kexec_file_load_support.built,
+            facts.kexec_file_load_support.evidence.clone(),
+        ) {
+            facts.kexec_handover.without_kexec_file_load(&why);
+        }
         facts
     }
 

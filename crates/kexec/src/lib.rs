@@ -99,6 +99,7 @@ pub mod crash_journal;
 pub mod exec;
 pub mod facts;
 pub mod fdt;
+pub mod handover;
 pub mod hex;
 pub mod image;
 pub mod kmsg;

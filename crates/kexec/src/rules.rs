@@ -123,6 +123,11 @@ pub enum Rule {
     /// crash kernel in place (no /sys/kernel/crash_elfcorehdr_size, or
     /// kexec_load without the architecture's hotplug flag).
     NoCrashHotplug,
+    /// Ours: kexec_load of a kernel for `kexec -e` while kexec handover is
+    /// on. The kernel would take it, but only kexec_file_load images get
+    /// the handover data, so the next kernel would boot without the memory
+    /// handed over. Reported as EINVAL; `--skip-preflight` overrides it.
+    KexecHandover,
 }
 
 /// Whether the model predicted the rejection or the kernel returned it.
@@ -175,6 +180,9 @@ impl fmt::Display for Rejection {
             (Source::Model, Rule::LastCrashLoad) => {
                 "kexec refuses it: a failure could not be undone; reported as"
             }
+            (Source::Model, Rule::KexecHandover) => {
+                "kexec refuses it: the kernel would take it and lose the handover; reported as"
+            }
             (Source::Model, _) => "the kernel would refuse it with",
             (Source::Kernel, _) => "the kernel refused it with",
             (Source::Usage, _) => "a usage error:",
@@ -223,6 +231,14 @@ pub fn file_flags_accepted(version: Option<(u32, u32)>) -> FileFlags {
 pub fn check(plan: &Plan, facts: &Facts) -> Result<(), Rejection> {
     syscall_built(plan.syscall(), facts)?;
     permission(plan.syscall(), plan.target(), plan.is_unload(), facts)?;
+    if let Plan::Load {
+        target, segments, ..
+    } = plan
+    {
+        if !segments.is_empty() {
+            kexec_handover_allows_kexec_load(*target, facts)?;
+        }
+    }
     match plan {
         Plan::FileLoad(load) => check_file_load(load, facts),
         Plan::FileUnload { flags, .. } => file_flags(*flags, facts),
@@ -1035,6 +1051,35 @@ pub fn crash_hotplug_flag(
     crash_hotplug_load_flag(facts, arch).map(Some)
 }
 
+/// With kexec handover on, the kernel hands memory over only to an image
+/// loaded with kexec_file_load (kho_fill_kimage() runs in the file loader
+/// alone), so a kexec_load image for `kexec -e` would boot without it.
+/// Crash loads are not concerned: a panic never goes through the reboot
+/// path that finalizes the handover (and LUO's sessions), and the kernel
+/// does not restrict crash images to the scratch areas either.
+pub fn kexec_handover_allows_kexec_load(target: Target, facts: &Facts) -> Result<(), Rejection> {
+    let kho = &facts.kexec_handover;
+    if target != Target::Normal || !kho.is_on() {
+        return Ok(());
+    }
+    let luo = if kho.liveupdate.on == Some(true) {
+        format!(
+            ", nor the sessions preserved through {}",
+            path::LIVEUPDATE_DEV
+        )
+    } else {
+        String::new()
+    };
+    Err(model(
+        Errno::EINVAL,
+        Rule::KexecHandover,
+        format!(
+            "kexec handover is on ({}): the kernel hands its preserved memory over only to a kernel loaded with kexec_file_load, so one loaded with kexec_load would not receive it{luo}; load with -s (or -a, the default), or pass --skip-preflight to load it this way anyway",
+            kho.on_evidence.as_deref().unwrap_or("kho=on")
+        ),
+    ))
+}
+
 fn release_or_unknown(facts: &Facts) -> &str {
     if facts.kernel_release.is_empty() {
         "(release unknown)"
@@ -1178,6 +1223,18 @@ pub fn explain(errno: Errno, plan: &Plan, facts: &Facts) -> Rejection {
         ),
         Errno::EADDRNOTAVAIL => (Rule::NoRoom, match target {
             Target::Crash => format!("the crash kernel does not fit where it must go: the Crash kernel region is {} (reserve more with crashkernel=)", human_size(facts.crash_region_size())),
+            // With KHO on, the kernel places a kernel for kexec -e only in
+            // the scratch areas (kho_locate_mem_hole()).
+            Target::Normal if facts.kexec_handover.is_on() => format!(
+                "the kernel found no free memory hole for a segment: with kexec handover on it places them only in KHO's scratch areas ({}), which kho_scratch= on the running kernel's command line sizes",
+                match &facts.kexec_handover.scratch {
+                    Some(areas) => format!(
+                        "{} in all",
+                        human_size(areas.iter().map(|r| r.size()).sum())
+                    ),
+                    None => format!("{} cannot be read", path::KHO_SCRATCH_LEN),
+                }
+            ),
             Target::Normal => "the kernel found no free memory hole for a segment".to_string(),
         }),
         Errno::EINVAL if matches!(plan, Plan::FileLoad(f) if f.cmdline_bytes().last() != Some(&0)) => (
@@ -2853,5 +2910,35 @@ mod file_golden {
         let facts = hotplug_facts("6.12.0", Some(4096));
         let flag = crash_hotplug_load_flag(&facts, KexecArch::X86_64).unwrap();
         assert!(load_flags_known(KexecFlags(KEXEC_ON_CRASH.0 | flag.0), &facts).is_ok());
+    }
+
+    /// The kernel's EADDRNOTAVAIL for a kexec -e kernel while KHO is on
+    /// points at the scratch areas, which alone take its segments.
+    #[test]
+    fn no_room_with_kexec_handover_on_names_the_scratch_areas() {
+        let f = crate::testing::bzimage64_sample();
+        let dir = std::env::temp_dir().join(format!("kexec-rules-kho-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kernel = dir.join("vmlinuz");
+        std::fs::write(&kernel, &f).unwrap();
+        let load = FileLoad::open(Target::Normal, &kernel, None, b"\0".to_vec(), FileFlags(0));
+        let plan = Plan::FileLoad(load.unwrap());
+        let mut facts = Facts::default();
+        let r = explain(Errno::EADDRNOTAVAIL, &plan, &facts);
+        assert_eq!(
+            r.reason,
+            "the kernel found no free memory hole for a segment"
+        );
+        facts.kexec_handover.on = Some(true);
+        facts.kexec_handover.scratch = Some(vec![Range::new(0x100_0000, 0x300_0000)]);
+        let r = explain(Errno::EADDRNOTAVAIL, &plan, &facts);
+        assert_eq!(r.rule, Rule::NoRoom);
+        assert!(
+            r.reason
+                .contains("only in KHO's scratch areas (32 MiB in all), which kho_scratch="),
+            "{}",
+            r.reason
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -32,6 +32,139 @@ pub struct Status {
     /// The running kernel's release when it predates `crashkernel=…,cma`
     /// and so ignores the words above; null otherwise.
     pub crashkernel_cma_ignored_by: Option<String>,
+    /// Kexec handover (Linux 6.16+).
+    pub kexec_handover: HandoverStatus,
+    /// The Live Update Orchestrator (Linux 6.19+).
+    pub liveupdate: LiveupdateStatus,
+}
+
+/// Kexec handover as `--status` reports it.
+#[derive(Debug, Serialize)]
+pub struct HandoverStatus {
+    /// "on", "off" (built in), "unsupported" (not built in) or "unknown".
+    pub state: &'static str,
+    /// The `kho=` word of /proc/cmdline the kernel acts on.
+    pub cmdline: Option<String>,
+    /// The `kho_scratch=` word, as given.
+    pub scratch_param: Option<String>,
+    /// KHO's scratch areas; null when debugfs cannot be read.
+    pub scratch: Option<Vec<Range>>,
+    /// Linux 6.16's /sys/kernel/debug/kho/out/finalize; null elsewhere.
+    pub finalized: Option<bool>,
+    /// The state for people: the facts behind it and what it means for loads.
+    pub explanation: String,
+}
+
+/// The Live Update Orchestrator as `--status` reports it.
+#[derive(Debug, Serialize)]
+pub struct LiveupdateStatus {
+    /// "on" (/dev/liveupdate is there), "off", "unsupported" or "unknown".
+    pub state: &'static str,
+    /// Whether /dev/liveupdate exists; null when /dev cannot be listed.
+    pub device: Option<bool>,
+    /// The state for people.
+    pub explanation: String,
+}
+
+fn state_word(built: Option<bool>, on: Option<bool>) -> &'static str {
+    match (built, on) {
+        (Some(false), _) => "unsupported",
+        (_, Some(true)) => "on",
+        (_, Some(false)) => "off",
+        _ => "unknown",
+    }
+}
+
+impl HandoverStatus {
+    /// The handover state from the facts.
+    pub fn from_facts(facts: &Facts) -> HandoverStatus {
+        let h = &facts.kexec_handover;
+        let state = state_word(h.built.built, h.on);
+        let evidence = h.on_evidence.clone().or(h.built.evidence.clone());
+        let explanation = match state {
+            "unsupported" => format!(
+                "not built into Linux {} ({})",
+                if facts.kernel_release.is_empty() {
+                    "(release unknown)"
+                } else {
+                    &facts.kernel_release
+                },
+                evidence.unwrap_or_default()
+            ),
+            "off" => format!(
+                "built in, off ({}): boot with kho=on to hand memory over to the next kernel",
+                evidence.unwrap_or_default()
+            ),
+            "on" => {
+                let scratch = match &h.scratch {
+                    Some(areas) if !areas.is_empty() => format!(
+                        "scratch areas {}",
+                        areas
+                            .iter()
+                            .map(|r| format!("{r} ({})", human_size(r.size())))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Some(_) => format!("no scratch areas in {}", path::KHO_SCRATCH_PHYS),
+                    None => format!(
+                        "scratch areas unknown ({} cannot be read)",
+                        path::KHO_SCRATCH_PHYS
+                    ),
+                };
+                let finalize = match h.finalized {
+                    Some(false) => format!(
+                        "; {} is 0: not finalized yet (Linux 6.16 hands over only a finalized state: write 1 to it before kexec -e; later kernels finalize in kexec -e)",
+                        path::KHO_FINALIZE
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    "on ({}); {scratch}; memory is handed over only to a kernel loaded with kexec_file_load (-s; -a uses it without the kexec_load fallback){finalize}",
+                    evidence.unwrap_or_default()
+                )
+            }
+            _ => format!(
+                "unknown ({})",
+                evidence.unwrap_or_else(|| {
+                    "neither the kernel's config nor its debugfs shows CONFIG_KEXEC_HANDOVER".into()
+                })
+            ),
+        };
+        HandoverStatus {
+            state,
+            cmdline: h.cmdline_word.clone(),
+            scratch_param: h.scratch_param.clone(),
+            scratch: h.scratch.clone(),
+            finalized: h.finalized,
+            explanation,
+        }
+    }
+}
+
+impl LiveupdateStatus {
+    /// The LUO state from the facts.
+    pub fn from_facts(facts: &Facts) -> LiveupdateStatus {
+        let l = &facts.kexec_handover.liveupdate;
+        let state = state_word(l.built.built, l.on);
+        let evidence = l
+            .on_evidence
+            .clone()
+            .or(l.built.evidence.clone())
+            .unwrap_or_default();
+        let explanation = match state {
+            "unsupported" => format!("not built in ({evidence})"),
+            "on" => format!(
+                "on ({evidence}): sessions reach the next kernel through a kexec_file_load (-s) image and a kexec -e made while their agent holds them open"
+            ),
+            "off" => format!("off ({evidence})"),
+            _ => format!("unknown ({evidence})"),
+        };
+        LiveupdateStatus {
+            state,
+            device: l.device,
+            explanation,
+        }
+    }
 }
 
 /// Crash hotplug: whether the kernel updates a loaded crash kernel's
@@ -168,6 +301,8 @@ impl Status {
             crashkernel_cma_ignored_by: (facts.crashkernel_cma_in_effect().is_empty()
                 && !facts.crashkernel_cma.is_empty())
             .then(|| facts.kernel_release.clone()),
+            kexec_handover: HandoverStatus::from_facts(facts),
+            liveupdate: LiveupdateStatus::from_facts(facts),
         }
     }
 
@@ -219,6 +354,10 @@ impl Status {
             self.crash_hotplug.explanation,
         );
         text.push_str(&self.describe_cma());
+        text.push_str(&format!(
+            "Kexec handover:     {}\nLive update:        {}\n",
+            self.kexec_handover.explanation, self.liveupdate.explanation
+        ));
         // Only a limit someone set is worth a line; -1 (the default) is none.
         for (name, limit, what) in [
             (
@@ -428,5 +567,129 @@ mod tests {
         assert_eq!(json["crashkernel_cma"][0], "crashkernel=256M,cma");
         assert_eq!(json["crash_cma_areas"], serde_json::json!(["crashkernel"]));
         assert_eq!(json["crashkernel_cma_ignored_by"], serde_json::Value::Null);
+    }
+
+    /// Kexec handover and LUO, in each state a kernel can be in.
+    #[test]
+    fn kexec_handover_and_liveupdate_are_reported() {
+        use crate::facts::path::{KHO_FINALIZE, KHO_SCRATCH_LEN, KHO_SCRATCH_PHYS, LIVEUPDATE_DEV};
+        let lines = |host: &FakeHost| {
+            let status = Status::from_facts(&Facts::gather(host));
+            let text = status.describe();
+            let pick = |p: &str| {
+                text.lines()
+                    .find(|l| l.starts_with(p))
+                    .unwrap_or_else(|| panic!("{text}"))
+                    .to_string()
+            };
+            (pick("Kexec handover:"), pick("Live update:"), status)
+        };
+        // 6.1: neither, by version.
+        let mut host = FakeHost::typical();
+        let (kho, luo, _) = lines(&host);
+        assert_eq!(
+            kho,
+            "Kexec handover:     not built into Linux 6.1.0-56-amd64 (Linux 6.1 predates kexec handover (6.16))"
+        );
+        assert!(
+            luo.contains("not built in (Linux 6.1 predates the Live Update Orchestrator (6.19))"),
+            "{luo}"
+        );
+        // Not built, by the config.
+        host.set("/proc/sys/kernel/osrelease", "6.18.0\n");
+        host.set(
+            "/boot/config-6.18.0",
+            "CONFIG_KEXEC_FILE=y\n# CONFIG_KEXEC_HANDOVER is not set\n",
+        );
+        let (kho, _, status) = lines(&host);
+        assert!(
+            kho.contains("(CONFIG_KEXEC_HANDOVER is not set in /boot/config-6.18.0)"),
+            "{kho}"
+        );
+        assert_eq!(status.kexec_handover.state, "unsupported");
+        // Built in, off.
+        host.set(
+            "/boot/config-6.18.0",
+            "CONFIG_KEXEC_FILE=y\nCONFIG_KEXEC_HANDOVER=y\n",
+        );
+        let (kho, _, status) = lines(&host);
+        assert_eq!(
+            kho,
+            "Kexec handover:     built in, off (no kho= in /proc/cmdline (off by default)): boot with kho=on to hand memory over to the next kernel"
+        );
+        assert_eq!(status.kexec_handover.state, "off");
+        // On, with its scratch areas (root reads debugfs); 6.16's finalize file.
+        host.set(
+            "/proc/cmdline",
+            "root=/dev/vda1 kho=on kho_scratch=16M,512M,256M\n",
+        );
+        host.set(KHO_SCRATCH_PHYS, "0x1000000\n0x100000000\n");
+        host.set(KHO_SCRATCH_LEN, "0x1000000\n0x20000000\n");
+        let (kho, _, status) = lines(&host);
+        assert!(
+            kho.starts_with("Kexec handover:     on (/sys/kernel/debug/kho exists")
+                && kho.contains(
+                    "scratch areas 0x1000000-0x1ffffff (16 MiB), 0x100000000-0x11fffffff (512 MiB)"
+                )
+                && kho.contains("only to a kernel loaded with kexec_file_load (-s")
+                && !kho.contains("finalize"),
+            "{kho}"
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["kexec_handover"]["state"], "on");
+        assert_eq!(json["kexec_handover"]["cmdline"], "kho=on");
+        assert_eq!(
+            json["kexec_handover"]["scratch_param"],
+            "kho_scratch=16M,512M,256M"
+        );
+        assert_eq!(
+            json["kexec_handover"]["scratch"][1]["start"],
+            0x1_0000_0000u64
+        );
+        assert_eq!(json["kexec_handover"]["finalized"], serde_json::Value::Null);
+        host.set(KHO_FINALIZE, "0\n");
+        let (kho, _, _) = lines(&host);
+        assert!(
+            kho.contains("/sys/kernel/debug/kho/out/finalize is 0: "),
+            "{kho}"
+        );
+        // On by the command line only (no root: debugfs unreadable).
+        let mut host = FakeHost::typical();
+        host.set("/proc/sys/kernel/osrelease", "6.19.2\n");
+        host.set(
+            "/boot/config-6.19.2",
+            "CONFIG_KEXEC_HANDOVER=y\nCONFIG_LIVEUPDATE=y\n",
+        );
+        host.set("/proc/cmdline", "kho=1 liveupdate=on\n");
+        host.set(LIVEUPDATE_DEV, "");
+        let (kho, luo, status) = lines(&host);
+        assert!(
+            kho.contains(
+                "on (/dev/liveupdate exists: LUO runs only with KHO on); scratch areas unknown"
+            ),
+            "{kho}"
+        );
+        assert!(
+            luo.starts_with("Live update:        on (/dev/liveupdate exists): sessions reach"),
+            "{luo}"
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["liveupdate"]["state"], "on");
+        assert_eq!(json["liveupdate"]["device"], true);
+        // LUO built but off: /dev listed without it.
+        host.unset(LIVEUPDATE_DEV);
+        host.set("/dev/null", "");
+        let (kho, luo, _) = lines(&host);
+        assert!(kho.contains("on (kho=1 in /proc/cmdline)"), "{kho}");
+        assert!(
+            luo.contains("off (/dev/liveupdate does not exist (liveupdate=on in /proc/cmdline))"),
+            "{luo}"
+        );
+        // Unknown without a config.
+        host.unset("/boot/config-6.19.2");
+        host.unset("/dev/null");
+        let (kho, luo, _) = lines(&host);
+        assert!(kho.contains("unknown (kho=1 in /proc/cmdline, but whether the kernel has CONFIG_KEXEC_HANDOVER is unknown)"), "{kho}");
+        assert!(luo.contains("unknown (/dev cannot be listed)"), "{luo}");
     }
 }

@@ -78,7 +78,14 @@ impl Run<'_> {
 
     /// -a: the file call first; on a refusal kexec-tools falls back on, kexec_load.
     pub(super) fn auto(&mut self, file: FileLoad, what: &str) -> Option<(Plan, String)> {
-        let first = "kexec_file_load (auto, the default: the file call first, kexec_load if the kernel cannot take the image that way)";
+        // With kexec handover on, only a kexec_file_load image gets the
+        // handed-over memory: a kexec_load fallback would boot without it.
+        let handover = self.handover_blocks_fallback();
+        let first = match &handover {
+            Some(why) => format!("kexec_file_load (auto): {why}, so no kexec_load fallback"),
+            None => "kexec_file_load (auto, the default: the file call first, kexec_load if the kernel cannot take the image that way)".to_string(),
+        };
+        let first = first.as_str();
         let file_plan = Plan::FileLoad(file);
         let skip = self.req.options.skip_preflight;
         let verdict = if skip {
@@ -110,6 +117,13 @@ impl Run<'_> {
             None
         };
         let limit_spent = limit_note.is_some();
+        let limit_note = match (&handover, limit_note) {
+            (Some(why), None) if falls_back(r.errno) => {
+                self.log(format!("no kexec_load fallback: {why}"));
+                Some(format!("{FALLBACK_NOT_TRIED}: {why}"))
+            }
+            (_, note) => note,
+        };
         let r = match limit_note {
             Some(note) => Rejection {
                 reason: format!("{}; {note}", r.reason),
@@ -120,6 +134,7 @@ impl Run<'_> {
         // No fallback either when the kernel lacks kexec_load too.
         if !falls_back(r.errno)
             || limit_spent
+            || handover.is_some()
             || rules::syscall_built(Syscall::KexecLoad, self.facts).is_err()
         {
             if self.req.dry_run {
@@ -157,6 +172,20 @@ impl Run<'_> {
                 None
             }
         }
+    }
+
+    /// Why `-a` must not fall back to kexec_load: kexec handover is on and
+    /// this is a kernel for `kexec -e` (see
+    /// [`rules::kexec_handover_allows_kexec_load`]).
+    pub(super) fn handover_blocks_fallback(&self) -> Option<String> {
+        let kho = &self.facts.kexec_handover;
+        if self.target() != Target::Normal || !kho.is_on() {
+            return None;
+        }
+        Some(format!(
+            "kexec handover is on ({}), and only kexec_file_load hands the preserved memory over to the next kernel",
+            kho.on_evidence.as_deref().unwrap_or("kho=on")
+        ))
     }
 
     /// After a refused kexec_file_load, whether the load limit still allows

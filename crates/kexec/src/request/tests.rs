@@ -633,10 +633,7 @@ fn a_kexec_load_crash_kernel_is_warned_that_it_will_not_get_the_cma_areas() {
         request.syscall = syscall;
         let outcome = perform(&mut host, &request);
         assert!(outcome.result.is_ok(), "{:?}", outcome.result);
-        outcome
-            .warnings
-            .into_iter()
-            .find(|w| w.contains("CMA"))
+        outcome.warnings.into_iter().find(|w| w.contains("CMA"))
     };
     let warning = cma_note(Target::Crash, SyscallChoice::Load).expect("a warning about CMA");
     assert!(
@@ -646,4 +643,139 @@ fn a_kexec_load_crash_kernel_is_warned_that_it_will_not_get_the_cma_areas() {
     );
     assert_eq!(cma_note(Target::Crash, SyscallChoice::File), None);
     assert_eq!(cma_note(Target::Normal, SyscallChoice::Load), None);
+}
+
+/// A 6.18 kernel built with kexec handover, booted with `kho_word`.
+fn handover_host(kho_word: &str) -> FakeHost {
+    let mut host = FakeHost::typical();
+    host.set("/proc/sys/kernel/osrelease", "6.18.0\n");
+    host.set(
+        "/boot/config-6.18.0",
+        "CONFIG_KEXEC=y\nCONFIG_KEXEC_FILE=y\nCONFIG_KEXEC_HANDOVER=y\n",
+    );
+    host.set(
+        "/proc/cmdline",
+        &format!("root=/dev/vda1 crashkernel=256M {kho_word}\n"),
+    );
+    host
+}
+
+/// -a with kexec handover on: kexec_file_load, and never the kexec_load
+/// fallback, whose image would not get the handed-over memory; it says why.
+#[test]
+fn auto_never_falls_back_to_kexec_load_while_kexec_handover_is_on() {
+    let f = Files::new("kho-auto");
+    let mut host = handover_host("kho=on");
+    host.load_results.push_back(Err(Errno::ENOEXEC));
+    let outcome = perform(&mut host, &Request::load(Target::Normal, f.path("vmlinuz")));
+    let failure = failure(&outcome);
+    assert_eq!(failure.rejection.errno, Errno::ENOEXEC);
+    assert!(
+        failure.message.contains(
+            "the kexec_load fallback was not tried: kexec handover is on (kho=on in /proc/cmdline)"
+        ),
+        "{}",
+        failure.message
+    );
+    assert!(
+        matches!(host.calls[..], [Call::FileLoad { .. }]),
+        "{:?}",
+        host.calls
+    );
+    assert!(
+        outcome
+            .log
+            .iter()
+            .any(|l| l.starts_with("no kexec_load fallback: kexec handover is on")),
+        "{:?}",
+        outcome.log
+    );
+    // A load the kernel takes says why -a chose as it did.
+    let mut host = handover_host("kho=on");
+    let outcome = perform(&mut host, &Request::load(Target::Normal, f.path("vmlinuz")));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let why = outcome.syscall_choice.unwrap();
+    assert!(
+        why.starts_with("kexec_file_load (auto): kexec handover is on")
+            && why.ends_with("so no kexec_load fallback"),
+        "{why}"
+    );
+    // With it off, the fallback as always.
+    let mut host = handover_host("kho=off");
+    host.load_results.push_back(Err(Errno::ENOEXEC));
+    let outcome = perform(&mut host, &Request::load(Target::Normal, f.path("vmlinuz")));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert_eq!(host.calls.len(), 2, "{:?}", host.calls);
+}
+
+/// -c with kexec handover on: refused before any call (our rule, EINVAL),
+/// for kernels for `kexec -e` only; --skip-preflight loads anyway; crash
+/// loads are not concerned; with KHO off nothing changes.
+#[test]
+fn kexec_load_is_refused_while_kexec_handover_is_on() {
+    let f = Files::new("kho-load");
+    let mut request = Request::load(Target::Normal, f.path("vmlinuz"));
+    request.syscall = SyscallChoice::Load;
+    let mut host = handover_host("kho=y");
+    let outcome = perform(&mut host, &request);
+    let failure = failure(&outcome);
+    assert_eq!(
+        (
+            failure.rejection.errno,
+            failure.rejection.rule,
+            failure.rejection.source
+        ),
+        (Errno::EINVAL, Rule::KexecHandover, Source::Model)
+    );
+    assert!(
+        failure
+            .rejection
+            .reason
+            .contains("kexec handover is on (kho=y in /proc/cmdline)")
+            && failure.rejection.reason.contains("would not receive it")
+            && failure.rejection.reason.contains("--skip-preflight"),
+        "{}",
+        failure.rejection.reason
+    );
+    assert!(
+        failure.message.contains(
+            "kexec refuses it: the kernel would take it and lose the handover; reported as EINVAL"
+        ),
+        "{}",
+        failure.message
+    );
+    assert!(host.calls.is_empty(), "{:?}", host.calls);
+    // A dry run gives the same verdict.
+    let mut dry = request.clone();
+    dry.dry_run = true;
+    let outcome = perform(&mut handover_host("kho=y"), &dry);
+    assert_eq!(failure_rule(&outcome), Rule::KexecHandover);
+    // An expert's override.
+    let mut forced = request.clone();
+    forced.options.skip_preflight = true;
+    let mut host = handover_host("kho=y");
+    let outcome = perform(&mut host, &forced);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(
+        matches!(host.calls[..], [Call::Load { .. }]),
+        "{:?}",
+        host.calls
+    );
+    // A crash kernel through kexec_load is not concerned.
+    let mut crash = request.clone();
+    crash.target = Target::Crash;
+    let mut host = handover_host("kho=y");
+    add_crash_files(&mut host);
+    let outcome = perform(&mut host, &crash);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    // KHO off (or not built): -c as always.
+    for word in ["kho=0", "quiet"] {
+        let mut host = handover_host(word);
+        let outcome = perform(&mut host, &request);
+        assert!(outcome.result.is_ok(), "{word}: {:?}", outcome.result);
+    }
+}
+
+fn failure_rule(outcome: &Outcome) -> Rule {
+    failure(outcome).rejection.rule
 }
