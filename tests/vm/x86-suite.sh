@@ -257,7 +257,7 @@ if [ "$x86" = 1 ]; then
     else
         EXPECTED+=(new-no-cma-errno new-no-cma-msg new-no-cma-before-call new-cma-ignored)
     fi
-    EXPECTED+=(new-no-cma-crash-kept)
+    EXPECTED+=(new-no-cma-crash-kept new-kho-status new-luo-status)
     # The limit sysctls came after 6.1 (kernel.md: 6.3, unverified); 6.12 has them.
     if release_at_least "$KREL" 6 3; then
         EXPECTED+=(new-limit-panic-reload new-limit-panic-counted new-limit-status
