@@ -299,7 +299,7 @@ impl Handover {
             scratch: scratch_areas(host),
             scratch_param: cmdline.and_then(scratch_word),
             finalized,
-            liveupdate: Liveupdate::gather(config, cmdline, version, device, on),
+            liveupdate: Liveupdate::gather(config, cmdline, version, device, on, &built),
             built,
             on,
             on_evidence,
@@ -339,6 +339,7 @@ impl Liveupdate {
         version: Option<(u32, u32)>,
         device: Option<bool>,
         kho_on: Option<bool>,
+        kho_built: &Support,
     ) -> Liveupdate {
         let dev = path::LIVEUPDATE_DEV;
         let source = config.map(|(_, s)| s.as_str()).unwrap_or_default();
@@ -359,6 +360,15 @@ impl Liveupdate {
                         "Linux {} predates the Live Update Orchestrator ({})",
                         version_text(v),
                         version_text(LIVEUPDATE_SINCE)
+                    ),
+                ),
+                // CONFIG_LIVEUPDATE depends on KHO: a config without KHO has
+                // no CONFIG_LIVEUPDATE line at all, not even "is not set".
+                _ if kho_built.built == Some(false) => Support::known(
+                    false,
+                    format!(
+                        "it needs kexec handover, which is not built in: {}",
+                        kho_built.evidence.as_deref().unwrap_or("unknown why")
                     ),
                 ),
                 _ => Support::default(),
@@ -533,6 +543,27 @@ mod tests {
         assert_eq!(
             (h.liveupdate.on, h.liveupdate.device),
             (Some(true), Some(true))
+        );
+    }
+
+    /// Debian unstable's 7.2 config: "# CONFIG_KEXEC_HANDOVER is not set"
+    /// and no CONFIG_LIVEUPDATE line at all (it depends on KHO), with /dev
+    /// listed: neither is built in, and LUO says it is for want of KHO.
+    #[test]
+    fn a_config_without_kho_has_no_luo_either() {
+        let mut host = FakeHost::typical();
+        host.set("/dev/null", "");
+        let c = config("CONFIG_KEXEC_FILE=y\n# CONFIG_KEXEC_HANDOVER is not set\n");
+        let h = Handover::gather(&host, Some(&c), Some(b"quiet"), Some((7, 2)));
+        assert_eq!(h.built.built, Some(false));
+        assert_eq!(
+            (h.liveupdate.built.built, h.liveupdate.on),
+            (Some(false), Some(false))
+        );
+        let why = h.liveupdate.built.evidence.unwrap();
+        assert!(
+            why.starts_with("it needs kexec handover, which is not built in: CONFIG_KEXEC_HANDOVER is not set in"),
+            "{why}"
         );
     }
 
