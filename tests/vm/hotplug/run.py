@@ -12,10 +12,12 @@ Environment: HP_QEMU_TIMEOUT (s, default 900), HP_SMP, HP_MEM, HP_MACHINE.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -71,16 +73,16 @@ def main():
     with open(log_path, "w", buffering=1) as log:
         log.write("HOST qemu: " + " ".join(cmd) + "\n")
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL)
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        # A guest that hangs silently prints no line to notice it by: a timer
+        # ends QEMU, which ends the loop below.
+        timer = threading.Timer(timeout, os.killpg, (p.pid, signal.SIGKILL))
+        timer.start()
         q = None
         for raw in p.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             now = time.monotonic() - start
             log.write(f"[{now:8.2f}] {line}\n")
-            if now > timeout:
-                log.write("HOST timeout, killing QEMU\n")
-                p.kill()
-                break
             if "HPREQ " not in line:
                 continue
             words = line.split("HPREQ ", 1)[1].split()
@@ -112,6 +114,9 @@ def main():
                 r = qmp(q, c)
                 log.write(f"HOST qmp {json.dumps(c)} -> {json.dumps(r)}\n")
         p.wait()
+        timer.cancel()
+        if time.monotonic() - start >= timeout:
+            log.write(f"HOST timeout: QEMU killed after {timeout:.0f}s\n")
         log.write(f"HOST qemu exit {p.returncode} after {time.monotonic() - start:.1f}s\n")
 
 
