@@ -152,7 +152,7 @@ ROWS=(
 )
 if [ "${#labels[@]}" -gt 0 ]; then
     echo "==> vm: x86_64 scenarios x kernels (checks passed, or failed/all)"
-    header=$(printf '%-54s' "scenario")
+    header=$(printf '%-64s' "scenario")
     for i in "${!labels[@]}"; do
         rel=$(basename "${kernels[$i]}" | sed 's/^vmlinuz-//')
         header+=$(printf ' | %-24s' "${labels[$i]} ${rel%-amd64}")
@@ -165,7 +165,7 @@ if [ "${#labels[@]}" -gt 0 ]; then
         [ -n "${listed[$r]:-}" ] || { ROWS+=("$r"); listed[$r]=1; }
     done < <(cat "$VM_OUT"/*/cells 2>/dev/null | cut -d'|' -f1)
     for r in "${ROWS[@]}"; do
-        line=$(printf '%-54s' "$r")
+        line=$(printf '%-64s' "$r")
         any=0
         for i in "${!labels[@]}"; do
             # (no formats job for most kernels: a missing cells file is no cell)
