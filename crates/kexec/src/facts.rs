@@ -312,7 +312,7 @@ fn syscall_support(host: &dyn Host, config: Option<&(String, String)>) -> [Suppo
 }
 
 /// "1" or "0" in a sysfs flag file; None when it cannot be read.
-fn flag_file(host: &dyn Host, path: &str) -> Option<bool> {
+pub(crate) fn flag_file(host: &dyn Host, path: &str) -> Option<bool> {
     match host.read_text(path).ok()?.trim() {
         "1" => Some(true),
         "0" => Some(false),

@@ -23,7 +23,7 @@
 //!   default), and /dev/liveupdate, registered only when LUO is on (which
 //!   needs KHO on too).
 
-use crate::facts::{config_value, path, Support};
+use crate::facts::{config_value, flag_file, path, Support};
 use crate::memory::Range;
 use serde::Serialize;
 
@@ -109,6 +109,16 @@ pub enum Param {
     Unsure(String),
 }
 
+impl Param {
+    /// The word the kernel acts on, as given; None when absent.
+    pub fn word(&self) -> Option<String> {
+        match self {
+            Param::Set(w, _) | Param::Unsure(w) => Some(w.clone()),
+            Param::Absent => None,
+        }
+    }
+}
+
 /// `name=value` early parameters of a command line as the kernel reads
 /// them: words after `--` go to init, a word the parser refuses changes
 /// nothing, the last accepted one wins.
@@ -158,10 +168,7 @@ fn scratch_word(cmdline: &[u8]) -> Option<String> {
 fn hex_lines(text: &str) -> Option<Vec<u64>> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let l = l.trim();
-            u64::from_str_radix(l.strip_prefix("0x").unwrap_or(l), 16).ok()
-        })
+        .map(crate::memory::parse_hex)
         .collect()
 }
 
@@ -188,6 +195,34 @@ fn version_text((major, minor): (u32, u32)) -> String {
     format!("{major}.{minor}")
 }
 
+/// Whether `feature` is built in: its config `option` when the config says
+/// (the file it came from named), else "no" for a release before `since`,
+/// else unknown.
+fn built_in(
+    config: Option<&(String, String)>,
+    option: &str,
+    version: Option<(u32, u32)>,
+    since: (u32, u32),
+    feature: &str,
+) -> Support {
+    let said = config.and_then(|(text, source)| Some((config_value(text, option)?, source)));
+    match (said, version) {
+        (Some((true, source)), _) => Support::known(true, format!("{option}=y in {source}")),
+        (Some((false, source)), _) => {
+            Support::known(false, format!("{option} is not set in {source}"))
+        }
+        (_, Some(v)) if v < since => Support::known(
+            false,
+            format!(
+                "Linux {} predates {feature} ({})",
+                version_text(v),
+                version_text(since)
+            ),
+        ),
+        _ => Support::default(),
+    }
+}
+
 impl Handover {
     /// The facts, from the kernel's config (when found), /proc/cmdline,
     /// debugfs and /dev. `version` is the running kernel's (major, minor).
@@ -208,32 +243,17 @@ impl Handover {
         } else if device == Some(true) {
             Support::known(true, format!("{dev} exists (LUO needs KHO)"))
         } else {
-            match (option("CONFIG_KEXEC_HANDOVER"), version) {
-                (Some(b), _) => Support::known(
-                    b,
-                    if b {
-                        format!("CONFIG_KEXEC_HANDOVER=y in {source}")
-                    } else {
-                        format!("CONFIG_KEXEC_HANDOVER is not set in {source}")
-                    },
-                ),
-                (None, Some(v)) if v < KHO_SINCE => Support::known(
-                    false,
-                    format!(
-                        "Linux {} predates kexec handover ({})",
-                        version_text(v),
-                        version_text(KHO_SINCE)
-                    ),
-                ),
-                _ => Support::default(),
-            }
+            built_in(
+                config,
+                "CONFIG_KEXEC_HANDOVER",
+                version,
+                KHO_SINCE,
+                "kexec handover",
+            )
         };
 
         let kho_param = cmdline.map_or(Param::Absent, |l| boolean_param(l, "kho"));
-        let cmdline_word = match &kho_param {
-            Param::Set(w, _) | Param::Unsure(w) => Some(w.clone()),
-            Param::Absent => None,
-        };
+        let cmdline_word = kho_param.word();
         let (on, on_evidence) = if built.built == Some(false) {
             (Some(false), built.evidence.clone())
         } else if debugfs {
@@ -287,14 +307,7 @@ impl Handover {
             }
         };
 
-        let finalized = match host.read_text(path::KHO_FINALIZE) {
-            Ok(t) => match t.trim() {
-                "0" => Some(false),
-                "1" => Some(true),
-                _ => None,
-            },
-            Err(_) => None,
-        };
+        let finalized = flag_file(host, path::KHO_FINALIZE);
         Handover {
             scratch: scratch_areas(host),
             scratch_param: cmdline.and_then(scratch_word),
@@ -342,43 +355,32 @@ impl Liveupdate {
         kho_built: &Support,
     ) -> Liveupdate {
         let dev = path::LIVEUPDATE_DEV;
-        let source = config.map(|(_, s)| s.as_str()).unwrap_or_default();
         let built = if device == Some(true) {
             Support::known(true, format!("{dev} exists"))
         } else {
-            match (
-                config.and_then(|(t, _)| config_value(t, "CONFIG_LIVEUPDATE")),
+            match built_in(
+                config,
+                "CONFIG_LIVEUPDATE",
                 version,
+                LIVEUPDATE_SINCE,
+                "the Live Update Orchestrator",
             ) {
-                (Some(true), _) => Support::known(true, format!("CONFIG_LIVEUPDATE=y in {source}")),
-                (Some(false), _) => {
-                    Support::known(false, format!("CONFIG_LIVEUPDATE is not set in {source}"))
-                }
-                (None, Some(v)) if v < LIVEUPDATE_SINCE => Support::known(
-                    false,
-                    format!(
-                        "Linux {} predates the Live Update Orchestrator ({})",
-                        version_text(v),
-                        version_text(LIVEUPDATE_SINCE)
-                    ),
-                ),
                 // CONFIG_LIVEUPDATE depends on KHO: a config without KHO has
                 // no CONFIG_LIVEUPDATE line at all, not even "is not set".
-                _ if kho_built.built == Some(false) => Support::known(
-                    false,
-                    format!(
-                        "it needs kexec handover, which is not built in: {}",
-                        kho_built.evidence.as_deref().unwrap_or("unknown why")
-                    ),
-                ),
-                _ => Support::default(),
+                unknown if unknown.built.is_none() && kho_built.built == Some(false) => {
+                    Support::known(
+                        false,
+                        format!(
+                            "it needs kexec handover, which is not built in: {}",
+                            kho_built.evidence.as_deref().unwrap_or("unknown why")
+                        ),
+                    )
+                }
+                known => known,
             }
         };
         let param = cmdline.map_or(Param::Absent, |l| boolean_param(l, "liveupdate"));
-        let cmdline_word = match &param {
-            Param::Set(w, _) | Param::Unsure(w) => Some(w.clone()),
-            Param::Absent => None,
-        };
+        let cmdline_word = param.word();
         // The device is the one sure sign; its absence counts only where
         // /dev was listed.
         let (on, on_evidence) = match (device, &built.built) {

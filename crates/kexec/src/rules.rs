@@ -1058,10 +1058,10 @@ pub fn crash_hotplug_flag(
 /// path that finalizes the handover (and LUO's sessions), and the kernel
 /// does not restrict crash images to the scratch areas either.
 pub fn kexec_handover_allows_kexec_load(target: Target, facts: &Facts) -> Result<(), Rejection> {
-    let kho = &facts.kexec_handover;
-    if target != Target::Normal || !kho.is_on() {
+    let Some(evidence) = kexec_handover_binds(target, facts) else {
         return Ok(());
-    }
+    };
+    let kho = &facts.kexec_handover;
     let luo = if kho.liveupdate.on == Some(true) {
         format!(
             ", nor the sessions preserved through {}",
@@ -1074,13 +1074,21 @@ pub fn kexec_handover_allows_kexec_load(target: Target, facts: &Facts) -> Result
         Errno::EINVAL,
         Rule::KexecHandover,
         format!(
-            "kexec handover is on ({}): the kernel hands its preserved memory over only to a kernel loaded with kexec_file_load, so one loaded with kexec_load would not receive it{luo}; load with -s (or -a, the default), or pass --skip-preflight to load it this way anyway",
-            kho.on_evidence.as_deref().unwrap_or("kho=on")
+            "kexec handover is on ({evidence}): the kernel hands its preserved memory over only to a kernel loaded with kexec_file_load, so one loaded with kexec_load would not receive it{luo}; load with -s (or -a, the default), or pass --skip-preflight to load it this way anyway"
         ),
     ))
 }
 
-fn release_or_unknown(facts: &Facts) -> &str {
+/// Whether kexec handover binds a load for `target` to kexec_file_load:
+/// KHO is on and it is a kernel for `kexec -e`. Some(the fact that shows
+/// KHO on) then, for the messages of the rule and of `-a`'s strategy.
+pub fn kexec_handover_binds(target: Target, facts: &Facts) -> Option<&str> {
+    let kho = &facts.kexec_handover;
+    (target == Target::Normal && kho.is_on())
+        .then(|| kho.on_evidence.as_deref().unwrap_or("kho=on"))
+}
+
+pub(crate) fn release_or_unknown(facts: &Facts) -> &str {
     if facts.kernel_release.is_empty() {
         "(release unknown)"
     } else {

@@ -84,11 +84,7 @@ impl HandoverStatus {
         let explanation = match state {
             "unsupported" => format!(
                 "not built into Linux {} ({})",
-                if facts.kernel_release.is_empty() {
-                    "(release unknown)"
-                } else {
-                    &facts.kernel_release
-                },
+                crate::rules::release_or_unknown(facts),
                 evidence.unwrap_or_default()
             ),
             "off" => format!(

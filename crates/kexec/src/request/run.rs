@@ -379,23 +379,19 @@ impl Run<'_> {
         let result = self.call(&plan, self.req.options.skip_preflight);
         self.finish_kernel_load(plan, result, &what);
     }
-}
 
-impl Run<'_> {
     /// `crashkernel=…,cma` memory reaches a capture kernel only through
     /// kexec_file_load: the kernel adds it to the capture kernel's memory
     /// map, while /proc/iomem, which a kexec_load boot image is built from,
     /// does not show it. Said before the call, as a warning.
     fn cma_note(&mut self, plan: &Plan) {
-        if plan.target() != Target::Crash
-            || matches!(plan, Plan::FileLoad(_))
-            || self.facts.crashkernel_cma_in_effect().is_empty()
-        {
+        let cma = self.facts.crashkernel_cma_in_effect();
+        if plan.target() != Target::Crash || matches!(plan, Plan::FileLoad(_)) || cma.is_empty() {
             return;
         }
         let note = format!(
             "{} reserved crash kernel memory in CMA, which this capture kernel will not get: only kexec_file_load (-s) hands CMA areas over, and kexec_load boot images are built from /proc/iomem, which does not show them; the capture kernel has the Crash kernel region {} alone",
-            self.facts.crashkernel_cma_in_effect().join(" "),
+            cma.join(" "),
             self.crash_region()
         );
         self.out.warnings.push(note.clone());

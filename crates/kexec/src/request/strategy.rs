@@ -178,13 +178,9 @@ impl Run<'_> {
     /// this is a kernel for `kexec -e` (see
     /// [`rules::kexec_handover_allows_kexec_load`]).
     pub(super) fn handover_blocks_fallback(&self) -> Option<String> {
-        let kho = &self.facts.kexec_handover;
-        if self.target() != Target::Normal || !kho.is_on() {
-            return None;
-        }
+        let evidence = rules::kexec_handover_binds(self.target(), self.facts)?;
         Some(format!(
-            "kexec handover is on ({}), and only kexec_file_load hands the preserved memory over to the next kernel",
-            kho.on_evidence.as_deref().unwrap_or("kho=on")
+            "kexec handover is on ({evidence}), and only kexec_file_load hands the preserved memory over to the next kernel"
         ))
     }
 
