@@ -17,6 +17,7 @@
 //! /proc/kcore has no text entry we fall back to /proc/kallsyms and the
 //! "Kernel code" / "Kernel data" resources of /proc/iomem.
 
+use crate::arch::kcore::{self, unreadable, KcoreLoad};
 use crate::memory::iomem::{self, Resource};
 use crate::memory::ranges::Ranges;
 use crate::memory::{parse_hex as hex, Range};
@@ -35,7 +36,7 @@ pub const VMCOREINFO: &str = "/sys/kernel/vmcoreinfo";
 pub const KALLSYMS: &str = "/proc/kallsyms";
 /// The running kernel's own core file: its program headers map the linear
 /// map (KCORE_RAM) and the kernel image (KCORE_TEXT) to physical addresses.
-pub const KCORE: &str = "/proc/kcore";
+pub use crate::arch::kcore::KCORE;
 /// The size of a CPU's crash_notes when crash_notes_size is missing (kernels
 /// before 4.3): generous, as on x86_64; the capture kernel reads only the
 /// notes it finds inside.
@@ -108,15 +109,6 @@ pub struct CrashInfo {
     pub phys_offset: u64,
 }
 
-fn unreadable(path: &str, e: std::io::Error) -> String {
-    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-        " (crash loads need root)"
-    } else {
-        ""
-    };
-    format!("cannot read {path}: {}{hint}", crate::plan::describe_io(&e))
-}
-
 /// "0-3,5" (a sysfs CPU list) as numbers; None when malformed or past
 /// MAX_CPUS, so a corrupt list cannot make us read billions of files.
 fn cpu_list(text: &str) -> Option<Vec<u32>> {
@@ -136,76 +128,6 @@ fn cpu_list(text: &str) -> Option<Vec<u32>> {
         cpus.extend(a..=b);
     }
     Some(cpus)
-}
-
-/// One PT_LOAD of /proc/kcore.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct KcoreLoad {
-    vaddr: u64,
-    paddr: u64,
-    size: u64,
-}
-
-/// The PT_LOADs of /proc/kcore's header (`head`: at least the ELF header
-/// and the program headers), every read bounds-checked: the header is data.
-fn kcore_loads(head: &[u8]) -> Result<Vec<KcoreLoad>, String> {
-    let u16_at = |at: usize| {
-        head.get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |at: usize| {
-        head.get(at..at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    };
-    let u64_at = |at: usize| {
-        head.get(at..at + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    };
-    if head.len() < EHDR_SIZE || &head[..4] != b"\x7fELF" {
-        return Err(format!("{KCORE}: no ELF header in its first bytes"));
-    }
-    if head[4] != 2 || head[5] != 1 {
-        return Err(format!(
-            "{KCORE}: EI_CLASS {} EI_DATA {}: not a little-endian ELF64 file",
-            head[4], head[5]
-        ));
-    }
-    let machine = u16_at(18).unwrap_or(0);
-    if machine != EM_AARCH64 {
-        return Err(format!(
-            "{KCORE}: e_machine is {machine}, not EM_AARCH64 ({EM_AARCH64}): not an arm64 kernel"
-        ));
-    }
-    let phoff = u64_at(32).unwrap_or(0);
-    let phentsize = usize::from(u16_at(54).unwrap_or(0));
-    let phnum = usize::from(u16_at(56).unwrap_or(0));
-    if phentsize != PHDR_SIZE {
-        return Err(format!(
-            "{KCORE}: e_phentsize is {phentsize}, not {PHDR_SIZE}"
-        ));
-    }
-    let table = usize::try_from(phoff)
-        .ok()
-        .and_then(|off| Some((off, off.checked_add(phnum.checked_mul(PHDR_SIZE)?)?)))
-        .filter(|&(_, end)| end <= head.len())
-        .ok_or(format!(
-            "{KCORE}: e_phoff {phoff:#x} with {phnum} program headers lies past the {} bytes read",
-            head.len()
-        ))?;
-    let mut loads = Vec::new();
-    for ph in (table.0..table.1).step_by(PHDR_SIZE) {
-        if u32_at(ph) != Some(PT_LOAD) {
-            continue;
-        }
-        // In bounds: the table was checked above.
-        let (vaddr, paddr, size) = (
-            u64_at(ph + 16).unwrap_or(0),
-            u64_at(ph + 24).unwrap_or(0),
-            u64_at(ph + 40).unwrap_or(0),
-        );
-        loads.push(KcoreLoad { vaddr, paddr, size });
-    }
-    Ok(loads)
 }
 
 /// What /proc/kcore tells: the linear map's offsets and, when it has a
@@ -285,26 +207,12 @@ fn kcore_map(loads: &[KcoreLoad]) -> Result<KcoreMap, String> {
 /// Reads /proc/kcore's ELF header, then exactly its program headers: a read
 /// past them would copy kernel memory.
 fn read_kcore(host: &dyn Host) -> Result<KcoreMap, String> {
-    let ehdr = host
-        .read_head(KCORE, EHDR_SIZE)
-        .map_err(|e| unreadable(KCORE, e))?;
-    let field = |at: usize, len: usize| -> u64 {
-        ehdr.get(at..at + len)
-            .map(|b| b.iter().rev().fold(0u64, |n, &x| (n << 8) | u64::from(x)))
-            .unwrap_or(0)
-    };
-    let (phoff, phnum) = (field(32, 8), field(56, 2));
-    // The kernel puts its program headers right after the ELF header.
-    if phoff > 4096 {
-        return Err(format!(
-            "{KCORE}: e_phoff is {phoff:#x}, not right after the ELF header"
-        ));
-    }
-    let len = phoff as usize + phnum as usize * PHDR_SIZE;
-    let head = host
-        .read_head(KCORE, len.max(EHDR_SIZE))
-        .map_err(|e| unreadable(KCORE, e))?;
-    kcore_map(&kcore_loads(&head)?)
+    kcore_map(&kcore_loads(&kcore::read_head(host)?)?)
+}
+
+/// The PT_LOADs of an arm64 /proc/kcore header.
+fn kcore_loads(head: &[u8]) -> Result<Vec<KcoreLoad>, String> {
+    kcore::loads(head, (EM_AARCH64, "EM_AARCH64"))
 }
 
 /// The symbols the fallback needs, read in one pass over /proc/kallsyms.

@@ -9,6 +9,7 @@
 //!   RAM only below 1 MiB and inside the crash regions, so it never touches
 //!   the dead kernel's memory.
 
+use crate::arch::kcore::{self, unreadable, KcoreLoad};
 use crate::memory::iomem::{self, Resource};
 use crate::memory::memmap::{E820Type, MemoryRegion};
 use crate::memory::ranges::Ranges;
@@ -19,10 +20,16 @@ use crate::sys::Host;
 pub const CPU_DIR: &str = "/sys/devices/system/cpu";
 /// The address and size of the running kernel's vmcoreinfo note.
 pub const VMCOREINFO: &str = "/sys/kernel/vmcoreinfo";
-/// Kernel symbols, whose _text and _end give the kernel text's address and size.
+/// Kernel symbols, whose _text and _end give the kernel text's address and
+/// size when /proc/kcore has no text entry (a slow file: the kernel writes
+/// every symbol of every module, seconds on a small machine).
 pub const KALLSYMS: &str = "/proc/kallsyms";
-/// The running kernel's own core file; its header shows the direct map's base.
-pub const KCORE: &str = "/proc/kcore";
+/// The running kernel's own core file; its header shows the direct map's
+/// base and the kernel text (KCORE_TEXT: exactly `_text` to `_end`).
+pub use crate::arch::kcore::KCORE;
+/// The kernel image mapping, from __START_KERNEL_map for KERNEL_IMAGE_SIZE
+/// (1 GiB; modules follow): where KCORE_TEXT lies.
+const KERNEL_IMAGE_MAP: std::ops::Range<u64> = 0xffff_ffff_8000_0000..0xffff_ffff_c000_0000;
 /// The direct map's base without KASLR, when /proc/kcore cannot tell the
 /// real one: 4-level and 5-level paging.
 pub const DEFAULT_PAGE_OFFSET: u64 = 0xffff_8880_0000_0000;
@@ -67,15 +74,6 @@ pub struct CrashInfo {
     pub page_offset: u64,
 }
 
-fn unreadable(path: &str, e: std::io::Error) -> String {
-    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-        " (crash loads need root)"
-    } else {
-        ""
-    };
-    format!("cannot read {path}: {}{hint}", crate::plan::describe_io(&e))
-}
-
 /// The most CPUs an x86_64 kernel supports (NR_CPUS with MAXSMP).
 pub const MAX_CPUS: usize = 8192;
 
@@ -104,29 +102,26 @@ fn cpu_list(text: &str) -> Option<Vec<u32>> {
 
 /// The direct map's base from /proc/kcore: its RAM PT_LOADs map
 /// page_offset + paddr (randomized under KASLR).
-fn page_offset_from_kcore(head: &[u8]) -> Option<u64> {
-    if head.len() < EHDR_SIZE || &head[..4] != b"\x7fELF" {
-        return None;
-    }
-    // Every read is bounds-checked: /proc/kcore's header is data, and a
-    // phoff or phnum that points past what was read ends the search.
-    let u16_at = |at: usize| Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?));
-    let u32_at = |at: usize| Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?));
-    let u64_at = |at: usize| Some(u64::from_le_bytes(head.get(at..at + 8)?.try_into().ok()?));
-    let phoff = usize::try_from(u64_at(32)?).ok()?;
-    let (phentsize, phnum) = (usize::from(u16_at(54)?), usize::from(u16_at(56)?));
-    (0..phnum).find_map(|i| {
-        let ph = i.checked_mul(phentsize)?.checked_add(phoff)?;
-        if ph.checked_add(PHDR_SIZE)? > head.len() || u32_at(ph)? != PT_LOAD {
-            return None;
-        }
-        let (vaddr, paddr) = (u64_at(ph + 16)?, u64_at(ph + 24)?);
-        let base = vaddr.wrapping_sub(paddr);
+fn page_offset_from_kcore(loads: &[KcoreLoad]) -> Option<u64> {
+    loads.iter().find_map(|l| {
+        let base = l.vaddr.wrapping_sub(l.paddr);
         // Direct-map entries: kernel half (5-level paging starts it at
         // 0xff00...), below the kernel text mapping, 1 GiB aligned.
         let direct_map = 0xff00_0000_0000_0000..0xffff_ffff_8000_0000;
-        (paddr != 0 && direct_map.contains(&vaddr) && base % (1 << 30) == 0).then_some(base)
+        (l.paddr != 0 && direct_map.contains(&l.vaddr) && base % (1 << 30) == 0).then_some(base)
     })
+}
+
+/// The kernel text's virtual start and size from /proc/kcore's KCORE_TEXT
+/// entry, the one PT_LOAD inside the kernel image mapping.
+fn text_from_kcore(loads: &[KcoreLoad]) -> Option<(u64, u64)> {
+    let mut text = loads
+        .iter()
+        .filter(|l| KERNEL_IMAGE_MAP.contains(&l.vaddr) && l.size > 0);
+    match (text.next(), text.next()) {
+        (Some(t), None) => Some((t.vaddr, t.size)),
+        _ => None,
+    }
 }
 
 impl CrashInfo {
@@ -192,21 +187,21 @@ impl CrashInfo {
                 iomem::PATH
             ));
         }
+        // Unreadable or odd, /proc/kcore only costs the defaults: the
+        // direct map's unrandomized base, the text from /proc/kallsyms.
+        let kcore = kcore::read_head(host)
+            .and_then(|head| kcore::loads(&head, (EM_X86_64, "EM_X86_64")))
+            .unwrap_or_default();
         Ok(CrashInfo {
             cpu_notes,
             vmcoreinfo,
-            kernel_text: kernel_text(host, &resources),
+            kernel_text: kernel_text(host, &resources, &kcore),
             ram,
-            page_offset: host
-                .read_head(KCORE, 64 * 1024)
-                .ok()
-                .as_deref()
-                .and_then(page_offset_from_kcore)
-                .unwrap_or(if five_level {
-                    DEFAULT_PAGE_OFFSET_L5
-                } else {
-                    DEFAULT_PAGE_OFFSET
-                }),
+            page_offset: page_offset_from_kcore(&kcore).unwrap_or(if five_level {
+                DEFAULT_PAGE_OFFSET_L5
+            } else {
+                DEFAULT_PAGE_OFFSET
+            }),
         })
     }
 
@@ -269,24 +264,36 @@ impl CrashInfo {
 }
 
 /// Kernel text: physical start from iomem's "Kernel code", virtual start
-/// and size from _text/_end in /proc/kallsyms (hidden without privileges).
-fn kernel_text(host: &dyn Host, resources: &[Resource]) -> Option<(u64, u64, u64)> {
+/// and size from /proc/kcore's KCORE_TEXT or else from _text and _end in
+/// /proc/kallsyms (hidden without privileges), read only up to them.
+fn kernel_text(
+    host: &dyn Host,
+    resources: &[Resource],
+    kcore: &[KcoreLoad],
+) -> Option<(u64, u64, u64)> {
     let paddr = resources
         .iter()
         .find(|r| r.name == "Kernel code")?
         .range
         .start;
-    let syms = host.read_text(KALLSYMS).ok()?;
-    let find = |name: &str| {
-        syms.lines().find_map(|l| {
-            let mut w = l.split_whitespace();
-            let (addr, _, sym) = (w.next()?, w.next()?, w.next()?);
-            (sym == name)
-                .then(|| u64::from_str_radix(addr, 16).ok())
-                .flatten()
-        })
-    };
-    let (text, end) = (find("_text")?, find("_end")?);
+    if let Some((vaddr, size)) = text_from_kcore(kcore) {
+        return Some((paddr, vaddr, size));
+    }
+    let (mut text, mut end) = (None, None);
+    host.scan_lines(KALLSYMS, &mut |line| {
+        let mut w = line.split_whitespace();
+        if let (Some(addr), Some(_), Some(sym)) = (w.next(), w.next(), w.next()) {
+            let slot = match sym {
+                "_text" => &mut text,
+                "_end" => &mut end,
+                _ => return true,
+            };
+            *slot = u64::from_str_radix(addr, 16).ok();
+        }
+        text.is_none() || end.is_none()
+    })
+    .ok()?;
+    let (text, end) = (text?, end?);
     (text != 0 && end > text).then_some((paddr, text, end - text))
 }
 
@@ -503,14 +510,23 @@ pub(crate) mod tests {
     #[test]
     fn corrupt_kcore_cpu_lists_and_too_many_ranges_are_errors_not_panics() {
         let mut k = vec![0u8; 4096];
-        k[..4].copy_from_slice(b"\x7fELF");
+        k[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        k[18] = 62;
         k[54..56].copy_from_slice(&56u16.to_le_bytes());
         k[56..58].copy_from_slice(&0xffffu16.to_le_bytes());
         for phoff in [u64::MAX, u64::MAX - 40, 1 << 40, 4000] {
             k[32..40].copy_from_slice(&phoff.to_le_bytes());
-            assert_eq!(page_offset_from_kcore(&k), None, "phoff {phoff:#x}");
+            assert!(
+                kcore::loads(&k, (EM_X86_64, "EM_X86_64")).is_err(),
+                "phoff {phoff:#x}"
+            );
         }
+        // A kcore that cannot be read costs only the defaults.
         let mut host = crash_host();
+        host.set_bytes(KCORE, &k);
+        let info = CrashInfo::gather(&host, false).unwrap();
+        assert_eq!(info.page_offset, DEFAULT_PAGE_OFFSET);
+        assert!(info.kernel_text.is_some(), "from kallsyms");
         host.set(&format!("{CPU_DIR}/possible"), "0-4294967295\n");
         let err = CrashInfo::gather(&host, false).unwrap_err();
         assert!(
@@ -535,8 +551,9 @@ pub(crate) mod tests {
 
     #[test]
     fn page_offset_comes_from_kcore() {
-        let mut k = vec![0u8; 4096];
-        k[..4].copy_from_slice(b"\x7fELF");
+        let mut k = vec![0u8; 64 + 2 * 56];
+        k[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        k[18] = 62; // EM_X86_64
         k[32..40].copy_from_slice(&64u64.to_le_bytes());
         k[54..56].copy_from_slice(&56u16.to_le_bytes());
         k[56..58].copy_from_slice(&2u16.to_le_bytes());
@@ -546,12 +563,52 @@ pub(crate) mod tests {
             k[at + 16..at + 24].copy_from_slice(&vaddr.to_le_bytes());
             k[at + 24..at + 32].copy_from_slice(&paddr.to_le_bytes());
         }
+        let loads = |k: &[u8]| kcore::loads(k, (EM_X86_64, "EM_X86_64")).unwrap();
         ph(&mut k, 0, 0xffff_ffff_9a00_0000, 0x100_0000); // kernel text: skipped
         ph(&mut k, 1, 0xffff_9b3c_8010_0000, 0x10_0000);
-        assert_eq!(page_offset_from_kcore(&k), Some(0xffff_9b3c_8000_0000));
+        assert_eq!(
+            page_offset_from_kcore(&loads(&k)),
+            Some(0xffff_9b3c_8000_0000)
+        );
         // 5-level paging (as seen in QEMU -cpu max): the direct map lies lower.
         ph(&mut k, 1, 0xff47_df84_8000_1000, 0x1000);
-        assert_eq!(page_offset_from_kcore(&k), Some(0xff47_df84_8000_0000));
+        assert_eq!(
+            page_offset_from_kcore(&loads(&k)),
+            Some(0xff47_df84_8000_0000)
+        );
+        // The one entry in the kernel image mapping is the text.
+        k[64 + 40..64 + 48].copy_from_slice(&0x2a0_0000u64.to_le_bytes());
+        assert_eq!(
+            text_from_kcore(&loads(&k)),
+            Some((0xffff_ffff_9a00_0000, 0x2a0_0000))
+        );
+    }
+
+    /// /proc/kallsyms takes seconds to produce on a small machine: with
+    /// KCORE_TEXT it is never opened, whatever it says.
+    #[test]
+    fn kernel_text_comes_from_kcore_before_kallsyms() {
+        let mut host = crash_host();
+        let mut k = vec![0u8; 64 + 56];
+        k[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        k[18] = 62;
+        k[32] = 64;
+        k[54] = 56;
+        k[56] = 1;
+        k[64] = 1; // PT_LOAD
+        k[64 + 16..64 + 24].copy_from_slice(&0xffff_ffff_a100_0000u64.to_le_bytes());
+        k[64 + 24..64 + 32].copy_from_slice(&0x100_0000u64.to_le_bytes());
+        k[64 + 40..64 + 48].copy_from_slice(&0x2b0_0000u64.to_le_bytes());
+        host.set_bytes(KCORE, &k);
+        host.set(
+            KALLSYMS,
+            "ffffffff9a000000 T _text\nffffffff9c800000 B _end\n",
+        );
+        let info = CrashInfo::gather(&host, false).unwrap();
+        assert_eq!(
+            info.kernel_text,
+            Some((0x0100_0000, 0xffff_ffff_a100_0000, 0x2b0_0000))
+        );
     }
 
     #[test]
