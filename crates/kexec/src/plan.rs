@@ -170,8 +170,9 @@ pub struct Segment {
     pub mem: u64,
     /// Memory the segment takes; the part past `data` is zero-filled.
     pub memsz: u64,
-    /// The SHA-256 our purgatory checks before it enters the kernel (data,
-    /// then zero fill to memsz), for the segments it checks.
+    /// The SHA-256 our purgatory checks before it enters the kernel (of
+    /// `data`; the zero fill is the next kernel's scratch or bss), for the
+    /// segments it checks.
     #[serde(skip)]
     pub digest: Option<[u8; 32]>,
 }

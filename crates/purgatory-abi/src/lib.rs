@@ -68,7 +68,8 @@ pub const PARAMS_SIZE: usize = offset::REGIONS + MAX_REGIONS * offset::REGION_SI
 pub struct Region {
     /// Physical address of the segment.
     pub start: u64,
-    /// Its size in memory (zero fill included).
+    /// How many bytes from `start` are checked: those the segment loads (its
+    /// zero fill is the next kernel's scratch or bss).
     pub len: u64,
     /// SHA-256 of those bytes.
     pub digest: [u8; 32],

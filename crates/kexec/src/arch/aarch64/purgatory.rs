@@ -95,7 +95,7 @@ pub fn image(base: u64, config: &Config, segments: &[&Segment]) -> Result<Vec<u8
 #[cfg(kexec_purgatory_aarch64)]
 mod built {
     use super::{layout, Config, Segment, BLOB};
-    use crate::arch::x86_64::purgatory::segment_digest;
+    use crate::arch::x86_64::purgatory::{checked_len, segment_digest};
     use purgatory_abi::{Params, Region, FLAG_SERIAL, FLAG_SKIP_CHECKS, PARAMS_MAGIC, PARAMS_SIZE};
 
     /// The parameter block for `config` and `segments` (at most MAX_REGIONS).
@@ -118,7 +118,7 @@ mod built {
         for (region, s) in params.regions.iter_mut().zip(segments) {
             *region = Region {
                 start: s.mem,
-                len: s.memsz,
+                len: checked_len(s),
                 digest: s.digest.unwrap_or_else(|| segment_digest(s)),
             };
         }

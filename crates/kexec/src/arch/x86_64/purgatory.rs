@@ -55,18 +55,22 @@ pub fn entry(base: u64) -> u64 {
     base + layout::ENTRY
 }
 
-/// SHA-256 of a segment as it will be in memory: its data, then zeros up to memsz.
+/// SHA-256 of the bytes a segment loads. The zero fill behind them (up to
+/// memsz) is not hashed: the kernel zero-fills it at load, and what lies
+/// there is the next kernel's scratch (a bzImage's init_size: 56 of Debian
+/// 6.1's 64 MiB kernel segment) or bss, which the kernel overwrites or clears
+/// itself before use. kexec-tools hashes the fill too, at load and again on
+/// every `kexec -e`.
 pub fn segment_digest(segment: &Segment) -> [u8; 32] {
     let mut h = Sha256::new();
     segment.data.for_each_chunk(|chunk| h.update(chunk));
-    let zeros = [0u8; 4096];
-    let mut left = segment.memsz.saturating_sub(segment.data.len() as u64);
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        h.update(&zeros[..n]);
-        left -= n as u64;
-    }
     h.finalize().into()
+}
+
+/// How many bytes from its start the purgatory checks in `segment`: those
+/// it loads (see [`segment_digest`]).
+pub fn checked_len(segment: &Segment) -> u64 {
+    segment.data.len() as u64
 }
 
 /// The parameter block for `config` and `segments` (at most MAX_REGIONS).
@@ -98,7 +102,7 @@ fn params(config: &PurgatoryConfig, segments: &[&Segment]) -> Params {
     for (region, s) in params.regions.iter_mut().zip(segments) {
         *region = Region {
             start: s.mem,
-            len: s.memsz,
+            len: checked_len(s),
             digest: s.digest.unwrap_or_else(|| segment_digest(s)),
         };
     }
@@ -236,7 +240,11 @@ mod tests {
         assert_eq!((p.serial_port, p.serial_divisor), (0x2f8, 12));
         assert_eq!(p.region_count, 3);
         for (region, seg) in p.regions.iter().zip(&segs) {
-            assert_eq!((region.start, region.len), (seg.mem, 0x1000));
+            assert_eq!(
+                (region.start, region.len),
+                (seg.mem, 100),
+                "the loaded bytes only"
+            );
             assert_eq!(region.digest, segment_digest(seg));
         }
         assert!(p.regions[3..].iter().all(|r| *r == Region::EMPTY));
@@ -270,25 +278,23 @@ mod tests {
     }
 
     #[test]
-    fn digest_covers_the_zero_fill() {
+    fn digest_covers_the_loaded_bytes_not_the_zero_fill() {
         let short = Segment {
             digest: None,
             purpose: "x".into(),
             data: vec![7; 10].into(),
             mem: 0,
-            memsz: 10,
-        };
-        let padded = Segment {
-            digest: None,
             memsz: 4096,
+        };
+        let other = Segment {
+            data: vec![8; 10].into(),
             ..short.clone()
         };
-        let mut explicit = vec![7u8; 10];
-        explicit.resize(4096, 0);
-        assert_ne!(segment_digest(&short), segment_digest(&padded));
         assert_eq!(
-            segment_digest(&padded),
-            <[u8; 32]>::from(Sha256::digest(&explicit))
+            segment_digest(&short),
+            <[u8; 32]>::from(Sha256::digest([7u8; 10]))
         );
+        assert_ne!(segment_digest(&short), segment_digest(&other));
+        assert_eq!(checked_len(&short), 10);
     }
 }
