@@ -18,7 +18,7 @@ use crate::facts::{path::KEXEC_CRASH_LOADED, Facts};
 use crate::hex::{decode as unhex, encode as hex};
 use crate::image::Input;
 use crate::load;
-use crate::plan::{describe_io, FileLoad, Plan, Target};
+use crate::plan::{describe_io, FileLoad, Plan, SegmentData, Target};
 use crate::rules::Rejection;
 use crate::sys::abi::{FileFlags, KexecFlags};
 use crate::sys::Host;
@@ -143,10 +143,35 @@ fn digest_input(input: &Input) -> io::Result<(u64, String)> {
     Ok((offset, hex(&hasher.finalize())))
 }
 
-fn recorded_input(input: &Input) -> io::Result<RecordedFile> {
+/// The SHA-256 of `input` when the plan already took it: the segment named
+/// `purpose` that loads the whole file (an initrd) carries the purgatory's
+/// digest of exactly those bytes, so the file is not read a second time.
+fn digest_taken(plan: &Plan, purpose: &str, input: &Input) -> Option<String> {
+    let Plan::Load { segments, .. } = plan else {
+        return None;
+    };
+    segments.iter().find_map(|s| match (&s.data, s.digest) {
+        (
+            SegmentData::Mapped {
+                map,
+                offset: 0,
+                len,
+            },
+            Some(digest),
+        ) if s.purpose == purpose && *len == map.len() && *len as u64 == input.size => {
+            Some(hex(&digest))
+        }
+        _ => None,
+    })
+}
+
+fn recorded_input(input: &Input, taken: Option<String>) -> io::Result<RecordedFile> {
     // A pipe or FIFO gave its bytes once (into a memfd): its path cannot give them again.
     let (size, sha256) = if input.is_regular && input.streamed_from.is_none() {
-        let (size, digest) = digest_input(input)?;
+        let (size, digest) = match taken {
+            Some(digest) => (input.size, digest),
+            None => digest_input(input)?,
+        };
         (size, Some(digest))
     } else {
         (input.size, None)
@@ -179,8 +204,11 @@ impl Recipe {
     /// descriptors the kernel read.
     pub fn file_load(file: &FileLoad) -> io::Result<Recipe> {
         Ok(Recipe::FileLoad {
-            kernel: recorded_input(&file.kernel)?,
-            initrd: file.given_initrd().map(recorded_input).transpose()?,
+            kernel: recorded_input(&file.kernel, None)?,
+            initrd: file
+                .given_initrd()
+                .map(|i| recorded_input(i, None))
+                .transpose()?,
             cmdline_hex: hex(&cmdline_of(file)),
             flags: file.flags.0,
             uki_profile: uki_profile_of(file),
@@ -200,8 +228,11 @@ impl Recipe {
             _ => 0,
         };
         Ok(Recipe::KernelLoad {
-            kernel: recorded_input(&file.kernel)?,
-            initrd: file.given_initrd().map(recorded_input).transpose()?,
+            kernel: recorded_input(&file.kernel, None)?,
+            initrd: file
+                .given_initrd()
+                .map(|i| recorded_input(i, digest_taken(plan, "initrd", i)))
+                .transpose()?,
             cmdline_hex: hex(&cmdline_of(file)),
             options: options.clone(),
             boot_args,

@@ -189,6 +189,34 @@ fn crash_loads_are_recorded_and_unloads_forget_them() {
     assert_eq!(host.files[CRASH_LOADED], "0\n");
 }
 
+/// The record's initrd digest is the purgatory's digest of the loaded
+/// bytes (the file is not read twice), and it is the file's SHA-256.
+#[test]
+fn a_kexec_load_crash_record_reuses_the_initrd_digest_and_it_is_the_files() {
+    use sha2::{Digest, Sha256};
+    let f = Files::new("journal-digest");
+    let initrd: Vec<u8> = (0..3 * 4096 + 17).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(f.path("initrd"), &initrd).unwrap();
+    let mut host = FakeHost::typical();
+    add_crash_files(&mut host);
+    let mut request = Request::load(Target::Crash, f.path("vmlinuz")).initrd(f.path("initrd"));
+    request.syscall = SyscallChoice::Load;
+    assert!(perform(&mut host, &request).result.is_ok());
+    let record = crash_journal::read_record(&host).unwrap();
+    let crash_journal::Recipe::KernelLoad {
+        initrd: Some(recorded),
+        ..
+    } = &record.recipe
+    else {
+        panic!("{record:?}")
+    };
+    assert_eq!(recorded.size, initrd.len() as u64);
+    assert_eq!(
+        recorded.sha256.as_deref(),
+        Some(&*crate::hex::encode(&Sha256::digest(&initrd)))
+    );
+}
+
 /// --debug asks for KEXEC_FILE_DEBUG only where the kernel knows it (6.8+).
 #[test]
 fn file_debug_is_asked_for_only_where_the_kernel_has_it() {
