@@ -50,7 +50,8 @@ vm_prepare() {
 # stage1.cpio.gz in QEMU (software emulation: KVM is not usable on our CI
 # machines) until the guest powers off, a kernel panics (panic=-1 and
 # -no-reboot end QEMU), HANDLER kills QEMU (its pid is in $VM_OUT/qemu.pid)
-# or $VM_TIMEOUT runs out. $VM_MEM MiB of RAM (default 1536), $VM_INITRD
+# or $VM_TIMEOUT runs out. $VM_MEM MiB of RAM (default 1536), $VM_SMP CPUs
+# (default 2), $VM_INITRD
 # (default stage1.cpio.gz); extra QEMU
 # arguments, such as -bios for UEFI, follow HANDLER. Every serial line,
 # stripped of its CR and prefixed with the host time since the start, is
@@ -64,7 +65,7 @@ vm_boot() {
     start=${EPOCHREALTIME/./}
     set +e                         # callers run with set -e; restored below
     timeout --kill-after=10 "$VM_TIMEOUT" \
-        qemu-system-x86_64 -accel tcg -cpu "${KEXEC_VM_CPU:-$VM_CPU}" -m "${VM_MEM:-1536}" -smp 2 \
+        qemu-system-x86_64 -accel tcg -cpu "${KEXEC_VM_CPU:-$VM_CPU}" -m "${VM_MEM:-1536}" -smp "${VM_SMP:-2}" \
             -nographic -no-reboot -nic none -pidfile "$VM_OUT/qemu.pid" "$@" \
             -kernel "$VM_OUT/vmlinuz" -initrd "${VM_INITRD:-$VM_OUT/stage1.cpio.gz}" \
             -append "$cmdline" </dev/null 2>&1 |

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The benchmark's table (tests/vm/bench/run.sh).
+
+Reads the guest's serial log: "BENCH time WHAT TOOL ROUND SECONDS" lines
+(guest clock) and "BENCH exec CALL TOOL ROUND" followed by the next
+kernel's first line "BENCH up" (the host's stamps: the kernel's clock stops
+across kexec). Then runs the host pair --host-a / --host-b in turn and
+takes each run's wall time and peak resident memory from wait4. Prints
+medians of ours and kexec-tools (or sha256sum) and their ratio.
+"""
+
+import argparse
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+STAMP = re.compile(r"^\[\s*(\d+)\.(\d+)\] (.*)$")
+
+ROWS = [
+    ("kl-load", "load, kexec_load (ours -c -l, kexec-tools -l)"),
+    ("kf-load", "load, kexec_file_load (-s -l)"),
+    ("crash-load", "crash load, kexec_load (ours -c -p, kexec-tools -p)"),
+    ("unload", "unload after a kexec_load (-u)"),
+    ("unload-file", "unload after a kexec_file_load (-u)"),
+    ("crash-unload", "crash unload (-p -u)"),
+    ("exec-kl", "-e → next kernel's userspace, kexec_load"),
+    ("exec-kf", "-e → next kernel's userspace, kexec_file_load"),
+    ("pre-kl", "  of which before the new kernel's clock, kexec_load"),
+    ("pre-kf", "  of which before the new kernel's clock, kexec_file_load"),
+]
+# Ours alone: where a load's time goes.
+OURS_ONLY = [("dry-run", "ours: the kexec_load's user-space work alone (--dry-run -c -l)")]
+
+
+def read_log(path):
+    """{what: {tool: [seconds]}} and the lines that said FAIL."""
+    times, fails, pending, down = {}, [], None, None
+    with open(path, errors="replace") as f:
+        for raw in f:
+            m = STAMP.match(raw.rstrip("\n"))
+            if not m:
+                continue
+            stamp = int(m.group(1)) + int(m.group(2)) / 100
+            words = m.group(3).split()
+            if "BENCH" not in words:
+                continue
+            words = words[words.index("BENCH") + 1:]
+            if words[:1] == ["time"] and len(words) == 5:
+                what, tool, _round, secs = words[1:]
+                if what.endswith("-before-exec"):
+                    what = what.replace("-before-exec", "")
+                times.setdefault(what, {}).setdefault(tool, []).append(float(secs))
+            elif words[:1] == ["exec"] and len(words) == 4:
+                pending = ("exec-" + words[1], words[2], stamp)
+            elif words == ["up"] and pending:
+                what, tool, start = pending
+                down = stamp - start
+                times.setdefault(what, {}).setdefault(tool, []).append(down)
+                pending = None
+            elif words[:1] == ["uptime"] and down is not None:
+                # The kernel's clock ran for `uptime` of the downtime.
+                pre = what.replace("exec-", "pre-")
+                times.setdefault(pre, {}).setdefault(tool, []).append(down - float(words[1]))
+                down = None
+            elif words[:1] == ["FAIL"]:
+                fails.append(" ".join(words[1:]))
+    return times, fails
+
+
+def run_host(a, b, rounds):
+    """Runs A and B in turn, after one warm-up each: wall seconds and peak
+    RSS (MiB) of every counted run."""
+    out = {"a": ([], []), "b": ([], [])}
+    for i in range(rounds + 1):
+        for key, cmd in (("a", a), ("b", b)):
+            t0 = time.monotonic()
+            p = subprocess.Popen(shlex.split(cmd), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            _, _, ru = os.wait4(p.pid, 0)
+            wall = time.monotonic() - t0
+            if i:
+                out[key][0].append(wall)
+                out[key][1].append(ru.ru_maxrss / 1024)
+    return out
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, unit="s"):
+    return "-" if x is None else f"{x:.2f} {unit}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log")
+    ap.add_argument("--host-a")
+    ap.add_argument("--host-b")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+
+    times, fails = read_log(args.log)
+    with open(args.log, errors="replace") as f:
+        head = [line.split("BENCH ", 1)[1].strip() for line in f
+                if "BENCH start" in line or "BENCH sizes" in line]
+    print("guest: " + "; ".join(head))
+    print()
+    print("| what | ours | kexec-tools | ratio | n |")
+    print("|---|---|---|---|---|")
+    for key, label in ROWS:
+        row = times.get(key, {})
+        ours, kt = med(row.get("ours", [])), med(row.get("kt", []))
+        ratio = f"{ours / kt:.2f}" if ours is not None and kt else "-"
+        n = f"{len(row.get('ours', []))}/{len(row.get('kt', []))}"
+        print(f"| {label} | {fmt(ours)} | {fmt(kt)} | {ratio} | {n} |")
+    for key, label in OURS_ONLY:
+        ours = med(times.get(key, {}).get("ours", []))
+        print(f"| {label} | {fmt(ours)} | | | {len(times.get(key, {}).get('ours', []))} |")
+    if args.host_a and args.host_b:
+        h = run_host(args.host_a, args.host_b, args.rounds)
+        (aw, am), (bw, bm) = h["a"], h["b"]
+        print(f"| host: `--dry-run -c -l` of kernel + 200 MB initrd vs `sha256sum` of both, time "
+              f"| {fmt(med(aw))} | {fmt(med(bw))} (sha256sum) | {med(aw) / med(bw):.2f} | {len(aw)}/{len(bw)} |")
+        print(f"| host: the same, peak memory | {fmt(med(am), 'MiB')} | {fmt(med(bm), 'MiB')} (sha256sum) "
+              f"| {med(am) / med(bm):.2f} | {len(am)}/{len(bm)} |")
+    for fl in fails:
+        print(f"guest FAIL: {fl}")
+    missing = [k for k, _ in ROWS if not times.get(k, {}).get("ours") or not times.get(k, {}).get("kt")]
+    if fails or missing:
+        print("incomplete: " + ", ".join(missing), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
