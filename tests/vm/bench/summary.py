@@ -26,6 +26,7 @@ ROWS = [
     ("kl-load", "load, kexec_load, ours with --decompress-at-load", "dal"),
     ("kf-load", "load, kexec_file_load (-s -l)", "ours"),
     ("crash-load", "crash load, kexec_load (ours -c -p, kexec-tools -p)", "ours"),
+    ("version", "start and exit (--version)", "ours"),
     ("unload", "unload after a kexec_load (-u)", "ours"),
     ("unload-file", "unload after a kexec_file_load (-u)", "ours"),
     ("crash-unload", "crash unload (-p -u)", "ours"),
