@@ -15,7 +15,14 @@
 //!   static archive. Both GNU ld and lld look in each directory for
 //!   `lib<name>.so` then `lib<name>.a`, and `<dir>` comes before the
 //!   system's, so the static archives win. `gcc_s` (the shared unwinder)
-//!   becomes libgcc_eh.a and libgcc.a, as in gcc's own `-static` link.
+//!   becomes libgcc_eh.a and libgcc.a, as in gcc's own `-static` link;
+//! * `-z pack-relative-relocs`: RELR relocations (below).
+//!
+//! The binary uses nothing of glibc that loads shared objects at run time
+//! (no NSS: no getaddrinfo, no getpwnam). glibc links its own dlopen for
+//! iconv, which its message catalogs would need only after setlocale, which
+//! nothing calls: its "Using 'dlopen' in statically linked applications"
+//! note does not apply.
 //!
 //! In the release profile the binary also leaves out the unwind tables
 //! (see below). With fat LTO, one codegen unit, opt-level "z" and
@@ -23,7 +30,8 @@
 //!
 //! When the C toolchain has no static C library (`cc -print-file-name`
 //! finds no libc.a), the binary is linked dynamically as before and the
-//! build warns; tests/run-all.sh fails on such a binary.
+//! build warns; tests/run-all.sh fails on such a binary. `KEXEC_DYNAMIC=1`
+//! asks for the dynamic link.
 
 use std::env;
 use std::fs;
