@@ -25,6 +25,23 @@ if grep -aqE 'FakeHost|sys/fake\.rs' target/release/kexec; then
     echo "target/release/kexec contains the fake host (FakeHost or sys/fake.rs)"
     exit 1
 fi
+echo "==> the release kexec is one static binary of at most 2,000,000 bytes (initramfs and rescue images)"
+# No program interpreter and no shared library: it runs with nothing else in
+# the image (crates/kexec-cli/build.rs links it static-pie).
+headers=$(readelf -lW target/release/kexec)
+dynamic=$(readelf -dW target/release/kexec)
+if grep -q 'INTERP' <<<"$headers" || grep -q '(NEEDED)' <<<"$dynamic"; then
+    echo "target/release/kexec is dynamically linked:"
+    grep -E 'INTERP|interpreter' <<<"$headers" || true
+    grep '(NEEDED)' <<<"$dynamic" || true
+    exit 1
+fi
+size=$(stat -c %s target/release/kexec)
+echo "target/release/kexec: $size bytes, static ($(file -b target/release/kexec | cut -d, -f1-4))"
+if [ "$size" -gt 2000000 ]; then
+    echo "target/release/kexec is $size bytes: more than 2,000,000"
+    exit 1
+fi
 echo "==> the release kexec links no documentation generator (kexec-docs' clap_mangen, clap_complete)"
 # (The tree is read whole first: grep -q closing the pipe early would fail it under pipefail.)
 cli_tree=$(cargo tree --locked -p kexec-cli -e normal)

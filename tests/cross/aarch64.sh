@@ -22,7 +22,7 @@
 #     rustc-web with --sysroot of the private sysroot (build scripts, proc
 #     macros and the x86_64 purgatory use its x86_64 std, kexec its aarch64
 #     std), linking with aarch64-linux-gnu-gcc;
-#   * checks the result is an aarch64 ELF and, under qemu-aarch64, that it runs
+#   * checks the result is a static aarch64 ELF and, under qemu-aarch64, that it runs
 #     (--version, and a --dry-run that must fail on a missing kernel file).
 #     Nothing else is ever run: no load, no exec.
 #
@@ -159,8 +159,15 @@ case $kind in
 *"ELF 64-bit LSB"*"ARM aarch64"*) log "$kind" ;;
 *) die "$OUT is not an aarch64 ELF: $kind" ;;
 esac
+# Static like the x86_64 one (crates/kexec-cli/build.rs finds
+# libc6-dev-arm64-cross's libc.a through aarch64-linux-gnu-gcc): the guest
+# needs no library for it.
+if readelf -lW "$OUT" | grep -q INTERP || readelf -dW "$OUT" | grep -q '(NEEDED)'; then
+    die "$OUT is dynamically linked: $kind"
+fi
 if command -v qemu-aarch64 >/dev/null; then
-    run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$OUT" "$@"; }
+    # No -L (the arm64 libraries' root): a static binary needs none.
+    run() { qemu-aarch64 "$OUT" "$@"; }
     version=$(run --version) || die "kexec --version failed under qemu-aarch64"
     log "qemu-aarch64: $version"
     # Dry run only: it must get as far as opening the kernel file and fail there.
