@@ -67,6 +67,11 @@ fn the_kernel_is_relocated_placed_at_random_and_flagged_kaslr() {
         dry.out
     );
     assert!(dry.out.contains("(random slot)"), "{}", dry.out);
+    assert!(
+        dry.out.contains("gzip payload, 3 relocations"),
+        "{}",
+        dry.out
+    );
 
     let r = kexec(
         &mut host,

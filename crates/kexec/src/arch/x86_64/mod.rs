@@ -247,7 +247,14 @@ impl Arch for X86_64 {
                 initrd: initrd_bytes,
                 cmdline,
             };
-            x86_linux::build_from(&boot, target, &system, options, sources)?
+            let mut image = x86_linux::build_from(&boot, target, &system, options, sources)?;
+            // What was unpacked and relocated, for --dry-run and -d.
+            for s in image.segments.iter_mut() {
+                if s.purpose.contains("decompressed at load") {
+                    s.purpose.push_str(&format!("; {}", d.kernel.what));
+                }
+            }
+            image
         } else {
             let boot = describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
             x86_linux::build_from(&boot, target, &system, options, sources)?
