@@ -370,7 +370,8 @@ pub fn prepare(
     } else {
         (0, "nokaslr: not relocated".to_string())
     };
-    let mut head = kernel[..kernel.len().min(offset::JUMP + 0x100)].to_vec();
+    // The setup header ends by 0x202 + byte 0x201 <= 0x301: the first KiB holds it.
+    let mut head = kernel[..kernel.len().min(0x400)].to_vec();
     if kaslr {
         head[offset::LOADFLAGS] |= KASLR_FLAG;
     }
