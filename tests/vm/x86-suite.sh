@@ -91,6 +91,13 @@ EXPECTED=(
     # kl: without /sys (a minimal initramfs) loads on both calls succeed and
     # -S cannot tell; kl's kexec -e into elf runs without /sys too
     kl-nosys-load-s kl-nosys-load-c kl-nosys-status kl-nosys-status-msg
+    # kl -> dal -> daln: the bzImage's kernel decompressed at load time and
+    # entered at vmlinux's startup_64 (--decompress-at-load), with our KASLR,
+    # then with nokaslr; daln loads the ELF vmlinux (kl-elf-*) into elf
+    kl-dal-load-exit kl-dal-load-sysfs kl-dal-plan
+    dal-cmdline-marker dal-marker-file dal-e820 dal-ram dal-cpus dal-initrd dal-phys-random dal-virt-random
+    dal-dal-load-exit dal-dal-load-sysfs dal-dal-plan
+    daln-cmdline-marker daln-marker-file daln-e820 daln-ram daln-cpus daln-initrd daln-default-base
     kl-elf-load-exit kl-elf-load-sysfs
     # elf: booted from the ELF vmlinux; unloads, arms kdump through
     # kexec_load, and failed reloads keep the crash kernel
@@ -178,7 +185,7 @@ EXPECTED=(
     ucap-elfcorehdr-cmdline ucap-vmcore-exists ucap-vmcore-elf ucap-vmcore-marker ucap-makedumpfile
 )
 # Checked on the host, from the serial logs.
-HOST_CHECKS=(host-qemu-exit host-kdump-qemu-exit host-s2-token host-purgatory-verified host-last-kernel-cmdline
+HOST_CHECKS=(host-qemu-exit host-kdump-qemu-exit host-s2-token host-purgatory-verified host-last-kernel-cmdline host-dal-slots
     host-efi-purgatory-halt host-formats-qemu-exit)
 
 CMDLINE="console=ttyS0 quiet panic=-1 rdinit=/init crashkernel=256M stage=1"
@@ -219,6 +226,7 @@ row_of() {
     hp-*) echo "crash hotplug (a CPU and a DIMM hot-added, crash, vmcore)" ;;
     host-kdump-* | kd1-* | kd2-*) echo "kdump through kexec_file_load (-s -p, crash, vmcore)" ;;
     s3-* | elf-crash-* | elf-reload-* | elf-restore-* | elf-fifo-*) echo "kdump through kexec_load (-c -p, crash, vmcore)" ;;
+    kl-dal-* | dal-* | daln-* | host-dal-*) echo "kexec_load, kernel decompressed at load (KASLR)" ;;
     s2-kl-* | kl-* | elf-* | host-purgatory-*) echo "kexec_load + exec (our boot image, purgatory)" ;;
     s1-* | s2-* | host-s2-* | host-qemu-* | host-last-*) echo "kexec_file_load + exec, CLI contract" ;;
     lock-*) echo "lockdown" ;;
@@ -400,6 +408,24 @@ if [[ $kcl == *" noinitrdmarker=$VM_TOKEN"* ]]; then
 else
     status[host-last-kernel-cmdline]=FAIL
     detail[host-last-kernel-cmdline]="want 'noinitrdmarker=$VM_TOKEN' in the last 'Kernel command line:', got '${kcl:-nothing}'"
+fi
+
+# host-dal-slots: each kernel decompressed at load (stages dal, daln) runs
+# at the physical address ("Kernel code" in /proc/iomem) and virtual base
+# (_text in /proc/kallsyms) the load's plan chose (DALPLAN, from kexec -d).
+dal_detail=""
+for st in dal daln; do
+    plan=$(grep -a -o "DALPLAN $st phys=0x[0-9a-f]* text=0x[0-9a-f]*" "$LOG" | tail -n 1 || true)
+    seen=$(grep -a -o "DALSEEN $st phys=0x[0-9a-f]* text=0x[0-9a-f]*" "$LOG" | tail -n 1 || true)
+    if [ -z "$plan" ] || [ -z "$seen" ] || [ "${plan#DALPLAN }" != "${seen#DALSEEN }" ]; then
+        dal_detail+="$st: planned '${plan:-nothing}', found '${seen:-nothing}'; "
+    fi
+done
+if [ -z "$dal_detail" ]; then
+    status[host-dal-slots]=ok
+else
+    status[host-dal-slots]=FAIL
+    detail[host-dal-slots]=$dal_detail
 fi
 
 # host-purgatory-verified: our purgatory reported (--console-serial) that it

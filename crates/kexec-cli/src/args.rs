@@ -65,6 +65,8 @@ pub struct Request {
     pub video: VideoOptions,
     /// --pass-memmap-cmdline: a crash kernel gets memmap=exactmap memmap=... words.
     pub pass_memmap_cmdline: bool,
+    /// --decompress-at-load: unpack a bzImage now and enter its vmlinux directly.
+    pub decompress_at_load: bool,
     /// -t/--type: the loader the kernel file must suit (kexec_load only).
     pub kernel_type: Option<KernelType>,
     /// arm64: --dtb and --port.
@@ -207,6 +209,7 @@ impl Request {
                         console_vga: self.video.console_vga,
                         reuse_video_type: self.video.reuse_video_type,
                         pass_memmap_cmdline: self.pass_memmap_cmdline,
+                        decompress_at_load: self.decompress_at_load,
                     },
                     aarch64: self.aarch64.clone(),
                 },
@@ -264,7 +267,7 @@ fn value(id: &'static str, long: &'static str, name: &'static str, help: &'stati
 
 /// kexec_load (x86_64 boot image) options that kexec-tools accepts; the file
 /// syscall has no use for them.
-const LOAD_ONLY_FLAGS: [(&str, &str); 10] = [
+const LOAD_ONLY_FLAGS: [(&str, &str); 11] = [
     (
         "args-linux",
         "ELF kernels: pass Linux boot parameters (kexec_load)",
@@ -295,6 +298,12 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 10] = [
     (
         "reuse-video-type",
         "keep the boot-time video type even when a DRM driver owns /dev/fb0 (kexec_load)",
+    ),
+    (
+        "decompress-at-load",
+        "bzImage (-l): decompress the kernel now and enter its vmlinux directly, so kexec -e skips \
+the kernel's decompressor; physical and virtual KASLR are chosen here (none with nokaslr in the \
+command line); --dry-run shows the slots (kexec_load)",
     ),
 ];
 
@@ -330,7 +339,7 @@ const REFUSED: [(&str, bool, &str); 22] = [
 /// Options only a load reads: kexec-tools refuses them (usage, exit 1) when
 /// nothing is loaded (-e, -u, -S). Its arch options (--serial, --reset-vga,
 /// --console-*, --elf*-core-headers) are not among them.
-const LOADER_OPTIONS: [(&str, &str); 13] = [
+const LOADER_OPTIONS: [(&str, &str); 14] = [
     ("force-dtb", "--force-dtb"),
     ("no-cma", "--no-cma"),
     ("uki-profile", "--uki-profile"),
@@ -344,11 +353,12 @@ const LOADER_OPTIONS: [(&str, &str); 13] = [
     ("noefi", "--noefi"),
     ("reuse-video-type", "--reuse-video-type"),
     ("segment", "--segment"),
+    ("decompress-at-load", "--decompress-at-load"),
 ];
 
 /// Options that only the kexec_load path honours (they shape our boot image
 /// or purgatory): refused with -s, and they take -a straight to kexec_load.
-pub const KEXEC_LOAD_ONLY: [&str; 8] = [
+pub const KEXEC_LOAD_ONLY: [&str; 9] = [
     "type",
     "dtb",
     "port",
@@ -357,6 +367,7 @@ pub const KEXEC_LOAD_ONLY: [&str; 8] = [
     "reset-vga",
     "reuse-video-type",
     "pass-memmap-cmdline",
+    "decompress-at-load",
 ];
 
 pub fn command() -> Command {
@@ -369,7 +380,7 @@ pub fn command() -> Command {
             "Exit status: 0 on success, 1 on a usage error or when -e finds nothing loaded, \
 255 when a load fails. With -S: 1 when loaded, 0 when not.\n\
 Without -l/-p/-e/-u/-f, kexec loads the kernel and runs `shutdown -r now`.\n\
---console-serial, --console-vga, --reset-vga, --reuse-video-type, --pass-memmap-cmdline (x86_64), \
+--console-serial, --console-vga, --reset-vga, --reuse-video-type, --pass-memmap-cmdline, --decompress-at-load (x86_64), \
 --dtb, --port (arm64) and --type shape our kexec_load boot image: -a then uses kexec_load, -s refuses \
 them; each architecture's own options are refused on the other.\n\
 --hotplug (crash loads): the kernel updates the crash kernel on CPU and memory hotplug; through \
@@ -673,7 +684,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
 
 /// Options of one architecture's kexec-tools, refused on the others:
 /// (name, its architecture, why elsewhere).
-const ARCH_OPTIONS: [(&str, &str, &str); 10] = [
+const ARCH_OPTIONS: [(&str, &str, &str); 11] = [
     ("dtb", "aarch64", "is an arm/arm64/ppc/riscv/mips (and 32-bit bzImage) option: x86_64 kernels take no device tree; drop it"),
     ("port", "aarch64", "is an arm64 option (the purgatory's PL011 UART): on x86_64 use --console-serial --serial=PORT"),
     ("console-serial", "x86_64", "is an x86 option (a 16550 UART at an I/O port): on arm64 use --port=ADDR, the PL011 UART's MMIO address"),
@@ -684,6 +695,7 @@ const ARCH_OPTIONS: [(&str, &str, &str); 10] = [
     ("reuse-video-type", "x86_64", "is an x86 option (boot_params' video type): arm64 kernels take their framebuffer from the device tree or UEFI; drop it"),
     ("pass-memmap-cmdline", "x86_64", "is an x86 option: an arm64 capture kernel gets its memory as linux,usable-memory-range in the device tree; drop it"),
     ("noefi", "x86_64", "is an x86 option: an arm64 kernel finds UEFI through the device tree's /chosen; drop it"),
+    ("decompress-at-load", "x86_64", "is an x86 option (a bzImage's payload): an arm64 Image is entered as it is; drop it"),
 ];
 
 /// The first option of another architecture than `arch`, as its usage error.
@@ -758,6 +770,12 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
     if pass_memmap_cmdline && !steps.crash {
         return Parsed::Usage(
             "error: --pass-memmap-cmdline gives a crash kernel (-p) its memory map on its command line; a kernel loaded with -l boots with the firmware's memory map: drop it".into(),
+        );
+    }
+    let decompress_at_load = m.get_flag("decompress-at-load");
+    if decompress_at_load && steps.crash {
+        return Parsed::Usage(
+            "error: --decompress-at-load is for -l: a crash kernel (-p) is entered through its decompressor: drop it".into(),
         );
     }
     let positional: Vec<&OsString> = m
@@ -897,6 +915,7 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
             reuse_video_type: m.get_flag("reuse-video-type"),
         },
         pass_memmap_cmdline,
+        decompress_at_load,
         kernel_type,
         aarch64: aarch64::Options { dtb, port },
         force_dtb,

@@ -152,3 +152,73 @@ pub fn compress(c: crate::image::compressed::Compression, data: &[u8]) -> Vec<u8
         }
     }
 }
+
+/// A decompressed bzImage payload (vmlinux.bin + vmlinux.relocs) in
+/// little: one PT_LOAD at 16 MiB (LOAD_PHYSICAL_ADDR) of 0x100 file bytes (memsz 0x3000)
+/// whose bytes hold, at 0x10 a 64-bit pointer to _text + 0x40, at
+/// 0x20 a 32-bit (sign-extended) pointer to _text + 0x80, at 0x30 an
+/// inverse 32-bit field; its section headers (null, a string table) end it at 0x1100;
+/// then `lists` relocation lists (3, 2 or none).
+pub fn vmlinux_with_relocs(lists: usize) -> Vec<u8> {
+    use crate::arch::x86_64::decompressed::START_KERNEL_MAP;
+    const LOAD: u64 = 0x100_0000;
+    let mut f = vec![0u8; 0x1100];
+    f[0..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2;
+    f[5] = 1;
+    f[6] = 1;
+    f[16..18].copy_from_slice(&2u16.to_le_bytes());
+    f[18..20].copy_from_slice(&62u16.to_le_bytes());
+    f[20..24].copy_from_slice(&1u32.to_le_bytes());
+    f[24..32].copy_from_slice(&(LOAD + 0x40).to_le_bytes()); // e_entry
+    f[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    f[40..48].copy_from_slice(&0x1080u64.to_le_bytes()); // e_shoff
+    f[52..54].copy_from_slice(&64u16.to_le_bytes());
+    f[54..56].copy_from_slice(&56u16.to_le_bytes());
+    f[56..58].copy_from_slice(&1u16.to_le_bytes());
+    f[58..60].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    f[60..62].copy_from_slice(&2u16.to_le_bytes()); // e_shnum
+    f[62..64].copy_from_slice(&1u16.to_le_bytes()); // e_shstrndx
+                                                    // Section 1: a one-byte string table (at 0x10f0, a zero byte).
+    let sh = 0x1080 + 64;
+    f[sh + 4..sh + 8].copy_from_slice(&3u32.to_le_bytes()); // SHT_STRTAB
+    f[sh + 24..sh + 32].copy_from_slice(&0x10f0u64.to_le_bytes());
+    f[sh + 32..sh + 40].copy_from_slice(&1u64.to_le_bytes());
+    let ph = 64;
+    f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
+    f[ph + 8..ph + 16].copy_from_slice(&0x1000u64.to_le_bytes());
+    f[ph + 16..ph + 24].copy_from_slice(&(START_KERNEL_MAP + LOAD).to_le_bytes());
+    f[ph + 24..ph + 32].copy_from_slice(&LOAD.to_le_bytes());
+    f[ph + 32..ph + 40].copy_from_slice(&0x100u64.to_le_bytes());
+    f[ph + 40..ph + 48].copy_from_slice(&0x3000u64.to_le_bytes());
+    let text = START_KERNEL_MAP + LOAD;
+    f[0x1010..0x1018].copy_from_slice(&(text + 0x40).to_le_bytes());
+    f[0x1020..0x1024].copy_from_slice(&((text + 0x80) as u32).to_le_bytes());
+    f[0x1030..0x1034].copy_from_slice(&0x5000u32.to_le_bytes());
+    let words: &[u64] = match lists {
+        // 0, 64-bit list, 0, inverse list, 0, 32-bit list (read backwards).
+        3 => &[0, text + 0x10, 0, text + 0x30, 0, text + 0x20],
+        // Newer kernels: no inverse list.
+        2 => &[0, text + 0x10, 0, text + 0x20],
+        _ => &[],
+    };
+    for v in words {
+        f.extend_from_slice(&(*v as u32).to_le_bytes());
+    }
+    f
+}
+
+/// A bzImage64 (the sample's setup header, real-mode part and
+/// header fields) whose protected-mode part is `payload` after 0x200 bytes,
+/// payload_offset and payload_length pointing at it.
+pub fn bzimage64_with_payload(payload: &[u8]) -> Vec<u8> {
+    let mut b = bzimage64_sample();
+    let h = SetupHeader::read(&b).expect("the sample's header");
+    b.truncate(h.real_mode_size() as usize);
+    b.extend_from_slice(&[0u8; 0x200]);
+    b.extend_from_slice(payload);
+    b[offset::PAYLOAD_OFFSET..offset::PAYLOAD_OFFSET + 4].copy_from_slice(&0x200u32.to_le_bytes());
+    b[offset::PAYLOAD_LENGTH..offset::PAYLOAD_LENGTH + 4]
+        .copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    b
+}

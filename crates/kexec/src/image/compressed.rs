@@ -84,7 +84,7 @@ impl Compression {
     }
 
     /// What a file of it is, for people.
-    fn data(self) -> &'static str {
+    pub fn data(self) -> &'static str {
         match self {
             Compression::Gzip => "gzip-compressed data",
             Compression::Zstd => "zstd-compressed data",

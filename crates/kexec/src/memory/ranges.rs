@@ -140,6 +140,47 @@ impl Ranges {
             candidates.0.iter().find_map(fits)
         }
     }
+
+    /// How many aligned starts a buffer as `p` asks could take (its
+    /// `top_down` does not matter): KASLR's slots.
+    pub fn slot_count(&self, p: Placement) -> u64 {
+        self.slots(p).map(|(_, n)| n).sum()
+    }
+
+    /// The `n`th of the [`slot_count`](Self::slot_count) aligned starts,
+    /// counted from the lowest address.
+    pub fn nth_slot(&self, p: Placement, mut n: u64) -> Option<u64> {
+        let align = p.align.max(1);
+        for (first, count) in self.slots(p) {
+            if n < count {
+                return Some(first + n * align);
+            }
+            n -= count;
+        }
+        None
+    }
+
+    /// A start chosen uniformly among all aligned starts that fit, by
+    /// `random` (as the kernel's decompressor picks a physical KASLR slot).
+    pub fn find_random_space(&self, p: Placement, random: u64) -> Option<u64> {
+        let count = self.slot_count(p);
+        (count > 0)
+            .then(|| self.nth_slot(p, random % count))
+            .flatten()
+    }
+
+    /// Each free range's first fitting aligned start and how many follow.
+    fn slots(&self, p: Placement) -> impl Iterator<Item = (u64, u64)> {
+        let align = p.align.max(1);
+        self.intersect(Range::new(p.min, p.max))
+            .0
+            .into_iter()
+            .filter_map(move |r| {
+                let first = align_up(r.start, align)?;
+                let last = r.end.checked_sub(p.size)?;
+                (first <= last).then(|| (first, (last - first) / align + 1))
+            })
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +192,45 @@ mod tests {
 
     fn ram() -> Ranges {
         Ranges::new([Range::new(0x1000, 0x9f000), Range::new(MIB, 2 * GIB)])
+    }
+
+    #[test]
+    fn random_slots_cover_every_aligned_start_and_only_those() {
+        // [16M, 24M) holds four 2 MiB starts, [40M, 41M) none, [100M, 104M) two.
+        let free = Ranges::new([
+            Range::new(16 * MIB, 24 * MIB),
+            Range::new(40 * MIB, 41 * MIB),
+            Range::new(100 * MIB, 104 * MIB),
+        ]);
+        let p = Placement {
+            size: 2 * MIB,
+            align: 2 * MIB,
+            min: 0,
+            max: u64::MAX,
+            top_down: false,
+        };
+        // 16,18,20,22 and 100,102.
+        assert_eq!(free.slot_count(p), 6);
+        let all: Vec<u64> = (0..6)
+            .map(|n| free.find_random_space(p, n).unwrap() / MIB)
+            .collect();
+        assert_eq!(all, [16, 18, 20, 22, 100, 102]);
+        // The random value wraps: 6 is slot 0 again.
+        assert_eq!(free.find_random_space(p, 6), Some(16 * MIB));
+        assert_eq!(free.nth_slot(p, 6), None);
+        // The window bounds it: min 19M, max 102M leaves 20, 22 and 100 (ends at 102).
+        let w = Placement {
+            min: 19 * MIB,
+            max: 102 * MIB,
+            ..p
+        };
+        assert_eq!(free.slot_count(w), 3);
+        assert_eq!(free.find_random_space(w, 2), Some(100 * MIB));
+        // Nothing fits: None, never a slot that overlaps used memory.
+        assert_eq!(
+            free.find_random_space(Placement { size: 9 * MIB, ..p }, 7),
+            None
+        );
     }
 
     #[test]

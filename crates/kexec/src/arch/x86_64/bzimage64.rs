@@ -79,6 +79,7 @@ pub fn describe<'a>(
             align: u64::from(header.kernel_alignment).max(PAGE_SIZE),
             min: layout::KERNEL_MIN.max(header.pref_address.min(layout::INITRD_MIN)),
             entry_offset: STARTUP_64,
+            entered: super::x86_linux::Entered::Decompressor,
         },
         args: BootArgs::Linux,
         initrd,

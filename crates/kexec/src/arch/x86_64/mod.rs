@@ -4,6 +4,7 @@
 
 pub mod bzimage64;
 pub mod crash;
+pub mod decompressed;
 pub mod efi;
 pub mod elf64;
 pub mod layout;
@@ -45,6 +46,11 @@ pub struct Options {
     /// --pass-memmap-cmdline: crash loads also give the capture kernel its
     /// memory map as memmap=exactmap memmap=... words.
     pub pass_memmap_cmdline: bool,
+    /// --decompress-at-load: unpack a bzImage's kernel now and have the
+    /// purgatory enter vmlinux's startup_64 directly, with physical and
+    /// virtual KASLR chosen here, so `kexec -e` skips the decompressor.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decompress_at_load: bool,
 }
 
 impl Options {
@@ -57,6 +63,7 @@ impl Options {
             (self.reset_vga, "--reset-vga"),
             (self.reuse_video_type, "--reuse-video-type"),
             (self.pass_memmap_cmdline, "--pass-memmap-cmdline"),
+            (self.decompress_at_load, "--decompress-at-load"),
         ];
         given.iter().find(|(on, _)| *on).map(|(_, name)| *name)
     }
@@ -124,6 +131,54 @@ fn loader(name: &str) -> Option<Describe> {
     LOADERS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
 }
 
+/// A bzImage's kernel decompressed for --decompress-at-load, and the
+/// random number that picks its physical slot.
+struct DecompressedLoad {
+    kernel: decompressed::Decompressed,
+    physical_random: u64,
+}
+
+/// Decompresses and relocates a bzImage's kernel for --decompress-at-load;
+/// other formats and crash loads are refused by name.
+fn decompressed_kernel(
+    host: &dyn Host,
+    file: &str,
+    format: &str,
+    kernel: &[u8],
+    target: Target,
+    cmdline: &[u8],
+) -> Result<DecompressedLoad, LoadPlanError> {
+    let refuse = |why: String| -> LoadPlanError {
+        BuildError::Header {
+            file: file.to_string(),
+            why,
+        }
+        .into()
+    };
+    if target == Target::Crash {
+        return Err(refuse(
+            "--decompress-at-load is for normal loads: a crash kernel (-p) keeps its decompressor"
+                .into(),
+        ));
+    }
+    if format != "bzImage64" {
+        return Err(refuse(format!(
+            "--decompress-at-load unpacks a bzImage's payload, and this is a {format} kernel"
+        )));
+    }
+    let header = crate::image::bzimage::SetupHeader::read(kernel)
+        .ok_or_else(|| refuse("too short for an x86 setup header".into()))?;
+    bzimage64::check_header(file, kernel, &header)?;
+    let mut random = [0u8; 16];
+    host.random(&mut random).map_err(LoadPlanError::Random)?;
+    let virt = u64::from_le_bytes(random[..8].try_into().expect("8 bytes"));
+    let physical_random = u64::from_le_bytes(random[8..].try_into().expect("8 bytes"));
+    Ok(DecompressedLoad {
+        kernel: decompressed::prepare(file, kernel, &header, cmdline, virt)?,
+        physical_random,
+    })
+}
+
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {
         "x86_64"
@@ -172,8 +227,38 @@ impl Arch for X86_64 {
                 format.name()
             ),
         })?;
-        let boot = describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
-        let image = x86_linux::build_from(&boot, target, &system, options, sources)?;
+        let image = if options.x86_64.decompress_at_load {
+            let d = decompressed_kernel(host, file, format.name(), kernel_bytes, target, cmdline)?;
+            let boot = LinuxBoot {
+                file,
+                setup_header: &d.kernel.head,
+                kernel: x86_linux::Kernel::Relocatable {
+                    data: &d.kernel.image,
+                    memsz: d.kernel.span,
+                    align: d.kernel.align,
+                    min: d.kernel.load_physical,
+                    entry_offset: d.kernel.entry_offset,
+                    entered: x86_linux::Entered::Decompressed {
+                        random: d.kernel.kaslr.then_some(d.physical_random),
+                        virt_offset: d.kernel.virt_offset,
+                    },
+                },
+                args: BootArgs::Linux,
+                initrd: initrd_bytes,
+                cmdline,
+            };
+            let mut image = x86_linux::build_from(&boot, target, &system, options, sources)?;
+            // What was unpacked and relocated, for --dry-run and -d.
+            for s in image.segments.iter_mut() {
+                if s.purpose.contains("decompressed at load") {
+                    s.purpose.push_str(&format!("; {}", d.kernel.what));
+                }
+            }
+            image
+        } else {
+            let boot = describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
+            x86_linux::build_from(&boot, target, &system, options, sources)?
+        };
         let mut base = if target == Target::Crash {
             KEXEC_ON_CRASH
         } else {

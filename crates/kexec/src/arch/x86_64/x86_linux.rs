@@ -338,6 +338,8 @@ pub enum Kernel<'a> {
         min: u64,
         /// The 64-bit entry's offset from the load address.
         entry_offset: u64,
+        /// How it is placed and entered.
+        entered: Entered,
     },
     /// Pieces at fixed physical addresses (an ELF vmlinux's PT_LOADs):
     /// (address, data, memsz), and the physical entry point.
@@ -346,6 +348,25 @@ pub enum Kernel<'a> {
         pieces: Vec<(u64, &'a [u8], u64)>,
         /// The physical entry point.
         entry: u64,
+    },
+}
+
+/// How a relocatable kernel is placed and what runs first after the purgatory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entered {
+    /// The bzImage's protected-mode part: its decompressor runs at
+    /// startup_64 after `kexec -e` and picks the KASLR slots itself. Placed
+    /// top-down, as the kernel's own file loader does.
+    Decompressor,
+    /// A vmlinux decompressed (and relocated by `virt_offset`) at load time:
+    /// vmlinux's startup_64 runs directly. `random` picks the physical
+    /// slot among all `align`-aligned ones that fit (physical KASLR); None
+    /// (nokaslr) takes the lowest, `min` (LOAD_PHYSICAL_ADDR) when free.
+    Decompressed {
+        /// Picks the physical KASLR slot; None: nokaslr.
+        random: Option<u64>,
+        /// The virtual offset already applied to the image.
+        virt_offset: u64,
     },
 }
 
@@ -783,17 +804,45 @@ fn place_kernel<'a>(
             align,
             min,
             entry_offset,
+            entered,
         } => {
-            let at = placer.place(
-                "kernel",
-                Placement {
-                    size: *memsz,
-                    align: (*align).max(PAGE_SIZE),
-                    min: *min,
-                    max: high_limit(header),
-                    top_down: true,
-                },
-            )?;
+            let p = Placement {
+                size: *memsz,
+                align: (*align).max(PAGE_SIZE),
+                min: *min,
+                max: high_limit(header),
+                top_down: true,
+            };
+            let at = match entered {
+                Entered::Decompressor => placer.place("kernel", p)?,
+                Entered::Decompressed { random: None, .. } => placer.place(
+                    "kernel",
+                    Placement {
+                        top_down: false,
+                        ..p
+                    },
+                )?,
+                Entered::Decompressed {
+                    random: Some(random),
+                    ..
+                } => {
+                    let q = Placement {
+                        size: page_align(p.size),
+                        ..p
+                    };
+                    // A KASLR slot: fix the start, then place there so the
+                    // placer's bookkeeping and errors stay one path.
+                    let slot = placer.free.find_random_space(q, *random).unwrap_or(p.min);
+                    placer.place(
+                        "kernel",
+                        Placement {
+                            min: slot,
+                            top_down: false,
+                            ..p
+                        },
+                    )?
+                }
+            };
             Ok((vec![(at, *data, page_align(*memsz))], at + entry_offset))
         }
         Kernel::Fixed { pieces, entry } => Ok((pieces.clone(), *entry)),
@@ -852,9 +901,30 @@ fn kernel_segments(
     let mut segments = Vec::with_capacity(pieces.len() + 1);
     for (i, (at, data, memsz)) in pieces.iter().enumerate() {
         let purpose = match (&boot.kernel, many) {
-            (Kernel::Relocatable { .. }, _) => {
-                format!("kernel {file} (protected-mode part, init_size reserved)")
+            (
+                Kernel::Relocatable {
+                    entered: Entered::Decompressor,
+                    ..
+                },
+                _,
+            ) => {
+                format!("kernel {file} (protected-mode part, init_size reserved; entered through its decompressor)")
             }
+            (
+                Kernel::Relocatable {
+                    entered: Entered::Decompressed { random, virt_offset },
+                    entry_offset,
+                    min,
+                    ..
+                },
+                _,
+            ) => format!(
+                "kernel {file} decompressed at load: vmlinux entered at startup_64 {:#x}, physical {:#x}{}, virtual offset {virt_offset:#x} (_text {:#x})",
+                at + entry_offset,
+                at,
+                if random.is_some() { " (random slot)" } else { " (nokaslr)" },
+                super::decompressed::START_KERNEL_MAP + min + virt_offset,
+            ),
             (Kernel::Fixed { .. }, false) => format!("kernel {file} (PT_LOAD)"),
             (Kernel::Fixed { .. }, true) => format!("kernel {file} (PT_LOAD {i})"),
         };
@@ -1589,15 +1659,15 @@ mod tests {
     const GOLDEN: &[(&str, &str)] = &[
         (
             "bzimage normal with initrd",
-            "0x92000 0xd000 0x89d1 36c4edfedd026da0 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x89d1 36c4edfedd026da0 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
         (
             "bzimage crash",
-            "0x4b200000 0xd000 0x89d1 7bccef412dc5ef41 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x1050 18843558f58e4814 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+            "0x4b200000 0xd000 0x89d1 7bccef412dc5ef41 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x1050 18843558f58e4814 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
         ),
         (
             "bzimage crash --pass-memmap-cmdline",
-            "0x4b200000 0xd000 0x89d1 676d292ff1b41d4e purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x10a0 931e58bfe44b9499 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+            "0x4b200000 0xd000 0x89d1 676d292ff1b41d4e purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x10a0 931e58bfe44b9499 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
         ),
         (
             "elf vmlinux",
@@ -1605,23 +1675,23 @@ mod tests {
         ),
         (
             "--mem-min/--mem-max",
-            "0x800000 0xd000 0x89d1 31e728771f5bdeff purgatory (verifies the other segments' SHA-256)\n0x80d000 0x2000 0x1040 24c9df51b0347cb0 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x801630\n",
+            "0x800000 0xd000 0x89d1 31e728771f5bdeff purgatory (verifies the other segments' SHA-256)\n0x80d000 0x2000 0x1040 24c9df51b0347cb0 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x801630\n",
         ),
         (
             "efi handover",
-            "0x92000 0xd000 0x89d1 2d3fb59e0bf1e5dc purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1100 8c3ae71d29c90d6c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x89d1 2d3fb59e0bf1e5dc purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1100 8c3ae71d29c90d6c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
         (
             "--args-none",
-            "0x92000 0xd000 0x89d1 e642f5c0f8d4c9c5 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 ddae95e63b99b24c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\nentry 0x93630\n",
+            "0x92000 0xd000 0x89d1 e642f5c0f8d4c9c5 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 ddae95e63b99b24c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\nentry 0x93630\n",
         ),
         (
             "drm framebuffer",
-            "0x92000 0xd000 0x89d1 bc02e90ac986371b purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 e66181b602ad2f17 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x89d1 bc02e90ac986371b purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 e66181b602ad2f17 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
         (
             "drm framebuffer --reuse-video-type",
-            "0x92000 0xd000 0x89d1 36c4edfedd026da0 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x89d1 36c4edfedd026da0 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
     ];
 
@@ -1742,6 +1812,7 @@ mod tests {
             align: 0x1000,
             min: 0,
             entry_offset: 0,
+            entered: Entered::Decompressor,
         };
         let before = p.free.clone();
         reserve_fixed_pieces(&mut p, "vmlinux", &relocatable).unwrap();
@@ -1844,6 +1915,7 @@ mod tests {
             align: 0x20_0000,
             min: MIB,
             entry_offset: 0x200,
+            entered: Entered::Decompressor,
         };
         let mut above = header();
         above.xloadflags |= XLF_CAN_BE_LOADED_ABOVE_4G;
@@ -1882,6 +1954,51 @@ mod tests {
             (pieces, entry),
             (vec![(16 * MIB, &data[..], 0x1000)], 16 * MIB + 4)
         );
+    }
+
+    #[test]
+    fn a_decompressed_kernel_takes_a_random_aligned_slot_or_with_nokaslr_its_default() {
+        let data = [0u8; 16];
+        let decompressed = |random| Kernel::Relocatable {
+            data: &data,
+            memsz: 0x30_0000,
+            align: 0x20_0000,
+            min: 16 * MIB,
+            entry_offset: 0x40,
+            entered: Entered::Decompressed {
+                random,
+                virt_offset: 0,
+            },
+        };
+        let mut h = header();
+        h.xloadflags |= XLF_CAN_BE_LOADED_ABOVE_4G;
+        // RAM [1M, 64M) and [128M, 132M): 2 MiB starts from 16M with 3 MiB
+        // room: 16..=60 (23 of them) and 128 (one).
+        let ram = [(MIB, 64 * MIB), (128 * MIB, 132 * MIB)];
+        let mut seen = std::collections::BTreeSet::new();
+        for r in 0..24u64 {
+            let mut p = placer(&ram);
+            let (pieces, entry) = place_kernel(&mut p, &decompressed(Some(r)), &h).unwrap();
+            let at = pieces[0].0;
+            assert_eq!(at % 0x20_0000, 0, "{at:#x}");
+            assert!(at >= 16 * MIB, "{at:#x}");
+            assert_eq!(entry, at + 0x40);
+            assert!(
+                !p.free.contains(&Range::new(at, at + 0x30_0000)),
+                "taken out of free RAM"
+            );
+            seen.insert(at);
+        }
+        assert_eq!(seen.len(), 24, "every slot is reachable: {seen:x?}");
+        assert!(seen.contains(&(128 * MIB)) && seen.contains(&(60 * MIB)));
+        // nokaslr: LOAD_PHYSICAL_ADDR itself when free.
+        let (pieces, entry) = place_kernel(&mut placer(&ram), &decompressed(None), &h).unwrap();
+        assert_eq!((pieces[0].0, entry), (16 * MIB, 16 * MIB + 0x40));
+        // Nothing fits: the placer's error, naming the kernel.
+        let e = place_kernel(&mut placer(&[(MIB, 17 * MIB)]), &decompressed(Some(5)), &h)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kernel"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,195 @@
+//! Issue #13 part 3: --decompress-at-load unpacks a bzImage's payload at
+//! load time, relocates its vmlinux by a random virtual offset and has the
+//! purgatory enter startup_64 directly, at a random physical slot.
+
+mod common;
+
+use common::{kexec, Dir};
+use kexec::arch::x86_64::decompressed::{
+    virt_offset, KASLR_FLAG, KERNEL_IMAGE_SIZE, START_KERNEL_MAP,
+};
+use kexec::image::bzimage::offset;
+use kexec::testing::{bzimage64_with_payload, gzip_bytes, vmlinux_with_relocs};
+use kexec::FakeHost;
+
+const LOAD: u64 = 0x100_0000;
+
+/// The zero page of the last kexec_load: the segment with "HdrS" at 0x202.
+fn zero_page(host: &FakeHost) -> Vec<u8> {
+    host.last_load_data
+        .iter()
+        .map(|(_, d)| d.clone())
+        .find(|d| d.len() > 4096 && &d[0x202..0x206] == b"HdrS")
+        .expect("a zero page segment")
+}
+
+/// The kernel segment: the one starting with the synthetic vmlinux's bytes.
+fn kernel_segment(host: &FakeHost) -> (u64, Vec<u8>) {
+    host.last_load_data
+        .iter()
+        .find(|(_, d)| d.len() == 0x100)
+        .cloned()
+        .expect("a kernel segment of the PT_LOAD's 0x100 file bytes")
+}
+
+fn u64_at(d: &[u8], a: usize) -> u64 {
+    u64::from_le_bytes(d[a..a + 8].try_into().unwrap())
+}
+
+fn u32_at(d: &[u8], a: usize) -> u32 {
+    u32::from_le_bytes(d[a..a + 4].try_into().unwrap())
+}
+
+#[test]
+fn the_kernel_is_relocated_placed_at_random_and_flagged_kaslr() {
+    let d = Dir::new("dal-kaslr");
+    let bz = d.put(
+        "bzImage",
+        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(3))),
+    );
+    let mut host = FakeHost::typical();
+    let dry = kexec(
+        &mut host,
+        &[
+            "--dry-run",
+            "-c",
+            "-l",
+            &bz,
+            "--decompress-at-load",
+            "--append=x",
+        ],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.err);
+    assert!(
+        dry.out
+            .contains("decompressed at load: vmlinux entered at startup_64"),
+        "{}",
+        dry.out
+    );
+    assert!(dry.out.contains("(random slot)"), "{}", dry.out);
+    assert!(
+        dry.out.contains("gzip payload, 3 relocations"),
+        "{}",
+        dry.out
+    );
+
+    let r = kexec(
+        &mut host,
+        &[
+            "-c",
+            "-l",
+            &bz,
+            "--decompress-at-load",
+            "--append=console=ttyS0",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    let zp = zero_page(&host);
+    assert_ne!(
+        zp[offset::LOADFLAGS] & KASLR_FLAG,
+        0,
+        "KASLR_FLAG in loadflags"
+    );
+    let (at, k) = kernel_segment(&host);
+    assert_eq!(at % 0x20_0000, 0, "kernel_alignment: {at:#x}");
+    assert!(at >= LOAD, "{at:#x}");
+    // FakeHost's random bytes are i ^ 0x5a: the first 8 pick the virtual
+    // slot. The decompressor's needed size: the unpacked output, 0x1118
+    // bytes, or the image's 0x3000, the larger.
+    let random = u64::from_le_bytes(std::array::from_fn(|i| i as u8 ^ 0x5a));
+    let off = virt_offset(LOAD, 0x3000, 0x20_0000, random);
+    assert_ne!(off, 0, "the test wants a nonzero offset");
+    assert!(LOAD + off + 0x3000 <= KERNEL_IMAGE_SIZE);
+    let text = START_KERNEL_MAP + LOAD;
+    assert_eq!(u64_at(&k, 0x10), text + 0x40 + off, "64-bit relocation");
+    assert_eq!(
+        u32_at(&k, 0x20),
+        (text + 0x80 + off) as u32,
+        "32-bit relocation"
+    );
+    assert_eq!(
+        u32_at(&k, 0x30),
+        0x5000u32.wrapping_sub(off as u32),
+        "inverse 32-bit relocation"
+    );
+}
+
+#[test]
+fn nokaslr_loads_at_the_default_address_unrelocated_and_unflagged() {
+    let d = Dir::new("dal-nokaslr");
+    // Without relocation lists too: nokaslr needs none.
+    for lists in [3, 0] {
+        let bz = d.put(
+            "bzImage",
+            &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(lists))),
+        );
+        let mut host = FakeHost::typical();
+        let r = kexec(
+            &mut host,
+            &[
+                "-c",
+                "-l",
+                &bz,
+                "--decompress-at-load",
+                "--append=quiet nokaslr",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert_eq!(zero_page(&host)[offset::LOADFLAGS] & KASLR_FLAG, 0);
+        let (at, k) = kernel_segment(&host);
+        assert_eq!(at, LOAD);
+        assert_eq!(u64_at(&k, 0x10), START_KERNEL_MAP + LOAD + 0x40);
+        assert_eq!(u32_at(&k, 0x30), 0x5000);
+    }
+}
+
+#[test]
+fn refusals_name_the_file_the_field_and_the_way_out() {
+    let d = Dir::new("dal-refused");
+    let bare = d.put(
+        "bare",
+        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(0))),
+    );
+    let mut host = FakeHost::typical();
+    let r = kexec(
+        &mut host,
+        &["-c", "-l", &bare, "--decompress-at-load", "--append=x"],
+    );
+    assert_eq!(r.code, 255, "{}", r.err);
+    assert!(
+        r.err.contains(&bare) && r.err.contains("relocation lists") && r.err.contains("nokaslr"),
+        "{}",
+        r.err
+    );
+    let odd = d.put("odd", &bzimage64_with_payload(b"not compressed at all"));
+    let r = kexec(
+        &mut host,
+        &["-c", "-l", &odd, "--decompress-at-load", "--append=x"],
+    );
+    assert_eq!(r.code, 255, "{}", r.err);
+    assert!(r.err.contains("payload_offset 0x200"), "{}", r.err);
+    let k = d.path("vmlinux");
+    let r = kexec(
+        &mut host,
+        &["-c", "-l", &k, "--decompress-at-load", "--append=x"],
+    );
+    assert_eq!(r.code, 255, "{}", r.err);
+    assert!(r.err.contains("unpacks a bzImage's payload"), "{}", r.err);
+    for (args, why) in [
+        (
+            vec!["-c", "-p", &bare, "--decompress-at-load"],
+            "crash kernel (-p)",
+        ),
+        (
+            vec!["-s", "-l", &bare, "--decompress-at-load"],
+            "kexec_load",
+        ),
+        (vec!["-e", "--decompress-at-load"], "--decompress-at-load"),
+    ] {
+        let r = kexec(&mut FakeHost::typical(), &args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.err);
+        assert!(r.err.contains(why), "{args:?}: {}", r.err);
+    }
+    let help = kexec(&mut FakeHost::typical(), &["--help"]).out;
+    assert!(help.contains("--decompress-at-load"), "{help}");
+}
