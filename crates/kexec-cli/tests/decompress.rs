@@ -23,13 +23,19 @@ fn zero_page(host: &FakeHost) -> Vec<u8> {
         .expect("a zero page segment")
 }
 
-/// The kernel segment: the one starting with the synthetic vmlinux's bytes.
+/// The kernel segment: the synthetic vmlinux's 0x100 file bytes, loaded up
+/// to their last nonzero byte (the rest is the kernel's zero fill), padded
+/// back here so offsets read as in the image.
 fn kernel_segment(host: &FakeHost) -> (u64, Vec<u8>) {
-    host.last_load_data
+    let (at, mut data) = host
+        .last_load_data
         .iter()
-        .find(|(_, d)| d.len() == 0x100)
+        .find(|(_, d)| !d.is_empty() && d.len() <= 0x100)
         .cloned()
-        .expect("a kernel segment of the PT_LOAD's 0x100 file bytes")
+        .expect("a kernel segment of at most the PT_LOAD's 0x100 file bytes");
+    assert_ne!(data.last(), Some(&0), "trailing zeros are left to the zero fill");
+    data.resize(0x100, 0);
+    (at, data)
 }
 
 fn u64_at(d: &[u8], a: usize) -> u64 {
