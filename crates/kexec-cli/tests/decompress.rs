@@ -33,7 +33,11 @@ fn kernel_segment(host: &FakeHost) -> (u64, Vec<u8>) {
         .find(|(_, d)| !d.is_empty() && d.len() <= 0x100)
         .cloned()
         .expect("a kernel segment of at most the PT_LOAD's 0x100 file bytes");
-    assert_ne!(data.last(), Some(&0), "trailing zeros are left to the zero fill");
+    assert_ne!(
+        data.last(),
+        Some(&0),
+        "trailing zeros are left to the zero fill"
+    );
     data.resize(0x100, 0);
     (at, data)
 }

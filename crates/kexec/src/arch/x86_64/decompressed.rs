@@ -374,7 +374,10 @@ pub fn prepare(
     // last PT_LOAD carries .bss, .brk and .init.scratch as file bytes (17 of
     // Debian 6.1's 58 MiB). Loading them as fill keeps them out of the
     // purgatory's digest, which is paid again at every kexec -e.
-    let loaded = image.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+    let loaded = image
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1);
     image.truncate(loaded);
     // The setup header ends by 0x202 + byte 0x201 <= 0x301: the first KiB holds it.
     let mut head = kernel[..kernel.len().min(0x400)].to_vec();
