@@ -138,6 +138,7 @@ done
 ROWS=(
     "kexec_file_load + exec, CLI contract"
     "kexec_load + exec (our boot image, purgatory)"
+    "kexec_load, kernel decompressed at load (KASLR)"
     "kdump through kexec_load (-c -p, crash, vmcore)"
     "kdump through kexec_file_load (-s -p, crash, vmcore)"
     "rejections explained, loaded kernels kept"
