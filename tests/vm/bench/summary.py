@@ -105,6 +105,15 @@ def fmt(x, unit="s"):
     return "-" if x is None else f"{x:.2f} {unit}"
 
 
+def spread(xs, unit="s"):
+    """The median, and with several samples their range: TCG is noisy."""
+    if not xs:
+        return "-"
+    if len(xs) == 1:
+        return fmt(xs[0], unit)
+    return f"{fmt(med(xs), unit)} ({min(xs):.2f}–{max(xs):.2f})"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -128,7 +137,7 @@ def main():
         ours, kt = med(row.get(variant, [])), med(row.get("kt", []))
         ratio = f"{ours / kt:.2f}" if ours is not None and kt else "-"
         n = f"{len(row.get(variant, []))}/{len(row.get('kt', []))}"
-        print(f"| {label} | {fmt(ours)} | {fmt(kt)} | {ratio} | {n} |")
+        print(f"| {label} | {spread(row.get(variant, []))} | {spread(row.get('kt', []))} | {ratio} | {n} |")
     for key, label in OURS_ONLY:
         ours = med(times.get(key, {}).get("ours", []))
         print(f"| {label} | {fmt(ours)} | | | {len(times.get(key, {}).get('ours', []))} |")
