@@ -144,7 +144,7 @@ expect() {
 }
 
 KERNEL_LINE="kernel entered x0=0x0000000044000000 x1-x3=0"
-MISMATCH="purgatory: segment 0 at 0x40200000-0x40200fff changed after it was loaded (SHA-256 mismatch); not starting the next kernel"
+MISMATCH="purgatory: segment 0 at 0x40200000-0x402000ee changed after it was loaded (SHA-256 mismatch); not starting the next kernel"
 
 run good-el1 virt && expect good-el1 \
     "+purgatory: started at EL1" \

@@ -284,7 +284,7 @@ mod tests {
                 p.regions[0],
                 Region {
                     start: 0x4020_0000,
-                    len: 0x1000,
+                    len: 100, // the loaded bytes: the zero fill is not checked
                     digest: segment_digest(&segs[0])
                 }
             );
