@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 echo "==> cargo build --release (the binaries alone first: no dev-dependency reaches the shipped kexec)"
 cargo build --release --locked --workspace --bins
-cargo build --release --locked --workspace --examples
+cargo build --profile instruments --locked --workspace --examples
 echo "==> the release kexec carries no test double (kexec's 'testing' feature: FakeHost, sample images)"
 # A normal build (no dev-dependencies) must leave the feature off...
 # (Read whole first: grep -q closing the pipe early would make the pipeline

@@ -144,12 +144,12 @@ log "cargo build --release --locked --target $TARGET -p kexec-cli --bin kexec"
 OUT=$REPO/target/$TARGET/release/kexec
 # Test instruments for the arm64 guest, as PACKAGE:EXAMPLE words
 # (e.g. "kexec:kexec_corrupt kexec-cli:differential"); built beside kexec in
-# target/$TARGET/release/examples/.
+# target/$TARGET/instruments/examples/ (built for speed: Cargo.toml).
 for spec in ${KEXEC_CROSS_EXAMPLES:-}; do
-    log "cargo build --release --locked --target $TARGET -p ${spec%%:*} --example ${spec#*:}"
+    log "cargo build --profile instruments --locked --target $TARGET -p ${spec%%:*} --example ${spec#*:}"
     (cd "$REPO" && RUSTC="$RUSTC_WRAPPED" \
         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-        "${CARGO:-cargo}" build --release --locked --target "$TARGET" -p "${spec%%:*}" \
+        "${CARGO:-cargo}" build --profile instruments --locked --target "$TARGET" -p "${spec%%:*}" \
         --example "${spec#*:}" >&2)
 done
 

@@ -38,7 +38,7 @@ OUT=${1:-$ROOT/target/vm}
 KEXEC_BIN=${KEXEC_BIN:-$ROOT/target/release/kexec}
 # Test instrument: loads with one segment corrupted after its digest was
 # taken (crates/kexec/examples/kexec_corrupt.rs). Optional.
-KEXEC_CORRUPT_BIN=${KEXEC_CORRUPT_BIN:-$ROOT/target/release/examples/kexec_corrupt}
+KEXEC_CORRUPT_BIN=${KEXEC_CORRUPT_BIN:-$ROOT/target/instruments/examples/kexec_corrupt}
 KT_BIN=/sbin/kexec            # kexec-tools, reference for exit codes
 SETPRIV=/usr/bin/setpriv      # util-linux; busybox's setpriv has no --reuid
 BUSYBOX=/bin/busybox          # from busybox-static
@@ -112,18 +112,18 @@ if [ -x "$KEXEC_CORRUPT_BIN" ]; then
 fi
 # Test instrument: the differential test of the rules model
 # (crates/kexec-cli/examples/differential.rs).
-KEXEC_DIFF_BIN=${KEXEC_DIFF_BIN:-$ROOT/target/release/examples/differential}
+KEXEC_DIFF_BIN=${KEXEC_DIFF_BIN:-$ROOT/target/instruments/examples/differential}
 if [ -x "$KEXEC_DIFF_BIN" ]; then
     install_bin "$KEXEC_DIFF_BIN" /usr/local/sbin/differential
 fi
 # Test instrument: the kexec_file_load half of the differential test
 # (crates/kexec-cli/examples/differential_file.rs).
-KEXEC_DIFF_FILE_BIN=${KEXEC_DIFF_FILE_BIN:-$ROOT/target/release/examples/differential_file}
+KEXEC_DIFF_FILE_BIN=${KEXEC_DIFF_FILE_BIN:-$ROOT/target/instruments/examples/differential_file}
 if [ -x "$KEXEC_DIFF_FILE_BIN" ]; then
     install_bin "$KEXEC_DIFF_FILE_BIN" /usr/local/sbin/differential_file
 fi
 # Test instrument: library-only rejections (crates/kexec-cli/examples/probes.rs).
-KEXEC_PROBES_BIN=${KEXEC_PROBES_BIN:-$ROOT/target/release/examples/probes}
+KEXEC_PROBES_BIN=${KEXEC_PROBES_BIN:-$ROOT/target/instruments/examples/probes}
 if [ -x "$KEXEC_PROBES_BIN" ]; then
     install_bin "$KEXEC_PROBES_BIN" /usr/local/sbin/probes
 fi

@@ -31,7 +31,7 @@ vm_build() {
     # The binaries alone first, so the shipped kexec is built without the
     # examples' dev-dependencies (the library's test double).
     (cd "$VM_ROOT" && cargo build --release --locked --workspace --bins &&
-        cargo build --release --locked --workspace --examples)
+        cargo build --profile instruments --locked --workspace --examples)
 }
 
 # vm_prepare: make sure the host is set up, then build fresh images (a new

@@ -816,17 +816,66 @@ fn cmdline_fits(load: &FileLoad, header: &SetupHeader) -> Result<(), Rejection> 
 
 /// bzImage64_load() for a crash kernel: everything it places goes into the
 /// crash region, or the placement fails with EADDRNOTAVAIL. Besides kernel
-/// and initrd (`kernel_and_initrd` bytes) the kernel places its purgatory,
-/// boot parameters, elfcorehdr and control pages there, and aligns the
-/// kernel: keep a margin so a load we let through does fit.
+/// and initrd (`kernel_and_initrd` bytes) the kernel places its own pieces
+/// there (CRASH_OVERHEAD: elfcorehdr and control pages from the bottom,
+/// purgatory and boot parameters from the top). Where the region's address
+/// is known the placement is followed as the kernel does it: the kernel
+/// top-down at its kernel_alignment, then the initrd top-down in what is
+/// left, so a large alignment wastes only what it really wastes.
 fn crash_kernel_fits(
     load: &FileLoad,
     header: &SetupHeader,
     facts: &Facts,
     kernel_and_initrd: u64,
 ) -> Result<(), Rejection> {
-    let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
-    crash_room(load, facts, kernel_and_initrd + margin)
+    let region = match facts.main_crash_region().filter(|r| r.start != 0) {
+        Some(r) => r,
+        None => {
+            let margin = CRASH_OVERHEAD + u64::from(header.kernel_alignment);
+            return crash_room(load, facts, kernel_and_initrd + margin);
+        }
+    };
+    crash_room(load, facts, kernel_and_initrd + CRASH_OVERHEAD)?;
+    let kernel_memsz = page_align(u64::from(header.init_size));
+    let initrd_memsz = kernel_and_initrd - kernel_memsz;
+    let below = facts
+        .crash_elfcorehdr_size
+        .map_or(0, page_align)
+        .max(CRASH_OVERHEAD / 2);
+    let end = region.end - (CRASH_OVERHEAD - CRASH_OVERHEAD / 2);
+    let free = Range::new((region.start + below).min(end), end);
+    let align = u64::from(header.kernel_alignment);
+    // A kernel that finds no place at all is kernel_placement's to explain.
+    let Some(at) = file_placement(
+        &[free],
+        kernel_memsz,
+        align,
+        kernel_minimum(header, facts),
+        facts.kernel_version(),
+    ) else {
+        return Ok(());
+    };
+    let gaps = [at - free.start, free.end.saturating_sub(at + kernel_memsz)];
+    if initrd_memsz == 0 || gaps.iter().any(|&gap| gap >= initrd_memsz) {
+        return Ok(());
+    }
+    let initrd = load
+        .initrd
+        .as_ref()
+        .map_or_else(String::new, |i| i.display());
+    Err(model(
+        Errno::EADDRNOTAVAIL,
+        Rule::CrashRegionTooSmall,
+        format!(
+            "the crash kernel does not fit in the Crash kernel region [{region}] of {}: the kernel {} (init_size {}) goes top-down at its kernel_alignment {align:#x} to {at:#x}, which leaves {} below it and {} above, and the initrd {initrd} needs {} in one piece; reserve more with crashkernel=",
+            human_size(region.size()),
+            load.kernel.display(),
+            human_size(kernel_memsz),
+            human_size(gaps[0]),
+            human_size(gaps[1]),
+            human_size(initrd_memsz),
+        ),
+    ))
 }
 
 /// sanity_check_segment_list(): the kernel segment holds the file minus
@@ -915,6 +964,21 @@ pub fn file_placement(
 /// bzImage's pref_address (before it, at or above 1 MiB).
 pub const PREF_ADDRESS_MINIMUM_SINCE: (u32, u32) = (6, 8);
 
+/// The lowest address kexec_file_load places a bzImage's kernel at. Since
+/// 6.8 ("kexec: allocate kernel above bzImage's pref_address", Dec 2023)
+/// the kernel goes at or above pref_address. The suite's matrix showed it:
+/// Debian 13's 6.12 refused a 4 GiB pref_address with no room.
+fn kernel_minimum(header: &SetupHeader, facts: &Facts) -> u64 {
+    if facts
+        .kernel_version()
+        .is_some_and(|v| v >= PREF_ADDRESS_MINIMUM_SINCE)
+    {
+        header.pref_address.max(MIN_KERNEL_LOAD_ADDR)
+    } else {
+        MIN_KERNEL_LOAD_ADDR
+    }
+}
+
 /// bzImage64_load places the kernel (kexec_add_buffer) before any segment
 /// check: no room gives EADDRNOTAVAIL, and so does an address that is not
 /// page-aligned (sanity_check_segment_list).
@@ -929,14 +993,7 @@ fn kernel_placement(load: &FileLoad, header: &SetupHeader, facts: &Facts) -> Res
     };
     let memsz = page_align(u64::from(header.init_size));
     let version = facts.kernel_version();
-    // Since 6.8 ("kexec: allocate kernel above bzImage's pref_address",
-    // Dec 2023) the kernel goes at or above pref_address. The suite's matrix
-    // showed it: Debian 13's 6.12 refused a 4 GiB pref_address with no room.
-    let min = if version.is_some_and(|v| v >= PREF_ADDRESS_MINIMUM_SINCE) {
-        header.pref_address.max(MIN_KERNEL_LOAD_ADDR)
-    } else {
-        MIN_KERNEL_LOAD_ADDR
-    };
+    let min = kernel_minimum(header, facts);
     let align = u64::from(header.kernel_alignment);
     let kernel = load.kernel.display();
     match file_placement(&ranges, memsz, align, min, version) {
@@ -1741,6 +1798,59 @@ mod tests {
         );
         facts.kernel_release = "6.1.0-56-amd64".into();
         assert_eq!(verdict(&load(Target::Normal, &k, None, ""), &facts), None);
+    }
+
+    // Found by the differential test (seed 833999537): a crash kernel with
+    // kernel_alignment 128 MiB and a 150 MiB initrd in a 256 MiB region.
+    // The kernel goes top-down to 0x50000000 and the initrd fits below it,
+    // so 6.1 loaded what a margin of the whole alignment refused.
+    #[test]
+    fn a_crash_kernel_alignment_wastes_only_what_the_placement_wastes() {
+        let f = Files::new("crash-align");
+        let kernel = |init_size: u32| {
+            image_with(&[
+                (offset::KERNEL_ALIGNMENT, &0x800_0000u32.to_le_bytes()),
+                (offset::INIT_SIZE, &init_size.to_le_bytes()),
+            ])
+        };
+        let initrd = |name: &str, mib: u64| {
+            let p = f.put(name, b"");
+            std::fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_len(mib << 20)
+                .unwrap();
+            p
+        };
+        let mut facts = facts();
+        facts.kernel_release = "6.1.0-57-amd64".into();
+        facts.crash_regions = vec![Range::new(0x4300_0000, 0x5300_0000)];
+        let small = f.put("small", &kernel(1 << 20));
+        let i150 = initrd("initrd-150m", 150);
+        assert_eq!(
+            verdict(&load(Target::Crash, &small, Some(&i150), ""), &facts),
+            None
+        );
+        // 40 MiB at 0x50000000 leaves 207 MiB below and 7.5 MiB above: 210
+        // MiB fit in the region's size but in neither piece.
+        let big = f.put("big", &kernel(40 << 20));
+        let i210 = initrd("initrd-210m", 210);
+        let r = check(&load(Target::Crash, &big, Some(&i210), ""), &facts).unwrap_err();
+        assert_eq!(
+            (r.errno, r.rule),
+            (Errno::EADDRNOTAVAIL, Rule::CrashRegionTooSmall)
+        );
+        assert!(
+            r.reason.contains("to 0x50000000") && r.reason.contains("initrd-210m needs 210 MiB"),
+            "{}",
+            r.reason
+        );
+        let i200 = initrd("initrd-200m", 200);
+        assert_eq!(
+            verdict(&load(Target::Crash, &big, Some(&i200), ""), &facts),
+            None
+        );
     }
 
     #[test]
@@ -2821,7 +2931,7 @@ mod file_golden {
         ("cmdline too long", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/vmlinuz takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
         ("cmdline too long before payload", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/cut-payload takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
         ("crash no region", "EADDRNOTAVAIL NoCrashRegion no memory is reserved for a crash kernel (/proc/iomem has no \"Crash kernel\" range): boot the running kernel with crashkernel=256M (or another size) first"),
-        ("crash too small", "EADDRNOTAVAIL CrashRegionTooSmall the crash kernel does not fit in the Crash kernel region [0x65000000-0x74ffffff] of 256 MiB: the kernel <dir>/crash-big (init_size 256 MiB) and the initrd <dir>/initrd (10 bytes) and the loader's 2 MiB need at least 260 MiB; reserve more with crashkernel="),
+        ("crash too small", "EADDRNOTAVAIL CrashRegionTooSmall the crash kernel does not fit in the Crash kernel region [0x65000000-0x74ffffff] of 256 MiB: the kernel <dir>/crash-big (init_size 256 MiB) and the initrd <dir>/initrd (10 bytes) and the loader's 2 MiB need at least 258 MiB; reserve more with crashkernel="),
         ("cmdline before crash room", "EINVAL CmdlineTooLong the command line is too long: 2018 bytes with its NUL, but <dir>/crash-big takes at most 2017 (cmdline_size 2047 minus 30 the kexec_file loader keeps for elfcorehdr=)"),
         ("no room", "EADDRNOTAVAIL NoRoom <dir>/huge: no room for the kernel in System RAM: init_size 0x80000000 (2 GiB) aligned to kernel_alignment 0x200000, at or above 0x100000"),
         ("unaligned placement", "EADDRNOTAVAIL NoRoom <dir>/align: kernel_alignment 0x1800 is not a multiple of the page size: the kernel's placement gives the unaligned address 0x7d5de800, which its segment check refuses"),

@@ -33,6 +33,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 OUT=${1:-$ROOT/target/vm/arm64}
 KEXEC_ARM64_BIN=${KEXEC_ARM64_BIN:-$ROOT/target/aarch64-unknown-linux-gnu/release/kexec}
+# The guest's test instruments (tests/cross/aarch64.sh KEXEC_CROSS_EXAMPLES).
+KEXEC_ARM64_EXAMPLES=${KEXEC_ARM64_EXAMPLES:-$ROOT/target/aarch64-unknown-linux-gnu/instruments/examples}
 CACHE=${KEXEC_VM_CACHE:-$HOME/.cache/kexec-vm}/arm64
 
 log() { echo "arm64-build: $*" >&2; }
@@ -129,7 +131,7 @@ gz_size=$(stat -c %s "$T/packed/Image.gz")
 } >"$T/packed/vmlinuz.efi"
 [ "$(stat -c %s "$T/packed/vmlinuz.efi")" = $((512 + gz_size)) ] || die "the zboot image came out at the wrong size"
 for ex in kexec_corrupt differential; do
-    bin=$(dirname "$KEXEC_ARM64_BIN")/examples/$ex
+    bin=$KEXEC_ARM64_EXAMPLES/$ex
     [ -x "$bin" ] && install -m 0755 "$bin" "$T/usr/local/sbin/$ex"
 done
 

@@ -55,7 +55,8 @@ HAVE_OURS=0
 [ -x "$KEXEC_ARM64_BIN" ] && HAVE_OURS=1
 # The guest's test instruments, cross-built beside ours
 # (KEXEC_CROSS_EXAMPLES="kexec:kexec_corrupt kexec-cli:differential").
-EXAMPLES=$(dirname "$KEXEC_ARM64_BIN")/examples
+export KEXEC_ARM64_EXAMPLES=${KEXEC_ARM64_EXAMPLES:-$ROOT/target/aarch64-unknown-linux-gnu/instruments/examples}
+EXAMPLES=$KEXEC_ARM64_EXAMPLES
 HAVE_DIFF=0
 [ -x "$EXAMPLES/differential" ] && HAVE_DIFF=1
 HAVE_CORRUPT=0

@@ -9,7 +9,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 KERNEL=$1 OUT=$2
 KEXEC_BIN=${KEXEC_BIN:-$ROOT/target/release/kexec}
-VMCORE_BIN=${VMCORE_BIN:-$ROOT/target/release/examples/vmcore_headers}
+VMCORE_BIN=${VMCORE_BIN:-$ROOT/target/instruments/examples/vmcore_headers}
 for f in "$KERNEL" "$KEXEC_BIN" "$VMCORE_BIN" /bin/busybox; do
     [ -s "$f" ] || { echo "build.sh: missing $f" >&2; exit 1; }
 done
