@@ -131,7 +131,8 @@ for i in "${!job_names[@]}"; do
         continue
     fi
     pass=$((pass + ${v% *})) fail=$((fail + ${v#* }))
-    grep -a '^vm: FAIL' "$dir/suite.out" | sed "s/^vm: FAIL /vm: FAIL [${job_names[$i]}] /" || true
+    # (the arm64 suite says "FAIL name: why", the x86_64 one "vm: FAIL …")
+    grep -aE '^(vm: )?FAIL ' "$dir/suite.out" | sed -E "s/^(vm: )?FAIL /vm: FAIL [${job_names[$i]}] /" || true
 done
 
 # The table: scenario rows (in the order below) x kernels.
