@@ -19,10 +19,12 @@ import time
 
 STAMP = re.compile(r"^\[\s*(\d+)\.(\d+)\] (.*)$")
 
-# (key, label, our variant): each row is our variant beside kexec-tools.
+# (key, label, our variant[, kexec-tools' variant]): each row is our
+# variant beside kexec-tools' ("kt" unless named; "kti" is kexec-tools -i).
 ROWS = [
     ("kl-load", "load, kexec_load (ours -c -l, kexec-tools -l)", "ours"),
     ("kl-load", "load, kexec_load, ours with --decompress-at-load", "dal"),
+    ("kl-load-nocheck", "load, kexec_load, both with -i (no digests: the kernel's copy)", "ours"),
     ("kf-load", "load, kexec_file_load (-s -l)", "ours"),
     ("crash-load", "crash load, kexec_load (ours -c -p, kexec-tools -p)", "ours"),
     ("version", "start and exit (--version)", "ours"),
@@ -35,9 +37,16 @@ ROWS = [
     ("pre-kl", "  of which before the new kernel's clock, kexec_load", "ours"),
     ("pre-kl", "  the same, ours with --decompress-at-load", "dal"),
     ("pre-kf", "  of which before the new kernel's clock, kexec_file_load", "ours"),
+    ("exec-kl", "-e → next kernel's userspace, kexec_load, both with -i (no purgatory check), "
+     "ours with --decompress-at-load", "dali", "kti"),
+    ("pre-kl", "  of which before the new kernel's clock", "dali", "kti"),
 ]
 # Ours alone: where a load's time goes.
-OURS_ONLY = [("dry-run", "ours: the kexec_load's user-space work alone (--dry-run -c -l)")]
+OURS_ONLY = [
+    ("dry-run", "ours: the kexec_load's user-space work alone (--dry-run -c -l)"),
+    ("hash-1cpu", "guest: SHA-256 of 64 MiB on one CPU (busybox sha256sum)"),
+    ("hash-2cpu", "guest: the same in two halves on two CPUs at once"),
+]
 
 
 def read_log(path):
@@ -130,17 +139,19 @@ def main():
     print()
     print("| what | ours | kexec-tools | ratio | n |")
     print("|---|---|---|---|---|")
-    for key, label, variant in ROWS:
+    for key, label, variant, *base in ROWS:
+        base = base[0] if base else "kt"
         row = times.get(key, {})
         if variant != "ours" and not row.get(variant):
             continue
-        ours, kt = med(row.get(variant, [])), med(row.get("kt", []))
+        ours, kt = med(row.get(variant, [])), med(row.get(base, []))
         ratio = f"{ours / kt:.2f}" if ours is not None and kt else "-"
-        n = f"{len(row.get(variant, []))}/{len(row.get('kt', []))}"
-        print(f"| {label} | {spread(row.get(variant, []))} | {spread(row.get('kt', []))} | {ratio} | {n} |")
+        n = f"{len(row.get(variant, []))}/{len(row.get(base, []))}"
+        print(f"| {label} | {spread(row.get(variant, []))} | {spread(row.get(base, []))} | {ratio} | {n} |")
     for key, label in OURS_ONLY:
-        ours = med(times.get(key, {}).get("ours", []))
-        print(f"| {label} | {fmt(ours)} | | | {len(times.get(key, {}).get('ours', []))} |")
+        ours = times.get(key, {}).get("ours", [])
+        if ours:
+            print(f"| {label} | {spread(ours)} | | | {len(ours)} |")
     if args.host_a and args.host_b:
         h = run_host(args.host_a, args.host_b, args.rounds)
         (aw, am), (bw, bm) = h["a"], h["b"]
@@ -150,7 +161,7 @@ def main():
               f"| {med(am) / med(bm):.2f} | {len(am)}/{len(bm)} |")
     for fl in fails:
         print(f"guest FAIL: {fl}")
-    missing = [k for k, _, v in ROWS
+    missing = [k for k, _, v, *_ in ROWS
                if v == "ours" and (not times.get(k, {}).get("ours") or not times.get(k, {}).get("kt"))]
     if fails or missing:
         print("incomplete: " + ", ".join(missing), file=sys.stderr)
