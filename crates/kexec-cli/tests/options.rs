@@ -5,7 +5,7 @@
 mod common;
 
 use common::{kexec, Dir};
-use kexec::boot::purgatory::PARAMS_MAGIC;
+use kexec::boot::purgatory::{PARAMS_MAGIC, PARAMS_SIZE};
 use kexec::boot::BOOT_PARAMS;
 use kexec::sys::fake::{Call, LOADED};
 use kexec::testing::add_crash_files;
@@ -45,11 +45,11 @@ fn loaded_cmdline(host: &FakeHost) -> String {
     String::from_utf8(zp[4096..end].to_vec()).unwrap()
 }
 
-/// The purgatory's flags word: after "KXPURG01", the block's size (832),
+/// The purgatory's flags word: after "KXPURG01", the block's size,
 /// entry and rsi. (The code compares with the magic too: size tells apart.)
 fn purgatory_flags(host: &FakeHost) -> u64 {
     let mut block = PARAMS_MAGIC.to_le_bytes().to_vec();
-    block.extend_from_slice(&832u64.to_le_bytes());
+    block.extend_from_slice(&(PARAMS_SIZE as u64).to_le_bytes());
     let data = &host.last_load_data[0].1;
     let at = data
         .windows(16)

@@ -12,7 +12,7 @@
 //! matches its record. What we say about the crash kernel afterwards comes
 //! from that sysfs file, never from which code path ran.
 
-use crate::arch::{BootArgs, LoadOptions};
+use crate::arch::{digests, BootArgs, LoadOptions};
 use crate::boot;
 use crate::facts::{path::KEXEC_CRASH_LOADED, Facts};
 use crate::hex::{decode as unhex, encode as hex};
@@ -46,6 +46,12 @@ pub struct RecordedFile {
     /// None: not a regular file (a pipe, `<(...)`, a device) — what it gave
     /// cannot be read again.
     pub sha256: Option<String>,
+    /// When set, the file was hashed in pieces of this many bytes on every
+    /// CPU, and `sha256` is the SHA-256 of their digests in order (of the
+    /// file itself when it is one piece). Records written before pieces
+    /// have none: `sha256` is the file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub piece_len: Option<u64>,
 }
 
 /// One raw segment of a kexec_load: the file that gave its bytes and where they went.
@@ -123,9 +129,52 @@ pub struct Record {
     pub recipe: Recipe,
 }
 
-/// The SHA-256 and length of a file, read through its open descriptor a
-/// megabyte at a time (initrds can be large).
-fn digest_input(input: &Input) -> io::Result<(u64, String)> {
+/// The length and digest of a file, read through its open descriptor a
+/// megabyte at a time (initrds can be large): with `piece_len`, the
+/// combined digest of its pieces, hashed on every CPU (see
+/// [`RecordedFile::piece_len`]); without, its SHA-256.
+fn digest_input(input: &Input, piece_len: Option<u64>) -> io::Result<(u64, String)> {
+    let Some(piece_len) = piece_len else {
+        return sha256_input(input);
+    };
+    let size = input.file.metadata()?.len();
+    let ranges: Vec<(u64, u64)> = digests::pieces(size, piece_len).collect();
+    let hashed = digests::in_parallel(ranges.len(), |i| {
+        let (offset, len) = ranges[i];
+        hash_range(input, offset, len).map(|sha256| digests::Piece {
+            offset,
+            len,
+            sha256,
+        })
+    });
+    let pieces = hashed.into_iter().collect::<io::Result<Vec<_>>>()?;
+    Ok((size, hex(&digests::combined(&pieces))))
+}
+
+/// The SHA-256 of `len` bytes of `input` from `offset`; a file that ends
+/// sooner has changed under us.
+fn hash_range(input: &Input, offset: u64, len: u64) -> io::Result<[u8; 32]> {
+    use std::os::unix::fs::FileExt;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; (1 << 20).min(len as usize)];
+    let mut done = 0u64;
+    while done < len {
+        let want = buf.len().min((len - done) as usize);
+        match input.file.read_at(&mut buf[..want], offset + done) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                done += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The SHA-256 and length of a file, read to its end.
+fn sha256_input(input: &Input) -> io::Result<(u64, String)> {
     use std::os::unix::fs::FileExt;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -143,44 +192,51 @@ fn digest_input(input: &Input) -> io::Result<(u64, String)> {
     Ok((offset, hex(&hasher.finalize())))
 }
 
-/// The SHA-256 of `input` when the plan already took it: the segment named
+/// The digest of `input` when the plan already took it: the segment named
 /// `purpose` that loads the whole file (an initrd) carries the purgatory's
-/// digest of exactly those bytes, so the file is not read a second time.
-fn digest_taken(plan: &Plan, purpose: &str, input: &Input) -> Option<String> {
+/// digests of exactly those bytes, so the file is not read a second time.
+/// (piece length, combined digest) as [`RecordedFile::piece_len`] says.
+fn digest_taken(plan: &Plan, purpose: &str, input: &Input) -> Option<(u64, String)> {
     let Plan::Load { segments, .. } = plan else {
         return None;
     };
-    segments.iter().find_map(|s| match (&s.data, s.digest) {
-        (
-            SegmentData::Mapped {
-                map,
-                offset: 0,
-                len,
-            },
-            Some(digest),
-        ) if s.purpose == purpose && *len == map.len() && *len as u64 == input.size => {
-            Some(hex(&digest))
-        }
-        _ => None,
-    })
+    segments
+        .iter()
+        .find_map(|s| match (&s.data, s.digest.as_deref()) {
+            (
+                SegmentData::Mapped {
+                    map,
+                    offset: 0,
+                    len,
+                },
+                Some(pieces @ [first, ..]),
+            ) if s.purpose == purpose && *len == map.len() && *len as u64 == input.size => {
+                Some((first.len.max(1), hex(&digests::combined(pieces))))
+            }
+            _ => None,
+        })
 }
 
-fn recorded_input(input: &Input, taken: Option<String>) -> io::Result<RecordedFile> {
+fn recorded_input(input: &Input, taken: Option<(u64, String)>) -> io::Result<RecordedFile> {
     // A pipe or FIFO gave its bytes once (into a memfd): its path cannot give them again.
-    let (size, sha256) = if input.is_regular && input.streamed_from.is_none() {
-        let (size, digest) = match taken {
-            Some(digest) => (input.size, digest),
-            None => digest_input(input)?,
+    let (size, sha256, piece_len) = if input.is_regular && input.streamed_from.is_none() {
+        let (piece_len, (size, digest)) = match taken {
+            Some((piece_len, digest)) => (piece_len, (input.size, digest)),
+            None => (
+                digests::PIECE_MIN,
+                digest_input(input, Some(digests::PIECE_MIN))?,
+            ),
         };
-        (size, Some(digest))
+        (size, Some(digest), Some(piece_len))
     } else {
-        (input.size, None)
+        (input.size, None, None)
     };
     Ok(RecordedFile {
         path: input.display(),
         path_hex: hex(input.path.as_os_str().as_bytes()),
         size,
         sha256,
+        piece_len,
     })
 }
 
@@ -269,6 +325,7 @@ impl Recipe {
                             s.data.for_each_chunk(|chunk| sha.update(chunk));
                             hex(&sha.finalize())
                         }),
+                        piece_len: None,
                     },
                     mem: s.mem,
                     memsz: s.memsz,
@@ -503,7 +560,7 @@ fn verify(role: &str, file: &RecordedFile, input: &Input) -> Result<(), NotResto
         path: file.path.clone(),
         what,
     };
-    let (size, digest) = digest_input(input).map_err(|e| NotRestored::Missing {
+    let (size, digest) = digest_input(input, file.piece_len).map_err(|e| NotRestored::Missing {
         role: role.to_string(),
         path: file.path.clone(),
         reason: describe_io(&e),
@@ -770,6 +827,7 @@ mod tests {
             path_hex: hex(path),
             size: 4,
             sha256: sha256.map(str::to_string),
+            piece_len: None,
         }
     }
 

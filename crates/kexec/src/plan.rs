@@ -101,12 +101,18 @@ impl SegmentData {
     /// Hands the bytes to `f` a chunk at a time; a mapping's pages are
     /// released after each chunk, so hashing a huge initrd keeps little of
     /// it resident.
-    pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) {
+    pub fn for_each_chunk(&self, f: impl FnMut(&[u8])) {
+        self.for_each_chunk_in(0, self.len(), f)
+    }
+
+    /// The same for the `len` bytes from `start` (of the data, not of the
+    /// mapping): pieces of one segment can be hashed on several threads.
+    pub fn for_each_chunk_in(&self, start: usize, len: usize, mut f: impl FnMut(&[u8])) {
         match self {
-            SegmentData::Bytes(v) => f(v),
-            SegmentData::Mapped { map, offset, len } => {
-                let mut at = *offset;
-                let end = offset + len;
+            SegmentData::Bytes(v) => f(&v[start..start + len]),
+            SegmentData::Mapped { map, offset, .. } => {
+                let mut at = offset + start;
+                let end = at + len;
                 while at < end {
                     let next = (at + CHUNK).min(end);
                     f(&map.bytes()[at..next]);
@@ -170,17 +176,31 @@ pub struct Segment {
     pub mem: u64,
     /// Memory the segment takes; the part past `data` is zero-filled.
     pub memsz: u64,
-    /// The SHA-256 our purgatory checks before it enters the kernel (of
-    /// `data`; the zero fill is the next kernel's scratch or bss), for the
-    /// segments it checks.
+    /// The SHA-256 digests our purgatory checks before it enters the kernel
+    /// (of `data`, in pieces of [`crate::arch::digests::piece_len`]; the
+    /// zero fill is the next kernel's scratch or bss), for the segments it
+    /// checks.
     #[serde(skip)]
-    pub digest: Option<[u8; 32]>,
+    pub digest: Option<Vec<crate::arch::digests::Piece>>,
 }
 
 impl Segment {
-    /// The purgatory's digest in hex, when it checks this segment.
+    /// The purgatory's digest in hex when it checks this segment whole;
+    /// None when it does not check it, or checks it in pieces.
     pub fn digest_hex(&self) -> Option<String> {
-        self.digest.map(|d| crate::hex::encode(&d))
+        match self.digest.as_deref()? {
+            [one] => Some(crate::hex::encode(&one.sha256)),
+            _ => None,
+        }
+    }
+
+    /// Each piece the purgatory checks: (offset, length, SHA-256 in hex).
+    pub fn pieces_hex(&self) -> Vec<(u64, u64, String)> {
+        self.digest
+            .iter()
+            .flatten()
+            .map(|p| (p.offset, p.len, crate::hex::encode(&p.sha256)))
+            .collect()
     }
 }
 
@@ -618,6 +638,15 @@ impl Plan {
                         "mem": s.mem,
                         "memsz": s.memsz,
                         "sha256": s.digest_hex(),
+                        "sha256_pieces": (s.pieces_hex().len() > 1).then(|| s
+                            .pieces_hex()
+                            .into_iter()
+                            .map(|(offset, len, sha256)| json!({
+                                "offset": offset,
+                                "len": len,
+                                "sha256": sha256,
+                            }))
+                            .collect::<Vec<_>>()),
                     }))
                     .collect::<Vec<_>>());
             }
@@ -732,8 +761,16 @@ impl Plan {
                             inclusive_end(s.mem, s.memsz),
                             s.data.len(),
                             s.memsz,
-                            s.digest_hex()
-                                .map_or(String::new(), |d| format!(" sha256 {}", &d[..16])),
+                            match s.pieces_hex().as_slice() {
+                                [] => String::new(),
+                                [(_, _, d)] => format!(" sha256 {}", &d[..16]),
+                                [(_, len, d), ..] => format!(
+                                    " sha256 in {} pieces of {}: {}…",
+                                    s.pieces_hex().len(),
+                                    human_size(*len),
+                                    &d[..16]
+                                ),
+                            },
                             s.purpose
                         ),
                     );

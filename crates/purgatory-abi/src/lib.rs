@@ -17,8 +17,10 @@ use core::mem::{offset_of, size_of};
 
 /// "KXPURG01": the layout version of [`Params`].
 pub const PARAMS_MAGIC: u64 = 0x3130_4752_5550_584b;
-/// Segments the digest table holds.
-pub const MAX_REGIONS: usize = 16;
+/// Entries the digest table holds: a segment's bytes may be checked in
+/// several pieces (the loader hashes them on every CPU), and kexec_load
+/// takes at most 16 segments.
+pub const MAX_REGIONS: usize = 32;
 /// -i/--no-checks: do not verify the digests.
 pub const FLAG_SKIP_CHECKS: u64 = 1 << 0;
 /// --console-serial: print on the 16550 UART at `serial_port` (arm64: on
@@ -62,7 +64,8 @@ pub mod offset {
 /// Bytes of the whole block.
 pub const PARAMS_SIZE: usize = offset::REGIONS + MAX_REGIONS * offset::REGION_SIZE;
 
-/// One segment to verify: `len` bytes at `start` must hash to `digest`.
+/// One piece to verify: `len` bytes at `start` must hash to `digest` (a
+/// segment, or a piece of one).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {

@@ -8,6 +8,7 @@
 //! error inside [`ArchBuildError`].
 
 pub mod aarch64;
+pub mod digests;
 pub mod kcore;
 pub mod x86_64;
 

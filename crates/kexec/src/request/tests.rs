@@ -217,6 +217,51 @@ fn a_kexec_load_crash_record_reuses_the_initrd_digest_and_it_is_the_files() {
     );
 }
 
+/// An initrd larger than a piece is hashed in pieces on every CPU: the
+/// record keeps their combined digest and piece length, a restore checks
+/// the file the same way, and a byte changed in any piece is caught.
+#[test]
+fn a_crash_record_of_an_initrd_in_pieces_restores_and_catches_a_change() {
+    use crate::arch::digests::{combined, pieces, Piece, PIECE_MIN};
+    use sha2::{Digest, Sha256};
+    let f = Files::new("journal-pieces");
+    let mut initrd: Vec<u8> = (0..2 * PIECE_MIN as usize + 4099)
+        .map(|i| (i * 13 % 251) as u8)
+        .collect();
+    std::fs::write(f.path("initrd"), &initrd).unwrap();
+    let mut host = FakeHost::typical();
+    add_crash_files(&mut host);
+    let mut request = Request::load(Target::Crash, f.path("vmlinuz")).initrd(f.path("initrd"));
+    request.syscall = SyscallChoice::Load;
+    assert!(perform(&mut host, &request).result.is_ok());
+    let record = crash_journal::read_record(&host).unwrap();
+    let crash_journal::Recipe::KernelLoad {
+        initrd: Some(recorded),
+        ..
+    } = &record.recipe
+    else {
+        panic!("{record:?}")
+    };
+    let want: Vec<Piece> = pieces(initrd.len() as u64, PIECE_MIN)
+        .map(|(offset, len)| Piece {
+            offset,
+            len,
+            sha256: Sha256::digest(&initrd[offset as usize..(offset + len) as usize]).into(),
+        })
+        .collect();
+    assert_eq!(want.len(), 3);
+    assert_eq!(recorded.piece_len, Some(PIECE_MIN));
+    assert_eq!(
+        recorded.sha256.as_deref(),
+        Some(&*crate::hex::encode(&combined(&want)))
+    );
+    assert!(crash_journal::restore(&mut host).is_ok());
+    initrd[PIECE_MIN as usize + 5] ^= 1;
+    std::fs::write(f.path("initrd"), &initrd).unwrap();
+    let why = crash_journal::restore(&mut host).unwrap_err().to_string();
+    assert!(why.contains("SHA-256"), "{why}");
+}
+
 /// --debug asks for KEXEC_FILE_DEBUG only where the kernel knows it (6.8+).
 #[test]
 fn file_debug_is_asked_for_only_where_the_kernel_has_it() {

@@ -493,9 +493,7 @@ fn seal(
     let memsz = page_align(memsz);
     let base = placer.take("purgatory", memsz, PAGE, 0, u64::MAX)?;
     if !skip_checks {
-        for s in verified.iter_mut() {
-            s.digest = Some(crate::arch::x86_64::purgatory::segment_digest(s));
-        }
+        crate::arch::digests::take(verified);
     }
     let config = purgatory::Config {
         entry: verified[0].mem,

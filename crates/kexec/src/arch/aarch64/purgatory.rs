@@ -83,23 +83,33 @@ pub fn image(base: u64, config: &Config, segments: &[&Segment]) -> Result<Vec<u8
             count: segments.len(),
         });
     }
+    // -i: the purgatory checks nothing, so nothing is hashed for it.
+    let regions = match config.skip_checks {
+        true => Vec::new(),
+        false => crate::arch::digests::regions(segments),
+    };
+    if regions.len() > MAX_REGIONS {
+        return Err(PurgatoryError::TooManySegments {
+            count: regions.len(),
+        });
+    }
     #[cfg(kexec_purgatory_aarch64)]
-    return Ok(built::image(base, config, segments));
+    return Ok(built::image(base, config, &regions));
     #[cfg(not(kexec_purgatory_aarch64))]
     {
-        let _ = (base, config);
+        let _ = (base, config, regions);
         Err(PurgatoryError::NotBuilt)
     }
 }
 
 #[cfg(kexec_purgatory_aarch64)]
 mod built {
-    use super::{layout, Config, Segment, BLOB};
-    use crate::arch::x86_64::purgatory::{checked_len, segment_digest};
+    use super::{layout, Config, BLOB};
     use purgatory_abi::{Params, Region, FLAG_SERIAL, FLAG_SKIP_CHECKS, PARAMS_MAGIC, PARAMS_SIZE};
 
-    /// The parameter block for `config` and `segments` (at most MAX_REGIONS).
-    pub(super) fn params(config: &Config, segments: &[&Segment]) -> Params {
+    /// The parameter block for `config` and the table `regions` (at most
+    /// MAX_REGIONS).
+    pub(super) fn params(config: &Config, regions: &[Region]) -> Params {
         let mut flags = 0;
         if config.skip_checks {
             flags |= FLAG_SKIP_CHECKS;
@@ -112,20 +122,14 @@ mod built {
             rsi: config.dtb,
             flags,
             serial_port: config.uart.unwrap_or(0),
-            region_count: segments.len() as u64,
+            region_count: regions.len() as u64,
             ..Params::EMPTY
         };
-        for (region, s) in params.regions.iter_mut().zip(segments) {
-            *region = Region {
-                start: s.mem,
-                len: checked_len(s),
-                digest: s.digest.unwrap_or_else(|| segment_digest(s)),
-            };
-        }
+        params.regions[..regions.len()].copy_from_slice(regions);
         params
     }
 
-    pub(super) fn image(base: u64, config: &Config, segments: &[&Segment]) -> Vec<u8> {
+    pub(super) fn image(base: u64, config: &Config, regions: &[Region]) -> Vec<u8> {
         // The checks below compare the embedded blob with the shared layout:
         // both come from this source tree at build time, so no input can
         // trip them (the unit tests run them on every build with the blob).
@@ -145,7 +149,7 @@ mod built {
             Some(PARAMS_MAGIC),
             "embedded arm64 purgatory has another parameter layout"
         );
-        image[block].copy_from_slice(&params(config, segments).to_bytes());
+        image[block].copy_from_slice(&params(config, regions).to_bytes());
         image
     }
 }
@@ -271,11 +275,15 @@ mod tests {
                 segment(0x4400_0000, vec![0xd0, 0x0d, 0xfe, 0xed], 0x1000),
             ];
             let mut taken = segs[1].clone();
-            taken.digest = Some([0xab; 32]);
+            taken.digest = Some(vec![crate::arch::digests::Piece {
+                offset: 0,
+                len: 4,
+                sha256: [0xab; 32],
+            }]);
             let refs = [&segs[0], &taken];
             let img = image(0x4800_0000, &config(), &refs).unwrap();
             let p = Params::from_bytes(&img[layout::PARAMS as usize..]).unwrap();
-            assert_eq!((p.magic, p.size), (PARAMS_MAGIC, 832));
+            assert_eq!((p.magic, p.size), (PARAMS_MAGIC, 64 + 48 * 32));
             assert_eq!((p.entry, p.rsi), (0x4020_0000, 0x4400_0000));
             assert_eq!(p.flags, FLAG_SERIAL);
             assert_eq!((p.serial_port, p.serial_divisor), (0x0900_0000, 0));

@@ -6,7 +6,7 @@
 
 use crate::plan::Segment;
 use purgatory_abi::{
-    Params, Region, FLAG_CONSOLE_VGA, FLAG_RESET_VGA, FLAG_SERIAL, FLAG_SKIP_CHECKS, PARAMS_SIZE,
+    Params, Region, FLAG_CONSOLE_VGA, FLAG_RESET_VGA, FLAG_SERIAL, FLAG_SKIP_CHECKS,
 };
 use sha2::{Digest, Sha256};
 
@@ -16,7 +16,7 @@ mod layout {
 
 static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/purgatory.bin"));
 
-pub use purgatory_abi::{MAX_REGIONS, PARAMS_MAGIC};
+pub use purgatory_abi::{MAX_REGIONS, PARAMS_MAGIC, PARAMS_SIZE};
 
 /// A 16550 UART for the purgatory's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -73,8 +73,9 @@ pub fn checked_len(segment: &Segment) -> u64 {
     segment.data.len() as u64
 }
 
-/// The parameter block for `config` and `segments` (at most MAX_REGIONS).
-fn params(config: &PurgatoryConfig, segments: &[&Segment]) -> Params {
+/// The parameter block for `config` and the table `regions` (at most
+/// MAX_REGIONS).
+fn params(config: &PurgatoryConfig, regions: &[Region]) -> Params {
     let mut flags = 0;
     if config.skip_checks {
         flags |= FLAG_SKIP_CHECKS;
@@ -96,16 +97,10 @@ fn params(config: &PurgatoryConfig, segments: &[&Segment]) -> Params {
         serial_divisor: config
             .console
             .map_or(0, |c| u64::from(115_200 / c.baud.max(1))),
-        region_count: segments.len() as u64,
+        region_count: regions.len() as u64,
         ..Params::EMPTY
     };
-    for (region, s) in params.regions.iter_mut().zip(segments) {
-        *region = Region {
-            start: s.mem,
-            len: checked_len(s),
-            digest: s.digest.unwrap_or_else(|| segment_digest(s)),
-        };
-    }
+    params.regions[..regions.len()].copy_from_slice(regions);
     params
 }
 
@@ -115,11 +110,20 @@ fn put(image: &mut [u8], at: usize, value: u64) {
 
 /// The purgatory image for `base`, verifying `segments` (none of them the
 /// purgatory itself; each with its digest taken) before it jumps as
-/// `config` says. Err(count) when there are more segments than its digest
+/// `config` says, a piece at a time (see [`crate::arch::digests`]).
+/// Err(count) when there are more segments, or pieces, than its digest
 /// table holds (MAX_REGIONS).
 pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Result<Vec<u8>, usize> {
     if segments.len() > MAX_REGIONS {
         return Err(segments.len());
+    }
+    // -i: the purgatory checks nothing, so nothing is hashed for it.
+    let regions = match config.skip_checks {
+        true => Vec::new(),
+        false => crate::arch::digests::regions(segments),
+    };
+    if regions.len() > MAX_REGIONS {
+        return Err(regions.len());
     }
     // The checks below compare the embedded blob with the shared layout:
     // both come from this source tree at build time, so no input can trip
@@ -143,7 +147,7 @@ pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Resu
         Some(PARAMS_MAGIC),
         "embedded purgatory has another parameter layout"
     );
-    image[block].copy_from_slice(&params(config, segments).to_bytes());
+    image[block].copy_from_slice(&params(config, &regions).to_bytes());
     Ok(image)
 }
 
@@ -214,7 +218,7 @@ mod tests {
         let config = PurgatoryConfig {
             entry: 0x1234_5000,
             rsi: 0x8000,
-            skip_checks: true,
+            skip_checks: false,
             console: Some(SerialConsole {
                 port: 0x2f8,
                 baud: 9600,
@@ -234,9 +238,9 @@ mod tests {
         let refs: Vec<&Segment> = segs.iter().collect();
         let img = image(0x10_0000, &config, &refs).unwrap();
         let p = Params::from_bytes(&img[layout::PARAMS as usize..]).unwrap();
-        assert_eq!((p.magic, p.size), (PARAMS_MAGIC, 832));
+        assert_eq!((p.magic, p.size), (PARAMS_MAGIC, 64 + 48 * 32));
         assert_eq!((p.entry, p.rsi), (0x1234_5000, 0x8000));
-        assert_eq!(p.flags, FLAG_SKIP_CHECKS | FLAG_SERIAL | FLAG_CONSOLE_VGA);
+        assert_eq!(p.flags, FLAG_SERIAL | FLAG_CONSOLE_VGA);
         assert_eq!((p.serial_port, p.serial_divisor), (0x2f8, 12));
         assert_eq!(p.region_count, 3);
         for (region, seg) in p.regions.iter().zip(&segs) {
@@ -248,6 +252,15 @@ mod tests {
             assert_eq!(region.digest, segment_digest(seg));
         }
         assert!(p.regions[3..].iter().all(|r| *r == Region::EMPTY));
+        // -i: the skip flag, and nothing hashed for a purgatory that checks nothing.
+        let skip = PurgatoryConfig {
+            skip_checks: true,
+            ..config
+        };
+        let img = image(0x10_0000, &skip, &refs).unwrap();
+        let p = Params::from_bytes(&img[layout::PARAMS as usize..]).unwrap();
+        assert_eq!(p.flags, FLAG_SKIP_CHECKS | FLAG_SERIAL | FLAG_CONSOLE_VGA);
+        assert_eq!(p.region_count, 0);
         // The blob as built holds the shared type's initial block.
         let blob = &BLOB[layout::PARAMS as usize..];
         assert_eq!(Params::from_bytes(blob), Some(Params::EMPTY));

@@ -970,8 +970,8 @@ fn seal(
             what: other.purpose.clone(),
         });
     }
-    for s in &mut segments {
-        s.digest = Some(purgatory::segment_digest(s));
+    if !config.skip_checks {
+        crate::arch::digests::take(&mut segments);
     }
     let verified: Vec<&Segment> = segments.iter().collect();
     let blob = purgatory::image(purgatory_base, config, &verified).map_err(|count| {
@@ -1659,39 +1659,39 @@ mod tests {
     const GOLDEN: &[(&str, &str)] = &[
         (
             "bzimage normal with initrd",
-            "0x92000 0xd000 0x89d1 36c4edfedd026da0 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x8cd1 627f0d49ad2cd71f purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
         (
             "bzimage crash",
-            "0x4b200000 0xd000 0x89d1 7bccef412dc5ef41 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x1050 18843558f58e4814 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+            "0x4b200000 0xd000 0x8cd1 cd90ee94aac557a6 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x1050 18843558f58e4814 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
         ),
         (
             "bzimage crash --pass-memmap-cmdline",
-            "0x4b200000 0xd000 0x89d1 676d292ff1b41d4e purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x10a0 931e58bfe44b9499 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+            "0x4b200000 0xd000 0x8cd1 7609be972998a676 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x10a0 931e58bfe44b9499 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
         ),
         (
             "elf vmlinux",
-            "0x92000 0xd000 0x89d1 75ee59f98eab98ef purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 f7792a8f9f067596 zero page (boot_params), command line, setup_data\n0x1000000 0x3000000 0x100000 a91f61dbd06f81ea kernel vmlinux (PT_LOAD 0)\n0x4000000 0x2000 0x1800 60bd3b3864840f29 kernel vmlinux (PT_LOAD 1)\n0x5ffde000 0x2000 0x2000 6ba042a6672c6427 initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x8cd1 2951294013590e30 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 f7792a8f9f067596 zero page (boot_params), command line, setup_data\n0x1000000 0x3000000 0x100000 a91f61dbd06f81ea kernel vmlinux (PT_LOAD 0)\n0x4000000 0x2000 0x1800 60bd3b3864840f29 kernel vmlinux (PT_LOAD 1)\n0x5ffde000 0x2000 0x2000 6ba042a6672c6427 initrd\nentry 0x93630\n",
         ),
         (
             "--mem-min/--mem-max",
-            "0x800000 0xd000 0x89d1 31e728771f5bdeff purgatory (verifies the other segments' SHA-256)\n0x80d000 0x2000 0x1040 24c9df51b0347cb0 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x801630\n",
+            "0x800000 0xd000 0x8cd1 1aa72a3bd6993aa5 purgatory (verifies the other segments' SHA-256)\n0x80d000 0x2000 0x1040 24c9df51b0347cb0 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x801630\n",
         ),
         (
             "efi handover",
-            "0x92000 0xd000 0x89d1 2d3fb59e0bf1e5dc purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1100 8c3ae71d29c90d6c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x8cd1 55e5030ef6be5df6 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1100 8c3ae71d29c90d6c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
         (
             "--args-none",
-            "0x92000 0xd000 0x89d1 e642f5c0f8d4c9c5 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 ddae95e63b99b24c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\nentry 0x93630\n",
+            "0x92000 0xd000 0x8cd1 a86d5977acd4b73f purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 ddae95e63b99b24c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\nentry 0x93630\n",
         ),
         (
             "drm framebuffer",
-            "0x92000 0xd000 0x89d1 bc02e90ac986371b purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 e66181b602ad2f17 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x8cd1 b6631724911f60b1 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 e66181b602ad2f17 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
         (
             "drm framebuffer --reuse-video-type",
-            "0x92000 0xd000 0x89d1 36c4edfedd026da0 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x92000 0xd000 0x8cd1 627f0d49ad2cd71f purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
         ),
     ];
 
@@ -2028,12 +2028,12 @@ mod tests {
         let img = seal("vmlinuz", segments, 0x7_0000, &config, Some(core)).unwrap();
         let s = &img.segments;
         assert_eq!(s.len(), 4);
-        assert_eq!((s[0].mem, s[0].digest), (0x7_0000, None));
+        assert_eq!((s[0].mem, s[0].digest.clone()), (0x7_0000, None));
         assert!(s[0].purpose.starts_with("purgatory"));
         assert_eq!(img.entry, purgatory::entry(0x7_0000));
         assert!(s[1].digest.is_some() && s[2].digest.is_some());
         assert_eq!(s[3].purpose, "elfcorehdr for /proc/vmcore: test");
-        assert_eq!((s[3].mem, s[3].digest), (0x8_0000, None));
+        assert_eq!((s[3].mem, s[3].digest.clone()), (0x8_0000, None));
         // More segments than the digest table holds: named.
         let many = (0..=purgatory::MAX_REGIONS as u64)
             .map(|i| segment(i * 0x1000, 3))
