@@ -49,8 +49,10 @@ OURS_ONLY = [
 ]
 
 
-def read_log(path):
-    """{what: {tool: [seconds]}} and the lines that said FAIL."""
+def read_log(path, samples=None):
+    """{what: {tool: [seconds]}} and the lines that said FAIL; each `-e`
+    sample in order appended to `samples` as (call, tool, downtime,
+    before the clock)."""
     times, fails, pending, down = {}, [], None, None
     with open(path, errors="replace") as f:
         for raw in f:
@@ -78,6 +80,8 @@ def read_log(path):
                 # The kernel's clock ran for `uptime` of the downtime.
                 pre = what.replace("exec-", "pre-")
                 times.setdefault(pre, {}).setdefault(tool, []).append(down - float(words[1]))
+                if samples is not None:
+                    samples.append((what.replace("exec-", ""), tool, down, down - float(words[1])))
                 down = None
             elif words[:1] == ["FAIL"]:
                 fails.append(" ".join(words[1:]))
@@ -131,7 +135,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
 
-    times, fails = read_log(args.log)
+    samples = []
+    times, fails = read_log(args.log, samples)
     with open(args.log, errors="replace") as f:
         head = [line.split("BENCH ", 1)[1].strip() for line in f
                 if "BENCH start" in line or "BENCH sizes" in line]
@@ -159,6 +164,17 @@ def main():
               f"| {fmt(med(aw))} | {fmt(med(bw))} (sha256sum) | {med(aw) / med(bw):.2f} | {len(aw)}/{len(bw)} |")
         print(f"| host: the same, peak memory | {fmt(med(am), 'MiB')} | {fmt(med(bm), 'MiB')} (sha256sum) "
               f"| {med(am) / med(bm):.2f} | {len(am)}/{len(bm)} |")
+    # Every -e in the order run, with the tool whose -e booted the kernel
+    # it ran in: a slow shutdown that follows the kernel, not the tool,
+    # shows here.
+    if samples:
+        print()
+        print("| -e, in order | call | tool | kernel booted by | downtime | before the clock |")
+        print("|---|---|---|---|---|---|")
+        booted_by = "warm-up (kexec-tools -s)"
+        for i, (call, tool, down, pre) in enumerate(samples, 1):
+            print(f"| {i} | {call} | {tool} | {booted_by} | {down:.2f} s | {pre:.2f} s |")
+            booted_by = f"{tool} {call}"
     for fl in fails:
         print(f"guest FAIL: {fl}")
     missing = [k for k, _, v, *_ in ROWS
