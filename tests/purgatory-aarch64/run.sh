@@ -104,7 +104,9 @@ run() {
     [ -n "$entry" ] || { fail "$name" "no entry address from purgatory_aarch64_image"; return 1; }
     : >"$dir.raw"
     # Bare metal: no firmware, no kernel; the last loader sets CPU 0's PC.
-    qemu-system-aarch64 -M "$machine" -cpu max -m 1024 -display none -monitor none \
+    # No network card: virt's default one needs ipxe-qemu's option ROM, which
+    # a --no-install-recommends qemu-system-arm lacks (QEMU then won't start).
+    qemu-system-aarch64 -M "$machine" -cpu max -m 1024 -display none -monitor none -nic none \
         -serial "file:$dir.raw" -no-reboot "${args[@]}" \
         -device "loader,addr=$entry,cpu-num=0" 2>"$dir.err" &
     local pid=$! waited=0
