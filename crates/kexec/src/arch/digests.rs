@@ -64,10 +64,7 @@ pub fn pieces(len: u64, piece_len: u64) -> impl Iterator<Item = (u64, u64)> {
 /// each taking the next job as it finishes one) and returns the results in
 /// job order. One CPU, or one job, runs them here.
 pub fn in_parallel<T: Send>(count: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(THREADS_MAX)
-        .min(count);
+    let threads = crate::sys::linux::usable_cpus().min(THREADS_MAX).min(count);
     if threads <= 1 {
         return (0..count).map(job).collect();
     }

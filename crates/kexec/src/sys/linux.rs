@@ -24,6 +24,23 @@ struct KexecSegment {
     memsz: libc::size_t,
 }
 
+/// The CPUs this process may run on (sched_getaffinity), at least one.
+/// (std's available_parallelism also reads the cgroup files, which costs
+/// the static binary more than its size budget allows.)
+pub fn usable_cpus() -> usize {
+    // SAFETY: cpu_set_t is plain data, all zeroes a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the kernel writes at most size_of::<cpu_set_t>() bytes into set.
+    let got =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if got != 0 {
+        return 1;
+    }
+    // SAFETY: set is an initialised cpu_set_t.
+    let count = unsafe { libc::CPU_COUNT(&set) };
+    usize::try_from(count).unwrap_or(1).max(1)
+}
+
 /// The real [`Host`]: the system calls and files of the
 /// running Linux system. Loads, unloads and exec through it are real.
 #[derive(Default)]
