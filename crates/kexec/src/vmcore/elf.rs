@@ -99,14 +99,15 @@ impl ElfCore {
                 )))
             }
         };
-        let big =
-            match ident[5] {
-                1 => false,
-                2 => true,
-                d => return Err(src.format(format!(
+        let big = match ident[5] {
+            1 => false,
+            2 => true,
+            d => {
+                return Err(src.format(format!(
                     "unknown ELF byte order {d} in e_ident[EI_DATA] (1 is little, 2 big endian)"
-                ))),
-            };
+                )))
+            }
+        };
         if ident[6] != 1 {
             return Err(src.format(format!(
                 "ELF version {} in e_ident[EI_VERSION], not EV_CURRENT (1)",
