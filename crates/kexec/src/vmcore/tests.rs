@@ -366,3 +366,87 @@ fn no_mutation_makes_the_reader_panic() {
         );
     }
 }
+
+/// An ELF32 big-endian core (as a 32-bit big-endian kernel's): one PT_NOTE
+/// of `notes`, one PT_LOAD per `loads` entry (vaddr, bytes).
+fn elf32_be(notes: &[(&[u8], u32, &[u8])], loads: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut note = Vec::new();
+    for (name, n_type, desc) in notes {
+        note.extend_from_slice(&(name.len() as u32 + 1).to_be_bytes());
+        note.extend_from_slice(&(desc.len() as u32).to_be_bytes());
+        note.extend_from_slice(&n_type.to_be_bytes());
+        note.extend_from_slice(name);
+        note.push(0);
+        note.resize(note.len().next_multiple_of(4), 0);
+        note.extend_from_slice(desc);
+        note.resize(note.len().next_multiple_of(4), 0);
+    }
+    let phnum = 1 + loads.len();
+    let mut out = vec![0u8; 52 + 32 * phnum];
+    out[..7].copy_from_slice(b"\x7fELF\x01\x02\x01");
+    out[16..18].copy_from_slice(&4u16.to_be_bytes()); // ET_CORE
+    out[18..20].copy_from_slice(&20u16.to_be_bytes()); // EM_PPC
+    out[28..32].copy_from_slice(&52u32.to_be_bytes()); // e_phoff
+    out[42..44].copy_from_slice(&32u16.to_be_bytes()); // e_phentsize
+    out[44..46].copy_from_slice(&(phnum as u16).to_be_bytes());
+    let mut offset = (52 + 32 * phnum) as u32;
+    let mut headers = vec![(4u32, offset, 0u32, note.len() as u32)];
+    offset += note.len() as u32;
+    for (vaddr, bytes) in loads {
+        headers.push((1, offset, *vaddr, bytes.len() as u32));
+        offset += bytes.len() as u32;
+    }
+    for (i, (t, off, vaddr, size)) in headers.into_iter().enumerate() {
+        let p = &mut out[52 + 32 * i..52 + 32 * (i + 1)];
+        for (j, v) in [t, off, vaddr, vaddr.wrapping_sub(0xc000_0000), size, size]
+            .iter()
+            .enumerate()
+        {
+            p[4 * j..4 * j + 4].copy_from_slice(&v.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&note);
+    for (_, bytes) in loads {
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+#[test]
+fn elf32_big_endian_cores_are_read_with_32_bit_pointers() {
+    // A 2.6 kernel's plain buffer: log_buf is a 4-byte big-endian pointer.
+    let base = 0xc000_0000u32;
+    let mut mem = vec![0u8; 0x200];
+    mem[0..4].copy_from_slice(&(base + 0x100).to_be_bytes()); // log_buf
+    mem[4..8].copy_from_slice(&5u32.to_be_bytes()); // log_end
+    mem[8..12].copy_from_slice(&64u32.to_be_bytes()); // log_buf_len
+    mem[0x100..0x105].copy_from_slice(b"<6>hi");
+    let info = vmcoreinfo(&[
+        "OSRELEASE=2.6.32".to_string(),
+        format!("SYMBOL(log_buf)={base:x}"),
+        format!("SYMBOL(log_end)={:x}", base + 4),
+        format!("SYMBOL(log_buf_len)={:x}", base + 8),
+        format!("SYMBOL(logged_chars)={:x}", base + 12),
+    ]);
+    let core = elf32_be(
+        &[(b"CORE", 1, &[0; 72]), (b"VMCOREINFO", 0, info.as_bytes())],
+        &[(0xc100_0000, &[0; 16]), (base, &mem)],
+    );
+    let f = Temp::new("elf32", &core);
+    let mut v = Vmcore::open(&f.0).unwrap();
+    assert!(!v.elf().is_64 && v.elf().big_endian);
+    assert_eq!(v.elf().pointer_bytes(), 4);
+    assert_eq!(v.elf().loads().count(), 2);
+    assert_eq!(v.vmcoreinfo().osrelease(), Some("2.6.32"));
+    let mut out = Vec::new();
+    assert_eq!(v.dmesg(&mut out).unwrap(), LogFormat::Plain);
+    assert_eq!(out, b"<6>hi");
+}
+
+#[test]
+fn i386_kernels_in_elf64_cores_have_32_bit_pointers() {
+    let mut core = LocklessCore::new().build();
+    core[18..20].copy_from_slice(&3u16.to_le_bytes()); // EM_386
+    let f = Temp::new("i386", &core);
+    assert_eq!(Vmcore::open(&f.0).unwrap().elf().pointer_bytes(), 4);
+}
