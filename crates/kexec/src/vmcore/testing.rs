@@ -76,10 +76,17 @@ pub fn elf64(notes: &[(&[u8], u32, &[u8])], loads: &[(u64, u64, &[u8])]) -> Vec<
 /// The memory of a synthetic crashed kernel: the two PT_LOADs' bytes.
 #[derive(Clone)]
 pub struct Memory {
-    /// The kernel image's bytes (TEXT_VADDR on).
+    /// The kernel image's bytes (`text_vaddr` on).
     pub text: Vec<u8>,
-    /// The direct map's bytes (RAM_VADDR on).
+    /// The direct map's bytes (`ram_vaddr` on).
     pub ram: Vec<u8>,
+    /// The kernel image's virtual base (TEXT_VADDR).
+    pub text_vaddr: u64,
+    /// The direct map piece's virtual base (RAM_VADDR).
+    pub ram_vaddr: u64,
+    /// e_machine: EM_X86_64 (62), or EM_386 (3) for a 32-bit kernel in an
+    /// ELF64 core (kexec-tools' `--elf64-core-headers` on i386).
+    pub machine: u16,
 }
 
 impl Memory {
@@ -88,6 +95,9 @@ impl Memory {
         Memory {
             text: vec![0; TEXT_SIZE as usize],
             ram: vec![0; RAM_SIZE as usize],
+            text_vaddr: TEXT_VADDR,
+            ram_vaddr: RAM_VADDR,
+            machine: 62,
         }
     }
 
@@ -96,9 +106,9 @@ impl Memory {
     pub fn put(&mut self, vaddr: u64, bytes: &[u8]) {
         for (i, &b) in bytes.iter().enumerate() {
             let a = vaddr.wrapping_add(i as u64);
-            if let Some(d) = a.checked_sub(TEXT_VADDR).filter(|&d| d < TEXT_SIZE) {
+            if let Some(d) = a.checked_sub(self.text_vaddr).filter(|&d| d < TEXT_SIZE) {
                 self.text[d as usize] = b;
-            } else if let Some(d) = a.checked_sub(RAM_VADDR).filter(|&d| d < RAM_SIZE) {
+            } else if let Some(d) = a.checked_sub(self.ram_vaddr).filter(|&d| d < RAM_SIZE) {
                 self.ram[d as usize] = b;
             }
         }
@@ -109,21 +119,28 @@ impl Memory {
         self.put(vaddr, &v.to_le_bytes());
     }
 
+    /// Writes a little-endian `unsigned long` (`width` 4 or 8) at `vaddr`.
+    pub fn put_ulong(&mut self, vaddr: u64, v: u64, width: u64) {
+        self.put(vaddr, &v.to_le_bytes()[..width as usize]);
+    }
+
     /// The vmcore: a CORE note and a VMCOREINFO note with `vmcoreinfo`,
     /// then the two PT_LOADs, the kernel image first (as kexec-tools'
     /// elfcorehdr has it).
     pub fn core(&self, vmcoreinfo: &str) -> Vec<u8> {
         let prstatus = [0u8; 336];
-        elf64(
+        let mut core = elf64(
             &[
                 (b"CORE", 1, &prstatus),
                 (b"VMCOREINFO", 0, vmcoreinfo.as_bytes()),
             ],
             &[
-                (TEXT_VADDR, TEXT_PADDR, &self.text),
-                (RAM_VADDR, RAM_PADDR, &self.ram),
+                (self.text_vaddr, TEXT_PADDR, &self.text),
+                (self.ram_vaddr, RAM_PADDR, &self.ram),
             ],
-        )
+        );
+        core[18..20].copy_from_slice(&self.machine.to_le_bytes());
+        core
     }
 }
 
@@ -241,45 +258,53 @@ impl LocklessCore {
         .collect();
         l.push(format!("SYMBOL(prb)={:x}", self.prb_sym));
         l.push(format!("SYMBOL(printk_rb_static)={:x}", self.rb));
-        l.push(format!("SYMBOL(clear_seq)={:x}", TEXT_VADDR + 0x3000));
+        l.push(format!(
+            "SYMBOL(clear_seq)={:x}",
+            self.mem.text_vaddr + 0x3000
+        ));
+        let w = self.width();
+        for (key, v) in [
+            ("SIZE(printk_ringbuffer)", 11 * w),
+            ("OFFSET(printk_ringbuffer.desc_ring)", 0),
+            ("OFFSET(printk_ringbuffer.text_data_ring)", 6 * w),
+            ("OFFSET(printk_ringbuffer.fail)", 10 * w),
+            ("SIZE(prb_desc_ring)", 6 * w),
+            ("OFFSET(prb_desc_ring.count_bits)", 0),
+            ("OFFSET(prb_desc_ring.descs)", w),
+            ("OFFSET(prb_desc_ring.infos)", 2 * w),
+            ("OFFSET(prb_desc_ring.head_id)", 3 * w),
+            ("OFFSET(prb_desc_ring.tail_id)", 4 * w),
+            ("SIZE(prb_desc)", 3 * w),
+            ("OFFSET(prb_desc.state_var)", 0),
+            ("OFFSET(prb_desc.text_blk_lpos)", w),
+            ("SIZE(prb_data_blk_lpos)", 2 * w),
+            ("OFFSET(prb_data_blk_lpos.begin)", 0),
+            ("OFFSET(prb_data_blk_lpos.next)", w),
+            ("SIZE(printk_info)", 88),
+            ("OFFSET(printk_info.seq)", 0),
+            ("OFFSET(printk_info.ts_nsec)", 8),
+            ("OFFSET(printk_info.text_len)", 16),
+            ("OFFSET(printk_info.caller_id)", 20),
+            ("OFFSET(printk_info.dev_info)", 24),
+            ("SIZE(dev_printk_info)", 64),
+            ("OFFSET(dev_printk_info.subsystem)", 0),
+            ("LENGTH(printk_info_subsystem)", 16),
+            ("OFFSET(dev_printk_info.device)", 16),
+            ("LENGTH(printk_info_device)", 48),
+            ("SIZE(prb_data_ring)", 4 * w),
+            ("OFFSET(prb_data_ring.size_bits)", 0),
+            ("OFFSET(prb_data_ring.data)", w),
+            ("OFFSET(prb_data_ring.head_lpos)", 2 * w),
+            ("OFFSET(prb_data_ring.tail_lpos)", 3 * w),
+            ("SIZE(atomic_long_t)", w),
+            ("OFFSET(atomic_long_t.counter)", 0),
+            ("SIZE(latched_seq)", 24),
+            ("OFFSET(latched_seq.val)", 8),
+            ("LENGTH(latched_seq.val)", 2),
+        ] {
+            l.push(format!("{key}={v}"));
+        }
         for s in [
-            "SIZE(printk_ringbuffer)=88",
-            "OFFSET(printk_ringbuffer.desc_ring)=0",
-            "OFFSET(printk_ringbuffer.text_data_ring)=48",
-            "OFFSET(printk_ringbuffer.fail)=80",
-            "SIZE(prb_desc_ring)=48",
-            "OFFSET(prb_desc_ring.count_bits)=0",
-            "OFFSET(prb_desc_ring.descs)=8",
-            "OFFSET(prb_desc_ring.infos)=16",
-            "OFFSET(prb_desc_ring.head_id)=24",
-            "OFFSET(prb_desc_ring.tail_id)=32",
-            "SIZE(prb_desc)=24",
-            "OFFSET(prb_desc.state_var)=0",
-            "OFFSET(prb_desc.text_blk_lpos)=8",
-            "SIZE(prb_data_blk_lpos)=16",
-            "OFFSET(prb_data_blk_lpos.begin)=0",
-            "OFFSET(prb_data_blk_lpos.next)=8",
-            "SIZE(printk_info)=88",
-            "OFFSET(printk_info.seq)=0",
-            "OFFSET(printk_info.ts_nsec)=8",
-            "OFFSET(printk_info.text_len)=16",
-            "OFFSET(printk_info.caller_id)=20",
-            "OFFSET(printk_info.dev_info)=24",
-            "SIZE(dev_printk_info)=64",
-            "OFFSET(dev_printk_info.subsystem)=0",
-            "LENGTH(printk_info_subsystem)=16",
-            "OFFSET(dev_printk_info.device)=16",
-            "LENGTH(printk_info_device)=48",
-            "SIZE(prb_data_ring)=32",
-            "OFFSET(prb_data_ring.size_bits)=0",
-            "OFFSET(prb_data_ring.data)=8",
-            "OFFSET(prb_data_ring.head_lpos)=16",
-            "OFFSET(prb_data_ring.tail_lpos)=24",
-            "SIZE(atomic_long_t)=8",
-            "OFFSET(atomic_long_t.counter)=0",
-            "SIZE(latched_seq)=24",
-            "OFFSET(latched_seq.val)=8",
-            "LENGTH(latched_seq.val)=2",
             "NUMBER(phys_base)=-16777216",
             "NUMBER(pgtable_l5_enabled)=0",
             "KERNELOFFSET=0",
@@ -295,42 +320,52 @@ impl LocklessCore {
         l
     }
 
+    /// The `unsigned long` width: 4 when `mem.machine` is EM_386.
+    fn width(&self) -> u64 {
+        if self.mem.machine == 3 {
+            4
+        } else {
+            8
+        }
+    }
+
     /// Lays the records out as the kernel does and returns the vmcore.
     pub fn build(&mut self) -> Vec<u8> {
-        const DESC: u64 = 24;
+        let w = self.width();
+        let desc_size = 3 * w;
         const INFO: u64 = 88;
-        const ID_MASK: u64 = u64::MAX >> 2;
+        let id_mask = (u64::MAX >> (64 - 8 * w)) >> 2;
         let count = 1u64 << self.count_bits;
         let size = 1u64 << self.size_bits;
         let mut mem = self.mem.clone();
-        mem.put_u64(self.prb_sym, self.rb);
+        mem.put_ulong(self.prb_sym, self.rb, w);
         let desc_ring = self.rb;
-        let text_ring = self.rb + 48;
+        let text_ring = self.rb + 6 * w;
         mem.put(desc_ring, &self.count_bits.to_le_bytes());
-        mem.put_u64(desc_ring + 8, self.descs);
-        mem.put_u64(desc_ring + 16, self.infos);
+        mem.put_ulong(desc_ring + w, self.descs, w);
+        mem.put_ulong(desc_ring + 2 * w, self.infos, w);
         mem.put(text_ring, &self.size_bits.to_le_bytes());
-        mem.put_u64(text_ring + 8, self.data);
+        mem.put_ulong(text_ring + w, self.data, w);
         let mut lpos = self.first_lpos;
-        let mut id = self.first_id & ID_MASK;
+        let mut id = self.first_id & id_mask;
         for (seq, (ts, text, state, stale)) in self.records.iter().enumerate() {
             let index = id % count;
-            let desc = self.descs + index * DESC;
+            let desc = self.descs + index * desc_size;
             let info = self.infos + index * INFO;
             let (begin, next) = if text.is_empty() {
                 (1, 1) // FAILED_LPOS: a data-less record
             } else {
-                // The block: the id word, then the text, 8-byte aligned.
-                let blk = (8 + text.len() as u64).next_multiple_of(8);
+                // The block: the id word, then the text, aligned to the word.
+                let blk = (w + text.len() as u64).next_multiple_of(w);
                 let begin = lpos;
                 let mut next = begin + blk;
-                mem.put_u64(self.data + begin % size, id);
+                mem.put_ulong(self.data + begin % size, id, w);
                 if begin / size != next / size {
                     // It would wrap: its data goes to the ring's start.
                     next = (next / size) * size + blk;
-                    mem.put_u64(self.data, id);
+                    mem.put_ulong(self.data, id, w);
                 }
-                mem.put(self.data + (next - blk) % size + 8, text);
+                mem.put(self.data + (next - blk) % size + w, text);
                 lpos = next;
                 (begin, next)
             };
@@ -341,26 +376,44 @@ impl LocklessCore {
                 State::Reusable => 3,
             };
             let held = if *stale {
-                id.wrapping_sub(count) & ID_MASK
+                id.wrapping_sub(count) & id_mask
             } else {
                 id
             };
-            mem.put_u64(desc, state_bits << 62 | held);
-            mem.put_u64(desc + 8, begin);
-            mem.put_u64(desc + 16, next);
+            mem.put_ulong(desc, state_bits << (8 * w - 2) | held, w);
+            mem.put_ulong(desc + w, begin, w);
+            mem.put_ulong(desc + 2 * w, next, w);
             mem.put_u64(info, seq as u64);
             mem.put_u64(info + 8, *ts);
             mem.put(info + 16, &(text.len() as u16).to_le_bytes());
             mem.put(info + 18, &[0, 6 << 5]); // facility 0, level 6
-            id = (id + 1) & ID_MASK;
+            id = (id + 1) & id_mask;
         }
-        let head = id.wrapping_sub(1) & ID_MASK;
-        mem.put_u64(desc_ring + 24, head);
-        mem.put_u64(desc_ring + 32, self.first_id & ID_MASK);
-        mem.put_u64(desc_ring + 40, head);
-        mem.put_u64(text_ring + 16, lpos);
-        mem.put_u64(text_ring + 24, self.first_lpos);
+        let head = id.wrapping_sub(1) & id_mask;
+        mem.put_ulong(desc_ring + 3 * w, head, w);
+        mem.put_ulong(desc_ring + 4 * w, self.first_id & id_mask, w);
+        mem.put_ulong(desc_ring + 5 * w, head, w);
+        mem.put_ulong(text_ring + 2 * w, lpos, w);
+        mem.put_ulong(text_ring + 3 * w, self.first_lpos, w);
         mem.core(&vmcoreinfo(&self.vmcoreinfo_lines()))
+    }
+
+    /// The same ring for a 32-bit i386 kernel (ELF64 core, EM_386): 4-byte
+    /// `unsigned long`s, so `printk_ringbuffer` 44 bytes, `prb_desc` 12,
+    /// the state in state_var's top 2 of 32 bits; PAGE_OFFSET 0xc0000000.
+    pub fn i386() -> LocklessCore {
+        let mut core = LocklessCore::new();
+        core.mem.machine = 3;
+        core.mem.text_vaddr = 0xc100_0000;
+        core.mem.ram_vaddr = 0xc000_0000 + RAM_PADDR;
+        let (text, ram) = (core.mem.text_vaddr, core.mem.ram_vaddr);
+        core.prb_sym = text + 0x1000;
+        core.rb = text + 0x2000;
+        core.descs = ram + 0x1000;
+        core.infos = ram + 0x2000;
+        core.data = ram + 0x4000;
+        core.first_lpos = 0x4000_0000;
+        core
     }
 }
 

@@ -450,3 +450,26 @@ fn i386_kernels_in_elf64_cores_have_32_bit_pointers() {
     let f = Temp::new("i386", &core);
     assert_eq!(Vmcore::open(&f.0).unwrap().elf().pointer_bytes(), 4);
 }
+
+#[test]
+fn an_i386_lockless_ring_has_4_byte_words_and_32_bit_state_vars() {
+    let mut core = LocklessCore::i386();
+    // The fourth block (32 bytes) starts 8 bytes before the ring's end: it wraps.
+    core.first_lpos = 0x4000_0000 + 976;
+    core.record(1_000_000_000, b"i386 first")
+        .record_in(2_000_000_000, b"skipped", State::Reusable)
+        .stale(2_500_000_000, b"stale")
+        .record(3_000_000_000, b"wraps to the start: 30 bytes")
+        .record(4_000_000_000, b"last");
+    let bytes = core.build();
+    assert!(bytes.windows(21).any(|w| w == b"SIZE(prb_desc)=12\nOFF"));
+    // Its text is at the ring's start, after a 4-byte id word.
+    let ring = bytes.len() - RAM_SIZE as usize + 0x4000;
+    assert_eq!(&bytes[ring + 4..ring + 14], b"wraps to t");
+    assert_eq!(
+        log("i386", &bytes),
+        "[    1.000000] i386 first\n\
+         [    3.000000] wraps to the start: 30 bytes\n\
+         [    4.000000] last\n"
+    );
+}
