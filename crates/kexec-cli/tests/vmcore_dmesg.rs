@@ -4,7 +4,7 @@
 mod common;
 
 use common::Dir;
-use kexec::vmcore::testing::{elf64, LocklessCore, State, RAM_PADDR, RAM_VADDR};
+use kexec::vmcore::testing::{elf64, LocklessCore, RecordsCore, State, RAM_PADDR, RAM_VADDR};
 use std::process::{Command, Output};
 
 fn vmcore_dmesg(args: &[&str]) -> Output {
@@ -97,4 +97,78 @@ fn help_version_and_usage() {
         assert_eq!(r.status.code(), Some(1), "{args:?}");
         assert!(!r.stderr.is_empty());
     }
+}
+
+/// Byte for byte against kexec-tools' own vmcore-dmesg, when
+/// `KEXEC_TOOLS_VMCORE_DMESG` names one (e.g. Debian 12's 2.0.25, unpacked
+/// with `apt-get download kexec-tools && dpkg-deb -x`); without it the test
+/// only says it was skipped.
+#[test]
+fn the_same_output_as_kexec_tools() {
+    let Some(reference) = std::env::var_os("KEXEC_TOOLS_VMCORE_DMESG") else {
+        eprintln!("skipped: KEXEC_TOOLS_VMCORE_DMESG is not set");
+        return;
+    };
+    let d = Dir::new("vmcore-dmesg-same");
+    let mut lockless = LocklessCore::new();
+    lockless.first_lpos = 0x4000_0000 + 824; // the sixth printed block wraps
+    lockless
+        .record(0, b"Linux version 6.1.0-18-amd64")
+        .record_in(1_234_567_890, b"multi\nline", State::Committed)
+        .record_in(1_300_000_000, b"never shown", State::Reserved)
+        .record(1_500_000_000, b"esc\x1b[1mbold\x7f\xc3\xa9\ttab\r\x0b\x0c")
+        .record_in(1_600_000_000, b"free", State::Reusable)
+        .stale(1_700_000_000, b"old")
+        .record(2_000_000_000, b"")
+        .record(3_000_001_000, &[b'w'; 60])
+        .record(4_000_000_000, b"after wrap");
+    let mut many = LocklessCore::new();
+    many.count_bits = 6;
+    many.size_bits = 12;
+    for i in 0..60u64 {
+        let text = format!("line {i} \x7f\u{e9}\tend{}", "\0".repeat(i as usize % 3));
+        many.record(i * 1_234_567_891, text.as_bytes());
+    }
+    let mut i386 = LocklessCore::i386();
+    i386.first_lpos = 0x4000_0000 + 976;
+    i386.record(1_000_000_000, b"i386 first")
+        .record_in(2_000_000_000, b"skipped", State::Reusable)
+        .stale(2_500_000_000, b"stale")
+        .record(3_000_000_000, b"wraps to the start: 30 bytes")
+        .record(4_000_000_000, b"last");
+    let mut records = RecordsCore::new();
+    records
+        .record(5_000_000, b"first line")
+        .record(6_000_000, b"second\x01")
+        .record(7_000_000, b"third line here")
+        .record(8_000_000, b"fourth");
+    let mut empty = LocklessCore::new();
+    empty.record_in(0, b"", State::Reusable);
+    for (name, core) in [
+        ("lockless", &mut lockless),
+        ("many", &mut many),
+        ("i386", &mut i386),
+        ("empty", &mut empty),
+    ] {
+        same(&reference, &d.put(name, &core.build()), name);
+    }
+    same(&reference, &d.put("records", &records.build()), "records");
+}
+
+fn same(reference: &std::ffi::OsStr, path: &str, name: &str) {
+    let theirs = Command::new(reference).arg(path).output().unwrap();
+    let ours = vmcore_dmesg(&[path]);
+    assert_eq!(
+        theirs.status.code(),
+        Some(0),
+        "{name}: {}",
+        text(&theirs.stderr)
+    );
+    assert_eq!(
+        ours.status.code(),
+        Some(0),
+        "{name}: {}",
+        text(&ours.stderr)
+    );
+    assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{name}");
 }
