@@ -289,9 +289,10 @@ fn record(v: &mut Vmcore, p: &Prb, r: &Ring, id: u64, line: &mut Vec<u8>) -> Res
         if begin > next {
             begin = 0; // the block wrapped: its data is at the ring's start
         }
-        begin += u64::from(r.bits / 8); // the block's leading id word
-                                        // Cut at the block's end (kexec-tools' unsigned arithmetic: a block
-                                        // shorter than its id word cuts nothing) and at the ring's end.
+        // Past the block's leading id word; the text is cut at the block's
+        // end (kexec-tools' unsigned arithmetic: a block shorter than its
+        // id word cuts nothing) and at the ring's end.
+        begin += u64::from(r.bits / 8);
         len = len
             .min(next.wrapping_sub(begin))
             .min(r.size.saturating_sub(begin));
