@@ -171,7 +171,10 @@ pub enum State {
     Reusable,
 }
 
-/// A lockless `printk_ringbuffer` (Linux 5.10+) with x86_64 6.1's layout:
+/// A lockless `printk_ringbuffer` (Linux 5.10+) with x86_64 6.1's layout
+/// (the same SIZE/OFFSET values a Fedora 6.2.15 kernel's VMCOREINFO shows;
+/// 5.10 to 5.18 lack `last_finalized_id`: `printk_ringbuffer` 80 bytes,
+/// text_data_ring at 40, which the reader takes from VMCOREINFO alike):
 /// `printk_ringbuffer` 88 bytes (desc_ring at 0, text_data_ring at 48),
 /// `prb_desc_ring` 48 (count_bits 0, descs 8, infos 16, head_id 24,
 /// tail_id 32, last_finalized_id 40), `prb_data_ring` 32 (size_bits 0,
