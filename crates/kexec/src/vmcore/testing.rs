@@ -204,6 +204,9 @@ pub struct LocklessCore {
     pub first_lpos: u64,
     /// VMCOREINFO keys to leave out.
     pub drop_keys: Vec<String>,
+    /// `prb_desc_ring.last_finalized_id` (5.19+); without it (5.10 to
+    /// 5.18) every later field of `printk_ringbuffer` is a word earlier.
+    pub last_finalized_id: bool,
     records: Vec<(u64, Vec<u8>, State, bool)>,
 }
 
@@ -223,6 +226,7 @@ impl LocklessCore {
             first_id: 3 * 16 + 14,
             first_lpos: 0x4000_0000,
             drop_keys: Vec::new(),
+            last_finalized_id: true,
             records: Vec::new(),
         }
     }
@@ -266,12 +270,13 @@ impl LocklessCore {
             self.mem.text_vaddr + 0x3000
         ));
         let w = self.width();
+        let d = self.desc_ring_words() * w;
         for (key, v) in [
-            ("SIZE(printk_ringbuffer)", 11 * w),
+            ("SIZE(printk_ringbuffer)", d + 5 * w),
             ("OFFSET(printk_ringbuffer.desc_ring)", 0),
-            ("OFFSET(printk_ringbuffer.text_data_ring)", 6 * w),
-            ("OFFSET(printk_ringbuffer.fail)", 10 * w),
-            ("SIZE(prb_desc_ring)", 6 * w),
+            ("OFFSET(printk_ringbuffer.text_data_ring)", d),
+            ("OFFSET(printk_ringbuffer.fail)", d + 4 * w),
+            ("SIZE(prb_desc_ring)", d),
             ("OFFSET(prb_desc_ring.count_bits)", 0),
             ("OFFSET(prb_desc_ring.descs)", w),
             ("OFFSET(prb_desc_ring.infos)", 2 * w),
@@ -323,6 +328,15 @@ impl LocklessCore {
         l
     }
 
+    /// `struct prb_desc_ring`'s size in words.
+    fn desc_ring_words(&self) -> u64 {
+        if self.last_finalized_id {
+            6
+        } else {
+            5
+        }
+    }
+
     /// The `unsigned long` width: 4 when `mem.machine` is EM_386.
     fn width(&self) -> u64 {
         if self.mem.machine == 3 {
@@ -343,7 +357,7 @@ impl LocklessCore {
         let mut mem = self.mem.clone();
         mem.put_ulong(self.prb_sym, self.rb, w);
         let desc_ring = self.rb;
-        let text_ring = self.rb + 6 * w;
+        let text_ring = self.rb + self.desc_ring_words() * w;
         mem.put(desc_ring, &self.count_bits.to_le_bytes());
         mem.put_ulong(desc_ring + w, self.descs, w);
         mem.put_ulong(desc_ring + 2 * w, self.infos, w);
@@ -395,7 +409,9 @@ impl LocklessCore {
         let head = id.wrapping_sub(1) & id_mask;
         mem.put_ulong(desc_ring + 3 * w, head, w);
         mem.put_ulong(desc_ring + 4 * w, self.first_id & id_mask, w);
-        mem.put_ulong(desc_ring + 5 * w, head, w);
+        if self.last_finalized_id {
+            mem.put_ulong(desc_ring + 5 * w, head, w);
+        }
         mem.put_ulong(text_ring + 2 * w, lpos, w);
         mem.put_ulong(text_ring + 3 * w, self.first_lpos, w);
         mem.core(&vmcoreinfo(&self.vmcoreinfo_lines()))

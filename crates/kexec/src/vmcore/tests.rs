@@ -473,3 +473,13 @@ fn an_i386_lockless_ring_has_4_byte_words_and_32_bit_state_vars() {
          [    4.000000] last\n"
     );
 }
+
+#[test]
+fn a_5_10_ring_without_last_finalized_id_is_read_at_its_own_offsets() {
+    let mut core = lockless_sample();
+    core.last_finalized_id = false;
+    let bytes = core.build();
+    let needle = b"OFFSET(printk_ringbuffer.text_data_ring)=40\n";
+    assert!(bytes.windows(needle.len()).any(|w| w == needle));
+    assert_eq!(log("5.10", &bytes), log("6.1", &lockless_sample().build()));
+}
