@@ -144,7 +144,15 @@ fn the_same_output_as_kexec_tools() {
         .record(8_000_000, b"fourth");
     let mut empty = LocklessCore::new();
     empty.record_in(0, b"", State::Reusable);
+    // Both rings wrapped many times: the log starts at the pushed tail.
+    let mut wrapped = LocklessCore::new();
+    for i in 0..200u64 {
+        let state = [State::Finalized, State::Committed, State::Reusable][i as usize % 3];
+        let text = format!("record {i} {}", "y".repeat(i as usize % 13));
+        wrapped.record_in(i * 999_999_999, text.as_bytes(), state);
+    }
     for (name, core) in [
+        ("wrapped", &mut wrapped),
         ("lockless", &mut lockless),
         ("many", &mut many),
         ("i386", &mut i386),

@@ -365,6 +365,8 @@ impl LocklessCore {
         mem.put_ulong(text_ring + w, self.data, w);
         let mut lpos = self.first_lpos;
         let mut id = self.first_id & id_mask;
+        // Each record's id and where its data block begins (None: data-less).
+        let mut placed: Vec<(u64, Option<u64>)> = Vec::new();
         for (seq, (ts, text, state, stale)) in self.records.iter().enumerate() {
             let index = id % count;
             let desc = self.descs + index * desc_size;
@@ -386,6 +388,7 @@ impl LocklessCore {
                 lpos = next;
                 (begin, next)
             };
+            placed.push((id, (!text.is_empty()).then_some(begin)));
             let state_bits: u64 = match state {
                 State::Reserved => 0,
                 State::Committed => 1,
@@ -407,13 +410,26 @@ impl LocklessCore {
             id = (id + 1) & id_mask;
         }
         let head = id.wrapping_sub(1) & id_mask;
+        // The tail: the oldest record whose descriptor and data block were
+        // not reused since, as the kernel pushes it when the rings wrap.
+        let tail = placed
+            .iter()
+            .find(|(i, begin)| {
+                head.wrapping_sub(*i) & id_mask < count && begin.is_none_or(|b| lpos - b <= size)
+            })
+            .map_or(self.first_id & id_mask, |(i, _)| *i);
         mem.put_ulong(desc_ring + 3 * w, head, w);
-        mem.put_ulong(desc_ring + 4 * w, self.first_id & id_mask, w);
+        mem.put_ulong(desc_ring + 4 * w, tail, w);
         if self.last_finalized_id {
             mem.put_ulong(desc_ring + 5 * w, head, w);
         }
         mem.put_ulong(text_ring + 2 * w, lpos, w);
-        mem.put_ulong(text_ring + 3 * w, self.first_lpos, w);
+        let tail_lpos = placed
+            .iter()
+            .find(|(i, _)| *i == tail)
+            .and_then(|(_, b)| *b)
+            .unwrap_or(self.first_lpos);
+        mem.put_ulong(text_ring + 3 * w, tail_lpos, w);
         mem.core(&vmcoreinfo(&self.vmcoreinfo_lines()))
     }
 

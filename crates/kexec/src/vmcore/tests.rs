@@ -483,3 +483,35 @@ fn a_5_10_ring_without_last_finalized_id_is_read_at_its_own_offsets() {
     assert!(bytes.windows(needle.len()).any(|w| w == needle));
     assert_eq!(log("5.10", &bytes), log("6.1", &lockless_sample().build()));
 }
+
+#[test]
+fn after_the_rings_wrapped_many_times_the_log_starts_at_the_tail() {
+    // 200 records through 16 descriptors and a 1 KiB text ring: ids wrap
+    // the array 12 times, blocks wrap the ring about 7 times.
+    let mut core = LocklessCore::new();
+    for i in 0..200u64 {
+        core.record(
+            i * 1_000_000_000,
+            format!("record {i:03} {}", "x".repeat(i as usize % 9)).as_bytes(),
+        );
+    }
+    let out = log("many", &core.build());
+    let lines: Vec<&str> = out.lines().collect();
+    // As many as both rings still hold, ending with the newest.
+    assert!(lines.len() > 10 && lines.len() <= 16, "{out}");
+    let first: u64 = lines[0][22..25].parse().unwrap();
+    for (n, line) in lines.iter().enumerate() {
+        let i = first + n as u64;
+        let want = format!(
+            "{} record {i:03} {}",
+            timestamp_of(i),
+            "x".repeat(i as usize % 9)
+        );
+        assert_eq!(*line, want);
+    }
+    assert_eq!(first + lines.len() as u64, 200);
+}
+
+fn timestamp_of(seconds: u64) -> String {
+    format!("[{seconds:5}.000000]")
+}
