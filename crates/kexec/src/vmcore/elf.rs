@@ -86,10 +86,15 @@ impl Endian {
 impl ElfCore {
     /// Reads the file header and the program headers.
     pub(crate) fn read(src: &mut Source) -> Result<ElfCore, Error> {
-        let ident = src.read(0, 16, "the ELF identification (e_ident)")?;
-        if &ident[..4] != b"\x7fELF" {
-            return Err(src.format("not an ELF file: no \\x7fELF magic at offset 0"));
+        let head = src.read_upto(0, 16, "the ELF identification (e_ident)")?;
+        if !head.starts_with(b"\x7fELF") {
+            return Err(src.format(if head.is_empty() {
+                "not an ELF file: the file is empty".to_string()
+            } else {
+                "not an ELF file: no \\x7fELF magic at offset 0".to_string()
+            }));
         }
+        let ident = src.read(0, 16, "the ELF identification (e_ident)")?;
         let is_64 = match ident[4] {
             1 => false,
             2 => true,

@@ -145,6 +145,16 @@ impl Source {
         }
     }
 
+    /// Up to `len` (at most one piece) bytes at file offset `at`: fewer
+    /// where the file ends.
+    pub(crate) fn read_upto(&mut self, at: u64, len: usize, what: &str) -> Result<Vec<u8>, Error> {
+        let base = at - at % PIECE;
+        let i = self.piece(base, what)?;
+        let piece = &self.cache[i].1;
+        let from = ((at - base) as usize).min(piece.len());
+        Ok(piece[from..piece.len().min(from + len)].to_vec())
+    }
+
     /// `len` bytes at file offset `at`; `what` names them in errors. A
     /// file that ends first is an error ("cut short"). Allocates `len`:
     /// callers bound it.

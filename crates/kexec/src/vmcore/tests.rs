@@ -312,6 +312,9 @@ fn the_descriptor_span_is_bounded_by_the_ring() {
 #[test]
 fn not_an_elf_file_and_foreign_classes_are_refused_by_name() {
     assert!(error("text", b"not a core file at all").contains("no \\x7fELF magic"));
+    assert!(error("short", b"abc").ends_with(": not an ELF file: no \\x7fELF magic at offset 0"));
+    assert!(error("empty", b"").ends_with(": not an ELF file: the file is empty"));
+    assert!(error("magic-only", b"\x7fELF").contains("cut short: the ELF identification (e_ident)"));
     let mut core = LocklessCore::new().build();
     core[4] = 3;
     assert!(error("class", &core).contains("unknown ELF class 3 in e_ident[EI_CLASS]"));
