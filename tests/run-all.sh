@@ -42,6 +42,13 @@ if [ "$size" -gt 2000000 ]; then
     echo "target/release/kexec is $size bytes: more than 2,000,000"
     exit 1
 fi
+echo "==> the release vmcore-dmesg is static too (a kdump initramfs carries it)"
+if grep -q 'INTERP' <<<"$(readelf -lW target/release/vmcore-dmesg)" ||
+    grep -q '(NEEDED)' <<<"$(readelf -dW target/release/vmcore-dmesg)"; then
+    echo "target/release/vmcore-dmesg is dynamically linked"
+    exit 1
+fi
+echo "target/release/vmcore-dmesg: $(stat -c %s target/release/vmcore-dmesg) bytes, static"
 echo "==> the release kexec links no documentation generator (kexec-docs' clap_mangen, clap_complete)"
 # (The tree is read whole first: grep -q closing the pipe early would fail it under pipefail.)
 cli_tree=$(cargo tree --locked -p kexec-cli -e normal)

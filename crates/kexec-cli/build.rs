@@ -1,5 +1,5 @@
-//! Links the `kexec` binary statically (static-pie with glibc), so that one
-//! file runs in an initramfs or rescue image without any shared library.
+//! Links the `kexec` and `vmcore-dmesg` binaries statically (static-pie with glibc), so that
+//! each is one file that runs in an initramfs or rescue image without any shared library.
 //!
 //! Why not `-C target-feature=+crt-static`: without `--target`, cargo hands
 //! RUSTFLAGS to proc-macros (clap's derive) and build scripts too, and a
@@ -38,6 +38,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The binaries linked statically: kexec, and vmcore-dmesg (which a kdump
+/// initramfs carries beside it).
+const BINS: [&str; 2] = ["kexec", "vmcore-dmesg"];
+
 /// The C libraries rustc's standard library asks for on linux-gnu.
 const LIBS: [&str; 6] = ["util", "rt", "pthread", "m", "dl", "c"];
 
@@ -58,7 +62,7 @@ fn main() {
     }
     // An escape hatch for a toolchain whose static link misbehaves.
     if env::var_os("KEXEC_DYNAMIC").is_some_and(|v| v == "1") {
-        println!("cargo:warning=KEXEC_DYNAMIC=1: the kexec binary is linked dynamically");
+        println!("cargo:warning=KEXEC_DYNAMIC=1: the kexec and vmcore-dmesg binaries are linked dynamically");
         return;
     }
     // The C compiler rustc links with: the configured linker, else `cc`.
@@ -66,15 +70,19 @@ fn main() {
     let dir = PathBuf::from(env::var("OUT_DIR").unwrap()).join("static-libs");
     match write_stubs(&cc, &dir) {
         Ok(()) => {
-            println!("cargo:rustc-link-arg-bin=kexec=-static-pie");
-            // RELR: the relocations of a position independent executable
-            // in a few hundred bytes instead of 70 kB (glibc 2.36 and
-            // later relocate them in a static-pie).
-            println!("cargo:rustc-link-arg-bin=kexec=-Wl,-z,pack-relative-relocs");
-            println!("cargo:rustc-link-arg-bin=kexec=-L{}", dir.display());
+            for bin in BINS {
+                println!("cargo:rustc-link-arg-bin={bin}=-static-pie");
+                // RELR: the relocations of a position independent executable
+                // in a few hundred bytes instead of 70 kB (glibc 2.36 and
+                // later relocate them in a static-pie).
+                println!("cargo:rustc-link-arg-bin={bin}=-Wl,-z,pack-relative-relocs");
+                println!("cargo:rustc-link-arg-bin={bin}=-L{}", dir.display());
+            }
         }
         Err(why) => {
-            println!("cargo:warning=the kexec binary is linked dynamically: {why}");
+            println!(
+                "cargo:warning=the kexec and vmcore-dmesg binaries are linked dynamically: {why}"
+            );
             return;
         }
     }
@@ -85,8 +93,14 @@ fn main() {
         let script = dir.join("no-unwind-tables.ld");
         let text = "SECTIONS { /DISCARD/ : { *(.eh_frame) } } INSERT AFTER .text;\n";
         match write(&script, text) {
-            Ok(()) => println!("cargo:rustc-link-arg-bin=kexec=-Wl,-T,{}", script.display()),
-            Err(why) => println!("cargo:warning=the kexec binary keeps its unwind tables: {why}"),
+            Ok(()) => {
+                for bin in BINS {
+                    println!("cargo:rustc-link-arg-bin={bin}=-Wl,-T,{}", script.display());
+                }
+            }
+            Err(why) => println!(
+                "cargo:warning=the kexec and vmcore-dmesg binaries keep their unwind tables: {why}"
+            ),
         }
     }
 }

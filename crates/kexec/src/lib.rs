@@ -115,6 +115,7 @@ pub mod sys;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
+pub mod vmcore;
 
 pub use facts::Facts;
 pub use plan::{FileLoad, OpenOptions, Plan, Segment, Syscall, Target};
