@@ -107,6 +107,10 @@ install_bin "$KEXEC_BIN" /usr/local/sbin/kexec
 install_bin "$KT_BIN" /opt/kt/kexec
 install_bin "$SETPRIV" /opt/ul/setpriv
 install_bin /usr/bin/makedumpfile /usr/bin/makedumpfile
+# Our vmcore-dmesg beside kexec-tools' (the capture kernel compares them).
+VMCORE_DMESG_BIN=${VMCORE_DMESG_BIN:-$(dirname "$KEXEC_BIN")/vmcore-dmesg}
+[ -x "$VMCORE_DMESG_BIN" ] && install_bin "$VMCORE_DMESG_BIN" /usr/local/sbin/vmcore-dmesg
+[ -x /usr/sbin/vmcore-dmesg ] && install_bin /usr/sbin/vmcore-dmesg /opt/kt/vmcore-dmesg
 if [ -x "$KEXEC_CORRUPT_BIN" ]; then
     install_bin "$KEXEC_CORRUPT_BIN" /usr/local/sbin/kexec_corrupt
 fi
