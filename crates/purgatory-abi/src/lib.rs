@@ -244,15 +244,15 @@ mod tests {
     fn bytes_follow_the_documented_offsets() {
         let b = sample().to_bytes();
         let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
-        assert_eq!(PARAMS_SIZE, 832);
+        assert_eq!(PARAMS_SIZE, 1600);
         assert_eq!(&b[0..8], b"KXPURG01");
-        assert_eq!(word(8), 832);
+        assert_eq!(word(8), 1600);
         assert_eq!(word(16), 0x100_0200);
         assert_eq!(word(24), 0x9000);
         assert_eq!(word(32), 0b1010);
         assert_eq!(word(40), 0x3f8);
         assert_eq!(word(48), 12);
-        assert_eq!(word(56), 16);
+        assert_eq!(word(56), 32);
         for i in 0..MAX_REGIONS {
             let at = 64 + i * 48;
             assert_eq!(word(at), 0x100_0000 + ((i as u64) << 20));
