@@ -113,7 +113,7 @@ EXPECTED=(
     # the recorded crash kernel, which the crash below then runs
     elf-restore-exit elf-restore-freed elf-restore-msg elf-restore-sysfs elf-restore-json
     # stage 3: the capture kernel (loaded through kexec_load)
-    s3-elfcorehdr-cmdline s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker s3-makedumpfile
+    s3-elfcorehdr-cmdline s3-vmcore-exists s3-vmcore-elf s3-vmcore-marker s3-vmcore-dmesg s3-vmcore-dmesg-vs-kexec-tools s3-makedumpfile
     s3-memmap-cmdline
     # kdump run: every listed rejection (with a kernel and a crash kernel
     # loaded), the differential test, then a capture kernel loaded through
@@ -148,7 +148,7 @@ EXPECTED=(
     kd1-record-private
     kd1-restore-exit kd1-restore-freed kd1-restore-msg kd1-restore-sysfs kd1-restore-json
     kd1-load-disabled-errno kd1-load-disabled-msg kd1-load-disabled-crash-kept kd1-crash-load-sysfs
-    kd2-elfcorehdr-cmdline kd2-vmcore-exists kd2-vmcore-elf kd2-vmcore-marker kd2-makedumpfile
+    kd2-elfcorehdr-cmdline kd2-vmcore-exists kd2-vmcore-elf kd2-vmcore-marker kd2-vmcore-dmesg kd2-vmcore-dmesg-vs-kexec-tools kd2-makedumpfile
     # lockdown run
     lock-kexec-load-errno lock-kexec-load-msg lock-kernel-agrees
     lock-tampered-exit lock-tampered-msg lock-nothing-loaded
@@ -182,7 +182,7 @@ EXPECTED=(
     fmt-uki-append-load-exit u2-cmdline u2-initrd u2-uki-initrd u2-append-overrides
     u2-uki-crash-load-exit u2-uki-crash-load-sysfs
     ucap-cmdline ucap-initrd ucap-uki-initrd
-    ucap-elfcorehdr-cmdline ucap-vmcore-exists ucap-vmcore-elf ucap-vmcore-marker ucap-makedumpfile
+    ucap-elfcorehdr-cmdline ucap-vmcore-exists ucap-vmcore-elf ucap-vmcore-marker ucap-vmcore-dmesg ucap-vmcore-dmesg-vs-kexec-tools ucap-makedumpfile
 )
 # Checked on the host, from the serial logs.
 HOST_CHECKS=(host-qemu-exit host-kdump-qemu-exit host-s2-token host-purgatory-verified host-last-kernel-cmdline host-dal-slots
