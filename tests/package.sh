@@ -112,6 +112,7 @@ expected="./$SBIN/kexec
 ./usr/share/doc/kexec-rs/changelog.Debian.gz
 ./usr/share/doc/kexec-rs/copyright
 ./usr/share/fish/vendor_completions.d/kexec.fish
+./usr/share/lintian/overrides/kexec-rs
 ./usr/share/man/man8/kexec.8.gz
 ./usr/share/zsh/vendor-completions/_kexec"
 listing=$(dpkg-deb -c "$DEB")

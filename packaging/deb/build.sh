@@ -95,6 +95,16 @@ install -m 0644 "$WORK/docs/completions/kexec.bash" "$PKG/usr/share/bash-complet
 install -m 0644 "$WORK/docs/completions/_kexec" "$PKG/usr/share/zsh/vendor-completions/_kexec"
 install -m 0644 "$WORK/docs/completions/kexec.fish" "$PKG/usr/share/fish/vendor_completions.d/kexec.fish"
 
+# The binaries are static on purpose (one file each for initramfs and rescue
+# images); lintian reports every static binary as an error unless told.
+install -d "$PKG/usr/share/lintian/overrides"
+cat > "$PKG/usr/share/lintian/overrides/kexec-rs" <<EOF
+# Static on purpose: each runs alone in an initramfs or a rescue image.
+kexec-rs: statically-linked-binary [${SBINDIR#/}/kexec]
+kexec-rs: statically-linked-binary [${SBINDIR#/}/vmcore-dmesg]
+EOF
+chmod 0644 "$PKG/usr/share/lintian/overrides/kexec-rs"
+
 # copyright (machine-readable format 1.0). The binaries are static, so they
 # carry the Rust crates they link and glibc too: those are listed, from the
 # lock file, with their licenses.
