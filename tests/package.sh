@@ -1,0 +1,221 @@
+#!/bin/bash
+# tests/package.sh: builds the Debian package with packaging/deb/build.sh into
+# a temporary directory and checks it with dpkg-deb alone (-I, -f, -c, -x,
+# -e): nothing is installed. Prints "ok NAME" or "FAIL NAME: why" per check
+# and exits 1 on any FAIL. KEXEC_DEB_SBINDIR is passed on to build.sh, and
+# the file list expected follows it.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+failures=0
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; failures=$((failures + 1)); }
+check() { # check NAME WHY COMMAND...: ok when COMMAND succeeds
+    local name=$1 why=$2
+    shift 2
+    if "$@"; then ok "$name"; else fail "$name" "$why"; fi
+}
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+UPSTREAM=$(awk '
+    /^\[/ { in_pkg = ($0 == "[workspace.package]") }
+    in_pkg && /^version[ \t]*=/ { gsub(/^version[ \t]*=[ \t]*"|".*$/, ""); print; exit }
+' "$ROOT/Cargo.toml")
+VERSION=$UPSTREAM-${KEXEC_DEB_REVISION:-1}
+ARCH=$(dpkg --print-architecture)
+SBIN=${KEXEC_DEB_SBINDIR:-/sbin}
+SBIN=${SBIN#/}
+
+# --- build -------------------------------------------------------------------
+if ! "$ROOT/packaging/deb/build.sh" "$TMP/out" >"$TMP/build.log" 2>&1; then
+    fail build "packaging/deb/build.sh failed:"
+    sed 's/^/    /' "$TMP/build.log" | tail -30
+    exit 1
+fi
+ok build
+DEB=$TMP/out/kexec-rs_${VERSION}_${ARCH}.deb
+debs=$(cd "$TMP/out" && ls)
+if [ "$debs" != "$(basename "$DEB")" ]; then
+    fail file-name "expected $(basename "$DEB") alone in the output directory, found: $debs"
+    exit 1
+fi
+ok file-name
+
+# --- control -----------------------------------------------------------------
+field() { dpkg-deb -f "$DEB" "$1"; }
+expect_field() { # expect_field NAME VALUE
+    local got
+    got=$(field "$1")
+    if [ "$got" = "$2" ]; then ok "control-$1"; else fail "control-$1" "'$got', expected '$2'"; fi
+}
+expect_field Package kexec-rs
+expect_field Version "$VERSION"
+expect_field Architecture "$ARCH"
+expect_field Conflicts kexec-tools
+expect_field Replaces kexec-tools
+expect_field Section admin
+expect_field Priority optional
+provides=$(field Provides)
+if [[ $provides =~ (^|,\ *)kexec-tools\ \(=\ ([^\)]+)\) ]]; then
+    ok control-Provides
+    provided=${BASH_REMATCH[2]}
+else
+    fail control-Provides "'$provides' does not provide a versioned kexec-tools"
+    provided=
+fi
+for f in Maintainer Description; do
+    if [ -n "$(field $f)" ]; then ok "control-$f"; else fail "control-$f" "empty"; fi
+done
+# Static binaries and no maintainer scripts: nothing to depend on.
+for f in Depends Pre-Depends; do
+    if [ -z "$(field $f)" ]; then ok "control-no-$f"; else fail "control-no-$f" "$(field $f)"; fi
+done
+
+# What kdump-tools (this machine's apt knows it) needs of kexec-tools is met by
+# the version provided: any "kexec-tools (OP VERSION)" in its Depends.
+if [ -n "$provided" ] && command -v apt-cache >/dev/null && apt-cache show kdump-tools >/dev/null 2>&1; then
+    deps=$(apt-cache show --no-all-versions kdump-tools | sed -n 's/^Depends: //p')
+    unmet=
+    while IFS= read -r dep; do
+        dep=$(sed 's/^ *//; s/ *$//' <<<"$dep")
+        [[ $dep =~ ^kexec-tools( |$) ]] || continue
+        if [[ $dep =~ \((<<|<=|=|>=|>>)\ *([^\)]+)\) ]]; then
+            op=${BASH_REMATCH[1]}
+            ver=${BASH_REMATCH[2]}
+            case $op in '<<') op=lt ;; '<=') op=le ;; '=') op=eq ;; '>=') op=ge ;; '>>') op=gt ;; esac
+            dpkg --compare-versions "$provided" "$op" "$ver" || unmet="$dep"
+        fi
+    done < <(tr ',' '\n' <<<"$deps")
+    if [ -z "$unmet" ] && grep -qE '(^|, *)kexec-tools( |,|$)' <<<"$deps"; then
+        ok kdump-tools-dependency
+    elif [ -n "$unmet" ]; then
+        fail kdump-tools-dependency "kdump-tools needs '$unmet', we provide kexec-tools (= $provided)"
+    else
+        fail kdump-tools-dependency "kdump-tools no longer depends on kexec-tools: '$deps'"
+    fi
+else
+    echo "skip kdump-tools-dependency: apt does not know kdump-tools here"
+fi
+
+# --- control archive: control and md5sums, no maintainer scripts --------------
+dpkg-deb -e "$DEB" "$TMP/DEBIAN"
+members=$(cd "$TMP/DEBIAN" && ls | tr '\n' ' ')
+check control-archive "holds '$members', expected 'control md5sums '" \
+    test "$members" = "control md5sums "
+
+# --- files -------------------------------------------------------------------
+expected="./$SBIN/kexec
+./$SBIN/vmcore-dmesg
+./usr/share/bash-completion/completions/kexec
+./usr/share/doc/kexec-rs/changelog.Debian.gz
+./usr/share/doc/kexec-rs/copyright
+./usr/share/fish/vendor_completions.d/kexec.fish
+./usr/share/lintian/overrides/kexec-rs
+./usr/share/man/man8/kexec.8.gz
+./usr/share/zsh/vendor-completions/_kexec"
+listing=$(dpkg-deb -c "$DEB")
+files=$(awk '$1 !~ /^d/ { print $6 }' <<<"$listing" | LC_ALL=C sort)
+if [ "$files" = "$(LC_ALL=C sort <<<"$expected")" ]; then
+    ok file-list
+else
+    fail file-list "differs from the expected list (< expected, > package): $(diff <(LC_ALL=C sort <<<"$expected") <(echo "$files") | grep '^[<>]' | tr '\n' ' ')"
+fi
+# Directories only where the files are (no empty /etc, /usr/lib, ...).
+dirs=$(awk '$1 ~ /^d/ { print $6 }' <<<"$listing" | sed 's,/$,,' | LC_ALL=C sort)
+parents=$(while IFS= read -r d; do
+        while [ "$d" != . ]; do d=$(dirname "$d"); echo "$d"; done
+    done <<<"$expected" | LC_ALL=C sort -u)
+check directories "unexpected directories: $(comm -23 <(echo "$dirs") <(echo "$parents") | tr '\n' ' ')" \
+    test "$dirs" = "$parents"
+bad_modes=$(awk '$1 ~ /^d/ && $1 != "drwxr-xr-x" { print $6 }
+                 $1 !~ /^d/ && $6 ~ /sbin\// && $1 != "-rwxr-xr-x" { print $6 }
+                 $1 !~ /^d/ && $6 !~ /sbin\// && $1 != "-rw-r--r--" { print $6 }
+                 $2 != "root/root" { print $6 }' <<<"$listing")
+check modes-owners "wrong mode or owner: $bad_modes" test -z "$bad_modes"
+
+# The binaries where this machine's kexec-tools has them, if it is installed:
+# the same paths are what lets dpkg hand the files over (build.sh, SBINDIR).
+if dpkg-query -W -f='${Status}' kexec-tools 2>/dev/null | grep -q 'ok installed'; then
+    theirs=$(dpkg-query -L kexec-tools | grep -E '/s?bin/kexec$' || true)
+    check same-path-as-kexec-tools "kexec-tools has '$theirs', we ship /$SBIN/kexec" \
+        test "$theirs" = "/$SBIN/kexec"
+else
+    echo "skip same-path-as-kexec-tools: kexec-tools is not installed here"
+fi
+
+# --- contents ----------------------------------------------------------------
+X=$TMP/root
+dpkg-deb -x "$DEB" "$X"
+for bin in kexec vmcore-dmesg; do
+    f=$X/$SBIN/$bin
+    out=$("$f" --version 2>&1) || true
+    check "$bin-version" "'$f --version' printed '$out', expected '$bin $UPSTREAM …'" \
+        grep -q "^$bin $UPSTREAM\b" <<<"$out"
+    headers=$(readelf -lW "$f")
+    dynamic=$(readelf -dW "$f")
+    check "$bin-static" "has a program interpreter or NEEDED libraries" \
+        bash -c '! grep -q INTERP <<<"$1" && ! grep -q "(NEEDED)" <<<"$2"' _ "$headers" "$dynamic"
+done
+
+md5=$(cd "$X" && md5sum --quiet -c "$TMP/DEBIAN/md5sums" 2>&1) || true
+listed=$(awk '{ print "./" $2 }' "$TMP/DEBIAN/md5sums" | LC_ALL=C sort)
+if [ -n "$md5" ]; then
+    fail md5sums "$md5"
+elif [ "$listed" != "$files" ]; then
+    fail md5sums "md5sums does not list exactly the package's files"
+else
+    ok md5sums
+fi
+
+# dpkg-gencontrol's count: KiB per file rounded up, one per directory.
+size=$(field Installed-Size)
+actual=$(cd "$X" && find . -mindepth 1 \( -type f -printf '%s\n' \) -o -printf '1024\n' \
+    | awk '{ s += int(($1 + 1023) / 1024) } END { print s }')
+check installed-size "Installed-Size $size KiB, the files take $actual KiB" test "$size" = "$actual"
+
+man8=$X/usr/share/man/man8/kexec.8.gz
+if gzip -t "$man8" && zcat "$man8" | grep -q '^\.TH '; then ok man-gzip; else fail man-gzip "not a gzipped roff page"; fi
+if command -v man >/dev/null; then
+    warnings=$(MANWIDTH=100 MANOPT= MANROFFOPT= man --warnings=w -l -P cat "$man8" 2>&1 >"$TMP/man.txt") || warnings="man failed: $warnings"
+    if [ -z "$warnings" ] && grep -q 'kexec' "$TMP/man.txt"; then ok man-render; else fail man-render "$warnings"; fi
+else
+    echo "skip man-render: man is not installed"
+fi
+check changelog "changelog.Debian.gz does not name kexec-rs ($VERSION)" \
+    bash -c 'zcat "$1" | head -1 | grep -qF "kexec-rs ($2)"' _ "$X/usr/share/doc/kexec-rs/changelog.Debian.gz" "$VERSION"
+check copyright "not the machine-readable format, or no MIT or Apache-2.0" \
+    bash -c 'head -1 "$1" | grep -q "^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" && grep -q "^License: MIT or Apache-2.0" "$1"' _ "$X/usr/share/doc/kexec-rs/copyright"
+check bash-completion "bash -n fails" bash -n "$X/usr/share/bash-completion/completions/kexec"
+if command -v zsh >/dev/null; then
+    check zsh-completion "zsh -n fails" zsh -n "$X/usr/share/zsh/vendor-completions/_kexec"
+fi
+if command -v fish >/dev/null; then
+    check fish-completion "fish --no-execute fails" fish --no-execute "$X/usr/share/fish/vendor_completions.d/kexec.fish"
+fi
+
+# --- the same commit gives the same bytes ------------------------------------
+if "$ROOT/packaging/deb/build.sh" "$TMP/again" >"$TMP/build2.log" 2>&1; then
+    check reproducible "a second build differs" cmp -s "$DEB" "$TMP/again/$(basename "$DEB")"
+else
+    fail reproducible "the second build failed: $(tail -3 "$TMP/build2.log")"
+fi
+
+# --- lintian -----------------------------------------------------------------
+if command -v lintian >/dev/null; then
+    if lintian --fail-on error "$DEB" >"$TMP/lintian.txt" 2>&1; then
+        ok lintian
+        grep -E '^[WI]: ' "$TMP/lintian.txt" | sed 's/^/    /' || true
+    else
+        fail lintian "$(grep -E '^E: ' "$TMP/lintian.txt" | tr '\n' ' ')"
+    fi
+else
+    echo "skip lintian: not installed (apt-get install lintian)"
+fi
+
+if [ "$failures" -gt 0 ]; then
+    echo "tests/package.sh: $failures FAIL"
+    exit 1
+fi
+echo "tests/package.sh: all ok"
