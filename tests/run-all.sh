@@ -79,6 +79,8 @@ echo "==> library docs: every public item documented, no broken links (cargo doc
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p kexec -p purgatory-abi
 echo "==> memory bound: a dry run of a 200 MB initrd with the release kexec stays within 64 MiB"
 cargo test --release --locked -p kexec-cli --test memory_bound
+echo "==> the Debian package (packaging/deb/build.sh), checked without installing it (tests/package.sh)"
+bash tests/package.sh
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     echo "==> fuzz smoke run (the full budget: fuzz/run.sh)"
     fuzz/run.sh 20000
