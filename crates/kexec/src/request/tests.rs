@@ -189,14 +189,10 @@ fn crash_loads_are_recorded_and_unloads_forget_them() {
     assert_eq!(host.files[CRASH_LOADED], "0\n");
 }
 
-/// The record's initrd digest is the purgatory's digest of the loaded
-/// bytes (the file is not read twice), and it is the file's SHA-256.
-#[test]
-fn a_kexec_load_crash_record_reuses_the_initrd_digest_and_it_is_the_files() {
-    use sha2::{Digest, Sha256};
-    let f = Files::new("journal-digest");
-    let initrd: Vec<u8> = (0..3 * 4096 + 17).map(|i| (i * 7 % 251) as u8).collect();
-    std::fs::write(f.path("initrd"), &initrd).unwrap();
+/// A kexec_load crash load of the sample kernel with `initrd` (written to
+/// `f`), and the initrd's record in the crash journal it left.
+fn crash_load_recording(f: &Files, initrd: &[u8]) -> (FakeHost, crash_journal::RecordedFile) {
+    std::fs::write(f.path("initrd"), initrd).unwrap();
     let mut host = FakeHost::typical();
     add_crash_files(&mut host);
     let mut request = Request::load(Target::Crash, f.path("vmlinuz")).initrd(f.path("initrd"));
@@ -206,10 +202,21 @@ fn a_kexec_load_crash_record_reuses_the_initrd_digest_and_it_is_the_files() {
     let crash_journal::Recipe::KernelLoad {
         initrd: Some(recorded),
         ..
-    } = &record.recipe
+    } = record.recipe
     else {
         panic!("{record:?}")
     };
+    (host, recorded)
+}
+
+/// The record's initrd digest is the purgatory's digest of the loaded
+/// bytes (the file is not read twice), and it is the file's SHA-256.
+#[test]
+fn a_kexec_load_crash_record_reuses_the_initrd_digest_and_it_is_the_files() {
+    use sha2::{Digest, Sha256};
+    let f = Files::new("journal-digest");
+    let initrd: Vec<u8> = (0..3 * 4096 + 17).map(|i| (i * 7 % 251) as u8).collect();
+    let (_, recorded) = crash_load_recording(&f, &initrd);
     assert_eq!(recorded.size, initrd.len() as u64);
     assert_eq!(
         recorded.sha256.as_deref(),
@@ -228,20 +235,7 @@ fn a_crash_record_of_an_initrd_in_pieces_restores_and_catches_a_change() {
     let mut initrd: Vec<u8> = (0..2 * PIECE_MIN as usize + 4099)
         .map(|i| (i * 13 % 251) as u8)
         .collect();
-    std::fs::write(f.path("initrd"), &initrd).unwrap();
-    let mut host = FakeHost::typical();
-    add_crash_files(&mut host);
-    let mut request = Request::load(Target::Crash, f.path("vmlinuz")).initrd(f.path("initrd"));
-    request.syscall = SyscallChoice::Load;
-    assert!(perform(&mut host, &request).result.is_ok());
-    let record = crash_journal::read_record(&host).unwrap();
-    let crash_journal::Recipe::KernelLoad {
-        initrd: Some(recorded),
-        ..
-    } = &record.recipe
-    else {
-        panic!("{record:?}")
-    };
+    let (mut host, recorded) = crash_load_recording(&f, &initrd);
     let want: Vec<Piece> = pieces(initrd.len() as u64, PIECE_MIN)
         .map(|(offset, len)| Piece {
             offset,

@@ -21,21 +21,28 @@ pub const RAM_VADDR: u64 = PAGE_OFFSET + RAM_PADDR;
 /// Its size.
 pub const RAM_SIZE: u64 = 0x1_0000;
 
-/// An ELF64 little-endian x86_64 core: one PT_NOTE holding `notes`
-/// (name, type, descriptor), then one PT_LOAD per `loads` entry
-/// (vaddr, paddr, bytes), in that order.
-pub fn elf64(notes: &[(&[u8], u32, &[u8])], loads: &[(u64, u64, &[u8])]) -> Vec<u8> {
+/// The bytes of a PT_NOTE segment holding `notes` (name, type,
+/// descriptor), each word written by `word` (the core's byte order).
+pub fn note_segment(notes: &[(&[u8], u32, &[u8])], word: fn(u32) -> [u8; 4]) -> Vec<u8> {
     let mut note = Vec::new();
     for (name, n_type, desc) in notes {
-        note.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
-        note.extend_from_slice(&(desc.len() as u32).to_le_bytes());
-        note.extend_from_slice(&n_type.to_le_bytes());
+        note.extend_from_slice(&word(name.len() as u32 + 1));
+        note.extend_from_slice(&word(desc.len() as u32));
+        note.extend_from_slice(&word(*n_type));
         note.extend_from_slice(name);
         note.push(0);
         note.resize(note.len().next_multiple_of(4), 0);
         note.extend_from_slice(desc);
         note.resize(note.len().next_multiple_of(4), 0);
     }
+    note
+}
+
+/// An ELF64 little-endian x86_64 core: one PT_NOTE holding `notes`
+/// (name, type, descriptor), then one PT_LOAD per `loads` entry
+/// (vaddr, paddr, bytes), in that order.
+pub fn elf64(notes: &[(&[u8], u32, &[u8])], loads: &[(u64, u64, &[u8])]) -> Vec<u8> {
+    let note = note_segment(notes, u32::to_le_bytes);
     let phnum = 1 + loads.len();
     let mut out = vec![0u8; 64 + 56 * phnum];
     out[..4].copy_from_slice(b"\x7fELF");

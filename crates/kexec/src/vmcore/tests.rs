@@ -373,17 +373,7 @@ fn no_mutation_makes_the_reader_panic() {
 /// An ELF32 big-endian core (as a 32-bit big-endian kernel's): one PT_NOTE
 /// of `notes`, one PT_LOAD per `loads` entry (vaddr, bytes).
 fn elf32_be(notes: &[(&[u8], u32, &[u8])], loads: &[(u32, &[u8])]) -> Vec<u8> {
-    let mut note = Vec::new();
-    for (name, n_type, desc) in notes {
-        note.extend_from_slice(&(name.len() as u32 + 1).to_be_bytes());
-        note.extend_from_slice(&(desc.len() as u32).to_be_bytes());
-        note.extend_from_slice(&n_type.to_be_bytes());
-        note.extend_from_slice(name);
-        note.push(0);
-        note.resize(note.len().next_multiple_of(4), 0);
-        note.extend_from_slice(desc);
-        note.resize(note.len().next_multiple_of(4), 0);
-    }
+    let note = note_segment(notes, u32::to_be_bytes);
     let phnum = 1 + loads.len();
     let mut out = vec![0u8; 52 + 32 * phnum];
     out[..7].copy_from_slice(b"\x7fELF\x01\x02\x01");
