@@ -473,6 +473,26 @@ fn kdumpctl_with_a_uki_loads_its_kernel_with_the_kdump_initramfs_alone() {
         assert_eq!(initrd.seals, 0, "{what}: the file itself");
         assert_eq!(host.files[CRASH_LOADED], "1\n");
     }
+    // `kdumpctl restart` whose reload the kernel refuses (say, a kernel
+    // without a signature it trusts): the crash kernel it freed is loaded
+    // again from the record, with the kdump initramfs alone again.
+    let mut host = host_running(RELEASES[0]);
+    let argv = load_kdump_argv(&["-s", "-s"], &b.initrd, &uki);
+    assert_eq!(run(&mut host, &argv).code, 0);
+    host.load_results.push_back(Err(kexec::Errno::EKEYREJECTED));
+    let r = run(&mut host, &argv);
+    assert_eq!(r.code, 255, "{}", r.err);
+    assert!(r.err.contains("it was restored"), "{}", r.err);
+    assert_eq!(host.files[CRASH_LOADED], "1\n");
+    assert_eq!(host.calls.len(), 3, "{:?}", host.calls);
+    assert!(
+        matches!(&host.calls[2], Call::FileLoad { kernel: true, initrd: true, cmdline: c, .. } if *c == cmdline),
+        "{:?}",
+        host.calls
+    );
+    let (kernel, initrd) = host.passed_files.last().unwrap();
+    assert_eq!(kernel.as_ref().unwrap().bytes, bzimage64_sample());
+    assert_eq!(initrd.as_ref().unwrap().bytes, KDUMP_INITRD);
     // Through kexec_load (-c, or the default's fallback) the boot image is
     // built from the same parts.
     let mut host = host_running(RELEASES[0]);
