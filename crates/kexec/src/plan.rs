@@ -374,11 +374,18 @@ impl FileLoad {
             Some(u) => {
                 let user = initrd.map(|p| open_input("initrd", p)).transpose()?;
                 let given = user.is_some();
-                let initrd = u.initrd(user)?;
+                // A crash kernel's own initrd replaces the UKI's (kdumpctl
+                // builds one for the capture kernel), as in kexec-tools.
+                let (initrd, initrd_set_aside) = if given && target == Target::Crash {
+                    (user, u.early_sections())
+                } else {
+                    (u.initrd(user)?, None)
+                };
                 let from_uki = FromUki {
                     cmdline: u.cmdline,
                     cmdline_used: false,
                     initrd_is_uki_only: !given && initrd.is_some(),
+                    initrd_set_aside,
                     profile: how.uki_profile,
                     profile_text: u.profile_text,
                 };
@@ -446,6 +453,18 @@ impl FileLoad {
         match &self.uki {
             Some(u) if u.initrd_is_uki_only => None,
             _ => self.initrd.as_ref(),
+        }
+    }
+
+    /// Which of the UKI's sections a crash kernel's initrd stood in for,
+    /// for `--dry-run`: "" when none.
+    fn initrd_origin(&self) -> String {
+        match self.uki.as_ref().and_then(|u| u.initrd_set_aside) {
+            Some(sections) => format!(
+                "; given for a crash kernel, so the UKI's {sections} {} not used",
+                if sections.ends_with('s') { "are" } else { "is" }
+            ),
+            None => String::new(),
         }
     }
 
@@ -604,6 +623,9 @@ impl Plan {
                 }
                 if let Some(u) = &f.uki {
                     v["cmdline_from"] = json!(if u.cmdline_used { "uki" } else { "given" });
+                    if let Some(sections) = u.initrd_set_aside {
+                        v["initrd"]["uki_sections_not_used"] = json!(sections);
+                    }
                 }
                 // Lossless: a command line that is not UTF-8 is shown with
                 // \xNN escapes, and its bytes are given in hex as well.
@@ -717,12 +739,18 @@ impl Plan {
                     match &f.initrd {
                         Some(i) if i.streamed_from.is_some() || i.extracted_from.is_some() => {
                             format!(
-                                "{} ({}, passed to kexec_file_load as a sealed memfd)",
+                                "{} ({}, passed to kexec_file_load as a sealed memfd{})",
                                 i.display(),
-                                streamed_or_size(i)
+                                streamed_or_size(i),
+                                f.initrd_origin()
                             )
                         }
-                        Some(i) => format!("{} ({})", i.display(), human_size(i.size)),
+                        Some(i) => format!(
+                            "{} ({}{})",
+                            i.display(),
+                            human_size(i.size),
+                            f.initrd_origin()
+                        ),
                         None => "none (KEXEC_FILE_NO_INITRAMFS)".to_string(),
                     },
                 );

@@ -6,7 +6,11 @@
 //! becomes the kernel file, `.ucode` then `.initrd` then the user's
 //! `--initrd` become one initramfs (cpio archives concatenate; each part is
 //! padded with zeros to 4 bytes, which the kernel's unpacker skips), and
-//! `.cmdline` is the command line when the user gives none. Each part goes
+//! `.cmdline` is the command line when the user gives none. A crash kernel's
+//! `--initrd` is its initramfs alone, as in kexec-tools: kdump's tools build
+//! the capture kernel's initramfs apart from the UKI's (kdumpctl passes
+//! `--initrd=…kdump.img` with the UKI), and the UKI's own, made to boot the
+//! machine, would add its size and its boot steps to the crash region. Each part goes
 //! to the kernel as a sealed memfd. A multi-profile UKI (systemd 257+: each
 //! `.profile` section starts a profile whose sections override the shared
 //! ones before the first `.profile`) is read as its profile 0 unless another
@@ -198,6 +202,9 @@ pub struct FromUki {
     /// Whether the initrd is the UKI's `.ucode`/`.initrd` alone, with no
     /// `--initrd` file after them: reloading the UKI makes it again.
     pub initrd_is_uki_only: bool,
+    /// The UKI's sections a crash kernel's `--initrd` stands in for
+    /// (".ucode and .initrd sections"), None when no section was left out.
+    pub initrd_set_aside: Option<&'static str>,
     /// The profile read (0 unless asked), and its `.profile` text when the
     /// UKI has profiles.
     pub profile: u32,
@@ -307,6 +314,18 @@ fn pad4(len: u64) -> &'static [u8] {
 }
 
 impl Unwrapped {
+    /// The sections that make the UKI's own initramfs, for people
+    /// (".ucode and .initrd sections"); None when it has neither.
+    pub fn early_sections(&self) -> Option<&'static str> {
+        let has = |part| self.early.iter().any(|(name, _)| *name == part);
+        match (has(UCODE), has(INITRD)) {
+            (false, false) => None,
+            (true, false) => Some(".ucode section"),
+            (false, true) => Some(".initrd section"),
+            (true, true) => Some(".ucode and .initrd sections"),
+        }
+    }
+
     /// The initrd the kernel receives: `.ucode`, `.initrd`, then the user's
     /// file, in one sealed memfd. The user's initrd as it is when the UKI
     /// has neither section (or when it is no regular file, for the rules
@@ -645,5 +664,49 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.role, "initrd");
+    }
+
+    /// kdumpctl passes the kdump initramfs with the UKI: for a crash kernel
+    /// it replaces the UKI's .ucode and .initrd (as kexec-tools does); with
+    /// no --initrd the UKI's own are the crash kernel's.
+    #[test]
+    fn a_crash_kernels_initrd_replaces_the_ukis() {
+        let d = Dir::new("crashinitrd");
+        let uki = d.put(
+            "uki.efi",
+            &build(&[(LINUX, &native()), (UCODE, b"uc"), (INITRD, b"0707")]),
+        );
+        let kdump = d.put("kdump.img", b"kdump");
+        let open = |target, initrd: Option<&std::path::Path>| {
+            FileLoad::open(target, &uki, initrd, b"irqpoll".to_vec(), FileFlags(0)).unwrap()
+        };
+        let f = open(Target::Crash, Some(&kdump));
+        let initrd = f.initrd.as_ref().unwrap();
+        assert_eq!(read(initrd), b"kdump");
+        assert_eq!(initrd.extracted_from, None, "the file itself");
+        assert_eq!(
+            f.given_initrd().map(|i| i.path.clone()),
+            Some(kdump.clone())
+        );
+        let plan = crate::plan::Plan::FileLoad(f);
+        let text = plan.describe();
+        assert!(
+            text.contains("(5 bytes; given for a crash kernel, so the UKI's .ucode and .initrd sections are not used)"),
+            "{text}"
+        );
+        assert_eq!(
+            plan.to_json()["initrd"]["uki_sections_not_used"],
+            ".ucode and .initrd sections"
+        );
+        // A normal load stacks them, as systemd-stub does.
+        let f = open(Target::Normal, Some(&kdump));
+        assert_eq!(read(f.initrd.as_ref().unwrap()), b"uc\0\x000707kdump");
+        assert!(!crate::plan::Plan::FileLoad(f)
+            .describe()
+            .contains("not used)"));
+        // No --initrd: the UKI's own, for a crash kernel too.
+        let f = open(Target::Crash, None);
+        assert_eq!(read(f.initrd.as_ref().unwrap()), b"uc\0\x000707");
+        assert!(f.given_initrd().is_none());
     }
 }
