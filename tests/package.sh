@@ -109,12 +109,16 @@ check control-archive "holds '$members', expected 'control md5sums '" \
 expected="./$SBIN/kexec
 ./$SBIN/vmcore-dmesg
 ./usr/share/bash-completion/completions/kexec
+./usr/share/bash-completion/completions/vmcore-dmesg
 ./usr/share/doc/kexec-rs/changelog.Debian.gz
 ./usr/share/doc/kexec-rs/copyright
 ./usr/share/fish/vendor_completions.d/kexec.fish
+./usr/share/fish/vendor_completions.d/vmcore-dmesg.fish
 ./usr/share/lintian/overrides/kexec-rs
 ./usr/share/man/man8/kexec.8.gz
-./usr/share/zsh/vendor-completions/_kexec"
+./usr/share/man/man8/vmcore-dmesg.8.gz
+./usr/share/zsh/vendor-completions/_kexec
+./usr/share/zsh/vendor-completions/_vmcore-dmesg"
 listing=$(dpkg-deb -c "$DEB")
 files=$(awk '$1 !~ /^d/ { print $6 }' <<<"$listing" | LC_ALL=C sort)
 if [ "$files" = "$(LC_ALL=C sort <<<"$expected")" ]; then
@@ -175,25 +179,35 @@ actual=$(cd "$X" && find . -mindepth 1 \( -type f -printf '%s\n' \) -o -printf '
     | awk '{ s += int(($1 + 1023) / 1024) } END { print s }')
 check installed-size "Installed-Size $size KiB, the files take $actual KiB" test "$size" = "$actual"
 
-man8=$X/usr/share/man/man8/kexec.8.gz
-if gzip -t "$man8" && zcat "$man8" | grep -q '^\.TH '; then ok man-gzip; else fail man-gzip "not a gzipped roff page"; fi
-if command -v man >/dev/null; then
-    warnings=$(MANWIDTH=100 MANOPT= MANROFFOPT= man --warnings=w -l -P cat "$man8" 2>&1 >"$TMP/man.txt") || warnings="man failed: $warnings"
-    if [ -z "$warnings" ] && grep -q 'kexec' "$TMP/man.txt"; then ok man-render; else fail man-render "$warnings"; fi
-else
-    echo "skip man-render: man is not installed"
-fi
+# Each page: gzipped roff that man renders without a warning, and says what
+# it is about.
+for cmd in kexec vmcore-dmesg; do
+    man8=$X/usr/share/man/man8/$cmd.8.gz
+    if gzip -t "$man8" && zcat "$man8" | grep -q '^\.TH '; then ok "$cmd-man-gzip"; else fail "$cmd-man-gzip" "not a gzipped roff page"; fi
+    if command -v man >/dev/null; then
+        warnings=$(LC_ALL=C MANWIDTH=100 MANOPT= MANROFFOPT= man --warnings=w -l -P cat "$man8" 2>&1 >"$TMP/man.txt") || warnings="man failed: $warnings"
+        if [ -z "$warnings" ] && grep -q "^NAME" "$TMP/man.txt" && grep -q "^ *$cmd - " "$TMP/man.txt"; then
+            ok "$cmd-man-render"
+        else
+            fail "$cmd-man-render" "${warnings:-no NAME section naming $cmd}"
+        fi
+    else
+        echo "skip $cmd-man-render: man is not installed"
+    fi
+done
 check changelog "changelog.Debian.gz does not name kexec-rs ($VERSION)" \
     bash -c 'zcat "$1" | head -1 | grep -qF "kexec-rs ($2)"' _ "$X/usr/share/doc/kexec-rs/changelog.Debian.gz" "$VERSION"
 check copyright "not the machine-readable format, or no MIT or Apache-2.0" \
     bash -c 'head -1 "$1" | grep -q "^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" && grep -q "^License: MIT or Apache-2.0" "$1"' _ "$X/usr/share/doc/kexec-rs/copyright"
-check bash-completion "bash -n fails" bash -n "$X/usr/share/bash-completion/completions/kexec"
-if command -v zsh >/dev/null; then
-    check zsh-completion "zsh -n fails" zsh -n "$X/usr/share/zsh/vendor-completions/_kexec"
-fi
-if command -v fish >/dev/null; then
-    check fish-completion "fish --no-execute fails" fish --no-execute "$X/usr/share/fish/vendor_completions.d/kexec.fish"
-fi
+for cmd in kexec vmcore-dmesg; do
+    check "$cmd-bash-completion" "bash -n fails" bash -n "$X/usr/share/bash-completion/completions/$cmd"
+    if command -v zsh >/dev/null; then
+        check "$cmd-zsh-completion" "zsh -n fails" zsh -n "$X/usr/share/zsh/vendor-completions/_$cmd"
+    fi
+    if command -v fish >/dev/null; then
+        check "$cmd-fish-completion" "fish --no-execute fails" fish --no-execute "$X/usr/share/fish/vendor_completions.d/$cmd.fish"
+    fi
+done
 
 # --- the same commit gives the same bytes ------------------------------------
 if "$ROOT/packaging/deb/build.sh" "$TMP/again" >"$TMP/build2.log" 2>&1; then

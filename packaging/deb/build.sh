@@ -63,7 +63,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 echo "build.sh: cargo build --release (kexec, vmcore-dmesg)" >&2
 (cd "$ROOT" && cargo build --release --locked -p kexec-cli --bins)
-echo "build.sh: kexec-docs (kexec.8, completions)" >&2
+echo "build.sh: kexec-docs (kexec.8, vmcore-dmesg.8, completions)" >&2
 (cd "$ROOT" && cargo run --release --locked -p kexec-docs -- "$WORK/docs" >/dev/null)
 
 # The package declares no library dependency: refuse a binary that needs one
@@ -89,11 +89,13 @@ install -d "$PKG/DEBIAN" "$PKG$SBINDIR" "$DOC" "$PKG/usr/share/man/man8" \
 
 install -m 0755 "$TARGET_DIR/release/kexec" "$PKG$SBINDIR/kexec"
 install -m 0755 "$TARGET_DIR/release/vmcore-dmesg" "$PKG$SBINDIR/vmcore-dmesg"
-install -m 0644 "$WORK/docs/kexec.8" "$PKG/usr/share/man/man8/kexec.8"
-gzip -9n "$PKG/usr/share/man/man8/kexec.8"
-install -m 0644 "$WORK/docs/completions/kexec.bash" "$PKG/usr/share/bash-completion/completions/kexec"
-install -m 0644 "$WORK/docs/completions/_kexec" "$PKG/usr/share/zsh/vendor-completions/_kexec"
-install -m 0644 "$WORK/docs/completions/kexec.fish" "$PKG/usr/share/fish/vendor_completions.d/kexec.fish"
+for cmd in kexec vmcore-dmesg; do
+    install -m 0644 "$WORK/docs/$cmd.8" "$PKG/usr/share/man/man8/$cmd.8"
+    gzip -9n "$PKG/usr/share/man/man8/$cmd.8"
+    install -m 0644 "$WORK/docs/completions/$cmd.bash" "$PKG/usr/share/bash-completion/completions/$cmd"
+    install -m 0644 "$WORK/docs/completions/_$cmd" "$PKG/usr/share/zsh/vendor-completions/_$cmd"
+    install -m 0644 "$WORK/docs/completions/$cmd.fish" "$PKG/usr/share/fish/vendor_completions.d/$cmd.fish"
+done
 
 # The binaries are static on purpose (one file each for initramfs and rescue
 # images); lintian reports every static binary as an error unless told.

@@ -5,6 +5,9 @@
 //! status, files, refused options) take their numbers, paths and names from
 //! the code that uses them.
 //!
+//! vmcore-dmesg(8) and its completions likewise, from
+//! `kexec_cli::vmcore_args::command()` ([`vmcore_dmesg`]).
+//!
 //! A separate crate so that the shipped `kexec` links neither clap_mangen
 //! nor clap_complete.
 
@@ -25,6 +28,8 @@ use kexec_cli::run::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub mod vmcore_dmesg;
+
 /// The shells completions are written for, with the file name each one's
 /// completion loader looks for.
 pub const SHELLS: [(Shell, &str); 3] = [
@@ -41,7 +46,7 @@ pub struct Example {
     /// `uname -m` of the machine the commands are for, when they use an
     /// architecture's own options.
     pub arch: Option<&'static str>,
-    /// Each a `kexec` command line; double quotes group words.
+    /// Each a command line, as a shell takes it; double quotes group words.
     pub commands: &'static [&'static str],
 }
 
@@ -190,35 +195,53 @@ fn arch_alias(arch: &str) -> &str {
 
 /// The man page, kexec.8, as roff source.
 pub fn man_page() -> String {
-    let man = Man::new(man_command())
-        .title("KEXEC")
+    let man = man(man_command(), "KEXEC");
+    let mut page: Vec<u8> = Vec::new();
+    start(&man, &mut page);
+    render(&man, Man::render_name_section, &mut page);
+    render_roff(&synopsis(), &mut page);
+    render_roff(&description(), &mut page);
+    render(&man, Man::render_options_section, &mut page);
+    render_roff(&kernel_files(), &mut page);
+    render_roff(&refused(), &mut page);
+    render_roff(&exit_status(), &mut page);
+    render_roff(&files(), &mut page);
+    render_roff(&examples(&EXAMPLES), &mut page);
+    render_roff(&see_also(), &mut page);
+    finish(page)
+}
+
+/// The man page's settings, as every page of this crate has them.
+fn man(cmd: Command, title: &str) -> Man {
+    let source = format!("{} {} (Rust)", cmd.get_name(), env!("CARGO_PKG_VERSION"));
+    Man::new(cmd)
+        .title(title)
         .section("8")
         // No date (the page is the same whenever it is built), but a
         // placeholder: roff drops an empty argument, which would shift the
         // source into the date's place.
         .date("\\&")
-        .source(format!("kexec {} (Rust)", env!("CARGO_PKG_VERSION")))
-        .manual("System Manager's Manual");
-    let mut page: Vec<u8> = Vec::new();
+        .source(source)
+        .manual("System Manager's Manual")
+}
+
+/// Renders one of clap_mangen's sections of `man` into `page`.
+fn render(man: &Man, f: fn(&Man, &mut dyn io::Write) -> io::Result<()>, page: &mut Vec<u8>) {
     // Writing to a Vec cannot fail.
-    let render = |f: fn(&Man, &mut dyn io::Write) -> io::Result<()>, page: &mut Vec<u8>| {
-        f(&man, page).expect("rendering into memory");
-    };
-    render(Man::render_title, &mut page);
-    // Options and paths must not be hyphenated or broken at their hyphens.
+    f(man, page).expect("rendering into memory");
+}
+
+/// The title, then no hyphenation: options and paths must not be
+/// hyphenated or broken at their hyphens.
+fn start(man: &Man, page: &mut Vec<u8>) {
+    render(man, Man::render_title, page);
     let mut roff = Roff::new();
     roff.control("nh", []);
-    render_roff(&roff, &mut page);
-    render(Man::render_name_section, &mut page);
-    render_roff(&synopsis(), &mut page);
-    render_roff(&description(), &mut page);
-    render(Man::render_options_section, &mut page);
-    render_roff(&kernel_files(), &mut page);
-    render_roff(&refused(), &mut page);
-    render_roff(&exit_status(), &mut page);
-    render_roff(&files(), &mut page);
-    render_roff(&examples(), &mut page);
-    render_roff(&see_also(), &mut page);
+    render_roff(&roff, page);
+}
+
+/// The page's text, from its rendered sections.
+fn finish(page: Vec<u8>) -> String {
     let page = String::from_utf8(page).expect("roff output is UTF-8");
     // Each rendering starts with roff's apostrophe preamble: keep the first.
     let preamble = Roff::new().render();
@@ -666,10 +689,10 @@ fn tagged(roff: &mut Roff, paths: &[&str], text: &str) {
     roff.text(inline(text));
 }
 
-fn examples() -> Roff {
+fn examples(list: &[Example]) -> Roff {
     let mut roff = Roff::new();
     section(&mut roff, "EXAMPLES");
-    for example in &EXAMPLES {
+    for example in list {
         roff.control("PP", []);
         roff.text(inline(example.what));
         roff.control("RS", []);
@@ -684,17 +707,25 @@ fn examples() -> Roff {
 }
 
 fn see_also() -> Roff {
+    see_also_pages(
+        &[
+            ("kexec_load", "2"),
+            ("kexec_file_load", "2"),
+            ("reboot", "2"),
+            ("proc", "5"),
+            ("systemctl", "1"),
+            ("shutdown", "8"),
+            ("makedumpfile", "8"),
+            ("vmcore-dmesg", "8"),
+        ],
+        "; the kernel's Documentation/admin-guide/kdump/kdump.rst.",
+    )
+}
+
+/// SEE ALSO: the pages, as *name*(section), then `tail`.
+fn see_also_pages(pages: &[(&str, &str)], tail: &str) -> Roff {
     let mut roff = Roff::new();
     section(&mut roff, "SEE ALSO");
-    let pages = [
-        ("kexec_load", "2"),
-        ("kexec_file_load", "2"),
-        ("reboot", "2"),
-        ("proc", "5"),
-        ("systemctl", "1"),
-        ("shutdown", "8"),
-        ("makedumpfile", "8"),
-    ];
     let mut line = Vec::new();
     for (i, (name, section)) in pages.iter().enumerate() {
         if i > 0 {
@@ -703,9 +734,7 @@ fn see_also() -> Roff {
         line.push(bold(*name));
         line.push(roman(format!("({section})")));
     }
-    line.push(roman(
-        "; the kernel's Documentation/admin-guide/kdump/kdump.rst.",
-    ));
+    line.push(roman(tail));
     roff.text(line);
     roff
 }
@@ -717,18 +746,48 @@ pub fn completion(shell: Shell) -> Vec<u8> {
     script
 }
 
-/// Writes `dir/kexec.8` and `dir/completions/{kexec.bash,_kexec,kexec.fish}`;
-/// returns the paths written.
+/// One command's documentation, as [`write_all`] writes it.
+struct Docs {
+    /// The page's file name.
+    page: &'static str,
+    /// The page, as roff source.
+    text: String,
+    /// The shells, with each one's completion file name.
+    shells: &'static [(Shell, &'static str)],
+    /// The completion script for a shell.
+    script: fn(Shell) -> Vec<u8>,
+}
+
+/// Writes `dir/kexec.8`, `dir/completions/{kexec.bash,_kexec,kexec.fish}`,
+/// `dir/vmcore-dmesg.8` and
+/// `dir/completions/{vmcore-dmesg.bash,_vmcore-dmesg,vmcore-dmesg.fish}`;
+/// returns the paths written, in that order.
 pub fn write_all(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let completions = dir.join("completions");
     std::fs::create_dir_all(&completions)?;
-    let page = dir.join("kexec.8");
-    std::fs::write(&page, man_page())?;
-    let mut written = vec![page];
-    for (shell, name) in SHELLS {
-        let file = completions.join(name);
-        std::fs::write(&file, completion(shell))?;
-        written.push(file);
+    let mut written = Vec::new();
+    for docs in [
+        Docs {
+            page: "kexec.8",
+            text: man_page(),
+            shells: &SHELLS,
+            script: completion,
+        },
+        Docs {
+            page: "vmcore-dmesg.8",
+            text: vmcore_dmesg::man_page(),
+            shells: &vmcore_dmesg::SHELLS,
+            script: vmcore_dmesg::completion,
+        },
+    ] {
+        let page = dir.join(docs.page);
+        std::fs::write(&page, docs.text)?;
+        written.push(page);
+        for &(shell, name) in docs.shells {
+            let file = completions.join(name);
+            std::fs::write(&file, (docs.script)(shell))?;
+            written.push(file);
+        }
     }
     Ok(written)
 }

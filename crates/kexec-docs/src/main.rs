@@ -1,5 +1,7 @@
-//! `kexec-docs OUTDIR`: writes OUTDIR/kexec.8 and
-//! OUTDIR/completions/{kexec.bash,_kexec,kexec.fish} (see README, Install).
+//! `kexec-docs OUTDIR`: writes OUTDIR/kexec.8,
+//! OUTDIR/completions/{kexec.bash,_kexec,kexec.fish}, OUTDIR/vmcore-dmesg.8
+//! and OUTDIR/completions/{vmcore-dmesg.bash,_vmcore-dmesg,vmcore-dmesg.fish}
+//! (see README, Install).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +9,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let [dir] = args.as_slice() else {
-        eprintln!("usage: kexec-docs OUTDIR   (writes OUTDIR/kexec.8 and OUTDIR/completions/)");
+        eprintln!(
+            "usage: kexec-docs OUTDIR   (writes OUTDIR/kexec.8, OUTDIR/vmcore-dmesg.8 and OUTDIR/completions/)"
+        );
         return ExitCode::from(2);
     };
     match kexec_docs::write_all(dir) {

@@ -1,12 +1,15 @@
-//! The man page and completions as `kexec-docs OUTDIR` writes them: the page
-//! renders with `man -l` without a warning and describes every option of
-//! the command exactly (none missing, none invented); every example is a
-//! command line kexec accepts; the completion scripts are valid and offer
-//! the command's options, and only those.
+//! The man pages and completions as `kexec-docs OUTDIR` writes them, for
+//! kexec and for vmcore-dmesg: each page renders with `man -l` without a
+//! warning and describes every option of its command exactly (none
+//! missing, none invented); every example is a command line the command
+//! accepts; the completion scripts are valid and offer the command's
+//! options, and only those.
 
+use clap::error::ErrorKind;
 use kexec_cli::args::{self, Parsed, KEXEC_LOAD_ONLY};
 use kexec_cli::run::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use kexec_docs::EXAMPLES;
+use kexec_cli::vmcore_args;
+use kexec_docs::{vmcore_dmesg, EXAMPLES};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -49,9 +52,14 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The page as `man -l` shows it, 100 columns, plain text; fails on any
+/// kexec.8 as `man -l` shows it, 100 columns, plain text; fails on any
 /// groff warning.
 fn rendered(page: &Path) -> String {
+    rendered_as(page, "KEXEC", "kexec")
+}
+
+/// A page of `command`, titled `title`, as `man -l` shows it.
+fn rendered_as(page: &Path, title: &str, command: &str) -> String {
     assert!(
         have("man"),
         "man is not installed: `apt-get install man-db` (tests/run-all.sh does)"
@@ -70,13 +78,18 @@ fn rendered(page: &Path) -> String {
     assert!(out.status.success(), "man -l failed: {stderr}");
     assert!(stderr.trim().is_empty(), "man -l warns:\n{stderr}");
     let text = String::from_utf8(out.stdout).expect("man prints UTF-8");
-    assert!(text.starts_with("KEXEC(8)"), "{text}");
+    assert!(text.starts_with(&format!("{title}(8)")), "{text}");
     // The footer: source (left), date (centre, none), title.
     let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
     let footer: Vec<&str> = footer.split_whitespace().collect();
     assert_eq!(
         footer,
-        ["kexec", env!("CARGO_PKG_VERSION"), "(Rust)", "KEXEC(8)"],
+        [
+            command,
+            env!("CARGO_PKG_VERSION"),
+            "(Rust)",
+            &format!("{title}(8)")
+        ],
         "{text}"
     );
     text
@@ -165,7 +178,7 @@ fn command_options(visible_only: bool) -> BTreeSet<String> {
 }
 
 #[test]
-fn the_documented_command_writes_the_page_and_three_completions() {
+fn the_documented_command_writes_both_pages_and_their_completions() {
     let dir = Dir::new("write");
     let out = generate(&dir.0);
     assert!(out.status.success(), "{out:?}");
@@ -179,6 +192,10 @@ fn the_documented_command_writes_the_page_and_three_completions() {
         "completions/kexec.bash",
         "completions/_kexec",
         "completions/kexec.fish",
+        "vmcore-dmesg.8",
+        "completions/vmcore-dmesg.bash",
+        "completions/_vmcore-dmesg",
+        "completions/vmcore-dmesg.fish",
     ]
     .iter()
     .map(|f| dir.0.join(f))
@@ -195,6 +212,10 @@ fn the_documented_command_writes_the_page_and_three_completions() {
     assert_eq!(
         std::fs::read_to_string(&expected[0]).unwrap(),
         kexec_docs::man_page()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&expected[4]).unwrap(),
+        kexec_docs::vmcore_dmesg::man_page()
     );
     let usage = Command::new(env!("CARGO_BIN_EXE_kexec-docs"))
         .output()
@@ -326,7 +347,12 @@ fn the_page_renders_and_describes_every_option_and_no_other() {
         assert!(files.lines().any(|l| l.trim() == file), "{file}:\n{files}");
     }
     let see_also = section(&text, "SEE ALSO");
-    for page in ["kexec_load(2)", "kexec_file_load(2)", "reboot(2)"] {
+    for page in [
+        "kexec_load(2)",
+        "kexec_file_load(2)",
+        "reboot(2)",
+        "vmcore-dmesg(8)",
+    ] {
         assert!(see_also.contains(page), "{page}:\n{see_also}");
     }
 }
@@ -471,6 +497,281 @@ fn the_completions_are_valid_and_offer_exactly_the_options_kexec_takes() {
         let out = run_shell(
             "fish",
             &format!("fish --no-execute {}", file("kexec.fish").display()),
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
+}
+
+// --- vmcore-dmesg(8) ---------------------------------------------------------
+
+/// vmcore-dmesg's parser as the binary runs it, built (so that clap's own
+/// -h/--help and -V/--version are among its arguments).
+fn vmcore_dmesg_command() -> clap::Command {
+    let mut cmd = vmcore_args::command();
+    cmd.build();
+    cmd
+}
+
+fn vmcore_dmesg_page() -> String {
+    let dir = Dir::new("vmcore-dmesg-page");
+    let out = generate(&dir.0);
+    assert!(out.status.success(), "{out:?}");
+    rendered_as(
+        &dir.0.join("vmcore-dmesg.8"),
+        "VMCORE-DMESG",
+        "vmcore-dmesg",
+    )
+}
+
+/// makedumpfile's options the page names (its EXAMPLES and DESCRIPTION
+/// say what to use on a dump that is not ELF): not vmcore-dmesg's.
+const MAKEDUMPFILE_OPTIONS: [&str; 1] = ["dump-dmesg"];
+
+#[test]
+fn the_vmcore_dmesg_page_names_every_argument_its_parser_takes_and_no_other() {
+    let text = vmcore_dmesg_page();
+    let titles = [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "EXIT STATUS",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ];
+    let at: Vec<usize> = titles
+        .iter()
+        .map(|t| {
+            text.find(&format!("\n{t}\n"))
+                .unwrap_or_else(|| panic!("no section {t}:\n{text}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "sections out of order: {titles:?} at {at:?}"
+    );
+
+    // Every argument the parser takes is in SYNOPSIS and has its OPTIONS
+    // entry, with its short name and aliases...
+    let cmd = vmcore_dmesg_command();
+    let synopsis = section(&text, "SYNOPSIS");
+    let options = section(&text, "OPTIONS");
+    let mut longs = BTreeSet::new();
+    let mut positionals = 0;
+    for arg in cmd.get_arguments() {
+        assert!(!arg.is_hide_set(), "{}: a hidden argument", arg.get_id());
+        if arg.is_positional() {
+            positionals += 1;
+            let name = format!("<{}>", arg.get_value_names().expect("a value name")[0]);
+            assert!(synopsis.contains(&name), "{name}:\n{synopsis}");
+            let entry = entry(options, &name);
+            assert!(entry.contains("/proc/vmcore"), "{entry}");
+            continue;
+        }
+        let long = arg.get_long().expect("every option has a long name");
+        longs.insert(long.to_string());
+        let tag = match arg.get_short() {
+            Some(s) => format!("-{s}, --{long}"),
+            None => format!("--{long}"),
+        };
+        let entry = entry(options, &tag);
+        assert!(
+            entry.lines().count() > 1,
+            "{tag} has no description:\n{entry}"
+        );
+        assert!(
+            synopsis.contains(&format!("--{long}")),
+            "--{long}:\n{synopsis}"
+        );
+        for alias in arg.get_all_aliases().unwrap_or_default() {
+            longs.insert(alias.to_string());
+            assert!(entry.contains(&format!("--{alias}")), "{entry}");
+        }
+        for alias in arg.get_all_short_aliases().unwrap_or_default() {
+            assert!(entry.contains(&format!("-{alias}")), "{entry}");
+        }
+    }
+    assert_eq!(positionals, 1, "vmcore-dmesg takes one VMCORE");
+    assert!(
+        longs.contains("help") && longs.contains("version"),
+        "{longs:?}"
+    );
+
+    // ...and every option the page names is one the parser takes (not an
+    // unknown argument to it), but makedumpfile's.
+    for name in long_options(&text) {
+        if MAKEDUMPFILE_OPTIONS.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(
+            longs.contains(&name),
+            "the page names --{name}, which vmcore-dmesg does not take"
+        );
+        let parsed =
+            vmcore_dmesg_command().try_get_matches_from(["vmcore-dmesg", &format!("--{name}")]);
+        let kind = parsed.err().map(|e| e.kind());
+        assert!(
+            matches!(
+                kind,
+                Some(ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+            ),
+            "--{name}: {kind:?}"
+        );
+    }
+    for name in MAKEDUMPFILE_OPTIONS {
+        assert!(text.contains(&format!("makedumpfile --{name}")), "--{name}");
+    }
+
+    // The exit statuses are the binary's.
+    let exits = section(&text, "EXIT STATUS");
+    for code in [
+        vmcore_args::EXIT_OK,
+        vmcore_args::EXIT_USAGE,
+        vmcore_args::EXIT_FAILED,
+    ] {
+        assert!(
+            exits
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+            "{code}:\n{exits}"
+        );
+    }
+    // The log's formats the reader knows, and a line as it prints one.
+    let description = section(&text, "DESCRIPTION");
+    for what in [
+        "VMCOREINFO",
+        "Linux 5.10 and later",
+        "Linux 3.5 to 5.9",
+        "before Linux 3.5",
+        "/proc/vmcore",
+    ] {
+        assert!(description.contains(what), "{what}:\n{description}");
+    }
+    let sample = format!(
+        "{}{}",
+        kexec::vmcore::dmesg::timestamp(vmcore_dmesg::SAMPLE_NSEC),
+        vmcore_dmesg::SAMPLE_TEXT
+    );
+    assert!(sample.starts_with("[   12.345678] "), "{sample}");
+    assert!(
+        description.lines().any(|l| l.trim() == sample),
+        "{sample}:\n{description}"
+    );
+    let files = section(&text, "FILES");
+    assert!(files.lines().any(|l| l.trim() == "/proc/vmcore"), "{files}");
+    let see_also = section(&text, "SEE ALSO");
+    for page in ["kexec(8)", "makedumpfile(8)"] {
+        assert!(see_also.contains(page), "{page}:\n{see_also}");
+    }
+}
+
+#[test]
+fn every_vmcore_dmesg_example_is_shown_and_is_a_command_line_it_accepts() {
+    let text = vmcore_dmesg_page();
+    let examples = section(&text, "EXAMPLES");
+    let mut ours = 0;
+    for example in &vmcore_dmesg::EXAMPLES {
+        assert_eq!(
+            example.arch, None,
+            "vmcore-dmesg has no architecture's options"
+        );
+        for command in example.commands {
+            assert!(
+                examples.lines().any(|l| l.trim() == *command),
+                "{command}:\n{examples}"
+            );
+            // The command itself: its words up to a redirection or a pipe.
+            let argv: Vec<OsString> = words(command)
+                .into_iter()
+                .take_while(|w| w != ">" && w != "|")
+                .collect();
+            match argv[0].to_str() {
+                Some("vmcore-dmesg") => {
+                    ours += 1;
+                    let m = vmcore_dmesg_command()
+                        .try_get_matches_from(&argv)
+                        .unwrap_or_else(|e| panic!("{command}: {e}"));
+                    assert!(m.get_one::<PathBuf>("vmcore").is_some(), "{command}");
+                }
+                Some("makedumpfile") => {}
+                _ => panic!("{command}: neither vmcore-dmesg nor makedumpfile"),
+            }
+        }
+    }
+    assert!(ours >= vmcore_dmesg::EXAMPLES.len(), "{ours}");
+}
+
+#[test]
+fn the_vmcore_dmesg_completions_are_valid_and_offer_its_options() {
+    let dir = Dir::new("vmcore-dmesg-completions");
+    assert!(generate(&dir.0).status.success());
+    let file = |name: &str| dir.0.join("completions").join(name);
+    let read = |name: &str| std::fs::read_to_string(file(name)).unwrap();
+    let (bash, zsh, fish) = (
+        read("vmcore-dmesg.bash"),
+        read("_vmcore-dmesg"),
+        read("vmcore-dmesg.fish"),
+    );
+    let cmd = vmcore_dmesg_command();
+    for arg in cmd.get_arguments().filter(|a| !a.is_positional()) {
+        let name = arg.get_long().unwrap();
+        assert!(bash.contains(&format!("--{name}")), "bash: --{name}");
+        assert!(zsh.contains(&format!("--{name}[")), "zsh: --{name}");
+        assert!(fish.contains(&format!("-l {name} ")), "fish: --{name}");
+    }
+    assert!(
+        zsh.starts_with("#compdef vmcore-dmesg"),
+        "zsh needs #compdef to autoload _vmcore-dmesg"
+    );
+    // VMCORE is a file name: zsh completes files there.
+    assert!(zsh.contains(":_files"), "{zsh}");
+
+    let path = file("vmcore-dmesg.bash");
+    let syntax = run_shell("bash", &format!("bash -n {}", path.display()));
+    assert!(syntax.status.success(), "{syntax:?}");
+    let complete = |words: &str| -> Vec<String> {
+        let script = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
+             _vmcore__dmesg vmcore-dmesg \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            path.display()
+        );
+        let out = run_shell("bash", &script);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(complete("vmcore-dmesg --he"), ["--help"]);
+    assert_eq!(complete("vmcore-dmesg --vers"), ["--version"]);
+    assert_eq!(complete("vmcore-dmesg --no-such"), Vec::<String>::new());
+    // No word of its own for VMCORE: bash falls back to file names.
+    assert_eq!(complete("vmcore-dmesg /pro"), Vec::<String>::new());
+    let spec = run_shell(
+        "bash",
+        &format!("source {}; complete -p vmcore-dmesg", path.display()),
+    );
+    assert!(
+        String::from_utf8_lossy(&spec.stdout).contains("-o default"),
+        "{spec:?}"
+    );
+
+    if have("zsh") {
+        let out = run_shell(
+            "zsh",
+            &format!("zsh -n {}", file("_vmcore-dmesg").display()),
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
+    if have("fish") {
+        let out = run_shell(
+            "fish",
+            &format!("fish --no-execute {}", file("vmcore-dmesg.fish").display()),
         );
         assert!(out.status.success(), "{out:?}");
     }
