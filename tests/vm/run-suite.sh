@@ -13,7 +13,10 @@
 # Every kernel gets the runs bios, kdump, lock, efi and hotplug (where the
 # kernel has crash hotplug); the formats run (the
 # kernel files: packed, UKI) runs on the first kernel only, as a job of its own. KEXEC_VM_RUNS
-# picks runs ("bios kdump lock efi hotplug formats arm64", all by default).
+# picks runs ("bios kdump lock efi hotplug formats arm64 distro", all by
+# default). The distro run (tests/vm/distro/suite.sh) is a job of its own:
+# Debian 12 with systemd, kdump-tools and our package in place of
+# kexec-tools, on its own kernel.
 #
 # Differential tests: KEXEC_DIFF_CASES (default 2000) raw kexec_load cases
 # and KEXEC_DIFF_FILE_CASES (default 500) kexec_file_load cases per kernel.
@@ -24,7 +27,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi hotplug formats arm64} "
+RUNS=" ${KEXEC_VM_RUNS:-bios kdump lock efi hotplug formats arm64 distro} "
 want_run() { [[ $RUNS == *" $1 "* ]]; }
 JOBS=${KEXEC_VM_JOBS:-$(nproc)}
 # The kexec_file_load differential test loads real kernels (0.3 to 0.5 s a
@@ -72,6 +75,10 @@ arm64_job() {
     mkdir -p "$VM_OUT/arm64"
     KEXEC_VM_OUT=$VM_OUT "$VM_HERE/arm64/suite.sh" >"$VM_OUT/arm64/suite.out" 2>&1
 }
+distro_job() {
+    mkdir -p "$VM_OUT/distro"
+    KEXEC_VM_OUT=$VM_OUT "$VM_HERE/distro/suite.sh" >"$VM_OUT/distro/suite.out" 2>&1
+}
 verdict_of() { # verdict_of DIR: the job's last verdict line, or nothing
     sed -n 's/^vm: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$1/suite.out" 2>/dev/null | tail -n 1
 }
@@ -116,6 +123,7 @@ done
 if [[ $x86_runs == *" formats"* ]] && [ "${#labels[@]}" -gt 0 ]; then
     start_job "${labels[0]}-formats" "$VM_OUT/${labels[0]}-formats" x86_job 0 "$VM_OUT/${labels[0]}-formats" formats
 fi
+want_run distro && start_job distro "$VM_OUT/distro" distro_job
 wait || true
 reap
 
@@ -134,6 +142,10 @@ for i in "${!job_names[@]}"; do
     # (the arm64 suite says "FAIL name: why", the x86_64 one "vm: FAIL …")
     grep -aE '^(vm: )?FAIL ' "$dir/suite.out" | sed -E "s/^(vm: )?FAIL /vm: FAIL [${job_names[$i]}] /" || true
 done
+# The distribution guest's steps and when they came (its summary).
+if [ -s "$VM_OUT/distro/suite.out" ] && want_run distro; then
+    sed -n '/^distro: kernel/p; /^distro: steps/,/^vm:/{/^vm:/!p}' "$VM_OUT/distro/suite.out" | sed 's/^/vm[distro]: /'
+fi
 
 # The table: scenario rows (in the order below) x kernels.
 ROWS=(
