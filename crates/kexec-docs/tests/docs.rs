@@ -95,6 +95,21 @@ fn rendered_as(page: &Path, title: &str, command: &str) -> String {
     text
 }
 
+/// Every one of `titles` is a heading of the rendered page, in that order.
+fn assert_sections_in_order(text: &str, titles: &[&str]) {
+    let at: Vec<usize> = titles
+        .iter()
+        .map(|t| {
+            text.find(&format!("\n{t}\n"))
+                .unwrap_or_else(|| panic!("no section {t}:\n{text}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "sections out of order: {titles:?} at {at:?}"
+    );
+}
+
 fn page_text() -> String {
     let dir = Dir::new("page");
     let out = generate(&dir.0);
@@ -239,17 +254,7 @@ fn the_page_renders_and_describes_every_option_and_no_other() {
         "EXAMPLES",
         "SEE ALSO",
     ];
-    let at: Vec<usize> = titles
-        .iter()
-        .map(|t| {
-            text.find(&format!("\n{t}\n"))
-                .unwrap_or_else(|| panic!("no section {t}"))
-        })
-        .collect();
-    assert!(
-        at.windows(2).all(|w| w[0] < w[1]),
-        "sections out of order: {titles:?} at {at:?}"
-    );
+    assert_sections_in_order(&text, &titles);
 
     // Every option the page names is one kexec takes or refuses by name...
     let known = command_options(false);
@@ -418,6 +423,26 @@ fn run_shell(shell: &str, script: &str) -> Output {
         .unwrap_or_else(|e| panic!("{shell}: {e}"))
 }
 
+/// What bash's completion `function` (from `script`) offers for `words`,
+/// the command line typed so far, the last word being completed.
+fn bash_complete(script: &Path, function: &str, command: &str, words: &str) -> Vec<String> {
+    let script = format!(
+        "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+         COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
+         {function} {command} \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display()
+    );
+    let out = run_shell("bash", &script);
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 #[test]
 fn the_completions_are_valid_and_offer_exactly_the_options_kexec_takes() {
     let dir = Dir::new("completions");
@@ -458,23 +483,7 @@ fn the_completions_are_valid_and_offer_exactly_the_options_kexec_takes() {
     // bash: valid, and completing really works.
     let syntax = run_shell("bash", &format!("bash -n {}", file("kexec.bash").display()));
     assert!(syntax.status.success(), "{syntax:?}");
-    let complete = |words: &str| -> Vec<String> {
-        let script = format!(
-            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
-             COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
-             _kexec kexec \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
-             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
-            file("kexec.bash").display()
-        );
-        let out = run_shell("bash", &script);
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect()
-    };
+    let complete = |words: &str| bash_complete(&file("kexec.bash"), "_kexec", "kexec", words);
     assert_eq!(complete("kexec --reuse-c"), ["--reuse-cmdline"]);
     // --hotplug is an option now; --reuseinitrd is still refused.
     assert_eq!(complete("kexec --hotpl"), ["--hotplug"]);
@@ -540,17 +549,7 @@ fn the_vmcore_dmesg_page_names_every_argument_its_parser_takes_and_no_other() {
         "EXAMPLES",
         "SEE ALSO",
     ];
-    let at: Vec<usize> = titles
-        .iter()
-        .map(|t| {
-            text.find(&format!("\n{t}\n"))
-                .unwrap_or_else(|| panic!("no section {t}:\n{text}"))
-        })
-        .collect();
-    assert!(
-        at.windows(2).all(|w| w[0] < w[1]),
-        "sections out of order: {titles:?} at {at:?}"
-    );
+    assert_sections_in_order(&text, &titles);
 
     // Every argument the parser takes is in SYNOPSIS and has its OPTIONS
     // entry, with its short name and aliases...
@@ -730,23 +729,7 @@ fn the_vmcore_dmesg_completions_are_valid_and_offer_its_options() {
     let path = file("vmcore-dmesg.bash");
     let syntax = run_shell("bash", &format!("bash -n {}", path.display()));
     assert!(syntax.status.success(), "{syntax:?}");
-    let complete = |words: &str| -> Vec<String> {
-        let script = format!(
-            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
-             COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
-             _vmcore__dmesg vmcore-dmesg \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
-             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
-            path.display()
-        );
-        let out = run_shell("bash", &script);
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect()
-    };
+    let complete = |words: &str| bash_complete(&path, "_vmcore__dmesg", "vmcore-dmesg", words);
     assert_eq!(complete("vmcore-dmesg --he"), ["--help"]);
     assert_eq!(complete("vmcore-dmesg --vers"), ["--version"]);
     assert_eq!(complete("vmcore-dmesg --no-such"), Vec::<String>::new());
