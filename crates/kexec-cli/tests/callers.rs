@@ -134,6 +134,17 @@ fn crash_flags(debug: bool, release: &str) -> FileFlags {
     }
 }
 
+/// The one call a kdumpctl load makes: kexec_file_load of the kernel and
+/// the initrd with `cmdline`, as a crash kernel.
+fn crash_file_load(cmdline: &[u8], debug: bool, release: &str) -> Call {
+    Call::FileLoad {
+        kernel: true,
+        initrd: true,
+        cmdline: cmdline.to_vec(),
+        flags: crash_flags(debug, release),
+    }
+}
+
 const RELEASES: [&str; 2] = ["6.1.0-56-amd64", "7.2.0-1-amd64"];
 
 #[test]
@@ -203,12 +214,7 @@ fn kdumpctl_load_kdump_loads_the_kernel_initrd_and_command_line_it_names() {
             assert_eq!(r.code, 0, "{what} on {release}: {}", r.err);
             assert_eq!(
                 host.calls,
-                [Call::FileLoad {
-                    kernel: true,
-                    initrd: true,
-                    cmdline: cmdline.clone(),
-                    flags: crash_flags(debug, release),
-                }],
+                [crash_file_load(&cmdline, debug, release)],
                 "{what} on {release}"
             );
             // The files themselves, not copies: a bzImage needs no unpacking.
@@ -454,12 +460,7 @@ fn kdumpctl_with_a_uki_loads_its_kernel_with_the_kdump_initramfs_alone() {
         assert_eq!(r.code, 0, "{what}: {}", r.err);
         assert_eq!(
             host.calls,
-            [Call::FileLoad {
-                kernel: true,
-                initrd: true,
-                cmdline: cmdline.clone(),
-                flags: crash_flags(debug, RELEASES[1]),
-            }],
+            [crash_file_load(&cmdline, debug, RELEASES[1])],
             "{what}"
         );
         let (kernel, initrd) = &host.passed_files[0];
