@@ -346,7 +346,7 @@ if want_run hotplug && [ "${HAS_CRASH_HOTPLUG:-0}" = 1 ]; then
     for m in a b c; do
         echo "==> vm: crash hotplug run $m (tests/vm/hotplug/run.sh)"
         HP_LOGS+=("$VM_OUT/hotplug/$(basename "$KEXEC_VM_KERNEL")-$m.log")
-        KEXEC_BIN=$KEXEC_BIN HP_OUT=$VM_OUT/hotplug HP_QEMU_TIMEOUT=$VM_TIMEOUT \
+        KEXEC_BIN=$KEXEC_BIN HP_OUT=$VM_OUT/hotplug HP_QEMU_TIMEOUT=$VM_TIMEOUT HP_ACCEL=$VM_ACCEL \
             "$VM_HERE/hotplug/run.sh" "$m" "$KEXEC_VM_KERNEL" || hp_rc=$?
     done
     echo "==> vm: crash hotplug runs took $((SECONDS - t1))s (last failing exit: $hp_rc)"

@@ -60,7 +60,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hpqmp.")
     sock = os.path.join(tmp, "qmp.sock")
     cmd = [
-        "qemu-system-x86_64", "-accel", "tcg",
+        "qemu-system-x86_64", "-accel", os.environ.get("HP_ACCEL", "tcg,thread=single"),
         "-M", os.environ.get("HP_MACHINE", "pc"),
         "-cpu", os.environ.get("HP_CPU", "max,-avx,-avx2"),
         "-smp", os.environ.get("HP_SMP", "1,sockets=4,cores=1,threads=1,maxcpus=4"),

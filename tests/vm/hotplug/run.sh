@@ -2,7 +2,7 @@
 # tests/vm/hotplug/run.sh - one QEMU boot of the crash-hotplug proof.
 # Usage: run.sh MODE [KERNEL]     MODE: a | b | c | none (see ./init)
 # Environment: HP_APPEND (more guest cmdline words, e.g. hpdimm=0),
-# HP_TAG (log name suffix), HP_OUT (output folder), HP_MACHINE, HP_CPU,
+# HP_TAG (log name suffix), HP_OUT (output folder), HP_MACHINE, HP_ACCEL, HP_CPU,
 # HP_SMP, HP_MEM, HP_QEMU_TIMEOUT (s).
 # Builds target/vm-hotplug/hp.cpio.gz, boots KERNEL (default: Debian sid's
 # 7.2 from ~/.cache/kexec-vm) with crashkernel=256M, answers the guest's
