@@ -99,15 +99,25 @@ else
     echo "skip kdump-tools-dependency: apt does not know kdump-tools here"
 fi
 
-# --- control archive: control and md5sums, no maintainer scripts --------------
+# --- control archive: control, md5sums, the two init scripts as conffiles, -----
+# --- and the postinst/postrm that link (and on purge unlink) them ------------
 dpkg-deb -e "$DEB" "$TMP/DEBIAN"
 members=$(cd "$TMP/DEBIAN" && ls | tr '\n' ' ')
-check control-archive "holds '$members', expected 'control md5sums '" \
-    test "$members" = "control md5sums "
+check control-archive "holds '$members', expected 'conffiles control md5sums postinst postrm '" \
+    test "$members" = "conffiles control md5sums postinst postrm "
+check conffiles "lists '$(tr '\n' ' ' <"$TMP/DEBIAN/conffiles")'" \
+    test "$(LC_ALL=C sort "$TMP/DEBIAN/conffiles" | tr '\n' ' ')" = "/etc/init.d/kexec /etc/init.d/kexec-load "
+for script in postinst postrm; do
+    check "$script-syntax" "sh -n $script fails" sh -n "$TMP/DEBIAN/$script"
+done
 
 # --- files -------------------------------------------------------------------
 expected="./$SBIN/kexec
 ./$SBIN/vmcore-dmesg
+./etc/init.d/kexec
+./etc/init.d/kexec-load
+./usr/lib/systemd/system/kexec-load.service
+./usr/lib/systemd/system/kexec.service
 ./usr/share/bash-completion/completions/kexec
 ./usr/share/bash-completion/completions/vmcore-dmesg
 ./usr/share/doc/kexec-rs/changelog.Debian.gz
@@ -133,9 +143,12 @@ parents=$(while IFS= read -r d; do
     done <<<"$expected" | LC_ALL=C sort -u)
 check directories "unexpected directories: $(comm -23 <(echo "$dirs") <(echo "$parents") | tr '\n' ' ')" \
     test "$dirs" = "$parents"
+# Executables: the binaries and the init scripts; the systemd masks are
+# links to /dev/null; everything else is plain 0644.
 bad_modes=$(awk '$1 ~ /^d/ && $1 != "drwxr-xr-x" { print $6 }
-                 $1 !~ /^d/ && $6 ~ /sbin\// && $1 != "-rwxr-xr-x" { print $6 }
-                 $1 !~ /^d/ && $6 !~ /sbin\// && $1 != "-rw-r--r--" { print $6 }
+                 $1 ~ /^l/ && ($6 !~ /^.\/usr\/lib\/systemd\/system\/kexec(-load)?\.service$/ || $8 != "/dev/null") { print $6 }
+                 $1 ~ /^-/ && $6 ~ /(sbin|init\.d)\// && $1 != "-rwxr-xr-x" { print $6 }
+                 $1 ~ /^-/ && $6 !~ /(sbin|init\.d)\// && $1 != "-rw-r--r--" { print $6 }
                  $2 != "root/root" { print $6 }' <<<"$listing")
 check modes-owners "wrong mode or owner: $bad_modes" test -z "$bad_modes"
 
@@ -163,12 +176,63 @@ for bin in kexec vmcore-dmesg; do
         bash -c '! grep -q INTERP <<<"$1" && ! grep -q "(NEEDED)" <<<"$2"' _ "$headers" "$dynamic"
 done
 
+# The init scripts: shell that parses, our kexec's path in them, and
+# kexec-load's reading of grub's default entry (USE_GRUB_CONFIG) on a
+# grub.cfg of Debian's shape: default=${saved_entry}, an entry, a submenu.
+for script in kexec-load kexec; do
+    f=$X/etc/init.d/$script
+    check "$script-init-syntax" "sh -n fails" sh -n "$f"
+    check "$script-init-path" "KEXEC= is '$(sed -n 's/^KEXEC=//p' "$f")', expected /$SBIN/kexec" \
+        test "$(sed -n 's/^KEXEC=//p' "$f")" = "/$SBIN/kexec"
+done
+cat >"$TMP/grub.cfg" <<'GRUB'
+if [ "${next_entry}" ] ; then
+   set default="${next_entry}"
+else
+   set default="${saved_entry}"
+fi
+menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-1' {
+	linux	/boot/vmlinuz-a root=UUID=1 ro quiet
+	initrd	/boot/initrd.img-a
+}
+submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-1' {
+	menuentry 'Debian GNU/Linux, with Linux b' $menuentry_id_option 'gnulinux-b-advanced-1' {
+		linux	/boot/vmlinuz-b root=UUID=1 ro
+	}
+}
+menuentry 'Other' --id other {
+	linux /boot/vmlinuz-c root=/dev/vda rw
+	initrd /boot/initrd.img-c
+}
+GRUB
+grub_entry() { # grub_entry SAVED_ENTRY: what kexec-load would load
+    printf 'saved_entry=%s\n' "$1" >"$TMP/grubenv"
+    (
+        GRUB_CFG=$TMP/grub.cfg GRUB_ENV=$TMP/grubenv KERNEL_IMAGE=/vmlinuz INITRD=/initrd.img APPEND=
+        say() { :; }
+        eval "$(sed -n '/^grub_default_entry()/,/^}/p' "$X/etc/init.d/kexec-load")"
+        grub_default_entry
+        echo "$KERNEL_IMAGE|$INITRD|$APPEND"
+    )
+}
+for case in "|/boot/vmlinuz-a|/boot/initrd.img-a|root=UUID=1 ro quiet" \
+    "gnulinux-simple-1|/boot/vmlinuz-a|/boot/initrd.img-a|root=UUID=1 ro quiet" \
+    "Other|/boot/vmlinuz-c|/boot/initrd.img-c|root=/dev/vda rw" \
+    "other|/boot/vmlinuz-c|/boot/initrd.img-c|root=/dev/vda rw" \
+    "2|/boot/vmlinuz-c|/boot/initrd.img-c|root=/dev/vda rw" \
+    "1|/vmlinuz|/initrd.img|" "1>0|/vmlinuz|/initrd.img|" "missing|/vmlinuz|/initrd.img|"; do
+    saved=${case%%|*} want=${case#*|}
+    got=$(grub_entry "$saved")
+    check "grub-entry-${saved:-empty}" "saved_entry '$saved' gave '$got', expected '$want'" test "$got" = "$want"
+done
+
 md5=$(cd "$X" && md5sum --quiet -c "$TMP/DEBIAN/md5sums" 2>&1) || true
 listed=$(awk '{ print "./" $2 }' "$TMP/DEBIAN/md5sums" | LC_ALL=C sort)
+regular=$(awk '$1 ~ /^-/ && $6 !~ /^.\/etc\// { print $6 }' <<<"$listing" | LC_ALL=C sort)
 if [ -n "$md5" ]; then
     fail md5sums "$md5"
-elif [ "$listed" != "$files" ]; then
-    fail md5sums "md5sums does not list exactly the package's files"
+elif [ "$listed" != "$regular" ]; then
+    fail md5sums "md5sums does not list exactly the package's regular files outside the conffiles"
 else
     ok md5sums
 fi

@@ -97,6 +97,21 @@ for cmd in kexec vmcore-dmesg; do
     install -m 0644 "$WORK/docs/completions/$cmd.fish" "$PKG/usr/share/fish/vendor_completions.d/$cmd.fish"
 done
 
+# kexec-tools' reboot hook for sysvinit, our own scripts reading the same
+# /etc/default/kexec (README "Install on Debian"). systemd masks both, as
+# Debian 12 masks kexec.service: its systemd-sysv-generator would otherwise
+# run "kexec -e" when stopping the generated unit at any shutdown, and a
+# kernel loaded while systemd reboots is never entered (systemctl kexec is
+# systemd's way).
+install -d "$PKG/etc/init.d" "$PKG/usr/lib/systemd/system"
+for script in kexec-load kexec; do
+    sed "s|@SBINDIR@|$SBINDIR|g" "$ROOT/packaging/deb/init.d/$script" > "$PKG/etc/init.d/$script"
+    chmod 0755 "$PKG/etc/init.d/$script"
+    ln -s /dev/null "$PKG/usr/lib/systemd/system/$script.service"
+done
+printf '/etc/init.d/kexec\n/etc/init.d/kexec-load\n' > "$PKG/DEBIAN/conffiles"
+install -m 0755 "$ROOT/packaging/deb/postinst" "$ROOT/packaging/deb/postrm" "$PKG/DEBIAN/"
+
 # The binaries are static on purpose (one file each for initramfs and rescue
 # images); lintian reports every static binary as an error unless told.
 install -d "$PKG/usr/share/lintian/overrides"
@@ -180,7 +195,8 @@ INSTALLED_SIZE=$(cd "$PKG" && find . -path ./DEBIAN -prune -o \( -type f -printf
 # the kexec-tools release the tests compare with (Debian 12's 2.0.25), above
 # any of its Debian revisions. Conflicts + Replaces: only one of the two may
 # own /sbin/kexec, and ours takes its place (apt removes kexec-tools).
-# Depends: none, the binaries are static and there are no maintainer scripts.
+# Depends: none, the binaries are static and the maintainer scripts use only
+# what is essential (update-rc.d only where it is installed).
 # Built-Using: glibc's libc.a is inside the binaries (its LGPL source).
 cat > "$PKG/DEBIAN/control" <<EOF
 Package: kexec-rs
@@ -203,13 +219,15 @@ Description: kexec(8) and vmcore-dmesg in Rust, replacing kexec-tools
  vmcore. Both are static binaries.
  .
  This package replaces kexec-tools and provides it, so kdump-tools works
- with it. It has no init scripts: kexec-tools' /etc/default/kexec and its
- kexec-load and kexec init scripts are not included.
+ with it. Its kexec-load and kexec init scripts read kexec-tools'
+ /etc/default/kexec (LOAD_KEXEC) and reboot through kexec on sysvinit.
 EOF
 
-(cd "$PKG" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z \
+# md5sums leaves the conffiles out, as dh_md5sums does: dpkg keeps their
+# sums itself.
+(cd "$PKG" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z \
     | xargs -0 md5sum) > "$PKG/DEBIAN/md5sums"
-chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/md5sums"
+chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/md5sums" "$PKG/DEBIAN/conffiles"
 
 find "$PKG" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 rm -f "$DEB"

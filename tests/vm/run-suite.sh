@@ -144,7 +144,7 @@ for i in "${!job_names[@]}"; do
 done
 # The distribution guest's steps and when they came (its summary).
 if [ -s "$VM_OUT/distro/suite.out" ] && want_run distro; then
-    sed -n '/^distro: kernel/p; /^distro: steps/,/^vm:/{/^vm:/!p}' "$VM_OUT/distro/suite.out" | sed 's/^/vm[distro]: /'
+    sed -n '/^distro: [a-z]*: kernel/p; /^distro: [a-z]* steps/,/^vm:/{/^vm:/!p}' "$VM_OUT/distro/suite.out" | sed 's/^/vm[distro]: /'
 fi
 
 # The table: scenario rows (in the order below) x kernels.
