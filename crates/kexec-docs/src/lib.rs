@@ -670,6 +670,19 @@ fn files() -> Roff {
         &shutdown,
         "Run as *shutdown -r now* (the first one present) by *kexec* {kernel} without a mode.",
     );
+    tagged(
+        &mut roff,
+        &[
+            "/etc/default/kexec",
+            "/etc/init.d/kexec-load",
+            "/etc/init.d/kexec",
+        ],
+        "Debian package, sysvinit: with *LOAD_KEXEC=true* a reboot loads *KERNEL_IMAGE*, \
+         *INITRD* and *APPEND* (or grub's default entry, *USE_GRUB_CONFIG=true*) with *kexec -l* \
+         and enters it with *kexec -e* after the root file system is read-only; */no-kexec-reboot* \
+         skips that once. Masked under systemd: use *systemctl kexec*. Not read by *kexec* \
+         itself.",
+    );
     roff
 }
 

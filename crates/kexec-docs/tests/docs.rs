@@ -348,6 +348,8 @@ fn the_page_renders_and_describes_every_option_and_no_other() {
         "/sys/firmware/fdt",
         "/boot/config-release",
         "/run/kexec/crash.json",
+        "/etc/default/kexec",
+        "/etc/init.d/kexec-load",
     ] {
         assert!(files.lines().any(|l| l.trim() == file), "{file}:\n{files}");
     }
