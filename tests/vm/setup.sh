@@ -29,36 +29,8 @@ log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
 
 # --- 1. Debian packages --------------------------------------------------------
-apt_updated=0
-apt_update_once() {
-    if [ "$apt_updated" = 0 ]; then
-        log "apt-get update"
-        apt-get update >&2
-        apt_updated=1
-    fi
-}
-
-is_installed() {
-    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
-}
-
-missing=()
-for p in "${PKGS[@]}"; do
-    is_installed "$p" || missing+=("$p")
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-    [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run me as root"
-    apt_update_once
-    # Must happen BEFORE kexec-tools is installed: keep it from loading a
-    # kernel on the host's reboot.
-    echo "kexec-tools kexec-tools/load_kexec boolean false" | debconf-set-selections
-    log "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "${PKGS[@]}" >&2
-else
-    log "packages already installed: ${PKGS[*]}"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/host-packages.sh"
+ensure_packages setup "${PKGS[@]}"
 
 # --- 2. The kernel -------------------------------------------------------------
 # Whatever linux-image-amd64 depends on in $SUITE today (never a fixed

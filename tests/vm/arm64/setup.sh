@@ -43,15 +43,8 @@ die() { echo "arm64-setup[$SUITE]: error: $*" >&2; exit 1; }
 case $SUITE in *[!a-z0-9-]* | "") die "bad suite name '$SUITE'" ;; esac
 
 # --- 1. host packages ----------------------------------------------------------
-is_installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
-missing=()
-for p in "${HOST_PKGS[@]}"; do is_installed "$p" || missing+=("$p"); done
-if [ "${#missing[@]}" -gt 0 ]; then
-    [ "$(id -u)" = 0 ] || die "missing host packages (${missing[*]}); run me as root"
-    log "installing ${missing[*]}"
-    apt-get update >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/../host-packages.sh"
+ensure_packages "arm64-setup[$SUITE]" "${HOST_PKGS[@]}"
 
 # --- 2. the private apt configurations, 3. the kernel of $SUITE -----------------
 APT_ARCH=arm64

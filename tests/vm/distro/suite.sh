@@ -47,16 +47,8 @@ die() { echo "distro: error: $*" >&2; exit 1; }
 mkdir -p "$OUT" "$CACHE"
 
 # The host's tools (Debian 12 packages), installed when missing.
-HOST_PKGS=(mmdebstrap qemu-system-x86 e2fsprogs debian-archive-keyring binutils)
-missing=()
-for p in "${HOST_PKGS[@]}"; do
-    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run me as root"
-    log "installing ${missing[*]}"
-    apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
-fi
+. "$HERE/../host-packages.sh"
+ensure_packages distro mmdebstrap qemu-system-x86 e2fsprogs debian-archive-keyring binutils
 
 # --- the base tree, cached ----------------------------------------------------
 # story_pkgs STORY: the packages of its base tree. systemd: kdump-tools and
