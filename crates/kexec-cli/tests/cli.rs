@@ -1162,7 +1162,7 @@ fn a_changed_or_missing_recorded_file_is_not_restored_and_the_message_says_so() 
     assert!(
         r.err.contains("NOT restored: the initrd")
             && r.err.contains("changed since the crash kernel was loaded")
-            && r.err.contains("SHA-256")
+            && r.err.contains("its xxh3-128 is")
             && r.err.contains("kexec_crash_loaded is 0"),
         "{}",
         r.err

@@ -382,8 +382,8 @@ fn description() -> Roff {
          checks the kernel's signature where its configuration or lockdown demands it. \
          *kexec_load*(2) (*-c*) takes memory segments that this *kexec* builds: the boot image \
          (on x86_64 the boot parameters and memory map, on arm64 the device tree), for crash \
-         kernels the ELF core header, and a purgatory of its own that checks the SHA-256 digest \
-         of every segment before it enters the new kernel. The default, *-a*, is that of \
+         kernels the ELF core header, and a purgatory of its own that checks the digest of every \
+         segment (x86_64: XXH3-128, arm64: SHA-256) before it enters the new kernel. The default, *-a*, is that of \
          kexec-tools 2.0.27 and later: *kexec_file_load* first, *kexec_load* when the running \
          kernel cannot take the image that way, or at once when an option or the kernel's \
          format needs it.",

@@ -12,6 +12,7 @@
 //! matches its record. What we say about the crash kernel afterwards comes
 //! from that sysfs file, never from which code path ran.
 
+use crate::arch::digests::Algorithm;
 use crate::arch::{digests, BootArgs, LoadOptions};
 use crate::boot;
 use crate::facts::{path::KEXEC_CRASH_LOADED, Facts};
@@ -24,7 +25,6 @@ use crate::sys::abi::{FileFlags, KexecFlags};
 use crate::sys::Host;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -43,13 +43,19 @@ pub struct RecordedFile {
     pub path_hex: String,
     /// Its size in bytes when it was loaded.
     pub size: u64,
-    /// None: not a regular file (a pipe, `<(...)`, a device) — what it gave
-    /// cannot be read again.
-    pub sha256: Option<String>,
+    /// Its digest in hex ([`RecordedFile::algorithm`]); None: not a regular
+    /// file (a pipe, `<(...)`, a device) — what it gave cannot be read
+    /// again. (Records before XXH3 named it `sha256`.)
+    #[serde(alias = "sha256")]
+    pub digest: Option<String>,
+    /// The hash of `digest` ([`Algorithm::name`]); records without one are
+    /// SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
     /// When set, the file was hashed in pieces of this many bytes on every
-    /// CPU, and `sha256` is the SHA-256 of their digests in order (of the
+    /// CPU, and `digest` is the digest of their digests in order (of the
     /// file itself when it is one piece). Records written before pieces
-    /// have none: `sha256` is the file's.
+    /// have none: `digest` is the file's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub piece_len: Option<u64>,
 }
@@ -129,54 +135,52 @@ pub struct Record {
     pub recipe: Recipe,
 }
 
-/// The length and digest of a file, read through its open descriptor a
-/// megabyte at a time (initrds can be large): with `piece_len`, the
-/// combined digest of its pieces, hashed on every CPU (see
-/// [`RecordedFile::piece_len`]); without, its SHA-256.
-fn digest_input(input: &Input, piece_len: Option<u64>) -> io::Result<(u64, String)> {
+/// The hash the record takes of the files it hashes itself (digests the
+/// plan took keep theirs): the fast one (see [`crate::arch::digests`]).
+const RECORD_ALGORITHM: Algorithm = Algorithm::Xxh3_128;
+
+/// The length and `algorithm` digest of a file, read through its open
+/// descriptor a megabyte at a time (initrds can be large): with
+/// `piece_len`, the combined digest of its pieces, hashed on every CPU (see
+/// [`RecordedFile::piece_len`]); without, the file's.
+fn digest_input(
+    input: &Input,
+    piece_len: Option<u64>,
+    algorithm: Algorithm,
+) -> io::Result<(u64, String)> {
     let Some(piece_len) = piece_len else {
-        return sha256_input(input);
+        return whole_input(input, algorithm);
     };
     let size = input.file.metadata()?.len();
     let ranges: Vec<(u64, u64)> = digests::pieces(size, piece_len).collect();
     let hashed = digests::in_parallel(ranges.len(), |i| {
         let (offset, len) = ranges[i];
-        hash_range(input, offset, len).map(|sha256| digests::Piece {
+        digests::file_range(&input.file, offset, len, algorithm).map(|digest| digests::Piece {
             offset,
             len,
-            sha256,
+            algorithm,
+            digest,
         })
     });
     let pieces = hashed.into_iter().collect::<io::Result<Vec<_>>>()?;
-    Ok((size, hex(&digests::combined(&pieces))))
+    Ok((size, piece_hex(&digests::combined(&pieces), algorithm)))
 }
 
-/// The SHA-256 of `len` bytes of `input` from `offset`; a file that ends
-/// sooner has changed under us.
-fn hash_range(input: &Input, offset: u64, len: u64) -> io::Result<[u8; 32]> {
-    use std::os::unix::fs::FileExt;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; (1 << 20).min(len as usize)];
-    let mut done = 0u64;
-    while done < len {
-        let want = buf.len().min((len - done) as usize);
-        match input.file.read_at(&mut buf[..want], offset + done) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                done += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
+/// A digest in hex at its algorithm's length.
+fn piece_hex(digest: &[u8; 32], algorithm: Algorithm) -> String {
+    digests::Piece {
+        offset: 0,
+        len: 0,
+        algorithm,
+        digest: *digest,
     }
-    Ok(hasher.finalize().into())
+    .hex()
 }
 
-/// The SHA-256 and length of a file, read to its end.
-fn sha256_input(input: &Input) -> io::Result<(u64, String)> {
+/// The `algorithm` digest and length of a file, read to its end.
+fn whole_input(input: &Input, algorithm: Algorithm) -> io::Result<(u64, String)> {
     use std::os::unix::fs::FileExt;
-    let mut hasher = Sha256::new();
+    let mut hasher = algorithm.hasher();
     let mut buf = vec![0u8; 1 << 20];
     let mut offset = 0u64;
     loop {
@@ -189,14 +193,15 @@ fn sha256_input(input: &Input) -> io::Result<(u64, String)> {
         hasher.update(&buf[..n]);
         offset += n as u64;
     }
-    Ok((offset, hex(&hasher.finalize())))
+    Ok((offset, piece_hex(&hasher.finish(), algorithm)))
 }
 
 /// The digest of `input` when the plan already took it: the segment named
 /// `purpose` that loads the whole file (an initrd) carries the purgatory's
 /// digests of exactly those bytes, so the file is not read a second time.
-/// (piece length, combined digest) as [`RecordedFile::piece_len`] says.
-fn digest_taken(plan: &Plan, purpose: &str, input: &Input) -> Option<(u64, String)> {
+/// (piece length, combined digest, its hash) as [`RecordedFile::piece_len`]
+/// says.
+fn digest_taken(plan: &Plan, purpose: &str, input: &Input) -> Option<(u64, String, Algorithm)> {
     let Plan::Load { segments, .. } = plan else {
         return None;
     };
@@ -210,32 +215,45 @@ fn digest_taken(plan: &Plan, purpose: &str, input: &Input) -> Option<(u64, Strin
                     len,
                 },
                 Some(pieces @ [first, ..]),
-            ) if s.purpose == purpose && *len == map.len() && *len as u64 == input.size => {
-                Some((first.len.max(1), hex(&digests::combined(pieces))))
-            }
+            ) if s.purpose == purpose && *len == map.len() && *len as u64 == input.size => Some((
+                first.len.max(1),
+                piece_hex(&digests::combined(pieces), first.algorithm),
+                first.algorithm,
+            )),
             _ => None,
         })
 }
 
-fn recorded_input(input: &Input, taken: Option<(u64, String)>) -> io::Result<RecordedFile> {
+fn recorded_input(
+    input: &Input,
+    taken: Option<(u64, String, Algorithm)>,
+) -> io::Result<RecordedFile> {
     // A pipe or FIFO gave its bytes once (into a memfd): its path cannot give them again.
-    let (size, sha256, piece_len) = if input.is_regular && input.streamed_from.is_none() {
-        let (piece_len, (size, digest)) = match taken {
-            Some((piece_len, digest)) => (piece_len, (input.size, digest)),
+    let (size, digest, algorithm, piece_len) = if input.is_regular && input.streamed_from.is_none()
+    {
+        let (piece_len, (size, digest), algorithm) = match taken {
+            Some((piece_len, digest, algorithm)) => (piece_len, (input.size, digest), algorithm),
             None => (
                 digests::PIECE_MIN,
-                digest_input(input, Some(digests::PIECE_MIN))?,
+                digest_input(input, Some(digests::PIECE_MIN), RECORD_ALGORITHM)?,
+                RECORD_ALGORITHM,
             ),
         };
-        (size, Some(digest), Some(piece_len))
+        (
+            size,
+            Some(digest),
+            Some(algorithm.name().to_string()),
+            Some(piece_len),
+        )
     } else {
-        (input.size, None, None)
+        (input.size, None, None, None)
     };
     Ok(RecordedFile {
         path: input.display(),
         path_hex: hex(input.path.as_os_str().as_bytes()),
         size,
-        sha256,
+        digest,
+        algorithm,
         piece_len,
     })
 }
@@ -320,11 +338,12 @@ impl Recipe {
                         path: path.display().to_string(),
                         path_hex: hex(path.as_os_str().as_bytes()),
                         size: s.data.len() as u64,
-                        sha256: regular.then(|| {
-                            let mut sha = Sha256::new();
-                            s.data.for_each_chunk(|chunk| sha.update(chunk));
-                            hex(&sha.finalize())
+                        digest: regular.then(|| {
+                            let mut h = RECORD_ALGORITHM.hasher();
+                            s.data.for_each_chunk(|chunk| h.update(chunk));
+                            piece_hex(&h.finish(), RECORD_ALGORITHM)
                         }),
+                        algorithm: regular.then(|| RECORD_ALGORITHM.name().to_string()),
                         piece_len: None,
                     },
                     mem: s.mem,
@@ -369,7 +388,7 @@ impl Recipe {
     pub fn unrestorable(&self) -> Option<NotRestored> {
         self.files()
             .into_iter()
-            .find(|(_, f)| f.sha256.is_none())
+            .find(|(_, f)| f.digest.is_none())
             .map(|(role, f)| NotRestored::NotRegular {
                 role,
                 path: f.path.clone(),
@@ -530,7 +549,7 @@ fn recorded_path(role: &str, file: &RecordedFile) -> Result<PathBuf, NotRestored
 /// Checks a recorded file before it is opened: it must still be a regular
 /// file (opening a FIFO would block).
 fn check_kind(role: &str, file: &RecordedFile) -> Result<PathBuf, NotRestored> {
-    if file.sha256.is_none() {
+    if file.digest.is_none() {
         return Err(NotRestored::NotRegular {
             role: role.to_string(),
             path: file.path.clone(),
@@ -560,21 +579,29 @@ fn verify(role: &str, file: &RecordedFile, input: &Input) -> Result<(), NotResto
         path: file.path.clone(),
         what,
     };
-    let (size, digest) = digest_input(input, file.piece_len).map_err(|e| NotRestored::Missing {
-        role: role.to_string(),
-        path: file.path.clone(),
-        reason: describe_io(&e),
-    })?;
+    let algorithm = match file.algorithm.as_deref() {
+        None => Algorithm::Sha256,
+        Some(name) => Algorithm::from_name(name).ok_or_else(|| {
+            NotRestored::BadRecord(format!("the {role}'s digest algorithm '{name}' is unknown"))
+        })?,
+    };
+    let (size, digest) =
+        digest_input(input, file.piece_len, algorithm).map_err(|e| NotRestored::Missing {
+            role: role.to_string(),
+            path: file.path.clone(),
+            reason: describe_io(&e),
+        })?;
     if size != file.size {
         return Err(changed(format!(
             "it has {size} bytes, {} when recorded",
             file.size
         )));
     }
-    let want = file.sha256.as_deref().unwrap_or("");
+    let want = file.digest.as_deref().unwrap_or("");
     if digest != want {
         return Err(changed(format!(
-            "its SHA-256 is {}…, {}… when recorded",
+            "its {} is {}…, {}… when recorded",
+            algorithm.name(),
             &digest[..16],
             want.get(..16).unwrap_or(want)
         )));
@@ -826,7 +853,8 @@ mod tests {
             path: String::from_utf8_lossy(path).into_owned(),
             path_hex: hex(path),
             size: 4,
-            sha256: sha256.map(str::to_string),
+            digest: sha256.map(str::to_string),
+            algorithm: None,
             piece_len: None,
         }
     }
@@ -959,7 +987,8 @@ mod tests {
     "path": "/boot/vmlinuz",
     "path_hex": "2f626f6f742f766d6c696e757a",
     "size": 4,
-    "sha256": "00"
+    "digest": "00",
+    "algorithm": "xxh3-128"
   },
   "initrd": null,
   "cmdline_hex": "697271706f6c6c",

@@ -189,17 +189,23 @@ impl Segment {
     /// None when it does not check it, or checks it in pieces.
     pub fn digest_hex(&self) -> Option<String> {
         match self.digest.as_deref()? {
-            [one] => Some(crate::hex::encode(&one.sha256)),
+            [one] => Some(one.hex()),
             _ => None,
         }
     }
 
-    /// Each piece the purgatory checks: (offset, length, SHA-256 in hex).
+    /// The name of the hash the purgatory checks this segment with
+    /// ("sha256", "xxh3-128"), if it checks it.
+    pub fn digest_algorithm(&self) -> Option<&'static str> {
+        Some(self.digest.as_deref()?.first()?.algorithm.name())
+    }
+
+    /// Each piece the purgatory checks: (offset, length, digest in hex).
     pub fn pieces_hex(&self) -> Vec<(u64, u64, String)> {
         self.digest
             .iter()
             .flatten()
-            .map(|p| (p.offset, p.len, crate::hex::encode(&p.sha256)))
+            .map(|p| (p.offset, p.len, p.hex()))
             .collect()
     }
 }
@@ -659,14 +665,15 @@ impl Plan {
                         "bufsz": s.data.len(),
                         "mem": s.mem,
                         "memsz": s.memsz,
-                        "sha256": s.digest_hex(),
-                        "sha256_pieces": (s.pieces_hex().len() > 1).then(|| s
+                        "digest_algorithm": s.digest_algorithm(),
+                        "digest": s.digest_hex(),
+                        "digest_pieces": (s.pieces_hex().len() > 1).then(|| s
                             .pieces_hex()
                             .into_iter()
-                            .map(|(offset, len, sha256)| json!({
+                            .map(|(offset, len, digest)| json!({
                                 "offset": offset,
                                 "len": len,
-                                "sha256": sha256,
+                                "digest": digest,
                             }))
                             .collect::<Vec<_>>()),
                     }))
@@ -789,15 +796,15 @@ impl Plan {
                             inclusive_end(s.mem, s.memsz),
                             s.data.len(),
                             s.memsz,
-                            match s.pieces_hex().as_slice() {
-                                [] => String::new(),
-                                [(_, _, d)] => format!(" sha256 {}", &d[..16]),
-                                [(_, len, d), ..] => format!(
-                                    " sha256 in {} pieces of {}: {}…",
+                            match (s.digest_algorithm(), s.pieces_hex().as_slice()) {
+                                (Some(alg), [(_, _, d)]) => format!(" {alg} {}", &d[..16]),
+                                (Some(alg), [(_, len, d), ..]) => format!(
+                                    " {alg} in {} pieces of {}: {}…",
                                     s.pieces_hex().len(),
                                     human_size(*len),
                                     &d[..16]
                                 ),
+                                _ => String::new(),
                             },
                             s.purpose
                         ),

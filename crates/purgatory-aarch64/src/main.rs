@@ -28,7 +28,8 @@ use core::arch::global_asm;
 use core::mem::offset_of;
 use core::panic::PanicInfo;
 use purgatory_abi::{
-    self as abi, Params, FLAG_SERIAL, FLAG_SKIP_CHECKS, MAX_REGIONS, PARAMS_MAGIC, PARAMS_SIZE,
+    self as abi, Params, FLAG_DIGEST_XXH3, FLAG_SERIAL, FLAG_SKIP_CHECKS, MAX_REGIONS, PARAMS_MAGIC,
+    PARAMS_SIZE,
 };
 
 /// Patched by the loader; in .data (not .bss) so it has file bytes to patch.
@@ -139,6 +140,11 @@ extern "C" fn purgatory_main() {
     }
     if flags & FLAG_SKIP_CHECKS != 0 {
         console.line(b"purgatory: digest checks skipped (--no-checks)");
+    } else if flags & FLAG_DIGEST_XXH3 != 0 {
+        // Our arm64 loader asks for SHA-256; a block asking for a hash this
+        // purgatory does not compute cannot be checked.
+        console.line(b"purgatory: the loader asked for XXH3-128 digests, which this purgatory does not check; halting");
+        halt();
     } else {
         let hardware = sha256::cpu_has_sha256();
         let count = (read_volatile(&p.region_count) as usize).min(MAX_REGIONS);

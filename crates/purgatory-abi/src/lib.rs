@@ -30,6 +30,10 @@ pub const FLAG_SERIAL: u64 = 1 << 1;
 pub const FLAG_RESET_VGA: u64 = 1 << 2;
 /// --console-vga: also print on the VGA text screen.
 pub const FLAG_CONSOLE_VGA: u64 = 1 << 3;
+/// The digests are XXH3-128 (seed 0; 16 bytes, big-endian as `xxh128sum`
+/// prints it, then 16 zero bytes), not SHA-256. The x86_64 loader always sets it; a
+/// purgatory that cannot compute the hash a block names halts.
+pub const FLAG_DIGEST_XXH3: u64 = 1 << 4;
 
 /// Byte offsets of the fields, each a little-endian u64 unless noted.
 pub mod offset {
@@ -55,7 +59,8 @@ pub mod offset {
     pub const REGION_START: usize = 0;
     /// Inside an entry: the segment's size in memory.
     pub const REGION_LEN: usize = 8;
-    /// Inside an entry: the 32 bytes of SHA-256.
+    /// Inside an entry: the 32 bytes of the digest (SHA-256, or XXH3-128
+    /// and zeros with [`super::FLAG_DIGEST_XXH3`]).
     pub const REGION_DIGEST: usize = 16;
     /// Bytes of an entry.
     pub const REGION_SIZE: usize = 48;
@@ -74,7 +79,8 @@ pub struct Region {
     /// How many bytes from `start` are checked: those the segment loads (its
     /// zero fill is the next kernel's scratch or bss).
     pub len: u64,
-    /// SHA-256 of those bytes.
+    /// The digest of those bytes: SHA-256, or with [`FLAG_DIGEST_XXH3`]
+    /// XXH3-128 in the first 16 bytes and zeros after.
     pub digest: [u8; 32],
 }
 

@@ -4,8 +4,8 @@
 //! The kernel enters `purgatory_start` in 64-bit mode on an identity map with
 //! interrupts off, a borrowed GDT, a tiny stack, every register zero and
 //! CR4 = PAE only (so SSE would fault). The entry code loads our GDT and
-//! stack and turns SSE on; `purgatory_main` hashes every segment and compares
-//! the result with the digests taken at load time; on a mismatch it reports
+//! stack and turns SSE on; `purgatory_main` hashes every segment (XXH3-128,
+//! with SSE2) and compares the result with the digests taken at load time; on a mismatch it reports
 //! on the serial console (when asked to) and halts, never jumping into a
 //! corrupted image. Otherwise it returns and the entry code jumps to the
 //! kernel with rsi = boot_params and rbx = 0.
@@ -24,10 +24,9 @@ use core::arch::global_asm;
 use core::mem::offset_of;
 use core::panic::PanicInfo;
 use purgatory_abi::{
-    self as abi, Params, FLAG_CONSOLE_VGA, FLAG_RESET_VGA, FLAG_SERIAL, FLAG_SKIP_CHECKS,
-    MAX_REGIONS, PARAMS_MAGIC, PARAMS_SIZE,
+    self as abi, Params, FLAG_CONSOLE_VGA, FLAG_DIGEST_XXH3, FLAG_RESET_VGA, FLAG_SERIAL,
+    FLAG_SKIP_CHECKS, MAX_REGIONS, PARAMS_MAGIC, PARAMS_SIZE,
 };
-use sha2::{Digest, Sha256};
 
 /// Patched by the loader; in .data (not .bss) so it has file bytes to patch.
 #[no_mangle]
@@ -158,19 +157,26 @@ extern "C" fn purgatory_main() {
         console.line(b"purgatory: digest checks skipped (--no-checks)");
         return;
     }
+    // Our x86_64 loader always asks for XXH3-128 (purgatory-abi's
+    // FLAG_DIGEST_XXH3); a block that asks for SHA-256 cannot be checked.
+    if flags & FLAG_DIGEST_XXH3 == 0 {
+        console.line(b"purgatory: the loader asked for SHA-256 digests, which this purgatory does not check; halting");
+        halt();
+    }
     let count = (read_volatile(&p.region_count) as usize).min(MAX_REGIONS);
     for index in 0..count {
         let region = read_volatile(&p.regions[index]);
         // SAFETY: the kernel's identity map covers every segment, and the
         // loader listed only segments.
         let bytes = unsafe { core::slice::from_raw_parts(region.start as *const u8, region.len as usize) };
-        let digest = Sha256::digest(bytes);
-        if digest.as_slice() != region.digest {
+        let mut digest = [0u8; 32];
+        digest[..16].copy_from_slice(&xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes());
+        if digest != region.digest {
             console.text(b"purgatory: the segment at ");
             console.hex(region.start);
             console.text(b"-");
             console.hex(region.start + region.len.saturating_sub(1));
-            console.line(b" changed after it was loaded (SHA-256 mismatch); not booting it, halting");
+            console.line(b" changed after it was loaded (XXH3-128 mismatch); not booting it, halting");
             halt();
         }
     }

@@ -210,17 +210,18 @@ fn crash_load_recording(f: &Files, initrd: &[u8]) -> (FakeHost, crash_journal::R
 }
 
 /// The record's initrd digest is the purgatory's digest of the loaded
-/// bytes (the file is not read twice), and it is the file's SHA-256.
+/// bytes (the file is not read twice), and it is the file's XXH3-128, the
+/// x86_64 purgatory's hash.
 #[test]
 fn a_kexec_load_crash_record_reuses_the_initrd_digest_and_it_is_the_files() {
-    use sha2::{Digest, Sha256};
     let f = Files::new("journal-digest");
     let initrd: Vec<u8> = (0..3 * 4096 + 17).map(|i| (i * 7 % 251) as u8).collect();
     let (_, recorded) = crash_load_recording(&f, &initrd);
     assert_eq!(recorded.size, initrd.len() as u64);
+    assert_eq!(recorded.algorithm.as_deref(), Some("xxh3-128"));
     assert_eq!(
-        recorded.sha256.as_deref(),
-        Some(&*crate::hex::encode(&Sha256::digest(&initrd)))
+        recorded.digest.as_deref(),
+        Some(&*format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&initrd)))
     );
 }
 
@@ -229,8 +230,7 @@ fn a_kexec_load_crash_record_reuses_the_initrd_digest_and_it_is_the_files() {
 /// the file the same way, and a byte changed in any piece is caught.
 #[test]
 fn a_crash_record_of_an_initrd_in_pieces_restores_and_catches_a_change() {
-    use crate::arch::digests::{combined, pieces, Piece, PIECE_MIN};
-    use sha2::{Digest, Sha256};
+    use crate::arch::digests::{combined, pieces, Algorithm, Piece, PIECE_MIN};
     let f = Files::new("journal-pieces");
     let mut initrd: Vec<u8> = (0..2 * PIECE_MIN as usize + 4099)
         .map(|i| (i * 13 % 251) as u8)
@@ -240,20 +240,21 @@ fn a_crash_record_of_an_initrd_in_pieces_restores_and_catches_a_change() {
         .map(|(offset, len)| Piece {
             offset,
             len,
-            sha256: Sha256::digest(&initrd[offset as usize..(offset + len) as usize]).into(),
+            algorithm: Algorithm::Xxh3_128,
+            digest: Algorithm::Xxh3_128.digest(&initrd[offset as usize..(offset + len) as usize]),
         })
         .collect();
     assert_eq!(want.len(), 3);
     assert_eq!(recorded.piece_len, Some(PIECE_MIN));
     assert_eq!(
-        recorded.sha256.as_deref(),
-        Some(&*crate::hex::encode(&combined(&want)))
+        recorded.digest.as_deref(),
+        Some(&*crate::hex::encode(&combined(&want)[..16]))
     );
     assert!(crash_journal::restore(&mut host).is_ok());
     initrd[PIECE_MIN as usize + 5] ^= 1;
     std::fs::write(f.path("initrd"), &initrd).unwrap();
     let why = crash_journal::restore(&mut host).unwrap_err().to_string();
-    assert!(why.contains("SHA-256"), "{why}");
+    assert!(why.contains("its xxh3-128 is"), "{why}");
 }
 
 /// --debug asks for KEXEC_FILE_DEBUG only where the kernel knows it (6.8+).

@@ -493,7 +493,7 @@ fn seal(
     let memsz = page_align(memsz);
     let base = placer.take("purgatory", memsz, PAGE, 0, u64::MAX)?;
     if !skip_checks {
-        crate::arch::digests::take(verified);
+        crate::arch::digests::take(verified, super::purgatory::ALGORITHM);
     }
     let config = purgatory::Config {
         entry: verified[0].mem,

@@ -9,8 +9,13 @@
 //! Without the blob (`kexec_purgatory_aarch64` unset) the library still
 //! builds: [`available`] is false and [`image`] says how to get one.
 
+use crate::arch::digests::Algorithm;
 use crate::plan::Segment;
 use purgatory_abi::MAX_REGIONS;
+
+/// The hash our arm64 purgatory checks: SHA-256, with the CPU's SHA2
+/// instructions where it has them (see [`crate::arch::digests`]).
+pub const ALGORITHM: Algorithm = Algorithm::Sha256;
 
 #[cfg(kexec_purgatory_aarch64)]
 mod layout {
@@ -86,7 +91,7 @@ pub fn image(base: u64, config: &Config, segments: &[&Segment]) -> Result<Vec<u8
     // -i: the purgatory checks nothing, so nothing is hashed for it.
     let regions = match config.skip_checks {
         true => Vec::new(),
-        false => crate::arch::digests::regions(segments),
+        false => crate::arch::digests::regions(segments, ALGORITHM),
     };
     if regions.len() > MAX_REGIONS {
         return Err(PurgatoryError::TooManySegments {
@@ -230,8 +235,13 @@ mod tests {
     mod with_the_blob {
         use super::super::*;
         use super::{config, segment};
-        use crate::arch::x86_64::purgatory::segment_digest;
         use purgatory_abi::{Params, Region, FLAG_SERIAL, FLAG_SKIP_CHECKS, PARAMS_MAGIC};
+
+        fn segment_digest(s: &Segment) -> [u8; 32] {
+            let mut h = ALGORITHM.hasher();
+            s.data.for_each_chunk(|chunk| h.update(chunk));
+            h.finish()
+        }
 
         #[test]
         fn blob_is_a_relocatable_aarch64_purgatory() {
@@ -278,7 +288,8 @@ mod tests {
             taken.digest = Some(vec![crate::arch::digests::Piece {
                 offset: 0,
                 len: 4,
-                sha256: [0xab; 32],
+                algorithm: ALGORITHM,
+                digest: [0xab; 32],
             }]);
             let refs = [&segs[0], &taken];
             let img = image(0x4800_0000, &config(), &refs).unwrap();

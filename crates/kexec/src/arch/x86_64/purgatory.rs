@@ -4,11 +4,11 @@
 //! console). The block is `Params` of crates/purgatory-abi, the type the
 //! purgatory reads.
 
+use crate::arch::digests::Algorithm;
 use crate::plan::Segment;
 use purgatory_abi::{
     Params, Region, FLAG_CONSOLE_VGA, FLAG_RESET_VGA, FLAG_SERIAL, FLAG_SKIP_CHECKS,
 };
-use sha2::{Digest, Sha256};
 
 mod layout {
     include!(concat!(env!("OUT_DIR"), "/purgatory_layout.rs"));
@@ -16,7 +16,7 @@ mod layout {
 
 static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/purgatory.bin"));
 
-pub use purgatory_abi::{MAX_REGIONS, PARAMS_MAGIC, PARAMS_SIZE};
+pub use purgatory_abi::{FLAG_DIGEST_XXH3, MAX_REGIONS, PARAMS_MAGIC, PARAMS_SIZE};
 
 /// A 16550 UART for the purgatory's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -55,16 +55,20 @@ pub fn entry(base: u64) -> u64 {
     base + layout::ENTRY
 }
 
-/// SHA-256 of the bytes a segment loads. The zero fill behind them (up to
-/// memsz) is not hashed: the kernel zero-fills it at load, and what lies
-/// there is the next kernel's scratch (a bzImage's init_size: 56 of Debian
-/// 6.1's 64 MiB kernel segment) or bss, which the kernel overwrites or clears
-/// itself before use. kexec-tools hashes the fill too, at load and again on
-/// every `kexec -e`.
+/// The hash our x86_64 purgatory checks: XXH3-128, which the purgatory
+/// computes with SSE2 (why not SHA-256: see [`crate::arch::digests`]).
+pub const ALGORITHM: Algorithm = Algorithm::Xxh3_128;
+
+/// The digest ([`ALGORITHM`]) of the bytes a segment loads. The zero fill
+/// behind them (up to memsz) is not hashed: the kernel zero-fills it at
+/// load, and what lies there is the next kernel's scratch (a bzImage's
+/// init_size: 56 of Debian 6.1's 64 MiB kernel segment) or bss, which the
+/// kernel overwrites or clears itself before use. kexec-tools hashes the
+/// fill too, at load and again on every `kexec -e`.
 pub fn segment_digest(segment: &Segment) -> [u8; 32] {
-    let mut h = Sha256::new();
+    let mut h = ALGORITHM.hasher();
     segment.data.for_each_chunk(|chunk| h.update(chunk));
-    h.finalize().into()
+    h.finish()
 }
 
 /// How many bytes from its start the purgatory checks in `segment`: those
@@ -76,7 +80,7 @@ pub fn checked_len(segment: &Segment) -> u64 {
 /// The parameter block for `config` and the table `regions` (at most
 /// MAX_REGIONS).
 fn params(config: &PurgatoryConfig, regions: &[Region]) -> Params {
-    let mut flags = 0;
+    let mut flags = FLAG_DIGEST_XXH3;
     if config.skip_checks {
         flags |= FLAG_SKIP_CHECKS;
     }
@@ -120,7 +124,7 @@ pub fn image(base: u64, config: &PurgatoryConfig, segments: &[&Segment]) -> Resu
     // -i: the purgatory checks nothing, so nothing is hashed for it.
     let regions = match config.skip_checks {
         true => Vec::new(),
-        false => crate::arch::digests::regions(segments),
+        false => crate::arch::digests::regions(segments, ALGORITHM),
     };
     if regions.len() > MAX_REGIONS {
         return Err(regions.len());
@@ -197,7 +201,11 @@ mod tests {
             0x100_0200
         );
         assert_eq!(a[p + 64 + 16..p + 64 + 48], segment_digest(&seg));
-        assert_eq!(a[p + 32], 0, "no flags asked for");
+        assert_eq!(
+            a[p + 32],
+            FLAG_DIGEST_XXH3 as u8,
+            "no flags asked for but the hash"
+        );
         // The VGA options reach the purgatory as flag bits.
         let vga = PurgatoryConfig {
             reset_vga: true,
@@ -207,7 +215,7 @@ mod tests {
         let c = image(0x10_0000, &vga, &[&seg]).unwrap();
         assert_eq!(
             u64::from_le_bytes(c[p + 32..p + 40].try_into().unwrap()),
-            FLAG_RESET_VGA | FLAG_CONSOLE_VGA
+            FLAG_DIGEST_XXH3 | FLAG_RESET_VGA | FLAG_CONSOLE_VGA
         );
     }
 
@@ -240,7 +248,7 @@ mod tests {
         let p = Params::from_bytes(&img[layout::PARAMS as usize..]).unwrap();
         assert_eq!((p.magic, p.size), (PARAMS_MAGIC, 64 + 48 * 32));
         assert_eq!((p.entry, p.rsi), (0x1234_5000, 0x8000));
-        assert_eq!(p.flags, FLAG_SERIAL | FLAG_CONSOLE_VGA);
+        assert_eq!(p.flags, FLAG_DIGEST_XXH3 | FLAG_SERIAL | FLAG_CONSOLE_VGA);
         assert_eq!((p.serial_port, p.serial_divisor), (0x2f8, 12));
         assert_eq!(p.region_count, 3);
         for (region, seg) in p.regions.iter().zip(&segs) {
@@ -259,7 +267,10 @@ mod tests {
         };
         let img = image(0x10_0000, &skip, &refs).unwrap();
         let p = Params::from_bytes(&img[layout::PARAMS as usize..]).unwrap();
-        assert_eq!(p.flags, FLAG_SKIP_CHECKS | FLAG_SERIAL | FLAG_CONSOLE_VGA);
+        assert_eq!(
+            p.flags,
+            FLAG_DIGEST_XXH3 | FLAG_SKIP_CHECKS | FLAG_SERIAL | FLAG_CONSOLE_VGA
+        );
         assert_eq!(p.region_count, 0);
         // The blob as built holds the shared type's initial block.
         let blob = &BLOB[layout::PARAMS as usize..];
@@ -305,7 +316,7 @@ mod tests {
         };
         assert_eq!(
             segment_digest(&short),
-            <[u8; 32]>::from(Sha256::digest([7u8; 10]))
+            Algorithm::Xxh3_128.digest(&[7u8; 10])
         );
         assert_ne!(segment_digest(&short), segment_digest(&other));
         assert_eq!(checked_len(&short), 10);

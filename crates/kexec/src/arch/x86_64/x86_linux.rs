@@ -971,7 +971,7 @@ fn seal(
         });
     }
     if !config.skip_checks {
-        crate::arch::digests::take(&mut segments);
+        crate::arch::digests::take(&mut segments, super::purgatory::ALGORITHM);
     }
     let verified: Vec<&Segment> = segments.iter().collect();
     let blob = purgatory::image(purgatory_base, config, &verified).map_err(|count| {
@@ -994,7 +994,7 @@ fn seal(
         0,
         Segment {
             digest: None,
-            purpose: "purgatory (verifies the other segments' SHA-256)".into(),
+            purpose: "purgatory (verifies the other segments' XXH3-128)".into(),
             mem: purgatory_base,
             memsz: page_align(purgatory::memsz()),
             data: blob.into(),
@@ -1659,39 +1659,39 @@ mod tests {
     const GOLDEN: &[(&str, &str)] = &[
         (
             "bzimage normal with initrd",
-            "0x92000 0xd000 0x8cd1 627f0d49ad2cd71f purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x94000 0xb000 0x6d40 03e8353862cf10f4 purgatory (verifies the other segments' XXH3-128)\n0x92000 0x2000 0x1040 31fed1d99a189206 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x956a0\n",
         ),
         (
             "bzimage crash",
-            "0x4b200000 0xd000 0x8cd1 cd90ee94aac557a6 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x1050 18843558f58e4814 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+            "0x4b200000 0xb000 0x6d40 d4d899e3d25cdade purgatory (verifies the other segments' XXH3-128)\n0x4b20c000 0x2000 0x1050 7bcaae641dc48d72 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20b000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b2016a0\n",
         ),
         (
             "bzimage crash --pass-memmap-cmdline",
-            "0x4b200000 0xd000 0x8cd1 7609be972998a676 purgatory (verifies the other segments' SHA-256)\n0x4b20e000 0x2000 0x10a0 931e58bfe44b9499 zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20d000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b201630\n",
+            "0x4b200000 0xb000 0x6d40 0beaaafe417a8899 purgatory (verifies the other segments' XXH3-128)\n0x4b20c000 0x2000 0x10a0 c74512aa0c9727ea zero page (boot_params), command line, setup_data\n0x58600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x585fe000 0x2000 0x2000 6ba042a6672c6427 initrd\n0x4b20b000 0x1000 0x190 5ce686f3f2299d33 elfcorehdr for /proc/vmcore: 2 CPU notes, vmcoreinfo at 0x3f12a000, kernel text 0xffffffff9a000000 at 0x1000000 (0x2800000), 2 RAM ranges, direct map at 0xffff888000000000\nentry 0x4b2016a0\n",
         ),
         (
             "elf vmlinux",
-            "0x92000 0xd000 0x8cd1 2951294013590e30 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 f7792a8f9f067596 zero page (boot_params), command line, setup_data\n0x1000000 0x3000000 0x100000 a91f61dbd06f81ea kernel vmlinux (PT_LOAD 0)\n0x4000000 0x2000 0x1800 60bd3b3864840f29 kernel vmlinux (PT_LOAD 1)\n0x5ffde000 0x2000 0x2000 6ba042a6672c6427 initrd\nentry 0x93630\n",
+            "0x94000 0xb000 0x6d40 f429340561cc1d77 purgatory (verifies the other segments' XXH3-128)\n0x92000 0x2000 0x1040 8184cf4d62a04dc9 zero page (boot_params), command line, setup_data\n0x1000000 0x3000000 0x100000 a91f61dbd06f81ea kernel vmlinux (PT_LOAD 0)\n0x4000000 0x2000 0x1800 60bd3b3864840f29 kernel vmlinux (PT_LOAD 1)\n0x5ffde000 0x2000 0x2000 6ba042a6672c6427 initrd\nentry 0x956a0\n",
         ),
         (
             "--mem-min/--mem-max",
-            "0x800000 0xd000 0x8cd1 1aa72a3bd6993aa5 purgatory (verifies the other segments' SHA-256)\n0x80d000 0x2000 0x1040 24c9df51b0347cb0 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x801630\n",
+            "0x800000 0xb000 0x6d40 8457a56e05d7f363 purgatory (verifies the other segments' XXH3-128)\n0x80b000 0x2000 0x1040 7b43d646a79f69d3 zero page (boot_params), command line, setup_data\n0x3d600000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x3d300000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x8016a0\n",
         ),
         (
             "efi handover",
-            "0x92000 0xd000 0x8cd1 55e5030ef6be5df6 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1100 8c3ae71d29c90d6c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x94000 0xb000 0x6d40 489923f3db11e3d3 purgatory (verifies the other segments' XXH3-128)\n0x92000 0x2000 0x1100 878b2c5d743a0fce zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x956a0\n",
         ),
         (
             "--args-none",
-            "0x92000 0xd000 0x8cd1 a86d5977acd4b73f purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 ddae95e63b99b24c zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\nentry 0x93630\n",
+            "0x94000 0xb000 0x6d40 ac622377daf535fb purgatory (verifies the other segments' XXH3-128)\n0x92000 0x2000 0x1040 86d5f3aea31d4cca zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\nentry 0x956a0\n",
         ),
         (
             "drm framebuffer",
-            "0x92000 0xd000 0x8cd1 b6631724911f60b1 purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 e66181b602ad2f17 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x94000 0xb000 0x6d40 3d51591f874154dc purgatory (verifies the other segments' XXH3-128)\n0x92000 0x2000 0x1040 4aac7cbe0907b380 zero page (boot_params), command line, setup_data; no boot framebuffer: /dev/fb0 is simpledrm, a driver the next kernel must start itself (--reuse-video-type keeps this boot's video type)\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x956a0\n",
         ),
         (
             "drm framebuffer --reuse-video-type",
-            "0x92000 0xd000 0x8cd1 627f0d49ad2cd71f purgatory (verifies the other segments' SHA-256)\n0x90000 0x2000 0x1040 39a59a1dca3b82b9 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x93630\n",
+            "0x94000 0xb000 0x6d40 03e8353862cf10f4 purgatory (verifies the other segments' XXH3-128)\n0x92000 0x2000 0x1040 31fed1d99a189206 zero page (boot_params), command line, setup_data\n0x5d400000 0x2a00000 0x1fc800 e53c339d918d5fad kernel vmlinuz (protected-mode part, init_size reserved; entered through its decompressor)\n0x5d100000 0x300000 0x300000 54db9accc63fb6de initrd\nentry 0x956a0\n",
         ),
     ];
 
