@@ -110,6 +110,27 @@ fn assert_sections_in_order(text: &str, titles: &[&str]) {
     );
 }
 
+/// Every one of `codes` begins a line of the page's EXIT STATUS.
+fn assert_exit_statuses(text: &str, codes: &[i32]) {
+    let exits = section(text, "EXIT STATUS");
+    for code in codes {
+        assert!(
+            exits
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+            "{code}:\n{exits}"
+        );
+    }
+}
+
+/// Every one of `paths` is a line of its own in the page's FILES.
+fn assert_files_listed(text: &str, paths: &[&str]) {
+    let files = section(text, "FILES");
+    for file in paths {
+        assert!(files.lines().any(|l| l.trim() == *file), "{file}:\n{files}");
+    }
+}
+
 fn page_text() -> String {
     let dir = Dir::new("page");
     let out = generate(&dir.0);
@@ -329,30 +350,22 @@ fn the_page_renders_and_describes_every_option_and_no_other() {
         known.difference(&named).collect::<Vec<_>>()
     );
 
-    let exits = section(&text, "EXIT STATUS");
-    for code in [EXIT_OK, EXIT_USAGE, EXIT_FAILED] {
-        assert!(
-            exits
-                .lines()
-                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
-            "{code}:\n{exits}"
-        );
-    }
-    let files = section(&text, "FILES");
-    for file in [
-        "/proc/iomem",
-        "/proc/cmdline",
-        "/sys/kernel/kexec_loaded",
-        "/sys/kernel/kexec_crash_loaded",
-        "/sys/kernel/kexec_crash_size",
-        "/sys/firmware/fdt",
-        "/boot/config-release",
-        "/run/kexec/crash.json",
-        "/etc/default/kexec",
-        "/etc/init.d/kexec-load",
-    ] {
-        assert!(files.lines().any(|l| l.trim() == file), "{file}:\n{files}");
-    }
+    assert_exit_statuses(&text, &[EXIT_OK, EXIT_USAGE, EXIT_FAILED]);
+    assert_files_listed(
+        &text,
+        &[
+            "/proc/iomem",
+            "/proc/cmdline",
+            "/sys/kernel/kexec_loaded",
+            "/sys/kernel/kexec_crash_loaded",
+            "/sys/kernel/kexec_crash_size",
+            "/sys/firmware/fdt",
+            "/boot/config-release",
+            "/run/kexec/crash.json",
+            "/etc/default/kexec",
+            "/etc/init.d/kexec-load",
+        ],
+    );
     let see_also = section(&text, "SEE ALSO");
     for page in [
         "kexec_load(2)",
@@ -625,19 +638,14 @@ fn the_vmcore_dmesg_page_names_every_argument_its_parser_takes_and_no_other() {
     }
 
     // The exit statuses are the binary's.
-    let exits = section(&text, "EXIT STATUS");
-    for code in [
-        vmcore_args::EXIT_OK,
-        vmcore_args::EXIT_USAGE,
-        vmcore_args::EXIT_FAILED,
-    ] {
-        assert!(
-            exits
-                .lines()
-                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
-            "{code}:\n{exits}"
-        );
-    }
+    assert_exit_statuses(
+        &text,
+        &[
+            vmcore_args::EXIT_OK,
+            vmcore_args::EXIT_USAGE,
+            vmcore_args::EXIT_FAILED,
+        ],
+    );
     // The log's formats the reader knows, and a line as it prints one.
     let description = section(&text, "DESCRIPTION");
     for what in [
@@ -659,8 +667,7 @@ fn the_vmcore_dmesg_page_names_every_argument_its_parser_takes_and_no_other() {
         description.lines().any(|l| l.trim() == sample),
         "{sample}:\n{description}"
     );
-    let files = section(&text, "FILES");
-    assert!(files.lines().any(|l| l.trim() == "/proc/vmcore"), "{files}");
+    assert_files_listed(&text, &["/proc/vmcore"]);
     let see_also = section(&text, "SEE ALSO");
     for page in ["kexec(8)", "makedumpfile(8)"] {
         assert!(see_also.contains(page), "{page}:\n{see_also}");
