@@ -142,15 +142,13 @@ const RECORD_ALGORITHM: Algorithm = Algorithm::Xxh3_128;
 /// The length and `algorithm` digest of a file, read through its open
 /// descriptor a megabyte at a time (initrds can be large): with
 /// `piece_len`, the combined digest of its pieces, hashed on every CPU (see
-/// [`RecordedFile::piece_len`]); without, the file's.
+/// [`RecordedFile::piece_len`]); without, the file's (one piece).
 fn digest_input(
     input: &Input,
     piece_len: Option<u64>,
     algorithm: Algorithm,
 ) -> io::Result<(u64, String)> {
-    let Some(piece_len) = piece_len else {
-        return whole_input(input, algorithm);
-    };
+    let piece_len = piece_len.unwrap_or(u64::MAX);
     let size = input.file.metadata()?.len();
     let ranges: Vec<(u64, u64)> = digests::pieces(size, piece_len).collect();
     let hashed = digests::in_parallel(ranges.len(), |i| {
@@ -163,37 +161,7 @@ fn digest_input(
         })
     });
     let pieces = hashed.into_iter().collect::<io::Result<Vec<_>>>()?;
-    Ok((size, piece_hex(&digests::combined(&pieces), algorithm)))
-}
-
-/// A digest in hex at its algorithm's length.
-fn piece_hex(digest: &[u8; 32], algorithm: Algorithm) -> String {
-    digests::Piece {
-        offset: 0,
-        len: 0,
-        algorithm,
-        digest: *digest,
-    }
-    .hex()
-}
-
-/// The `algorithm` digest and length of a file, read to its end.
-fn whole_input(input: &Input, algorithm: Algorithm) -> io::Result<(u64, String)> {
-    use std::os::unix::fs::FileExt;
-    let mut hasher = algorithm.hasher();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut offset = 0u64;
-    loop {
-        let n = match input.file.read_at(&mut buf, offset) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        offset += n as u64;
-    }
-    Ok((offset, piece_hex(&hasher.finish(), algorithm)))
+    Ok((size, algorithm.hex(&digests::combined(&pieces))))
 }
 
 /// The digest of `input` when the plan already took it: the segment named
@@ -217,7 +185,7 @@ fn digest_taken(plan: &Plan, purpose: &str, input: &Input) -> Option<(u64, Strin
                 Some(pieces @ [first, ..]),
             ) if s.purpose == purpose && *len == map.len() && *len as u64 == input.size => Some((
                 first.len.max(1),
-                piece_hex(&digests::combined(pieces), first.algorithm),
+                first.algorithm.hex(&digests::combined(pieces)),
                 first.algorithm,
             )),
             _ => None,
@@ -339,9 +307,7 @@ impl Recipe {
                         path_hex: hex(path.as_os_str().as_bytes()),
                         size: s.data.len() as u64,
                         digest: regular.then(|| {
-                            let mut h = RECORD_ALGORITHM.hasher();
-                            s.data.for_each_chunk(|chunk| h.update(chunk));
-                            piece_hex(&h.finish(), RECORD_ALGORITHM)
+                            RECORD_ALGORITHM.hex(&digests::segment_digest(s, RECORD_ALGORITHM))
                         }),
                         algorithm: regular.then(|| RECORD_ALGORITHM.name().to_string()),
                         piece_len: None,

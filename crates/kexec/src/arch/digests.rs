@@ -70,6 +70,16 @@ impl Algorithm {
         }
     }
 
+    /// A digest of this hash in hex: its 32 bytes for SHA-256, 16 for
+    /// XXH3-128.
+    pub fn hex(self, digest: &[u8; 32]) -> String {
+        let len = match self {
+            Algorithm::Sha256 => 32,
+            Algorithm::Xxh3_128 => 16,
+        };
+        crate::hex::encode(&digest[..len])
+    }
+
     /// The digest of `bytes`, in the purgatory table's 32 bytes.
     pub fn digest(self, bytes: &[u8]) -> [u8; 32] {
         let mut h = self.hasher();
@@ -185,14 +195,15 @@ pub fn in_parallel<T: Send>(count: usize, job: impl Fn(usize) -> T + Sync) -> Ve
 }
 
 impl Piece {
-    /// The digest in hex: its 32 bytes for SHA-256, 16 for XXH3-128.
+    /// The digest in hex ([`Algorithm::hex`]).
     pub fn hex(&self) -> String {
-        let len = match self.algorithm {
-            Algorithm::Sha256 => 32,
-            Algorithm::Xxh3_128 => 16,
-        };
-        crate::hex::encode(&self.digest[..len])
+        self.algorithm.hex(&self.digest)
     }
+}
+
+/// The `algorithm` digest of all the bytes `segment` loads (one piece).
+pub fn segment_digest(segment: &Segment, algorithm: Algorithm) -> [u8; 32] {
+    hash_piece(segment, 0, segment.data.len() as u64, algorithm).digest
 }
 
 /// The pieces of `segment` at `piece_len`, hashed here (one thread).

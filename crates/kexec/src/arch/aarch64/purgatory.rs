@@ -238,9 +238,7 @@ mod tests {
         use purgatory_abi::{Params, Region, FLAG_SERIAL, FLAG_SKIP_CHECKS, PARAMS_MAGIC};
 
         fn segment_digest(s: &Segment) -> [u8; 32] {
-            let mut h = ALGORITHM.hasher();
-            s.data.for_each_chunk(|chunk| h.update(chunk));
-            h.finish()
+            crate::arch::digests::segment_digest(s, ALGORITHM)
         }
 
         #[test]

@@ -66,9 +66,7 @@ pub const ALGORITHM: Algorithm = Algorithm::Xxh3_128;
 /// kernel overwrites or clears itself before use. kexec-tools hashes the
 /// fill too, at load and again on every `kexec -e`.
 pub fn segment_digest(segment: &Segment) -> [u8; 32] {
-    let mut h = ALGORITHM.hasher();
-    segment.data.for_each_chunk(|chunk| h.update(chunk));
-    h.finish()
+    crate::arch::digests::segment_digest(segment, ALGORITHM)
 }
 
 /// How many bytes from its start the purgatory checks in `segment`: those
