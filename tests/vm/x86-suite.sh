@@ -92,8 +92,9 @@ EXPECTED=(
     # -S cannot tell; kl's kexec -e into elf runs without /sys too
     kl-nosys-load-s kl-nosys-load-c kl-nosys-status kl-nosys-status-msg
     # kl -> dal -> daln: the bzImage's kernel decompressed at load time and
-    # entered at vmlinux's startup_64 (--decompress-at-load), with our KASLR,
-    # then with nokaslr; daln loads the ELF vmlinux (kl-elf-*) into elf
+    # entered at vmlinux's startup_64 (the default since issue #13; s2 -> kl
+    # passed --no-decompress-at-load), with our KASLR, then with nokaslr and
+    # --decompress-at-load; daln loads the ELF vmlinux (kl-elf-*) into elf
     kl-dal-load-exit kl-dal-load-sysfs kl-dal-plan
     dal-cmdline-marker dal-marker-file dal-e820 dal-ram dal-cpus dal-initrd dal-phys-random dal-virt-random
     dal-dal-load-exit dal-dal-load-sysfs dal-dal-plan

@@ -65,8 +65,9 @@ pub struct Request {
     pub video: VideoOptions,
     /// --pass-memmap-cmdline: a crash kernel gets memmap=exactmap memmap=... words.
     pub pass_memmap_cmdline: bool,
-    /// --decompress-at-load: unpack a bzImage now and enter its vmlinux directly.
-    pub decompress_at_load: bool,
+    /// --decompress-at-load / --no-decompress-at-load: how a bzImage's
+    /// kernel is entered (decompressed at load by default when it can be).
+    pub kernel_entry: x86_64::KernelEntry,
     /// -t/--type: the loader the kernel file must suit (kexec_load only).
     pub kernel_type: Option<KernelType>,
     /// arm64: --dtb and --port.
@@ -209,7 +210,7 @@ impl Request {
                         console_vga: self.video.console_vga,
                         reuse_video_type: self.video.reuse_video_type,
                         pass_memmap_cmdline: self.pass_memmap_cmdline,
-                        decompress_at_load: self.decompress_at_load,
+                        kernel_entry: self.kernel_entry,
                     },
                     aarch64: self.aarch64.clone(),
                 },
@@ -267,7 +268,7 @@ fn value(id: &'static str, long: &'static str, name: &'static str, help: &'stati
 
 /// kexec_load (x86_64 boot image) options that kexec-tools accepts; the file
 /// syscall has no use for them.
-const LOAD_ONLY_FLAGS: [(&str, &str); 11] = [
+const LOAD_ONLY_FLAGS: [(&str, &str); 12] = [
     (
         "args-linux",
         "ELF kernels: pass Linux boot parameters (kexec_load)",
@@ -303,7 +304,13 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 11] = [
         "decompress-at-load",
         "bzImage (-l): decompress the kernel now and enter its vmlinux directly, so kexec -e skips \
 the kernel's decompressor; physical and virtual KASLR are chosen here (none with nokaslr in the \
-command line); --dry-run shows the slots (kexec_load)",
+command line); --dry-run shows the slots. The default whenever it can be done; this makes a load \
+that cannot fail saying why (kexec_load)",
+    ),
+    (
+        "no-decompress-at-load",
+        "bzImage (-l): leave the kernel compressed and let its own decompressor run at kexec -e, as \
+kexec-tools does (kexec_load)",
     ),
 ];
 
@@ -339,7 +346,7 @@ const REFUSED: [(&str, bool, &str); 22] = [
 /// Options only a load reads: kexec-tools refuses them (usage, exit 1) when
 /// nothing is loaded (-e, -u, -S). Its arch options (--serial, --reset-vga,
 /// --console-*, --elf*-core-headers) are not among them.
-const LOADER_OPTIONS: [(&str, &str); 14] = [
+const LOADER_OPTIONS: [(&str, &str); 15] = [
     ("force-dtb", "--force-dtb"),
     ("no-cma", "--no-cma"),
     ("uki-profile", "--uki-profile"),
@@ -354,6 +361,7 @@ const LOADER_OPTIONS: [(&str, &str); 14] = [
     ("reuse-video-type", "--reuse-video-type"),
     ("segment", "--segment"),
     ("decompress-at-load", "--decompress-at-load"),
+    ("no-decompress-at-load", "--no-decompress-at-load"),
 ];
 
 /// Options that only the kexec_load path honours (they shape our boot image
@@ -684,7 +692,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
 
 /// Options of one architecture's kexec-tools, refused on the others:
 /// (name, its architecture, why elsewhere).
-const ARCH_OPTIONS: [(&str, &str, &str); 11] = [
+const ARCH_OPTIONS: [(&str, &str, &str); 12] = [
     ("dtb", "aarch64", "is an arm/arm64/ppc/riscv/mips (and 32-bit bzImage) option: x86_64 kernels take no device tree; drop it"),
     ("port", "aarch64", "is an arm64 option (the purgatory's PL011 UART): on x86_64 use --console-serial --serial=PORT"),
     ("console-serial", "x86_64", "is an x86 option (a 16550 UART at an I/O port): on arm64 use --port=ADDR, the PL011 UART's MMIO address"),
@@ -696,6 +704,7 @@ const ARCH_OPTIONS: [(&str, &str, &str); 11] = [
     ("pass-memmap-cmdline", "x86_64", "is an x86 option: an arm64 capture kernel gets its memory as linux,usable-memory-range in the device tree; drop it"),
     ("noefi", "x86_64", "is an x86 option: an arm64 kernel finds UEFI through the device tree's /chosen; drop it"),
     ("decompress-at-load", "x86_64", "is an x86 option (a bzImage's payload): an arm64 Image is entered as it is; drop it"),
+    ("no-decompress-at-load", "x86_64", "is an x86 option (a bzImage's payload): an arm64 Image is entered as it is; drop it"),
 ];
 
 /// The first option of another architecture than `arch`, as its usage error.
@@ -772,12 +781,24 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
             "error: --pass-memmap-cmdline gives a crash kernel (-p) its memory map on its command line; a kernel loaded with -l boots with the firmware's memory map: drop it".into(),
         );
     }
-    let decompress_at_load = m.get_flag("decompress-at-load");
-    if decompress_at_load && steps.crash {
-        return Parsed::Usage(
-            "error: --decompress-at-load is for -l: a crash kernel (-p) is entered through its decompressor: drop it".into(),
-        );
-    }
+    let kernel_entry = match (
+        m.get_flag("decompress-at-load"),
+        m.get_flag("no-decompress-at-load"),
+    ) {
+        (true, true) => {
+            return Parsed::Usage(
+                "error: --decompress-at-load and --no-decompress-at-load contradict each other: keep one".into(),
+            )
+        }
+        (true, false) if steps.crash => {
+            return Parsed::Usage(
+                "error: --decompress-at-load is for -l: a crash kernel (-p) is entered through its decompressor: drop it".into(),
+            )
+        }
+        (true, false) => x86_64::KernelEntry::DecompressAtLoad,
+        (false, true) => x86_64::KernelEntry::Decompressor,
+        (false, false) => x86_64::KernelEntry::Auto,
+    };
     let positional: Vec<&OsString> = m
         .get_many::<OsString>("kernel")
         .map(|v| v.collect())
@@ -915,7 +936,7 @@ pub fn parse_for(arch: &str, args: impl IntoIterator<Item = OsString>) -> Parsed
             reuse_video_type: m.get_flag("reuse-video-type"),
         },
         pass_memmap_cmdline,
-        decompress_at_load,
+        kernel_entry,
         kernel_type,
         aarch64: aarch64::Options { dtb, port },
         force_dtb,

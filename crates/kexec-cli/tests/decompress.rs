@@ -1,6 +1,8 @@
-//! Issue #13 part 3: --decompress-at-load unpacks a bzImage's payload at
-//! load time, relocates its vmlinux by a random virtual offset and has the
-//! purgatory enter startup_64 directly, at a random physical slot.
+//! Issue #13 part 3: a bzImage's payload unpacked at load time (the
+//! default for -l through kexec_load; --decompress-at-load insists,
+//! --no-decompress-at-load declines): its vmlinux relocated by a random
+//! virtual offset and entered at startup_64 by the purgatory, at a random
+//! physical slot.
 
 mod common;
 
@@ -202,4 +204,111 @@ fn refusals_name_the_file_the_field_and_the_way_out() {
     }
     let help = kexec(&mut FakeHost::typical(), &["--help"]).out;
     assert!(help.contains("--decompress-at-load"), "{help}");
+}
+
+/// The dry-run's kernel segment line.
+fn kernel_line(out: &str) -> &str {
+    out.lines()
+        .find(|l| l.contains("segment") && l.contains(" kernel "))
+        .unwrap_or_else(|| panic!("no kernel segment in {out}"))
+}
+
+#[test]
+fn by_default_a_bzimage_is_decompressed_at_load_unless_something_speaks_against_it() {
+    let d = Dir::new("dal-default");
+    let bz = d.put(
+        "bzImage",
+        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(3))),
+    );
+    let bare = d.put(
+        "bare",
+        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(0))),
+    );
+    let odd = d.put("odd", &bzimage64_with_payload(b"not compressed at all"));
+    let dry = |host: &mut FakeHost, args: &[&str]| {
+        let mut all = vec!["--dry-run", "-c"];
+        all.extend_from_slice(args);
+        let r = kexec(host, &all);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.err);
+        kernel_line(&r.out).to_string()
+    };
+    let typical = &mut FakeHost::typical();
+
+    // No option: decompressed at load, and a real load is flagged KASLR.
+    let line = dry(typical, &["-l", &bz, "--append=x"]);
+    assert!(
+        line.contains("decompressed at load: vmlinux entered at startup_64"),
+        "{line}"
+    );
+    let r = kexec(typical, &["-c", "-l", &bz, "--append=console=ttyS0"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_ne!(zero_page(typical)[offset::LOADFLAGS] & KASLR_FLAG, 0);
+
+    // --no-decompress-at-load: kexec-tools' way, nothing to explain.
+    let line = dry(
+        typical,
+        &["-l", &bz, "--no-decompress-at-load", "--append=x"],
+    );
+    assert!(
+        line.ends_with("entered through its decompressor)"),
+        "{line}"
+    );
+
+    // Crash kernels keep their decompressor without a word.
+    let mut crash_host = FakeHost::typical();
+    kexec::testing::add_crash_files(&mut crash_host);
+    let line = dry(&mut crash_host, &["-p", &bz, "--append=x"]);
+    assert!(line.contains("entered through its decompressor)"), "{line}");
+    assert!(!line.contains("not decompressed at load"), "{line}");
+
+    // What speaks against it falls back to the decompressor, saying why,
+    // where --decompress-at-load would fail.
+    let fallbacks: [(&str, &str, &str); 3] = [
+        (&bare, "x", "relocation lists"),
+        (&odd, "x", "payload_offset 0x200"),
+        (&bz, "quiet mem=2G", "holds mem=2G, a memory limit"),
+    ];
+    for (file, append, why) in fallbacks {
+        let append = format!("--append={append}");
+        let line = dry(typical, &["-l", file, &append]);
+        assert!(
+            line.contains("entered through its decompressor); not decompressed at load: ")
+                && line.contains(why),
+            "{file} {append}: {line}"
+        );
+    }
+    for (flag, why) in [
+        ("sev_snp", "the CPU shows sev_snp"),
+        ("la57", "5-level paging"),
+    ] {
+        let mut host = FakeHost::typical();
+        host.set(
+            "/proc/cpuinfo",
+            &format!("processor\t: 0\nflags\t\t: fpu pae lm {flag}\n"),
+        );
+        let line = dry(&mut host, &["-l", &bz, "--append=x"]);
+        assert!(line.contains(why), "{flag}: {line}");
+    }
+
+    // Both options contradict; the new one is a load option too.
+    for (args, why) in [
+        (
+            vec![
+                "-c",
+                "-l",
+                &bz,
+                "--decompress-at-load",
+                "--no-decompress-at-load",
+            ],
+            "contradict",
+        ),
+        (
+            vec!["-e", "--no-decompress-at-load"],
+            "--no-decompress-at-load",
+        ),
+    ] {
+        let r = kexec(&mut FakeHost::typical(), &args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.err);
+        assert!(r.err.contains(why), "{args:?}: {}", r.err);
+    }
 }

@@ -98,6 +98,10 @@ pub struct Facts {
     pub kernel_release: String,
     /// The running kernel uses 5-level paging (the CPU flag la57 stays only then).
     pub five_level_paging: bool,
+    /// The CPU flag of guest memory encryption the running kernel shows
+    /// (sev, sev_es, sev_snp, tdx_guest): the decompressor prepares such a
+    /// guest's next kernel, so a kernel decompressed at load is not used.
+    pub memory_encryption: Option<String>,
     /// UEFI firmware with a 32-bit runtime, which the 64-bit kexec_file loader refuses.
     pub efi_32bit: bool,
     /// /sys/kernel/kexec_loaded; None when it cannot be read (sysfs not
@@ -385,6 +389,10 @@ impl Facts {
             .ok()
             .and_then(|t| iomem::parse(&t).ok())
             .unwrap_or_default();
+        let cpu_flags = host
+            .read_text(path::CPUINFO)
+            .map(|t| first_cpu_flags(&t))
+            .unwrap_or_default();
         let mut facts = Facts {
             cap_sys_boot: status
                 .as_deref()
@@ -415,14 +423,11 @@ impl Facts {
                 .read_text(path::OSRELEASE)
                 .map(|t| t.trim().to_string())
                 .unwrap_or_default(),
-            five_level_paging: host
-                .read_text(path::CPUINFO)
-                .map(|t| {
-                    t.lines()
-                        .filter(|l| l.starts_with("flags"))
-                        .any(|l| l.split_whitespace().any(|w| w == "la57"))
-                })
-                .unwrap_or(false),
+            five_level_paging: cpu_flags.iter().any(|f| f == "la57"),
+            memory_encryption: cpu_flags
+                .iter()
+                .find(|f| MEMORY_ENCRYPTION_FLAGS.contains(&f.as_str()))
+                .cloned(),
             efi_32bit: number_file(host, path::EFI_PLATFORM_SIZE) == Some(32),
             kexec_loaded: flag_file(host, path::KEXEC_LOADED),
             crash_loaded: flag_file(host, path::KEXEC_CRASH_LOADED),
@@ -568,10 +573,37 @@ impl Facts {
     }
 }
 
+/// /proc/cpuinfo's flags of guest memory encryption (AMD SEV, SEV-ES,
+/// SEV-SNP; Intel TDX).
+const MEMORY_ENCRYPTION_FLAGS: [&str; 4] = ["sev", "sev_es", "sev_snp", "tdx_guest"];
+
+/// The words of /proc/cpuinfo's first `flags` line (every CPU shows the same).
+fn first_cpu_flags(cpuinfo: &str) -> Vec<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, words)| words.split_whitespace().map(String::from).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sys::FakeHost;
+
+    #[test]
+    fn memory_encryption_and_la57_come_from_the_cpu_flags() {
+        let mut host = FakeHost::typical();
+        assert_eq!(Facts::gather(&host).memory_encryption, None);
+        host.set(
+            "/proc/cpuinfo",
+            "processor\t: 0\nflags\t\t: fpu la57 sev sev_es\n\nprocessor\t: 1\nflags\t\t: fpu\n",
+        );
+        let f = Facts::gather(&host);
+        assert_eq!(f.memory_encryption.as_deref(), Some("sev"));
+        assert!(f.five_level_paging);
+    }
 
     #[test]
     fn gathers_a_typical_machine() {

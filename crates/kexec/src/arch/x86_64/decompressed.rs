@@ -7,6 +7,7 @@
 //! (x86_linux.rs); startup_64 relocates itself to wherever it runs.
 
 use super::x86_linux::BuildError;
+use crate::facts::Facts;
 use crate::image::bzimage::{offset, SetupHeader};
 use crate::image::compressed::{self, Compression, Packed};
 use object::elf;
@@ -276,6 +277,41 @@ pub fn nokaslr(cmdline: &[u8]) -> bool {
     cmdline
         .split(|b| b.is_ascii_whitespace())
         .any(|w| w == b"nokaslr")
+}
+
+/// Why a normal load's bzImage keeps its decompressor by default even
+/// though it could be decompressed at load, or None: what the kernel's
+/// decompressor would do differently that ours does not do.
+///
+/// ```
+/// use kexec::arch::x86_64::decompressed::why_not_by_default;
+/// let facts = kexec::facts::Facts::default();
+/// assert_eq!(why_not_by_default(&facts, b"console=ttyS0 quiet"), None);
+/// assert!(why_not_by_default(&facts, b"quiet mem=4G").unwrap().contains("mem=4G"));
+/// ```
+pub fn why_not_by_default(facts: &Facts, cmdline: &[u8]) -> Option<String> {
+    if let Some(flag) = &facts.memory_encryption {
+        return Some(format!(
+            "the CPU shows {flag}: an encrypted guest's kernel needs its decompressor's setup"
+        ));
+    }
+    if facts.five_level_paging {
+        return Some(
+            "the running kernel uses 5-level paging (la57), which the decompressor turns on again and a vmlinux entered at startup_64 would not"
+                .into(),
+        );
+    }
+    // arch/x86/boot/compressed/kaslr.c keeps the kernel inside these; ours
+    // picks its slot from the running kernel's memory map.
+    let limit = cmdline.split(|b| b.is_ascii_whitespace()).find(|w| {
+        [&b"mem="[..], b"memmap=", b"efi_fake_mem="]
+            .iter()
+            .any(|p| w.starts_with(p))
+    })?;
+    Some(format!(
+        "the command line holds {}, a memory limit the decompressor's KASLR honours",
+        String::from_utf8_lossy(limit)
+    ))
 }
 
 /// A bzImage's kernel, decompressed and relocated, ready to be entered at

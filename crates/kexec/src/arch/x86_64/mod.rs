@@ -46,11 +46,41 @@ pub struct Options {
     /// --pass-memmap-cmdline: crash loads also give the capture kernel its
     /// memory map as memmap=exactmap memmap=... words.
     pub pass_memmap_cmdline: bool,
-    /// --decompress-at-load: unpack a bzImage's kernel now and have the
-    /// purgatory enter vmlinux's startup_64 directly, with physical and
-    /// virtual KASLR chosen here, so `kexec -e` skips the decompressor.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub decompress_at_load: bool,
+    /// How a bzImage's kernel is entered: decompressed at load when that is
+    /// known to work (the default), or through its own decompressor.
+    #[serde(default, skip_serializing_if = "KernelEntry::is_auto")]
+    pub kernel_entry: KernelEntry,
+}
+
+/// How a bzImage loaded through kexec_load is entered (issue #13): its
+/// decompressor runs at `kexec -e` unless the kernel was unpacked at load
+/// and the purgatory enters vmlinux's startup_64 directly, with physical
+/// and virtual KASLR chosen here.
+///
+/// ```
+/// use kexec::arch::x86_64::{KernelEntry, Options};
+/// assert_eq!(Options::default().kernel_entry, KernelEntry::Auto);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KernelEntry {
+    /// Decompressed at load for a normal load of a bzImage whenever nothing
+    /// speaks against it (see [`decompressed::why_not_by_default`]);
+    /// otherwise through its decompressor, the reason shown in the plan.
+    #[default]
+    Auto,
+    /// --no-decompress-at-load: kexec-tools' way, the kernel's decompressor
+    /// runs at `kexec -e`.
+    Decompressor,
+    /// --decompress-at-load: decompressed at load, or the load fails
+    /// saying why.
+    DecompressAtLoad,
+}
+
+impl KernelEntry {
+    fn is_auto(&self) -> bool {
+        *self == KernelEntry::Auto
+    }
 }
 
 impl Options {
@@ -63,7 +93,10 @@ impl Options {
             (self.reset_vga, "--reset-vga"),
             (self.reuse_video_type, "--reuse-video-type"),
             (self.pass_memmap_cmdline, "--pass-memmap-cmdline"),
-            (self.decompress_at_load, "--decompress-at-load"),
+            (
+                self.kernel_entry == KernelEntry::DecompressAtLoad,
+                "--decompress-at-load",
+            ),
         ];
         given.iter().find(|(on, _)| *on).map(|(_, name)| *name)
     }
@@ -179,6 +212,62 @@ fn decompressed_kernel(
     })
 }
 
+/// How the kernel of a kexec_load will be entered.
+enum Entry {
+    /// Unpacked and relocated here; the purgatory enters startup_64.
+    Decompressed(DecompressedLoad),
+    /// Through the bzImage's decompressor (or an ELF vmlinux's entry), with
+    /// the reason when a bzImage could have been decompressed at load.
+    Decompressor(Option<String>),
+}
+
+/// Decides [`Entry`] from what was asked: `--decompress-at-load` fails
+/// when it cannot be done, the default falls back to the decompressor
+/// saying why.
+#[allow(clippy::too_many_arguments)]
+fn choose_entry(
+    host: &dyn Host,
+    facts: &Facts,
+    file: &str,
+    format: &str,
+    kernel: &[u8],
+    target: Target,
+    cmdline: &[u8],
+    wanted: KernelEntry,
+) -> Result<Entry, LoadPlanError> {
+    match wanted {
+        KernelEntry::Decompressor => Ok(Entry::Decompressor(None)),
+        KernelEntry::DecompressAtLoad => {
+            decompressed_kernel(host, file, format, kernel, target, cmdline)
+                .map(Entry::Decompressed)
+        }
+        KernelEntry::Auto if target == Target::Crash || format != "bzImage64" => {
+            Ok(Entry::Decompressor(None))
+        }
+        KernelEntry::Auto => {
+            if let Some(why) = decompressed::why_not_by_default(facts, cmdline) {
+                return Ok(Entry::Decompressor(Some(why)));
+            }
+            Ok(
+                match decompressed_kernel(host, file, format, kernel, target, cmdline) {
+                    Ok(d) => Entry::Decompressed(d),
+                    Err(e) => Entry::Decompressor(Some(e.to_string())),
+                },
+            )
+        }
+    }
+}
+
+/// Adds `note` to the purpose of the kernel segment whose purpose holds
+/// `marker`, for --dry-run and -d.
+fn note_kernel_segment(image: &mut x86_linux::Image, marker: &str, note: &str) {
+    for s in image.segments.iter_mut() {
+        if s.purpose.contains(marker) {
+            s.purpose.push_str(&format!("; {note}"));
+        }
+    }
+}
+
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {
         "x86_64"
@@ -227,37 +316,62 @@ impl Arch for X86_64 {
                 format.name()
             ),
         })?;
-        let image = if options.x86_64.decompress_at_load {
-            let d = decompressed_kernel(host, file, format.name(), kernel_bytes, target, cmdline)?;
-            let boot = LinuxBoot {
-                file,
-                setup_header: &d.kernel.head,
-                kernel: x86_linux::Kernel::Relocatable {
-                    data: &d.kernel.image,
-                    memsz: d.kernel.span,
-                    align: d.kernel.align,
-                    min: d.kernel.load_physical,
-                    entry_offset: d.kernel.entry_offset,
-                    entered: x86_linux::Entered::Decompressed {
-                        random: d.kernel.kaslr.then_some(d.physical_random),
-                        virt_offset: d.kernel.virt_offset,
-                    },
-                },
-                args: BootArgs::Linux,
-                initrd: initrd_bytes,
-                cmdline,
-            };
+        let wanted = options.x86_64.kernel_entry;
+        let build_through_decompressor = |why: Option<String>| {
+            let boot = describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
             let mut image = x86_linux::build_from(&boot, target, &system, options, sources)?;
-            // What was unpacked and relocated, for --dry-run and -d.
-            for s in image.segments.iter_mut() {
-                if s.purpose.contains("decompressed at load") {
-                    s.purpose.push_str(&format!("; {}", d.kernel.what));
+            if let Some(why) = why {
+                note_kernel_segment(
+                    &mut image,
+                    "entered through its decompressor",
+                    &format!("not decompressed at load: {why}"),
+                );
+            }
+            Ok::<_, LoadPlanError>(image)
+        };
+        let image = match choose_entry(
+            host,
+            facts,
+            file,
+            format.name(),
+            kernel_bytes,
+            target,
+            cmdline,
+            wanted,
+        )? {
+            Entry::Decompressor(why) => build_through_decompressor(why)?,
+            Entry::Decompressed(d) => {
+                let boot = LinuxBoot {
+                    file,
+                    setup_header: &d.kernel.head,
+                    kernel: x86_linux::Kernel::Relocatable {
+                        data: &d.kernel.image,
+                        memsz: d.kernel.span,
+                        align: d.kernel.align,
+                        min: d.kernel.load_physical,
+                        entry_offset: d.kernel.entry_offset,
+                        entered: x86_linux::Entered::Decompressed {
+                            random: d.kernel.kaslr.then_some(d.physical_random),
+                            virt_offset: d.kernel.virt_offset,
+                        },
+                    },
+                    args: BootArgs::Linux,
+                    initrd: initrd_bytes,
+                    cmdline,
+                };
+                match x86_linux::build_from(&boot, target, &system, options, sources) {
+                    Ok(mut image) => {
+                        // What was unpacked and relocated, for --dry-run and -d.
+                        note_kernel_segment(&mut image, "decompressed at load", &d.kernel.what);
+                        image
+                    }
+                    Err(e) if wanted == KernelEntry::Auto => {
+                        drop(d);
+                        build_through_decompressor(Some(e.to_string()))?
+                    }
+                    Err(e) => return Err(e.into()),
                 }
             }
-            image
-        } else {
-            let boot = describe(file, kernel_bytes, args, initrd_bytes, cmdline)?;
-            x86_linux::build_from(&boot, target, &system, options, sources)?
         };
         let mut base = if target == Target::Crash {
             KEXEC_ON_CRASH
