@@ -95,9 +95,11 @@ EXPECTED=(
     # entered at vmlinux's startup_64 (the default since issue #13; s2 -> kl
     # passed --no-decompress-at-load), with our KASLR, then with nokaslr and
     # --decompress-at-load; daln loads the ELF vmlinux (kl-elf-*) into elf
-    kl-dal-load-exit kl-dal-load-sysfs kl-dal-plan
+    # (kl: a dry run keeps the unpacked kernel in the cache, the load takes
+    # it from there; dal, a new boot, unpacks it anew)
+    kl-dal-cache-kept kl-dal-load-exit kl-dal-load-sysfs kl-dal-cached kl-dal-plan
     dal-cmdline-marker dal-marker-file dal-e820 dal-ram dal-cpus dal-initrd dal-phys-random dal-virt-random
-    dal-dal-load-exit dal-dal-load-sysfs dal-dal-plan
+    dal-dal-load-exit dal-dal-load-sysfs dal-dal-unpacked-now dal-dal-plan
     daln-cmdline-marker daln-marker-file daln-e820 daln-ram daln-cpus daln-initrd daln-default-base
     kl-elf-load-exit kl-elf-load-sysfs
     # elf: booted from the ELF vmlinux; unloads, arms kdump through

@@ -305,7 +305,8 @@ const LOAD_ONLY_FLAGS: [(&str, &str); 12] = [
         "bzImage (-l): decompress the kernel now and enter its vmlinux directly, so kexec -e skips \
 the kernel's decompressor; physical and virtual KASLR are chosen here (none with nokaslr in the \
 command line); --dry-run shows the slots. The default whenever it can be done; this makes a load \
-that cannot fail saying why (kexec_load)",
+that cannot fail saying why. The unpacked kernel is kept in /var/cache/kexec (KEXEC_CACHE_DIR; \
+empty: none) for the next load of the same file (kexec_load)",
     ),
     (
         "no-decompress-at-load",

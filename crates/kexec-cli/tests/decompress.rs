@@ -312,3 +312,50 @@ fn by_default_a_bzimage_is_decompressed_at_load_unless_something_speaks_against_
         assert!(r.err.contains(why), "{args:?}: {}", r.err);
     }
 }
+
+#[test]
+fn a_second_load_of_the_same_file_takes_the_unpacked_kernel_from_the_cache() {
+    let d = Dir::new("dal-cache");
+    let bz = d.put(
+        "bzImage",
+        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(3))),
+    );
+    let mut host = FakeHost::typical();
+    let load = |host: &mut FakeHost| {
+        let r = kexec(host, &["-c", "-l", &bz, "-d", "--append=console=ttyS0"]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        let said = format!("{}{}", r.out, r.err);
+        (kernel_line(&said).to_string(), kernel_segment(host))
+    };
+    let (first, first_segment) = load(&mut host);
+    assert!(first.contains("unpacked now, kept as "), "{first}");
+    let (second, second_segment) = load(&mut host);
+    assert!(second.contains("unpacked earlier (cache "), "{second}");
+    // FakeHost's random bytes are the same every load: so is the slot,
+    // and the cached kernel relocates to the same bytes.
+    assert_eq!(first_segment, second_segment);
+
+    // A damaged cache file is refused by what failed and made again.
+    let cache = host.cache.as_ref().unwrap();
+    for kept in cache.borrow_mut().values_mut() {
+        kept[0x20] ^= 0xff;
+    }
+    let (third, third_segment) = load(&mut host);
+    assert!(
+        third.contains("unpacked now (the cached ") && third.contains("damaged"),
+        "{third}"
+    );
+    assert_eq!(third_segment, first_segment);
+    let (fourth, _) = load(&mut host);
+    assert!(fourth.contains("unpacked earlier"), "{fourth}");
+
+    // No cache: unpacked every time, nothing said of keeping it.
+    let mut uncached = FakeHost::typical();
+    uncached.cache = None;
+    let (line, segment) = load(&mut uncached);
+    assert!(
+        line.contains("unpacked now") && !line.contains("kept"),
+        "{line}"
+    );
+    assert_eq!(segment, first_segment);
+}

@@ -22,24 +22,29 @@ STAMP = re.compile(r"^\[\s*(\d+)\.(\d+)\] (.*)$")
 # (key, label, our variant[, kexec-tools' variant]): each row is our
 # variant beside kexec-tools' ("kt" unless named; "kti" is kexec-tools -i).
 ROWS = [
-    ("kl-load", "load, kexec_load (ours -c -l, kexec-tools -l)", "ours"),
-    ("kl-load", "load, kexec_load, ours with --decompress-at-load", "dal"),
-    ("kl-load-nocheck", "load, kexec_load, both with -i (no digests: the kernel's copy)", "ours"),
+    ("kl-load", "load, kexec_load (ours -c -l: decompressed at load, the default, the "
+     "kernel's first load; kexec-tools -l)", "ours"),
+    ("kl-load", "load, kexec_load, ours the same again (the unpacked kernel from the cache)",
+     "oursw"),
+    ("kl-load", "load, kexec_load, ours with --no-decompress-at-load", "nod"),
+    ("kl-load-nocheck", "load, kexec_load, both with -i (no digests: the kernel's copy), "
+     "ours with --no-decompress-at-load", "ours"),
     ("kf-load", "load, kexec_file_load (-s -l)", "ours"),
     ("crash-load", "crash load, kexec_load (ours -c -p, kexec-tools -p)", "ours"),
     ("version", "start and exit (--version)", "ours"),
     ("unload", "unload after a kexec_load (-u)", "ours"),
     ("unload-file", "unload after a kexec_file_load (-u)", "ours"),
     ("crash-unload", "crash unload (-p -u)", "ours"),
-    ("exec-kl", "-e → next kernel's userspace, kexec_load", "ours"),
-    ("exec-kl", "-e → next kernel's userspace, kexec_load, ours with --decompress-at-load", "dal"),
+    ("exec-kl", "-e → next kernel's userspace, kexec_load (ours decompressed at load)", "ours"),
+    ("exec-kl", "-e → next kernel's userspace, kexec_load, ours with --no-decompress-at-load",
+     "nod"),
     ("exec-kf", "-e → next kernel's userspace, kexec_file_load", "ours"),
     ("pre-kl", "  of which before the new kernel's clock, kexec_load", "ours"),
-    ("pre-kl", "  the same, ours with --decompress-at-load", "dal"),
+    ("pre-kl", "  the same, ours with --no-decompress-at-load", "nod"),
     ("pre-kf", "  of which before the new kernel's clock, kexec_file_load", "ours"),
-    ("exec-kl", "-e → next kernel's userspace, kexec_load, both with -i (no purgatory check), "
-     "ours with --decompress-at-load", "dali", "kti"),
-    ("pre-kl", "  of which before the new kernel's clock", "dali", "kti"),
+    ("exec-kl", "-e → next kernel's userspace, kexec_load, both with -i (no purgatory check)",
+     "oursi", "kti"),
+    ("pre-kl", "  of which before the new kernel's clock", "oursi", "kti"),
 ]
 # Ours alone: where a load's time goes.
 OURS_ONLY = [
@@ -88,15 +93,15 @@ def read_log(path, samples=None):
     return times, fails
 
 
-def run_host(a, b, rounds):
-    """Runs A and B in turn, after one warm-up each: wall seconds and peak
+def run_host(commands, rounds):
+    """Runs the commands in turn, after one warm-up each: wall seconds and peak
     RSS (MiB) of every counted run. The peak comes from busybox's `time -v`,
     whose own small process forks the command: a child's peak counts the
     memory of the process it was forked from, so measured from here it
     would start at Python's size."""
-    out = {"a": ([], []), "b": ([], [])}
+    out = {key: ([], []) for key, _ in commands}
     for i in range(rounds + 1):
-        for key, cmd in (("a", a), ("b", b)):
+        for key, cmd in commands:
             t0 = time.monotonic()
             p = subprocess.run(["busybox", "time", "-v"] + shlex.split(cmd),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -130,7 +135,8 @@ def spread(xs, unit="s"):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
-    ap.add_argument("--host-a")
+    ap.add_argument("--host-a", action="append", default=[],
+                    help="LABEL=COMMAND: ours on the host, one row pair each")
     ap.add_argument("--host-b")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
@@ -158,12 +164,16 @@ def main():
         if ours:
             print(f"| {label} | {spread(ours)} | | | {len(ours)} |")
     if args.host_a and args.host_b:
-        h = run_host(args.host_a, args.host_b, args.rounds)
-        (aw, am), (bw, bm) = h["a"], h["b"]
-        print(f"| host: `--dry-run -c -l` of kernel + 200 MB initrd vs `sha256sum` of both, time "
-              f"| {fmt(med(aw))} | {fmt(med(bw))} (sha256sum) | {med(aw) / med(bw):.2f} | {len(aw)}/{len(bw)} |")
-        print(f"| host: the same, peak memory | {fmt(med(am), 'MiB')} | {fmt(med(bm), 'MiB')} (sha256sum) "
-              f"| {med(am) / med(bm):.2f} | {len(am)}/{len(bm)} |")
+        ours = [tuple(a.split("=", 1)) for a in args.host_a]
+        h = run_host(ours + [("sha256sum", args.host_b)], args.rounds)
+        bw, bm = h["sha256sum"]
+        for label, _ in ours:
+            aw, am = h[label]
+            print(f"| host: `--dry-run -c -l` of kernel + 200 MB initrd{label} vs `sha256sum` of both, "
+                  f"time | {fmt(med(aw))} | {fmt(med(bw))} (sha256sum) | {med(aw) / med(bw):.2f} "
+                  f"| {len(aw)}/{len(bw)} |")
+            print(f"| host: the same, peak memory | {fmt(med(am), 'MiB')} | {fmt(med(bm), 'MiB')} "
+                  f"(sha256sum) | {med(am) / med(bm):.2f} | {len(am)}/{len(bm)} |")
     # Every -e in the order run, with the tool whose -e booted the kernel
     # it ran in: a slow shutdown that follows the kernel, not the tool,
     # shows here.

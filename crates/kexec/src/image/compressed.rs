@@ -360,13 +360,13 @@ impl Unpacked {
     }
 }
 
-/// Writes what stops counting at `limit` bytes (past it, an error) and
-/// hashes what it writes.
+/// Writes what stops counting at `limit` bytes (past it, an error) and,
+/// when asked, hashes what it writes.
 struct Bounded<W> {
     out: W,
     written: u64,
     limit: u64,
-    sha256: sha2::Sha256,
+    sha256: Option<sha2::Sha256>,
 }
 
 impl<W: Write> Write for Bounded<W> {
@@ -375,7 +375,9 @@ impl<W: Write> Write for Bounded<W> {
             return Err(io::Error::new(io::ErrorKind::FileTooLarge, "limit"));
         }
         let n = self.out.write(buf)?;
-        sha2::Digest::update(&mut self.sha256, &buf[..n]);
+        if let Some(sha256) = &mut self.sha256 {
+            sha2::Digest::update(sha256, &buf[..n]);
+        }
         self.written += n as u64;
         Ok(n)
     }
@@ -431,6 +433,39 @@ pub fn unpack(
     out: &mut dyn Write,
     limit: u64,
 ) -> Result<Unpacked, String> {
+    let (size, sha256) = decode(file, packed, bytes, out, limit, true)?;
+    Ok(Unpacked {
+        what: packed.what,
+        packed_size: bytes.len() as u64,
+        packed_sha256: <sha2::Sha256 as sha2::Digest>::digest(bytes).into(),
+        size,
+        sha256: sha2::Digest::finalize(sha256.expect("asked for")).into(),
+    })
+}
+
+/// As [`unpack`] without the digests (which under emulation cost as much
+/// as the decompression): for a payload that is unpacked to be laid out
+/// and loaded, whose bytes the purgatory's digests cover anyway. Returns
+/// the unpacked size.
+pub fn unpack_unhashed(
+    file: &str,
+    packed: &Packed,
+    bytes: &[u8],
+    out: &mut dyn Write,
+    limit: u64,
+) -> Result<u64, String> {
+    decode(file, packed, bytes, out, limit, false).map(|(size, _)| size)
+}
+
+/// Decompresses into `out` through [`Bounded`]; errors name the file.
+fn decode(
+    file: &str,
+    packed: &Packed,
+    bytes: &[u8],
+    out: &mut dyn Write,
+    limit: u64,
+    hash: bool,
+) -> Result<(u64, Option<sha2::Sha256>), String> {
     let payload = bytes.get(packed.payload.clone()).ok_or_else(|| {
         format!(
             "{file}: its payload {:?} lies past its {} bytes",
@@ -442,20 +477,14 @@ pub fn unpack(
         out,
         written: 0,
         limit,
-        sha256: sha2::Digest::new(),
+        sha256: hash.then(sha2::Digest::new),
     };
     let copied = packed
         .compression
         .decoder(payload)
         .and_then(|mut decoder| io::copy(&mut decoder, &mut bounded));
     match copied {
-        Ok(size) => Ok(Unpacked {
-            what: packed.what,
-            packed_size: bytes.len() as u64,
-            packed_sha256: <sha2::Sha256 as sha2::Digest>::digest(bytes).into(),
-            size,
-            sha256: sha2::Digest::finalize(bounded.sha256).into(),
-        }),
+        Ok(size) => Ok((size, bounded.sha256)),
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => Err(format!(
             "{file}: {} unpacks to more than {}, more than any kernel or than a load may take here: refusing it (a decompression bomb?)",
             packed.what,

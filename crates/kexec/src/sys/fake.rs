@@ -55,6 +55,10 @@ pub struct FakeHost {
     pub kmsg: Option<Rc<RefCell<Vec<String>>>>,
     /// Records each kexec_file_load with KEXEC_FILE_DEBUG appends to it.
     pub kmsg_on_debug_load: Vec<String>,
+    /// The cache (Host::write_cache_file), by name; None: no cache.
+    pub cache: Option<RefCell<HashMap<String, Vec<u8>>>>,
+    /// How many cache files were read, found or not.
+    pub cache_reads: std::cell::Cell<usize>,
 }
 
 /// A reader of the fake kernel log: the records after where it opened.
@@ -167,6 +171,8 @@ impl FakeHost {
                 "6,1,1000,-;Linux version 6.8.0 (fake)".to_string(),
             ]))),
             kmsg_on_debug_load: Vec::new(),
+            cache: Some(RefCell::new(HashMap::new())),
+            cache_reads: std::cell::Cell::new(0),
         }
     }
 
@@ -385,6 +391,23 @@ impl Host for FakeHost {
 
     fn remove_state_file(&mut self, path: &str) -> io::Result<()> {
         self.state_files.remove(path);
+        Ok(())
+    }
+
+    fn read_cache_file(&self, name: &str) -> io::Result<Vec<u8>> {
+        self.cache_reads.set(self.cache_reads.get() + 1);
+        self.cache
+            .as_ref()
+            .and_then(|c| c.borrow().get(name).cloned())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, name.to_string()))
+    }
+
+    fn write_cache_file(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+        let cache = self
+            .cache
+            .as_ref()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))?;
+        cache.borrow_mut().insert(name.to_string(), parts.concat());
         Ok(())
     }
 }

@@ -283,16 +283,7 @@ impl Host for LinuxHost {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Err(io::Error::from(io::ErrorKind::InvalidInput));
         };
-        if !dir.exists() {
-            if let Some(up) = dir.parent() {
-                std::fs::create_dir_all(up)?;
-            }
-            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
-                _ => {}
-            }
-        }
-        private_dir(dir)?;
+        make_private_dir(dir)?;
         let mut temp_name = name.to_os_string();
         temp_name.push(format!(".tmp.{}", std::process::id()));
         let temp = dir.join(temp_name);
@@ -325,6 +316,14 @@ impl Host for LinuxHost {
         // SEEK_END: the next read is the first record written after now.
         file.seek(SeekFrom::End(0))?;
         Ok(Box::new(Kmsg(file)))
+    }
+
+    fn read_cache_file(&self, name: &str) -> io::Result<Vec<u8>> {
+        read_cache_in(&cache_dir()?, name)
+    }
+
+    fn write_cache_file(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+        write_cache_in(&cache_dir()?, name, parts)
     }
 
     fn remove_state_file(&mut self, path: &str) -> io::Result<()> {
@@ -374,6 +373,112 @@ fn private_dir(dir: &Path) -> io::Result<()> {
     only_ours(dir, &meta, 0o077)
 }
 
+/// Creates `dir` (0700, its parents as needed) unless it exists, then
+/// checks that only we can write or enter it.
+fn make_private_dir(dir: &Path) -> io::Result<()> {
+    if !dir.exists() {
+        if let Some(up) = dir.parent() {
+            std::fs::create_dir_all(up)?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+    }
+    private_dir(dir)
+}
+
+/// Reads the cache file `name` of `dir`, which only we may write.
+fn read_cache_in(dir: &Path, name: &str) -> io::Result<Vec<u8>> {
+    private_dir(dir)?;
+    let path = dir.join(cache_name(name)?);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)?;
+    let meta = file.metadata()?;
+    only_ours(&path, &meta, 0o022)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Writes the cache file `name` of `dir` (made 0700 if missing) whole:
+/// a temporary file renamed over it; then drops the oldest files.
+fn write_cache_in(dir: &Path, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+    use std::io::Write;
+    make_private_dir(dir)?;
+    let path = dir.join(cache_name(name)?);
+    let temp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&temp)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
+        // No fsync: a cache file cut short by a crash fails its reader's
+        // check and is made again.
+        std::fs::rename(&temp, &path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written?;
+    drop_oldest_cache_files(dir, CACHE_FILES_KEPT);
+    Ok(())
+}
+
+/// Where the cache lives: $KEXEC_CACHE_DIR (empty: no cache), else
+/// /var/cache/kexec.
+fn cache_dir() -> io::Result<std::path::PathBuf> {
+    match std::env::var_os("KEXEC_CACHE_DIR") {
+        Some(dir) if dir.is_empty() => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "KEXEC_CACHE_DIR is empty: no cache",
+        )),
+        Some(dir) => Ok(dir.into()),
+        None => Ok(CACHE_DIR.into()),
+    }
+}
+
+/// The cache's default directory.
+pub const CACHE_DIR: &str = "/var/cache/kexec";
+/// How many files the cache keeps (a few installed kernels).
+const CACHE_FILES_KEPT: usize = 4;
+
+/// A cache file's name is one plain name inside the cache directory.
+fn cache_name(name: &str) -> io::Result<&str> {
+    if name.is_empty() || name.starts_with('.') || name.contains('/') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{name:?} is not a cache file name"),
+        ));
+    }
+    Ok(name)
+}
+
+/// Removes all but the `keep` most recently written cache files (best
+/// effort: another kexec may be doing the same).
+fn drop_oldest_cache_files(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    for (_, path) in files.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Refuses a file not owned by our effective uid or with any of `forbidden`
 /// mode bits set.
 fn only_ours(path: &Path, meta: &std::fs::Metadata, forbidden: u32) -> io::Result<()> {
@@ -394,6 +499,45 @@ fn only_ours(path: &Path, meta: &std::fs::Metadata, forbidden: u32) -> io::Resul
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn cache_files_are_private_whole_and_few() {
+        let dir = std::env::temp_dir().join(format!("kexec-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            read_cache_in(&dir, "a.vmlinux").unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        write_cache_in(&dir, "a.vmlinux", &[b"abc", b"def"]).unwrap();
+        assert_eq!(read_cache_in(&dir, "a.vmlinux").unwrap(), b"abcdef");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("a.vmlinux")), 0o600);
+        for bad in ["", ".hidden", "../x", "a/b"] {
+            assert!(write_cache_in(&dir, bad, &[b"x"]).is_err(), "{bad:?}");
+        }
+        // Only the newest CACHE_FILES_KEPT stay.
+        for i in 0..CACHE_FILES_KEPT + 2 {
+            write_cache_in(&dir, &format!("k{i}.vmlinux"), &[b"x"]).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let want: Vec<String> = (2..CACHE_FILES_KEPT + 2)
+            .map(|i| format!("k{i}.vmlinux"))
+            .collect();
+        assert_eq!(left, want);
+        // A directory others may write is not trusted.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(read_cache_in(&dir, "k5.vmlinux")
+            .unwrap_err()
+            .to_string()
+            .contains("trusted"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn state_files_are_private_atomic_and_checked() {

@@ -18,6 +18,8 @@ use std::os::fd::{AsRawFd, FromRawFd};
 pub struct Mapping {
     ptr: *const u8,
     len: usize,
+    /// Bytes built in memory that stand in for a file ([`Mapping::owning`]).
+    owned: Option<Vec<u8>>,
 }
 
 // SAFETY: the mapping is read-only and owned; sharing &[u8] views of it
@@ -40,10 +42,7 @@ impl Mapping {
     pub fn map(file: &File, len: u64) -> io::Result<Mapping> {
         let len = usize::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
         if len == 0 {
-            return Ok(Mapping {
-                ptr: std::ptr::NonNull::<u8>::dangling().as_ptr(),
-                len: 0,
-            });
+            return Ok(Mapping::owning(Vec::new()));
         }
         // SAFETY: a fresh mapping chosen by the kernel; nothing else aliases it.
         let ptr = unsafe {
@@ -62,13 +61,25 @@ impl Mapping {
         Ok(Mapping {
             ptr: ptr as *const u8,
             len,
+            owned: None,
         })
+    }
+
+    /// Bytes built in memory (a kernel decompressed at load), shared as
+    /// a file's mapping is, so that a segment views them instead of
+    /// copying them; `release` leaves them in place.
+    pub fn owning(bytes: Vec<u8>) -> Mapping {
+        Mapping {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+            owned: Some(bytes),
+        }
     }
 
     /// The mapped bytes; pages are read from the file when first touched.
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: ptr..ptr+len is mapped readable for the life of self
-        // (or ptr is dangling with len 0).
+        // SAFETY: ptr..ptr+len is mapped readable for the life of self, or
+        // lies in `owned`, whose heap buffer never moves or changes.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
@@ -89,7 +100,7 @@ impl Mapping {
         let page = page_size();
         let start = start / page * page;
         let end = end.min(self.len).div_ceil(page) * page;
-        if self.len == 0 || start >= end {
+        if self.owned.is_some() || start >= end {
             return;
         }
         // SAFETY: the range lies inside our private read-only mapping; the
@@ -107,7 +118,7 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        if self.len > 0 {
+        if self.owned.is_none() {
             // SAFETY: unmaps exactly what `map` mapped; no view outlives self.
             unsafe {
                 libc::munmap(self.ptr as *mut libc::c_void, self.len);

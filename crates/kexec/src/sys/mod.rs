@@ -94,6 +94,28 @@ pub trait Host {
     /// Removes such a file; one that does not exist is already removed.
     fn remove_state_file(&mut self, path: &str) -> io::Result<()>;
 
+    /// Reads a file of kexec's cache of what it derives from kernel files
+    /// (kernels decompressed at load) by name: NotFound when there is none,
+    /// an error when the cache cannot be trusted. A host without a cache
+    /// (the default) has none.
+    fn read_cache_file(&self, name: &str) -> io::Result<Vec<u8>> {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no cache for {name}"),
+        ))
+    }
+
+    /// Keeps `parts`, in order, as the cache file `name`, written whole
+    /// (temp file, rename) or not at all; the cache keeps a few files and
+    /// drops the oldest. Best effort: a reader checks what it reads.
+    fn write_cache_file(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+        let _ = parts;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("no cache for {name}"),
+        ))
+    }
+
     /// Opens the kernel's log (/dev/kmsg) at its end, so that the reader
     /// returns only the records written after this call: those of a system
     /// call made in between (KEXEC_FILE_DEBUG's lines).

@@ -84,6 +84,22 @@ impl Relocs {
         })
     }
 
+    /// The end of the last field they write, as an offset in an image
+    /// whose first byte is at virtual `base`; fields outside it are left
+    /// to [`relocate`] to refuse.
+    pub fn fields_end(&self, base: u64) -> usize {
+        let end = |r: &u32, width: u64| {
+            (i64::from(*r as i32) as u64)
+                .checked_sub(base)
+                .and_then(|off| off.checked_add(width))
+                .filter(|e| *e <= KERNEL_IMAGE_SIZE)
+                .unwrap_or(0) as usize
+        };
+        let narrow = self.add32.iter().chain(&self.sub32).map(|r| end(r, 4));
+        let wide = self.add64.iter().map(|r| end(r, 8));
+        narrow.chain(wide).max().unwrap_or(0)
+    }
+
     /// How many relocations there are.
     pub fn len(&self) -> usize {
         self.add32.len() + self.sub32.len() + self.add64.len()
@@ -108,10 +124,17 @@ pub struct Laid {
     pub entry_offset: u64,
 }
 
-/// Lays the ELF vmlinux at the start of `output` out by p_paddr, as the
-/// decompressor's parse_elf does. `load_physical` is LOAD_PHYSICAL_ADDR
-/// (the setup header's pref_address).
-pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, BuildError> {
+/// One PT_LOAD: its file bytes at `offset` go to `at` in the image.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    at: usize,
+    offset: usize,
+    len: usize,
+}
+
+/// Where the ELF vmlinux at the start of `output` puts its PT_LOADs
+/// (sorted by where they go), and the [`Laid`] fields but the image.
+fn pieces(file: &str, output: &[u8], load_physical: u64) -> Result<(Vec<Piece>, Laid), BuildError> {
     let err = |why: String| BuildError::Format {
         file: file.into(),
         why: format!("its decompressed payload: {why}"),
@@ -130,6 +153,7 @@ pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, Bu
         .program_headers(endian, output)
         .map_err(|e| err(format!("bad program headers: {e}")))?;
     let mut pieces = Vec::new();
+    let mut span = None;
     for (i, ph) in phdrs.iter().enumerate() {
         if ph.p_type(endian) != elf::PT_LOAD || ph.p_memsz(endian) == 0 {
             continue;
@@ -153,22 +177,16 @@ pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, Bu
                 data.len()
             )));
         }
-        pieces.push((at, data, memsz));
+        span = span.max(Some(at + memsz));
+        pieces.push(Piece {
+            at: at as usize,
+            offset: ph.p_offset(endian) as usize,
+            len: data.len(),
+        });
     }
-    let span = pieces
-        .iter()
-        .map(|(at, _, m)| at + m)
-        .max()
-        .ok_or_else(|| err("it has no PT_LOAD segment".into()))?;
-    let filled = pieces
-        .iter()
-        .map(|(at, d, _)| at + d.len() as u64)
-        .max()
-        .unwrap_or(0);
-    let mut image = vec![0u8; filled as usize];
-    for (at, data, _) in &pieces {
-        image[*at as usize..*at as usize + data.len()].copy_from_slice(data);
-    }
+    let span = span.ok_or_else(|| err("it has no PT_LOAD segment".into()))?;
+    pieces.sort_by_key(|p| p.at);
+    let filled = pieces.iter().map(|p| p.at + p.len).max().unwrap_or(0);
     let entry = header.e_entry(endian);
     let entry_offset = entry
         .checked_sub(load_physical)
@@ -179,12 +197,51 @@ pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, Bu
                 load_physical + span
             ))
         })?;
-    Ok(Laid {
-        image,
+    let laid = Laid {
+        image: Vec::new(),
         span,
-        relocatable_end: filled,
+        relocatable_end: filled as u64,
         entry_offset,
-    })
+    };
+    Ok((pieces, laid))
+}
+
+/// Lays the ELF vmlinux at the start of `output` out by p_paddr, as the
+/// decompressor's parse_elf does. `load_physical` is LOAD_PHYSICAL_ADDR
+/// (the setup header's pref_address).
+pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, BuildError> {
+    let (pieces, mut laid) = pieces(file, output, load_physical)?;
+    laid.image = vec![0u8; laid.relocatable_end as usize];
+    for p in &pieces {
+        laid.image[p.at..p.at + p.len].copy_from_slice(&output[p.offset..p.offset + p.len]);
+    }
+    Ok(laid)
+}
+
+/// As [`lay_out`], in `output`'s own memory when every PT_LOAD moves
+/// down (p_paddr - LOAD_PHYSICAL_ADDR <= p_offset, as in every x86_64
+/// vmlinux): the kernel is held once, not twice.
+pub fn lay_out_owned(
+    file: &str,
+    mut output: Vec<u8>,
+    load_physical: u64,
+) -> Result<Laid, BuildError> {
+    let (pieces, mut laid) = pieces(file, &output, load_physical)?;
+    let disjoint = pieces.windows(2).all(|w| w[0].at + w[0].len <= w[1].at);
+    if !disjoint || pieces.iter().any(|p| p.at > p.offset) {
+        return lay_out(file, &output, load_physical);
+    }
+    // Sorted by destination and each moving down, a piece never lands on
+    // the bytes of one still to move (they lie at or after its own `at`).
+    let mut done = 0;
+    for p in &pieces {
+        output[done..p.at].fill(0);
+        output.copy_within(p.offset..p.offset + p.len, p.at);
+        done = p.at + p.len;
+    }
+    output.truncate(done);
+    laid.image = output;
+    Ok(laid)
 }
 
 /// Where the ELF file ends: past its program data, section headers and
@@ -338,15 +395,33 @@ pub struct Decompressed {
     pub what: String,
 }
 
-/// Decompresses `kernel`'s payload and prepares its vmlinux: with KASLR
-/// (no `nokaslr` in `cmdline`) at the virtual offset `random` picks.
-pub fn prepare(
-    file: &str,
-    kernel: &[u8],
-    header: &SetupHeader,
-    cmdline: &[u8],
-    random: u64,
-) -> Result<Decompressed, BuildError> {
+/// A bzImage's vmlinux unpacked and laid out, not yet relocated: what no
+/// load's random numbers change, and what the cache keeps
+/// ([`super::unpacked_cache`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unrelocated {
+    /// The PT_LOADs' file bytes from LOAD_PHYSICAL_ADDR up, to the last
+    /// byte that is nonzero or relocated (the rest is the kernel's zero fill).
+    pub image: Vec<u8>,
+    /// Memory it takes (_end - _text).
+    pub span: u64,
+    /// Bytes below this offset may be relocated (the file-backed part).
+    pub relocatable_end: u64,
+    /// startup_64's offset from the load address.
+    pub entry_offset: u64,
+    /// The decompressor's needed_size: the unpacked output or the image,
+    /// the larger (the virtual slot must hold it).
+    pub needed_size: u64,
+    /// The relocation lists appended to the payload; None without any.
+    pub relocs: Option<Relocs>,
+    /// The payload's compression ("xz").
+    pub compression: String,
+}
+
+/// Decompresses `kernel`'s payload and lays its vmlinux out, holding it
+/// once: decompressed into a buffer of the size the build appended to the
+/// payload, laid out in place, cut after its last nonzero byte.
+pub fn unpack(file: &str, kernel: &[u8], header: &SetupHeader) -> Result<Unrelocated, BuildError> {
     let err = |why: String| BuildError::Format {
         file: file.into(),
         why,
@@ -373,31 +448,77 @@ pub fn prepare(
         compression,
         payload: start..end,
     };
-    let mut output = Vec::new();
-    compressed::unpack(file, &packed, kernel, &mut output, UNPACK_LIMIT)
+    // The build appends the unpacked size (32 bits) to every payload; a
+    // wrong one only costs a reallocation.
+    let appended = payload.len().checked_sub(4).map_or(0, |at| {
+        u32::from_le_bytes(payload[at..].try_into().expect("4 bytes")) as u64
+    });
+    let capacity = appended.min(UNPACK_LIMIT).min(payload.len() as u64 * 64);
+    let mut output = Vec::with_capacity(capacity as usize);
+    compressed::unpack_unhashed(file, &packed, kernel, &mut output, UNPACK_LIMIT)
         .map_err(|why| err(format!("--decompress-at-load: {why}")))?;
+    let output_len = output.len() as u64;
+    let relocs = Relocs::read(&output, elf_end(&output)).filter(|r| !r.is_empty());
+    let laid = lay_out_owned(file, output, header.pref_address)?;
+    let mut image = laid.image;
+    // The image ends in zeros the kernel's zero fill gives anyway: x86_64's
+    // last PT_LOAD carries .bss, .brk and .init.scratch as file bytes (23 of
+    // Debian 6.1's 58 MiB). Loading them as fill keeps them out of the
+    // purgatory's digest, which is paid again at every kexec -e. A field a
+    // relocation writes stays in.
+    let base = START_KERNEL_MAP.wrapping_add(header.pref_address);
+    let relocated_end = relocs.as_ref().map_or(0, |r| r.fields_end(base));
+    let keep = image
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1)
+        .max(relocated_end.min(image.len()));
+    image.truncate(keep);
+    image.shrink_to_fit();
+    Ok(Unrelocated {
+        image,
+        span: laid.span,
+        relocatable_end: laid.relocatable_end,
+        entry_offset: laid.entry_offset,
+        needed_size: laid.span.max(output_len),
+        relocs,
+        compression: compression.name().to_string(),
+    })
+}
+
+/// Makes an unpacked kernel ready for one load: with KASLR (no `nokaslr`
+/// in `cmdline`) relocated to the virtual slot `random` picks. `kernel` is
+/// the bzImage (its setup header goes to the zero page).
+pub fn relocate_for_load(
+    file: &str,
+    unpacked: Unrelocated,
+    kernel: &[u8],
+    header: &SetupHeader,
+    cmdline: &[u8],
+    random: u64,
+) -> Result<Decompressed, BuildError> {
     let load_physical = header.pref_address;
-    let laid = lay_out(file, &output, load_physical)?;
     let align = u64::from(header.kernel_alignment).max(crate::layout::PAGE_SIZE);
     let kaslr = !nokaslr(cmdline);
-    let mut image = laid.image;
+    let Unrelocated {
+        mut image,
+        span,
+        relocatable_end,
+        entry_offset,
+        needed_size,
+        relocs,
+        compression,
+    } = unpacked;
     let (virt, relocs_what) = if kaslr {
-        let end = elf_end(&output);
-        let relocs = Relocs::read(&output, end)
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| {
-                err(format!(
-                    "its decompressed payload ({} bytes, the ELF vmlinux ending at byte {end}) ends without the relocation lists (vmlinux.relocs) a virtual KASLR offset needs: add nokaslr to the command line to enter it unrelocated",
-                    output.len()
-                ))
-            })?;
-        // The decompressor's needed_size: the unpacked output or the image, the larger.
-        let size = laid.span.max(output.len() as u64);
-        let virt = virt_offset(load_physical, size, align, random);
+        let relocs = relocs.ok_or_else(|| BuildError::Format {
+            file: file.into(),
+            why: "its decompressed payload ends without the relocation lists (vmlinux.relocs) a virtual KASLR offset needs: add nokaslr to the command line to enter it unrelocated".into(),
+        })?;
+        let virt = virt_offset(load_physical, needed_size, align, random);
         relocate(
             file,
             &mut image,
-            laid.relocatable_end,
+            relocatable_end,
             &relocs,
             load_physical,
             virt,
@@ -406,10 +527,7 @@ pub fn prepare(
     } else {
         (0, "nokaslr: not relocated".to_string())
     };
-    // The image ends in zeros the kernel's zero fill gives anyway: x86_64's
-    // last PT_LOAD carries .bss, .brk and .init.scratch as file bytes (17 of
-    // Debian 6.1's 58 MiB). Loading them as fill keeps them out of the
-    // purgatory's digest, which is paid again at every kexec -e.
+    // Relocation may have left a zero at the end (a field that became 0).
     let loaded = image
         .iter()
         .rposition(|&b| b != 0)
@@ -422,15 +540,28 @@ pub fn prepare(
     }
     Ok(Decompressed {
         image,
-        span: laid.span,
-        entry_offset: laid.entry_offset,
+        span,
+        entry_offset,
         load_physical,
         align,
         virt_offset: virt,
         kaslr,
         head,
-        what: format!("{} payload, {relocs_what}", compression.name()),
+        what: format!("{compression} payload, {relocs_what}"),
     })
+}
+
+/// Decompresses `kernel`'s payload and prepares its vmlinux: with KASLR
+/// (no `nokaslr` in `cmdline`) at the virtual offset `random` picks.
+pub fn prepare(
+    file: &str,
+    kernel: &[u8],
+    header: &SetupHeader,
+    cmdline: &[u8],
+    random: u64,
+) -> Result<Decompressed, BuildError> {
+    let unpacked = unpack(file, kernel, header)?;
+    relocate_for_load(file, unpacked, kernel, header, cmdline, random)
 }
 
 #[cfg(test)]
@@ -449,6 +580,44 @@ mod tests {
 
     fn u32_at(i: &[u8], a: usize) -> u32 {
         u32::from_le_bytes(i[a..a + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn laying_out_in_place_gives_what_copying_gives() {
+        let out = synthetic(3);
+        let copied = lay_out("vmlinuz", &out, LOAD).unwrap();
+        let owned = lay_out_owned("vmlinuz", out.clone(), LOAD).unwrap();
+        assert_eq!(owned.image, copied.image);
+        assert_eq!(owned.image.len(), 0x100);
+        assert_eq!(
+            (owned.span, owned.relocatable_end, owned.entry_offset),
+            (copied.span, copied.relocatable_end, copied.entry_offset)
+        );
+        // A PT_LOAD that moves up (p_paddr - LOAD past its p_offset) is
+        // copied, not moved: the gap before it is zero either way.
+        let mut up = out.clone();
+        up[64 + 24..64 + 32].copy_from_slice(&(LOAD + 0x2000).to_le_bytes());
+        up[64 + 40..64 + 48].copy_from_slice(&0x3000u64.to_le_bytes());
+        let copied = lay_out("vmlinuz", &up, LOAD).unwrap();
+        let owned = lay_out_owned("vmlinuz", up.clone(), LOAD).unwrap();
+        assert_eq!(owned.image, copied.image);
+        assert_eq!(owned.image.len(), 0x2100);
+        assert!(owned.image[..0x2000].iter().all(|&b| b == 0));
+        assert_eq!(owned.image[0x2000..], up[0x1000..0x1100]);
+    }
+
+    #[test]
+    fn the_end_of_the_relocated_fields_keeps_them_in_the_image() {
+        let base = START_KERNEL_MAP + LOAD;
+        let relocs = Relocs {
+            add32: vec![(base + 0x20) as u32],
+            sub32: vec![],
+            add64: vec![(base + 0x200) as u32, 0x1234],
+            start: 0,
+        };
+        // 0x200 + 8; the field below the image's base counts for nothing.
+        assert_eq!(relocs.fields_end(base), 0x208);
+        assert_eq!(Relocs::default().fields_end(base), 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod efi;
 pub mod elf64;
 pub mod layout;
 pub mod purgatory;
+pub mod unpacked_cache;
 pub mod x86_linux;
 pub mod zero_page;
 
@@ -18,9 +19,10 @@ use crate::facts::Facts;
 use crate::image::format::KernelFormat;
 use crate::plan::{Plan, Syscall, Target};
 use crate::sys::abi::{KexecArch, KexecFlags, KEXEC_ON_CRASH};
+use crate::sys::mapping::Mapping;
 use crate::sys::Host;
 use purgatory::SerialConsole;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use x86_linux::{BuildError, LinuxBoot, System};
 
 /// The x86_64 architecture.
@@ -206,10 +208,42 @@ fn decompressed_kernel(
     host.random(&mut random).map_err(LoadPlanError::Random)?;
     let virt = u64::from_le_bytes(random[..8].try_into().expect("8 bytes"));
     let physical_random = u64::from_le_bytes(random[8..].try_into().expect("8 bytes"));
+    let (unpacked, how) = unpacked_kernel(host, file, kernel, &header)?;
+    let mut kernel =
+        decompressed::relocate_for_load(file, unpacked, kernel, &header, cmdline, virt)?;
+    kernel.what.push_str(&format!("; {how}"));
     Ok(DecompressedLoad {
-        kernel: decompressed::prepare(file, kernel, &header, cmdline, virt)?,
+        kernel,
         physical_random,
     })
+}
+
+/// The bzImage's vmlinux unpacked: from the cache when it kept this very
+/// file, else decompressed now and kept for the next load. Also says
+/// which, for --dry-run and -d.
+fn unpacked_kernel(
+    host: &dyn Host,
+    file: &str,
+    kernel: &[u8],
+    header: &crate::image::bzimage::SetupHeader,
+) -> Result<(decompressed::Unrelocated, String), BuildError> {
+    let key = unpacked_cache::key(kernel);
+    let name = unpacked_cache::name(key);
+    let refused = match unpacked_cache::load(host, key) {
+        Ok(Some(unpacked)) => return Ok((unpacked, format!("unpacked earlier (cache {name})"))),
+        Ok(None) => None,
+        Err(why) => Some(why),
+    };
+    let unpacked = decompressed::unpack(file, kernel, header)?;
+    let kept = unpacked_cache::store(host, key, &unpacked);
+    let mut how = String::from("unpacked now");
+    if let Some(why) = refused {
+        how.push_str(&format!(" (the cached {name} was refused: {why})"));
+    }
+    if kept {
+        how.push_str(&format!(", kept as {name}"));
+    }
+    Ok((unpacked, how))
 }
 
 /// How the kernel of a kexec_load will be entered.
@@ -340,12 +374,16 @@ impl Arch for X86_64 {
             wanted,
         )? {
             Entry::Decompressor(why) => build_through_decompressor(why)?,
-            Entry::Decompressed(d) => {
+            Entry::Decompressed(mut d) => {
+                // The kernel segment views the image instead of copying it.
+                let unpacked = Arc::new(Mapping::owning(std::mem::take(&mut d.kernel.image)));
+                let mut with_image = sources.to_vec();
+                with_image.push(&unpacked);
                 let boot = LinuxBoot {
                     file,
                     setup_header: &d.kernel.head,
                     kernel: x86_linux::Kernel::Relocatable {
-                        data: &d.kernel.image,
+                        data: unpacked.bytes(),
                         memsz: d.kernel.span,
                         align: d.kernel.align,
                         min: d.kernel.load_physical,
@@ -359,14 +397,13 @@ impl Arch for X86_64 {
                     initrd: initrd_bytes,
                     cmdline,
                 };
-                match x86_linux::build_from(&boot, target, &system, options, sources) {
+                match x86_linux::build_from(&boot, target, &system, options, &with_image) {
                     Ok(mut image) => {
                         // What was unpacked and relocated, for --dry-run and -d.
                         note_kernel_segment(&mut image, "decompressed at load", &d.kernel.what);
                         image
                     }
                     Err(e) if wanted == KernelEntry::Auto => {
-                        drop(d);
                         build_through_decompressor(Some(e.to_string()))?
                     }
                     Err(e) => return Err(e.into()),
