@@ -65,8 +65,10 @@ EXPECTED=(
     # stage 1: an empty FIFO as the initrd, on both calls
     s1-fail-empty-fifo-s-exit s1-fail-empty-fifo-s-msg s1-fail-empty-fifo-s-still-loaded
     s1-fail-empty-fifo-c-exit s1-fail-empty-fifo-c-msg s1-fail-empty-fifo-c-still-loaded
-    # stage 1: unload, -e with nothing loaded
+    # stage 1: unload; kexec KERNEL (no mode) execs a stand-in shutdown -r now;
+    # -e with nothing loaded
     s1-unload-exit s1-unload-sysfs s1-status-load-unloaded
+    s1-noop-shutdown-exit s1-noop-shutdown-argv s1-noop-shutdown-sigpipe
     s1-exec-nothing-exit s1-exec-nothing-msg
     # stage 1: loading options with -e/-u/-S and options this kexec lacks, refused by name
     s1-opt-exec-append-exit s1-opt-exec-append-msg
@@ -98,9 +100,9 @@ EXPECTED=(
     # (kl: a dry run keeps the unpacked kernel in the cache, the load takes
     # it from there; dal, a new boot, unpacks it anew)
     kl-dal-cache-kept kl-dal-load-exit kl-dal-load-sysfs kl-dal-cached kl-dal-plan
-    dal-cmdline-marker dal-marker-file dal-e820 dal-ram dal-cpus dal-initrd dal-phys-random dal-virt-random
+    dal-cmdline-marker dal-marker-file dal-e820 dal-ram dal-cpus dal-initrd dal-paging dal-phys-random dal-virt-random
     dal-dal-load-exit dal-dal-load-sysfs dal-dal-unpacked-now dal-dal-plan
-    daln-cmdline-marker daln-marker-file daln-e820 daln-ram daln-cpus daln-initrd daln-default-base
+    daln-cmdline-marker daln-marker-file daln-e820 daln-ram daln-cpus daln-initrd daln-paging daln-default-base
     kl-elf-load-exit kl-elf-load-sysfs
     # elf: booted from the ELF vmlinux; unloads, arms kdump through
     # kexec_load, and failed reloads keep the crash kernel

@@ -279,7 +279,7 @@ fn by_default_a_bzimage_is_decompressed_at_load_unless_something_speaks_against_
     }
     for (flag, why) in [
         ("sev_snp", "the CPU shows sev_snp"),
-        ("la57", "5-level paging"),
+        ("tdx_guest", "the CPU shows tdx_guest"),
     ] {
         let mut host = FakeHost::typical();
         host.set(
@@ -289,6 +289,19 @@ fn by_default_a_bzimage_is_decompressed_at_load_unless_something_speaks_against_
         let line = dry(&mut host, &["-l", &bz, "--append=x"]);
         assert!(line.contains(why), "{flag}: {line}");
     }
+
+    // 5-level paging does not stop it: the CPU reaches the purgatory, and
+    // so vmlinux's startup_64, with LA57 still on, and vmlinux keeps it.
+    let mut la57 = FakeHost::typical();
+    la57.set(
+        "/proc/cpuinfo",
+        "processor\t: 0\nflags\t\t: fpu pae lm la57\n",
+    );
+    let line = dry(&mut la57, &["-l", &bz, "--append=x"]);
+    assert!(
+        line.contains("decompressed at load: vmlinux entered"),
+        "{line}"
+    );
 
     // Both options contradict; the new one is a load option too.
     for (args, why) in [

@@ -11,9 +11,7 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
 
 /// `struct kexec_segment` of include/uapi/linux/kexec.h.
 #[repr(C)]
@@ -254,57 +252,33 @@ impl Host for LinuxHost {
     }
 
     fn exec_shutdown(&mut self) -> io::Error {
+        // execv(3) itself, not std's Command (8 KB of a static binary kept
+        // under 2 MB). As Command does, the program we become gets the
+        // default SIGPIPE action back (Rust's runtime ignores it).
+        // SAFETY: signal(2) with a constant disposition has no memory effects.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         let mut last = io::Error::from(io::ErrorKind::NotFound);
-        for path in ["/sbin/shutdown", "/etc/shutdown", "/bin/shutdown"] {
-            last = Command::new(path).args(["-r", "now"]).exec();
+        for path in [c"/sbin/shutdown", c"/etc/shutdown", c"/bin/shutdown"] {
+            let argv = [
+                path.as_ptr(),
+                c"-r".as_ptr(),
+                c"now".as_ptr(),
+                std::ptr::null(),
+            ];
+            // SAFETY: NUL-terminated strings and a null-terminated argv that
+            // outlive the call; execv returns only when it failed.
+            unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+            last = io::Error::last_os_error();
         }
         last
     }
 
     fn read_state_file(&self, path: &str) -> io::Result<Vec<u8>> {
-        use std::io::Read;
-        let path = Path::new(path);
-        if let Some(dir) = path.parent() {
-            private_dir(dir)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)?;
-        only_ours(path, &file.metadata()?, 0o022)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        Ok(bytes)
+        read_private(Path::new(path))
     }
 
     fn write_state_file(&mut self, path: &str, bytes: &[u8]) -> io::Result<()> {
-        use std::io::Write;
-        let path = Path::new(path);
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
-        };
-        make_private_dir(dir)?;
-        let mut temp_name = name.to_os_string();
-        temp_name.push(format!(".tmp.{}", std::process::id()));
-        let temp = dir.join(temp_name);
-        let _ = std::fs::remove_file(&temp);
-        let written = (|| {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, path)?;
-            // The rename itself is durable once the directory is synced.
-            std::fs::File::open(dir)?.sync_all()
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        written
+        write_private(Path::new(path), &[bytes], true)
     }
 
     fn kernel_log(&self) -> io::Result<Box<dyn super::KernelLog>> {
@@ -319,7 +293,7 @@ impl Host for LinuxHost {
     }
 
     fn read_cache_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        read_cache_in(&cache_dir()?, name)
+        read_private(&cache_dir()?.join(cache_name(name)?))
     }
 
     fn write_cache_file(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
@@ -388,28 +362,37 @@ fn make_private_dir(dir: &Path) -> io::Result<()> {
     private_dir(dir)
 }
 
-/// Reads the cache file `name` of `dir`, which only we may write.
-fn read_cache_in(dir: &Path, name: &str) -> io::Result<Vec<u8>> {
-    private_dir(dir)?;
-    let path = dir.join(cache_name(name)?);
-    let file = std::fs::OpenOptions::new()
+/// Reads a file of ours, in a directory only we can write, that only we
+/// can write; refuses anything else (a file someone else could have planted).
+fn read_private(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    if let Some(dir) = path.parent() {
+        private_dir(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)?;
+        .open(path)?;
     let meta = file.metadata()?;
-    only_ours(&path, &meta, 0o022)?;
+    only_ours(path, &meta, 0o022)?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+    file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
-/// Writes the cache file `name` of `dir` (made 0700 if missing) whole:
-/// a temporary file renamed over it; then drops the oldest files.
-fn write_cache_in(dir: &Path, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+/// Replaces a file of ours whole with `parts`, in order: a temporary file
+/// (0600) renamed over it, in a directory made 0700 if missing. `durable`:
+/// synced before and after the rename (a cache file is not: one cut short
+/// fails its reader's check and is made again).
+fn write_private(path: &Path, parts: &[&[u8]], durable: bool) -> io::Result<()> {
     use std::io::Write;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    };
     make_private_dir(dir)?;
-    let path = dir.join(cache_name(name)?);
-    let temp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let mut temp_name = name.to_os_string();
+    temp_name.push(format!(".tmp.{}", std::process::id()));
+    let temp = dir.join(temp_name);
     let _ = std::fs::remove_file(&temp);
     let written = (|| {
         let mut file = std::fs::OpenOptions::new()
@@ -421,15 +404,34 @@ fn write_cache_in(dir: &Path, name: &str, parts: &[&[u8]]) -> io::Result<()> {
         for part in parts {
             file.write_all(part)?;
         }
-        // No fsync: a cache file cut short by a crash fails its reader's
-        // check and is made again.
-        std::fs::rename(&temp, &path)
+        if durable {
+            file.sync_all()?;
+        }
+        std::fs::rename(&temp, path)?;
+        if durable {
+            // The rename itself is durable once the directory is synced.
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
-    written?;
-    drop_oldest_cache_files(dir, CACHE_FILES_KEPT);
+    written
+}
+
+/// Writes the cache file `name` of `dir`, then removes the others: the
+/// cache keeps the last kernel unpacked (the one a machine reboots into
+/// again and again), not every kernel it ever saw.
+fn write_cache_in(dir: &Path, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+    write_private(&dir.join(cache_name(name)?), parts, false)?;
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let other = entry.file_name();
+        let other = other.to_string_lossy();
+        if other != name && !other.contains(".tmp.") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     Ok(())
 }
 
@@ -448,8 +450,6 @@ fn cache_dir() -> io::Result<std::path::PathBuf> {
 
 /// The cache's default directory.
 pub const CACHE_DIR: &str = "/var/cache/kexec";
-/// How many files the cache keeps (a few installed kernels).
-const CACHE_FILES_KEPT: usize = 4;
 
 /// A cache file's name is one plain name inside the cache directory.
 fn cache_name(name: &str) -> io::Result<&str> {
@@ -460,23 +460,6 @@ fn cache_name(name: &str) -> io::Result<&str> {
         ));
     }
     Ok(name)
-}
-
-/// Removes all but the `keep` most recently written cache files (best
-/// effort: another kexec may be doing the same).
-fn drop_oldest_cache_files(dir: &Path, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut files: Vec<_> = entries
-        .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
-    files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
-    for (_, path) in files.into_iter().skip(keep) {
-        let _ = std::fs::remove_file(path);
-    }
 }
 
 /// Refuses a file not owned by our effective uid or with any of `forbidden`
@@ -501,38 +484,33 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn cache_files_are_private_whole_and_few() {
+    fn cache_files_are_private_whole_and_one() {
         let dir = std::env::temp_dir().join(format!("kexec-cache-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
         assert_eq!(
-            read_cache_in(&dir, "a.vmlinux").unwrap_err().kind(),
+            read_private(&dir.join("a.vmlinux")).unwrap_err().kind(),
             io::ErrorKind::NotFound
         );
+        std::fs::remove_dir(&dir).unwrap();
         write_cache_in(&dir, "a.vmlinux", &[b"abc", b"def"]).unwrap();
-        assert_eq!(read_cache_in(&dir, "a.vmlinux").unwrap(), b"abcdef");
+        assert_eq!(read_private(&dir.join("a.vmlinux")).unwrap(), b"abcdef");
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("a.vmlinux")), 0o600);
         for bad in ["", ".hidden", "../x", "a/b"] {
             assert!(write_cache_in(&dir, bad, &[b"x"]).is_err(), "{bad:?}");
         }
-        // Only the newest CACHE_FILES_KEPT stay.
-        for i in 0..CACHE_FILES_KEPT + 2 {
-            write_cache_in(&dir, &format!("k{i}.vmlinux"), &[b"x"]).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let mut left: Vec<String> = std::fs::read_dir(&dir)
+        // Only the last one written stays.
+        write_cache_in(&dir, "b.vmlinux", &[b"x"]).unwrap();
+        let left: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        left.sort();
-        let want: Vec<String> = (2..CACHE_FILES_KEPT + 2)
-            .map(|i| format!("k{i}.vmlinux"))
-            .collect();
-        assert_eq!(left, want);
+        assert_eq!(left, ["b.vmlinux"]);
         // A directory others may write is not trusted.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(read_cache_in(&dir, "k5.vmlinux")
+        assert!(read_private(&dir.join("b.vmlinux"))
             .unwrap_err()
             .to_string()
             .contains("trusted"));

@@ -132,8 +132,8 @@ struct Piece {
     len: usize,
 }
 
-/// Where the ELF vmlinux at the start of `output` puts its PT_LOADs
-/// (sorted by where they go), and the [`Laid`] fields but the image.
+/// Where the ELF vmlinux at the start of `output` puts its PT_LOADs (in
+/// the file's order), and the [`Laid`] fields but the image.
 fn pieces(file: &str, output: &[u8], load_physical: u64) -> Result<(Vec<Piece>, Laid), BuildError> {
     let err = |why: String| BuildError::Format {
         file: file.into(),
@@ -185,7 +185,6 @@ fn pieces(file: &str, output: &[u8], load_physical: u64) -> Result<(Vec<Piece>, 
         });
     }
     let span = span.ok_or_else(|| err("it has no PT_LOAD segment".into()))?;
-    pieces.sort_by_key(|p| p.at);
     let filled = pieces.iter().map(|p| p.at + p.len).max().unwrap_or(0);
     let entry = header.e_entry(endian);
     let entry_offset = entry
@@ -207,32 +206,32 @@ fn pieces(file: &str, output: &[u8], load_physical: u64) -> Result<(Vec<Piece>, 
 }
 
 /// Lays the ELF vmlinux at the start of `output` out by p_paddr, as the
-/// decompressor's parse_elf does. `load_physical` is LOAD_PHYSICAL_ADDR
-/// (the setup header's pref_address).
-pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, BuildError> {
-    let (pieces, mut laid) = pieces(file, output, load_physical)?;
-    laid.image = vec![0u8; laid.relocatable_end as usize];
-    for p in &pieces {
-        laid.image[p.at..p.at + p.len].copy_from_slice(&output[p.offset..p.offset + p.len]);
-    }
-    Ok(laid)
-}
-
-/// As [`lay_out`], in `output`'s own memory when every PT_LOAD moves
-/// down (p_paddr - LOAD_PHYSICAL_ADDR <= p_offset, as in every x86_64
-/// vmlinux): the kernel is held once, not twice.
+/// decompressor's parse_elf does, in `output`'s own memory: the kernel is
+/// held once, not twice. `load_physical` is LOAD_PHYSICAL_ADDR (the setup
+/// header's pref_address). Every x86_64 vmlinux lists its PT_LOADs in
+/// address order, each at or past its place in memory (p_offset >=
+/// p_paddr - LOAD_PHYSICAL_ADDR): one that is not is refused by name.
 pub fn lay_out_owned(
     file: &str,
     mut output: Vec<u8>,
     load_physical: u64,
 ) -> Result<Laid, BuildError> {
     let (pieces, mut laid) = pieces(file, &output, load_physical)?;
-    let disjoint = pieces.windows(2).all(|w| w[0].at + w[0].len <= w[1].at);
-    if !disjoint || pieces.iter().any(|p| p.at > p.offset) {
-        return lay_out(file, &output, load_physical);
+    let misplaced = pieces
+        .iter()
+        .enumerate()
+        .find(|(i, p)| p.at > p.offset || (*i > 0 && pieces[i - 1].at + pieces[i - 1].len > p.at));
+    if let Some((i, p)) = misplaced {
+        return Err(BuildError::Format {
+            file: file.into(),
+            why: format!(
+                "its decompressed payload: PT_LOAD {i} goes to offset {:#x} of the image from p_offset {:#x}: after the one before it and at or before its p_offset, as in every x86_64 vmlinux, it is not",
+                p.at, p.offset
+            ),
+        });
     }
-    // Sorted by destination and each moving down, a piece never lands on
-    // the bytes of one still to move (they lie at or after its own `at`).
+    // In address order and each moving down, a piece never lands on the
+    // bytes of one still to move (they lie at or after its own `at`).
     let mut done = 0;
     for p in &pieces {
         output[done..p.at].fill(0);
@@ -242,6 +241,11 @@ pub fn lay_out_owned(
     output.truncate(done);
     laid.image = output;
     Ok(laid)
+}
+
+/// [`lay_out_owned`] of a copy of `output`.
+pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, BuildError> {
+    lay_out_owned(file, output.to_vec(), load_physical)
 }
 
 /// Where the ELF file ends: past its program data, section headers and
@@ -351,12 +355,6 @@ pub fn why_not_by_default(facts: &Facts, cmdline: &[u8]) -> Option<String> {
         return Some(format!(
             "the CPU shows {flag}: an encrypted guest's kernel needs its decompressor's setup"
         ));
-    }
-    if facts.five_level_paging {
-        return Some(
-            "the running kernel uses 5-level paging (la57), which the decompressor turns on again and a vmlinux entered at startup_64 would not"
-                .into(),
-        );
     }
     // arch/x86/boot/compressed/kaslr.c keeps the kernel inside these; ours
     // picks its slot from the running kernel's memory map.
@@ -583,27 +581,24 @@ mod tests {
     }
 
     #[test]
-    fn laying_out_in_place_gives_what_copying_gives() {
+    fn laying_out_moves_the_pt_load_down_in_place() {
         let out = synthetic(3);
-        let copied = lay_out("vmlinuz", &out, LOAD).unwrap();
-        let owned = lay_out_owned("vmlinuz", out.clone(), LOAD).unwrap();
-        assert_eq!(owned.image, copied.image);
-        assert_eq!(owned.image.len(), 0x100);
+        let laid = lay_out_owned("vmlinuz", out.clone(), LOAD).unwrap();
+        assert_eq!(laid.image, out[0x1000..0x1100]);
         assert_eq!(
-            (owned.span, owned.relocatable_end, owned.entry_offset),
-            (copied.span, copied.relocatable_end, copied.entry_offset)
+            (laid.span, laid.relocatable_end, laid.entry_offset),
+            (0x3000, 0x100, 0x40)
         );
-        // A PT_LOAD that moves up (p_paddr - LOAD past its p_offset) is
-        // copied, not moved: the gap before it is zero either way.
+        // A PT_LOAD that would move up (p_paddr - LOAD past its p_offset)
+        // is no vmlinux's: refused by name.
         let mut up = out.clone();
         up[64 + 24..64 + 32].copy_from_slice(&(LOAD + 0x2000).to_le_bytes());
         up[64 + 40..64 + 48].copy_from_slice(&0x3000u64.to_le_bytes());
-        let copied = lay_out("vmlinuz", &up, LOAD).unwrap();
-        let owned = lay_out_owned("vmlinuz", up.clone(), LOAD).unwrap();
-        assert_eq!(owned.image, copied.image);
-        assert_eq!(owned.image.len(), 0x2100);
-        assert!(owned.image[..0x2000].iter().all(|&b| b == 0));
-        assert_eq!(owned.image[0x2000..], up[0x1000..0x1100]);
+        let err = lay_out_owned("vmlinuz", up, LOAD).unwrap_err().to_string();
+        assert!(
+            err.contains("vmlinuz") && err.contains("PT_LOAD 0 goes to offset 0x2000"),
+            "{err}"
+        );
     }
 
     #[test]

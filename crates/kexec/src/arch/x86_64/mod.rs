@@ -49,8 +49,10 @@ pub struct Options {
     /// memory map as memmap=exactmap memmap=... words.
     pub pass_memmap_cmdline: bool,
     /// How a bzImage's kernel is entered: decompressed at load when that is
-    /// known to work (the default), or through its own decompressor.
-    #[serde(default, skip_serializing_if = "KernelEntry::is_auto")]
+    /// known to work (the default), or through its own decompressor. Not
+    /// recorded: a crash kernel, the one load replayed from its record,
+    /// keeps its decompressor whatever this says.
+    #[serde(skip)]
     pub kernel_entry: KernelEntry,
 }
 
@@ -63,8 +65,7 @@ pub struct Options {
 /// use kexec::arch::x86_64::{KernelEntry, Options};
 /// assert_eq!(Options::default().kernel_entry, KernelEntry::Auto);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum KernelEntry {
     /// Decompressed at load for a normal load of a bzImage whenever nothing
     /// speaks against it (see [`decompressed::why_not_by_default`]);
@@ -77,12 +78,6 @@ pub enum KernelEntry {
     /// --decompress-at-load: decompressed at load, or the load fails
     /// saying why.
     DecompressAtLoad,
-}
-
-impl KernelEntry {
-    fn is_auto(&self) -> bool {
-        *self == KernelEntry::Auto
-    }
 }
 
 impl Options {
@@ -235,14 +230,14 @@ fn unpacked_kernel(
         Err(why) => Some(why),
     };
     let unpacked = decompressed::unpack(file, kernel, header)?;
-    let kept = unpacked_cache::store(host, key, &unpacked);
-    let mut how = String::from("unpacked now");
-    if let Some(why) = refused {
-        how.push_str(&format!(" (the cached {name} was refused: {why})"));
-    }
-    if kept {
-        how.push_str(&format!(", kept as {name}"));
-    }
+    let refused = refused.map_or(String::new(), |why| {
+        format!(" (the cached {name} was refused: {why})")
+    });
+    let how = if unpacked_cache::store(host, key, &unpacked) {
+        format!("unpacked now{refused}, kept as {name}")
+    } else {
+        format!("unpacked now{refused}")
+    };
     Ok((unpacked, how))
 }
 

@@ -10,7 +10,7 @@
 
 use super::decompressed::{Relocs, Unrelocated};
 use crate::sys::Host;
-use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+use xxhash_rust::xxh3::Xxh3;
 
 const MAGIC: &[u8; 16] = b"kexec-rs vmlinux";
 /// Bumped whenever what an [`Unrelocated`] holds changes meaning.
@@ -22,7 +22,10 @@ const DIGESTED: usize = 120;
 
 /// The cache's key for a bzImage: the XXH3-128 of all its bytes.
 pub fn key(kernel: &[u8]) -> u128 {
-    xxh3_128(kernel)
+    // The streaming hasher the digests use (one copy of XXH3 in the binary).
+    let mut digest = Xxh3::new();
+    digest.update(kernel);
+    digest.digest128()
 }
 
 /// The cache file's name for `key`.
@@ -82,7 +85,7 @@ pub fn decode(mut bytes: Vec<u8>, key: u128) -> Result<Unrelocated, String> {
     let trailer_at = bytes
         .len()
         .checked_sub(TRAILER)
-        .ok_or_else(|| format!("{} bytes, shorter than its trailer", bytes.len()))?;
+        .ok_or("shorter than its trailer")?;
     let trailer = bytes[trailer_at..].to_vec();
     if &trailer[..16] != MAGIC {
         return Err("no trailer (a file of another kind, or cut short)".into());
@@ -90,7 +93,7 @@ pub fn decode(mut bytes: Vec<u8>, key: u128) -> Result<Unrelocated, String> {
     let field =
         |i: usize| u64::from_le_bytes(trailer[16 + 8 * i..24 + 8 * i].try_into().expect("8 bytes"));
     if field(0) != VERSION {
-        return Err(format!("version {}, this kexec writes {VERSION}", field(0)));
+        return Err("written by another version of kexec".into());
     }
     if trailer[112..DIGESTED] != key.to_le_bytes()[..8] {
         return Err("made from another kernel file".into());
@@ -105,9 +108,7 @@ pub fn decode(mut bytes: Vec<u8>, key: u128) -> Result<Unrelocated, String> {
     let counts = [field(6) as usize, field(7) as usize, field(8) as usize];
     let words: usize = counts.iter().sum();
     if image_len.checked_add(words * 4) != Some(trailer_at) {
-        return Err(format!(
-            "its sizes (image {image_len}, {words} relocations) do not add up to {trailer_at} bytes"
-        ));
+        return Err("its image and relocation counts do not add up to its size".into());
     }
     let mut list = {
         let mut at = image_len;
