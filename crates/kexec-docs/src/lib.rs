@@ -668,8 +668,8 @@ fn files() -> Roff {
     tagged(
         &mut roff,
         &[kexec::sys::linux::CACHE_DIR],
-        "x86_64, *kexec_load*: bzImage kernels unpacked at load (root only; the four most \
-         recent), by the XXH3-128 of the file: a later load or dry run of the same file skips \
+        "x86_64, *kexec_load*: the last bzImage kernel unpacked at load (root only), by the \
+         XXH3-128 of the file: a later load or dry run of the same file skips \
          the decompression. *KEXEC_CACHE_DIR* names another directory; empty, no cache.",
     );
     tagged(

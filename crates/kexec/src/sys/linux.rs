@@ -293,7 +293,14 @@ impl Host for LinuxHost {
     }
 
     fn read_cache_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        read_private(&cache_dir()?.join(cache_name(name)?))
+        let dir = cache_dir()?;
+        // Someone else's cache (root's, seen by a user's dry run) is no
+        // cache of ours: nothing to read, nothing to complain about.
+        // SAFETY: geteuid(2) has no arguments and cannot fail.
+        if std::fs::symlink_metadata(&dir)?.uid() != unsafe { libc::geteuid() } {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "not our cache"));
+        }
+        read_private(&dir.join(cache_name(name)?))
     }
 
     fn write_cache_file(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
