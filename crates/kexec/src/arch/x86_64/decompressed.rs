@@ -1,4 +1,5 @@
-//! A bzImage's kernel decompressed at load time (`--decompress-at-load`):
+//! A bzImage's kernel decompressed at load time (the default for a
+//! kexec_load of a bzImage; `--decompress-at-load` insists on it):
 //! we do what the kernel's own decompressor (arch/x86/boot/compressed)
 //! would do after `kexec -e` — unpack the payload, lay the vmlinux's
 //! PT_LOADs out by p_paddr, pick a random virtual offset and apply the

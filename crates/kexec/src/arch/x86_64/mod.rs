@@ -161,15 +161,16 @@ fn loader(name: &str) -> Option<Describe> {
     LOADERS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
 }
 
-/// A bzImage's kernel decompressed for --decompress-at-load, and the
-/// random number that picks its physical slot.
+/// A bzImage's kernel decompressed at load (the default, or
+/// --decompress-at-load), and the random number that picks its physical slot.
 struct DecompressedLoad {
     kernel: decompressed::Decompressed,
     physical_random: u64,
 }
 
-/// Decompresses and relocates a bzImage's kernel for --decompress-at-load;
-/// other formats and crash loads are refused by name.
+/// Decompresses (or takes from the cache) and relocates a bzImage's kernel
+/// to be entered at startup_64; other formats and crash loads are refused
+/// by name (the default never asks for them).
 fn decompressed_kernel(
     host: &dyn Host,
     file: &str,
