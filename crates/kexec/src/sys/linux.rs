@@ -293,14 +293,7 @@ impl Host for LinuxHost {
     }
 
     fn read_cache_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        let dir = cache_dir()?;
-        // Someone else's cache (root's, seen by a user's dry run) is no
-        // cache of ours: nothing to read, nothing to complain about.
-        // SAFETY: geteuid(2) has no arguments and cannot fail.
-        if std::fs::symlink_metadata(&dir)?.uid() != unsafe { libc::geteuid() } {
-            return Err(io::Error::new(io::ErrorKind::NotFound, "not our cache"));
-        }
-        read_private(&dir.join(cache_name(name)?))
+        read_cache_in(&cache_dir()?, name)
     }
 
     fn write_cache_file(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
@@ -427,6 +420,17 @@ fn write_private(path: &Path, parts: &[&[u8]], durable: bool) -> io::Result<()> 
     written
 }
 
+/// Reads the cache file `name` of `dir`. Someone else's cache (root's,
+/// seen by a user's dry run) is no cache of ours: nothing to read, nothing
+/// to complain about.
+fn read_cache_in(dir: &Path, name: &str) -> io::Result<Vec<u8>> {
+    // SAFETY: geteuid(2) has no arguments and cannot fail.
+    if std::fs::symlink_metadata(dir)?.uid() != unsafe { libc::geteuid() } {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "not our cache"));
+    }
+    read_private(&dir.join(cache_name(name)?))
+}
+
 /// Writes the cache file `name` of `dir`, then removes the others: the
 /// cache keeps the last kernel unpacked (the one a machine reboots into
 /// again and again), not every kernel it ever saw.
@@ -515,6 +519,23 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(left, ["b.vmlinux"]);
+        assert_eq!(read_cache_in(&dir, "b.vmlinux").unwrap(), b"x");
+        // Someone else's cache is none of ours, silently.
+        let theirs = dir.with_extension("theirs");
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&theirs)
+            .unwrap();
+        // (Only root can give a directory away; as a user, "/" is root's.)
+        let given = std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).is_ok();
+        let other = if given {
+            theirs.as_path()
+        } else {
+            Path::new("/")
+        };
+        let err = read_cache_in(other, "b.vmlinux").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        std::fs::remove_dir(&theirs).unwrap();
         // A directory others may write is not trusted.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         assert!(read_private(&dir.join("b.vmlinux"))
