@@ -44,6 +44,15 @@ fn kernel_segment(host: &FakeHost) -> (u64, Vec<u8>) {
     (at, data)
 }
 
+/// A bzImage in `d` whose gzip payload is the synthetic vmlinux with
+/// `lists` relocation lists.
+fn gzip_bzimage(d: &Dir, name: &str, lists: usize) -> String {
+    d.put(
+        name,
+        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(lists))),
+    )
+}
+
 fn u64_at(d: &[u8], a: usize) -> u64 {
     u64::from_le_bytes(d[a..a + 8].try_into().unwrap())
 }
@@ -55,10 +64,7 @@ fn u32_at(d: &[u8], a: usize) -> u32 {
 #[test]
 fn the_kernel_is_relocated_placed_at_random_and_flagged_kaslr() {
     let d = Dir::new("dal-kaslr");
-    let bz = d.put(
-        "bzImage",
-        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(3))),
-    );
+    let bz = gzip_bzimage(&d, "bzImage", 3);
     let mut host = FakeHost::typical();
     let dry = kexec(
         &mut host,
@@ -131,10 +137,7 @@ fn nokaslr_loads_at_the_default_address_unrelocated_and_unflagged() {
     let d = Dir::new("dal-nokaslr");
     // Without relocation lists too: nokaslr needs none.
     for lists in [3, 0] {
-        let bz = d.put(
-            "bzImage",
-            &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(lists))),
-        );
+        let bz = gzip_bzimage(&d, "bzImage", lists);
         let mut host = FakeHost::typical();
         let r = kexec(
             &mut host,
@@ -158,10 +161,7 @@ fn nokaslr_loads_at_the_default_address_unrelocated_and_unflagged() {
 #[test]
 fn refusals_name_the_file_the_field_and_the_way_out() {
     let d = Dir::new("dal-refused");
-    let bare = d.put(
-        "bare",
-        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(0))),
-    );
+    let bare = gzip_bzimage(&d, "bare", 0);
     let mut host = FakeHost::typical();
     let r = kexec(
         &mut host,
@@ -216,14 +216,8 @@ fn kernel_line(out: &str) -> &str {
 #[test]
 fn by_default_a_bzimage_is_decompressed_at_load_unless_something_speaks_against_it() {
     let d = Dir::new("dal-default");
-    let bz = d.put(
-        "bzImage",
-        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(3))),
-    );
-    let bare = d.put(
-        "bare",
-        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(0))),
-    );
+    let bz = gzip_bzimage(&d, "bzImage", 3);
+    let bare = gzip_bzimage(&d, "bare", 0);
     let odd = d.put("odd", &bzimage64_with_payload(b"not compressed at all"));
     let dry = |host: &mut FakeHost, args: &[&str]| {
         let mut all = vec!["--dry-run", "-c"];
@@ -329,10 +323,7 @@ fn by_default_a_bzimage_is_decompressed_at_load_unless_something_speaks_against_
 #[test]
 fn a_second_load_of_the_same_file_takes_the_unpacked_kernel_from_the_cache() {
     let d = Dir::new("dal-cache");
-    let bz = d.put(
-        "bzImage",
-        &bzimage64_with_payload(&gzip_bytes(&vmlinux_with_relocs(3))),
-    );
+    let bz = gzip_bzimage(&d, "bzImage", 3);
     let mut host = FakeHost::typical();
     let load = |host: &mut FakeHost| {
         let r = kexec(host, &["-c", "-l", &bz, "-d", "--append=console=ttyS0"]);

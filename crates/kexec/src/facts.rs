@@ -389,10 +389,8 @@ impl Facts {
             .ok()
             .and_then(|t| iomem::parse(&t).ok())
             .unwrap_or_default();
-        let cpu_flags = host
-            .read_text(path::CPUINFO)
-            .map(|t| first_cpu_flags(&t))
-            .unwrap_or_default();
+        let cpuinfo = host.read_text(path::CPUINFO).unwrap_or_default();
+        let cpu_flags = || first_cpu_flags(&cpuinfo).split_whitespace();
         let mut facts = Facts {
             cap_sys_boot: status
                 .as_deref()
@@ -423,11 +421,10 @@ impl Facts {
                 .read_text(path::OSRELEASE)
                 .map(|t| t.trim().to_string())
                 .unwrap_or_default(),
-            five_level_paging: cpu_flags.iter().any(|f| f == "la57"),
-            memory_encryption: cpu_flags
-                .iter()
-                .find(|f| MEMORY_ENCRYPTION_FLAGS.contains(&f.as_str()))
-                .cloned(),
+            five_level_paging: cpu_flags().any(|f| f == "la57"),
+            memory_encryption: cpu_flags()
+                .find(|f| MEMORY_ENCRYPTION_FLAGS.contains(f))
+                .map(String::from),
             efi_32bit: number_file(host, path::EFI_PLATFORM_SIZE) == Some(32),
             kexec_loaded: flag_file(host, path::KEXEC_LOADED),
             crash_loaded: flag_file(host, path::KEXEC_CRASH_LOADED),
@@ -578,13 +575,12 @@ impl Facts {
 const MEMORY_ENCRYPTION_FLAGS: [&str; 4] = ["sev", "sev_es", "sev_snp", "tdx_guest"];
 
 /// The words of /proc/cpuinfo's first `flags` line (every CPU shows the same).
-fn first_cpu_flags(cpuinfo: &str) -> Vec<String> {
+fn first_cpu_flags(cpuinfo: &str) -> &str {
     cpuinfo
         .lines()
         .find(|l| l.starts_with("flags"))
         .and_then(|l| l.split_once(':'))
-        .map(|(_, words)| words.split_whitespace().map(String::from).collect())
-        .unwrap_or_default()
+        .map_or("", |(_, words)| words)
 }
 
 #[cfg(test)]

@@ -57,8 +57,6 @@ pub struct FakeHost {
     pub kmsg_on_debug_load: Vec<String>,
     /// The cache (Host::write_cache_file), by name; None: no cache.
     pub cache: Option<RefCell<HashMap<String, Vec<u8>>>>,
-    /// How many cache files were read, found or not.
-    pub cache_reads: std::cell::Cell<usize>,
 }
 
 /// A reader of the fake kernel log: the records after where it opened.
@@ -172,7 +170,6 @@ impl FakeHost {
             ]))),
             kmsg_on_debug_load: Vec::new(),
             cache: Some(RefCell::new(HashMap::new())),
-            cache_reads: std::cell::Cell::new(0),
         }
     }
 
@@ -395,7 +392,6 @@ impl Host for FakeHost {
     }
 
     fn read_cache_file(&self, name: &str) -> io::Result<Vec<u8>> {
-        self.cache_reads.set(self.cache_reads.get() + 1);
         self.cache
             .as_ref()
             .and_then(|c| c.borrow().get(name).cloned())

@@ -106,8 +106,8 @@ pub trait Host {
     }
 
     /// Keeps `parts`, in order, as the cache file `name`, written whole
-    /// (temp file, rename) or not at all; the cache keeps a few files and
-    /// drops the oldest. Best effort: a reader checks what it reads.
+    /// (temp file, rename) or not at all; the cache keeps only the file
+    /// written last. Best effort: a reader checks what it reads.
     fn write_cache_file(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
         let _ = parts;
         Err(io::Error::new(

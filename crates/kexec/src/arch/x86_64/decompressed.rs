@@ -212,11 +212,7 @@ fn pieces(file: &str, output: &[u8], load_physical: u64) -> Result<(Vec<Piece>, 
 /// header's pref_address). Every x86_64 vmlinux lists its PT_LOADs in
 /// address order, each at or past its place in memory (p_offset >=
 /// p_paddr - LOAD_PHYSICAL_ADDR): one that is not is refused by name.
-pub fn lay_out_owned(
-    file: &str,
-    mut output: Vec<u8>,
-    load_physical: u64,
-) -> Result<Laid, BuildError> {
+pub fn lay_out(file: &str, mut output: Vec<u8>, load_physical: u64) -> Result<Laid, BuildError> {
     let (pieces, mut laid) = pieces(file, &output, load_physical)?;
     let misplaced = pieces
         .iter()
@@ -242,11 +238,6 @@ pub fn lay_out_owned(
     output.truncate(done);
     laid.image = output;
     Ok(laid)
-}
-
-/// [`lay_out_owned`] of a copy of `output`.
-pub fn lay_out(file: &str, output: &[u8], load_physical: u64) -> Result<Laid, BuildError> {
-    lay_out_owned(file, output.to_vec(), load_physical)
 }
 
 /// Where the ELF file ends: past its program data, section headers and
@@ -458,7 +449,7 @@ pub fn unpack(file: &str, kernel: &[u8], header: &SetupHeader) -> Result<Unreloc
         .map_err(|why| err(format!("--decompress-at-load: {why}")))?;
     let output_len = output.len() as u64;
     let relocs = Relocs::read(&output, elf_end(&output)).filter(|r| !r.is_empty());
-    let laid = lay_out_owned(file, output, header.pref_address)?;
+    let laid = lay_out(file, output, header.pref_address)?;
     let mut image = laid.image;
     // The image ends in zeros the kernel's zero fill gives anyway: x86_64's
     // last PT_LOAD carries .bss, .brk and .init.scratch as file bytes (23 of
@@ -550,19 +541,6 @@ pub fn relocate_for_load(
     })
 }
 
-/// Decompresses `kernel`'s payload and prepares its vmlinux: with KASLR
-/// (no `nokaslr` in `cmdline`) at the virtual offset `random` picks.
-pub fn prepare(
-    file: &str,
-    kernel: &[u8],
-    header: &SetupHeader,
-    cmdline: &[u8],
-    random: u64,
-) -> Result<Decompressed, BuildError> {
-    let unpacked = unpack(file, kernel, header)?;
-    relocate_for_load(file, unpacked, kernel, header, cmdline, random)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,7 +562,7 @@ mod tests {
     #[test]
     fn laying_out_moves_the_pt_load_down_in_place() {
         let out = synthetic(3);
-        let laid = lay_out_owned("vmlinuz", out.clone(), LOAD).unwrap();
+        let laid = lay_out("vmlinuz", out.clone(), LOAD).unwrap();
         assert_eq!(laid.image, out[0x1000..0x1100]);
         assert_eq!(
             (laid.span, laid.relocatable_end, laid.entry_offset),
@@ -595,7 +573,7 @@ mod tests {
         let mut up = out.clone();
         up[64 + 24..64 + 32].copy_from_slice(&(LOAD + 0x2000).to_le_bytes());
         up[64 + 40..64 + 48].copy_from_slice(&0x3000u64.to_le_bytes());
-        let err = lay_out_owned("vmlinuz", up, LOAD).unwrap_err().to_string();
+        let err = lay_out("vmlinuz", up, LOAD).unwrap_err().to_string();
         assert!(
             err.contains("vmlinuz") && err.contains("PT_LOAD 0 goes to offset 0x2000"),
             "{err}"
@@ -626,7 +604,7 @@ mod tests {
         assert_eq!(relocs.sub32, [text + 0x30]);
         assert_eq!(relocs.add64, [text + 0x10]);
         assert_eq!(relocs.start, 0x1100);
-        let mut laid = lay_out("vmlinuz", &out, LOAD).unwrap();
+        let mut laid = lay_out("vmlinuz", out.clone(), LOAD).unwrap();
         assert_eq!(
             (laid.span, laid.entry_offset, laid.image.len()),
             (0x3000, 0x40, 0x100)
@@ -646,7 +624,7 @@ mod tests {
         assert_eq!(u32_at(i, 0x20), text + 0x80 + off as u32);
         assert_eq!(u32_at(i, 0x30), 0x5000u32.wrapping_sub(off as u32));
         // Offset 0: nothing changes.
-        let mut same = lay_out("vmlinuz", &out, LOAD).unwrap();
+        let mut same = lay_out("vmlinuz", out.clone(), LOAD).unwrap();
         let before = same.image.clone();
         relocate(
             "vmlinuz",
@@ -672,7 +650,7 @@ mod tests {
         let three = Relocs::read(&synthetic(3), 0x1100).unwrap();
         assert_eq!(three.sub32, [text + 0x30]);
         // The 64-bit field is relocated as 64 bits in the newer format too.
-        let mut laid = lay_out("vmlinuz", &out, LOAD).unwrap();
+        let mut laid = lay_out("vmlinuz", out.clone(), LOAD).unwrap();
         let mut two = Relocs::read(&out, 0x1100).unwrap();
         relocate(
             "vmlinuz",
@@ -703,7 +681,7 @@ mod tests {
         // The last word is the 32-bit relocation: point it past the file bytes.
         out[n - 4..].copy_from_slice(&((START_KERNEL_MAP + LOAD + 0x200) as u32).to_le_bytes());
         let relocs = Relocs::read(&out, elf_end(&out)).unwrap();
-        let mut laid = lay_out("vmlinuz", &out, LOAD).unwrap();
+        let mut laid = lay_out("vmlinuz", out.clone(), LOAD).unwrap();
         let e = relocate(
             "vmlinuz",
             &mut laid.image,
